@@ -1,0 +1,2 @@
+//! didroute lookup node (skeleton; being written).
+#![forbid(unsafe_code)]

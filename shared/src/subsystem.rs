@@ -1,0 +1,47 @@
+//! The telephony subsystems a number can route to.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which call-handling surface receives calls to a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Subsystem {
+    /// A public-safety answering point: greets with the emergency number.
+    Psap,
+    Utilities,
+    DocumentTelephony,
+    Mdoc,
+}
+
+impl Subsystem {
+    pub const ALL: [Subsystem; 4] = [Self::Psap, Self::Utilities, Self::DocumentTelephony, Self::Mdoc];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Psap => "psap",
+            Self::Utilities => "utilities",
+            Self::DocumentTelephony => "document_telephony",
+            Self::Mdoc => "mdoc",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown subsystem {0:?}: expected one of psap, utilities, document_telephony, mdoc")]
+pub struct SubsystemError(pub String);
+
+impl FromStr for Subsystem {
+    type Err = SubsystemError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| SubsystemError(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Subsystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
