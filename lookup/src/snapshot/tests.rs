@@ -1,0 +1,264 @@
+//! Snapshot behaviour: build, version rule, copy-on-write, folding.
+
+use std::sync::Arc;
+
+use didroute_shared::{ChangeEvent, Country, Op, Route, Subsystem, E164};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::*;
+
+fn num(s: &str) -> E164 {
+    E164::parse(s).unwrap()
+}
+
+fn route(tenant: u128, label: &str) -> Route {
+    Route {
+        tenant_id: Uuid::from_u128(tenant),
+        subsystem: if label.starts_with("psap") { Subsystem::Psap } else { Subsystem::Utilities },
+        dashboard_id: format!("dash-{tenant}"),
+        customer_label: label.to_owned(),
+        country: Country::parse("US").unwrap(),
+        friendly_name: None,
+        organisation_id: None,
+        auto_provisioned: false,
+    }
+}
+
+fn upsert(seq: u64, number: E164, version: u64, route: Route) -> ChangeEvent {
+    ChangeEvent { seq, number, version, op: Op::Upsert, route: Some(route), at: OffsetDateTime::UNIX_EPOCH }
+}
+
+fn delete(seq: u64, number: E164, version: u64) -> ChangeEvent {
+    ChangeEvent { seq, number, version, op: Op::Delete, route: None, at: OffsetDateTime::UNIX_EPOCH }
+}
+
+/// Every answer a snapshot gives for `numbers`, as JSON bytes.
+fn answers(s: &Snapshot, numbers: &[E164]) -> Vec<Option<Vec<u8>>> {
+    numbers.iter().map(|n| s.get(*n).map(|h| h.to_json())).collect()
+}
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i as u64 + 1) as usize);
+        }
+    }
+}
+
+/// A gap-free history of `len` events over `pool` numbers: upserts with a
+/// few shared routes, remaps and deletions, versions counting per number.
+fn history(rng: &mut Rng, pool: &[E164], len: u64) -> Vec<ChangeEvent> {
+    let mut versions = vec![0u64; pool.len()];
+    (1..=len)
+        .map(|seq| {
+            let i = rng.below(pool.len() as u64) as usize;
+            versions[i] += 1;
+            if rng.below(4) == 0 {
+                delete(seq, pool[i], versions[i])
+            } else {
+                let r = rng.below(5) as u128;
+                upsert(seq, pool[i], versions[i], route(r, &format!("label {r}")))
+            }
+        })
+        .collect()
+}
+
+fn pool(count: u64) -> Vec<E164> {
+    // Spread over lengths and prefixes so fst order differs from numeric.
+    (0..count)
+        .map(|i| match i % 3 {
+            0 => num(&format!("+1555{:07}", i)),
+            1 => num(&format!("+1555{:07}0", i)),
+            _ => num(&format!("+16{:08}", i * 7919)),
+        })
+        .collect()
+}
+
+#[test]
+fn build_answers_what_it_was_given() {
+    let a = num("+15551234567");
+    let b = num("+15551234568");
+    let c = num("+155512345670");
+    let shared = route(1, "psap east");
+    let base = Base::build([
+        (a, shared.clone(), 3, 10),
+        (b, shared.clone(), 1, 11),
+        (c, route(2, "water"), 5, 12),
+        (a, route(9, "older"), 2, 9),
+    ]);
+    assert_eq!(base.numbers(), 3);
+    assert_eq!(base.route_count(), 2, "the route shared by a and b is stored once, the superseded one not at all");
+    let s = Snapshot::from_base(Arc::new(base), 12);
+    let hit = s.get(a).unwrap();
+    assert_eq!((hit.version, hit.seq), (3, 10));
+    assert_eq!(hit.route(), &shared);
+    assert!(std::ptr::eq(s.get(a).unwrap().route, s.get(b).unwrap().route));
+    assert_eq!(s.get(c).unwrap().route().customer_label, "water");
+    assert!(s.get(num("+15551234569")).is_none());
+    assert!(s.get(num("+1555123456")).is_none(), "a prefix of a stored key is not a hit");
+    let json: serde_json::Value = serde_json::from_slice(&hit.to_json()).unwrap();
+    assert_eq!(json["number"], "+15551234567");
+    assert_eq!(json["version"], 3);
+    assert_eq!(json["seq"], 10);
+    assert_eq!(json["greeting"]["emergency_number"], "911");
+}
+
+#[test]
+fn empty_snapshot_answers_nothing() {
+    let s = Snapshot::empty();
+    assert_eq!((s.seq(), s.numbers(), s.overlay_len()), (0, 0, 0));
+    assert!(s.get(num("+15551234567")).is_none());
+    assert!(s.folded().get(num("+15551234567")).is_none());
+}
+
+#[test]
+fn version_rule_drops_what_is_not_newer() {
+    let n = num("+15551234567");
+    let s0 = Snapshot::empty();
+    let (s1, o) = s0.with_events(&[upsert(1, n, 2, route(1, "a"))], 1);
+    assert_eq!(o, ApplyOutcome { applied: 1, stale: 0, rejected: 0 });
+    let (s2, o) = s1.with_events(&[upsert(2, n, 2, route(1, "b")), upsert(3, n, 1, route(1, "c"))], 3);
+    assert_eq!(o, ApplyOutcome { applied: 0, stale: 2, rejected: 0 });
+    assert_eq!(s2.get(n).unwrap().route().customer_label, "a");
+    assert_eq!(s2.seq(), 3, "the position moves even when every event was stale");
+    let (s3, o) = s2.with_events(&[delete(4, n, 3)], 4);
+    assert_eq!(o.applied, 1);
+    assert!(s3.get(n).is_none());
+    assert_eq!(s3.numbers(), 0);
+    assert_eq!(s3.version_of(n), Some(3), "the tombstone keeps the version");
+    // Copy-on-write: earlier snapshots still answer as before.
+    assert_eq!(s1.get(n).unwrap().route().customer_label, "a");
+    assert!(s0.get(n).is_none());
+    assert_eq!((s1.numbers(), s0.numbers()), (1, 0));
+}
+
+#[test]
+fn invalid_events_are_rejected_not_applied() {
+    let n = num("+15551234567");
+    let mut bad = upsert(1, n, 1, route(1, "a"));
+    bad.route = None;
+    let mut wrong_country = upsert(2, n, 2, route(1, "a"));
+    wrong_country.route.as_mut().unwrap().country = Country::parse("GB").unwrap();
+    let (s, o) = Snapshot::empty().with_events(&[bad, wrong_country, upsert(3, n, 1, route(1, "ok"))], 3);
+    assert_eq!(o, ApplyOutcome { applied: 1, stale: 0, rejected: 2 });
+    assert_eq!(s.get(n).unwrap().route().customer_label, "ok");
+}
+
+#[test]
+fn tombstones_survive_folding() {
+    let n = num("+15551234567");
+    let (s, _) = Snapshot::empty().with_events(&[upsert(1, n, 1, route(1, "a")), delete(2, n, 2)], 2);
+    let folded = s.folded();
+    assert_eq!(folded.overlay_len(), 0);
+    assert_eq!(folded.base().len(), 1);
+    assert_eq!(folded.numbers(), 0);
+    let (replayed, o) = folded.with_events(&[upsert(1, n, 1, route(1, "a"))], 2);
+    assert_eq!(o.stale, 1, "a replayed upsert older than the deletion stays dropped");
+    assert!(replayed.get(n).is_none());
+}
+
+#[test]
+fn fold_answers_exactly_what_the_overlay_answered() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let numbers = pool(600);
+    let events = history(&mut rng, &numbers, 3000);
+    let (base_events, rest) = events.split_at(1500);
+    let (s, _) = Snapshot::empty().with_events(base_events, 1500);
+    let s = s.folded();
+    assert_eq!(s.overlay_len(), 0);
+    let (layered, o) = s.with_events(rest, 3000);
+    assert!(o.applied > 0 && layered.overlay_len() > 0);
+    let folded = layered.folded();
+    assert_eq!(answers(&folded, &numbers), answers(&layered, &numbers));
+    assert_eq!(folded.numbers(), layered.numbers());
+    assert_eq!(folded.numbers(), numbers.iter().filter(|n| folded.get(**n).is_some()).count() as u64);
+    assert!(folded.base().route_count() <= 5, "routes stay deduplicated: {}", folded.base().route_count());
+    // And it matches building from every event at once.
+    let mut b = BaseBuilder::new();
+    events.iter().cloned().for_each(|e| b.push_event(e));
+    let built = Snapshot::from_base(Arc::new(b.finish()), 3000);
+    assert_eq!(answers(&built, &numbers), answers(&layered, &numbers));
+    assert_eq!(built.numbers(), layered.numbers());
+}
+
+#[test]
+fn duplicated_and_shuffled_delivery_ends_like_single_delivery() {
+    for seed in 1..=5u64 {
+        let mut rng = Rng(seed * 0x2545_f491);
+        let numbers = pool(200);
+        let events = history(&mut rng, &numbers, 1500);
+        let (once, _) = Snapshot::empty().with_events(&events, 1500);
+
+        let mut messy: Vec<ChangeEvent> = events.iter().chain(events.iter()).cloned().collect();
+        rng.shuffle(&mut messy);
+        let mut s = Snapshot::empty();
+        for (i, batch) in messy.chunks(1 + rng.below(97) as usize).enumerate() {
+            s = s.with_events(batch, 0).0;
+            if i % 7 == 3 {
+                s = s.folded();
+            }
+        }
+        assert_eq!(answers(&s, &numbers), answers(&once, &numbers), "seed {seed}");
+        assert_eq!(s.numbers(), once.numbers(), "seed {seed}");
+        assert_eq!(s.seq(), 1500);
+    }
+}
+
+#[test]
+fn store_publishes_batches_and_folds_while_applying() {
+    let mut rng = Rng(77);
+    let numbers = pool(300);
+    let events = history(&mut rng, &numbers, 4000);
+    let store = Arc::new(Store::new(Snapshot::empty()));
+    let mut applied_seq = store.subscribe();
+    let folder = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let mut folds = 0;
+            for _ in 0..200 {
+                if store.fold().is_some() {
+                    folds += 1;
+                }
+                std::thread::yield_now();
+            }
+            folds
+        })
+    };
+    for batch in events.chunks(20) {
+        store.apply(batch, batch.last().unwrap().seq);
+    }
+    let folds = folder.join().unwrap();
+    let (reference, _) = Snapshot::empty().with_events(&events, 4000);
+    let current = store.load_full();
+    assert_eq!(current.seq(), 4000);
+    assert_eq!(*applied_seq.borrow_and_update(), 4000);
+    assert_eq!(answers(&current, &numbers), answers(&reference, &numbers), "after {folds} folds");
+    assert_eq!(current.numbers(), reference.numbers());
+    let report = store.fold();
+    assert!(report.is_some() || current.overlay_len() == 0);
+    let last = store.load_full();
+    assert_eq!(last.overlay_len(), 0);
+    assert_eq!(answers(&last, &numbers), answers(&reference, &numbers));
+    assert!(store.fold().is_none(), "nothing left to fold");
+}
+
+#[test]
+fn position_never_moves_back() {
+    let store = Store::new(Snapshot::empty());
+    store.apply(&[], 10);
+    store.apply(&[], 4);
+    assert_eq!(store.load().seq(), 10);
+    assert_eq!(*store.subscribe().borrow(), 10);
+}
