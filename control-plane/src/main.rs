@@ -1,1 +1,141 @@
-fn main() {}
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use didroute_control_plane::config::{DataDirArgs, DbArgs, ServeArgs};
+use didroute_control_plane::db::{self, embedded::EmbeddedPg, Db};
+use didroute_control_plane::AppState;
+use tokio::net::TcpListener;
+
+#[derive(Parser)]
+#[command(name = "didroute-control-plane", version, about = "didroute control plane: DID allocation API, outbox and event feed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the control-plane API (needs DATABASE_URL).
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Apply database migrations (needs DATABASE_URL of the schema owner).
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Control plane and a lookup node in one process; with no DATABASE_URL,
+    /// on a private PostgreSQL under DIDROUTE_DATA_DIR.
+    Standalone {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Lookup-node listen address.
+        #[arg(long, env = "DIDROUTE_LOOKUP_LISTEN", default_value = "127.0.0.1:8081")]
+        lookup_listen: std::net::SocketAddr,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    if std::env::var("DIDROUTE_LOG_FORMAT").as_deref() == Ok("json") {
+        tracing_subscriber::fmt().json().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        Command::Migrate { db } => {
+            let url = db.database_url.as_deref().context("DATABASE_URL is required for migrate")?;
+            db::migrate(url, db.db_role_password.as_deref()).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve { db, serve } => {
+            let url = db.database_url.clone().context("DATABASE_URL is required for serve (or use standalone)")?;
+            let token = serve.operator_token.clone().context("DIDROUTE_OPERATOR_TOKEN is required for serve")?;
+            let settings = serve.settings(token)?;
+            db::migrate(&url, db.db_role_password.as_deref()).await?;
+            let state = AppState::new(Db::connect(&db, &url).await?, settings);
+            let listener = TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
+            tracing::info!(addr = %listener.local_addr()?, "control plane listening");
+            didroute_control_plane::run(listener, state, shutdown_signal()).await
+        }
+        Command::Standalone { db, serve, data, lookup_listen } => standalone(db, serve, data.data_dir, lookup_listen).await,
+    }
+}
+
+async fn standalone(db: DbArgs, serve: ServeArgs, data_dir: PathBuf, lookup_listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let (url, embedded) = match db.database_url.clone() {
+        Some(u) => (u, None),
+        None => {
+            let pg = tokio::task::spawn_blocking(move || EmbeddedPg::start(&data_dir)).await??;
+            db::embedded::wait_ready(&pg.admin_url()).await?;
+            let admin = sqlx::PgPool::connect(&pg.admin_url()).await?;
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'didroute')")
+                .fetch_one(&admin)
+                .await?;
+            if !exists {
+                sqlx::query("CREATE DATABASE didroute").execute(&admin).await?;
+            }
+            admin.close().await;
+            (pg.url("didroute"), Some(pg))
+        }
+    };
+    let token = serve.operator_token.clone().unwrap_or_else(|| {
+        let (key, _) = didroute_control_plane::auth::new_key();
+        format!("op_{}", &key[4..])
+    });
+    let settings = serve.settings(token.clone())?;
+    db::migrate(&url, db.db_role_password.as_deref()).await?;
+    let state = AppState::new(Db::connect(&db, &url).await?, settings);
+    let cp_listener = TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
+    let cp_addr = cp_listener.local_addr()?;
+    let lookup_listener = TcpListener::bind(lookup_listen).await.with_context(|| format!("cannot listen on {lookup_listen}"))?;
+    let lookup_addr = lookup_listener.local_addr()?;
+    println!("didroute standalone");
+    println!("  control plane:   http://{cp_addr}");
+    println!("  lookup node:     http://{lookup_addr}");
+    println!("  operator token:  {token}");
+    if embedded.is_some() {
+        println!("  database:        private PostgreSQL at {url}");
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let cp = tokio::spawn(didroute_control_plane::run(cp_listener, state, stop(rx.clone())));
+    // LOOKUP-WIRING: the in-process lookup node starts here
+    let _ = (lookup_listener, &token);
+    let lookup = tokio::spawn(stop(rx.clone()));
+    shutdown_signal().await;
+    let _ = tx.send(true);
+    let _ = cp.await;
+    let _ = lookup.await;
+    if let Some(pg) = embedded {
+        tokio::task::spawn_blocking(move || pg.stop()).await??;
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `GET /v1/events`: the feed lookup nodes tail when no Kafka is configured.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+
+use crate::auth::Operator;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::outbox;
+use crate::state::AppState;
+
+const MAX_LIMIT: i64 = 10_000;
+const MAX_WAIT_MS: u64 = 60_000;
+
+#[derive(Deserialize)]
+pub struct FeedQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<i64>,
+    #[serde(default)]
+    wait_ms: u64,
+}
+
+/// Events after `after`; with `wait_ms`, holds the request until there is
+/// one (long poll). Answers `{events, last_seq, head_seq}`.
+pub async fn feed(_: Operator, State(s): State<AppState>, Query(q): Query<FeedQuery>) -> ApiResult<impl IntoResponse> {
+    let limit = q.limit.unwrap_or(1000);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest("invalid-query", format!("limit must be between 1 and {MAX_LIMIT}")));
+    }
+    if q.wait_ms > MAX_WAIT_MS {
+        return Err(ApiError::BadRequest("invalid-query", format!("wait_ms must be at most {MAX_WAIT_MS}")));
+    }
+    let mut head = s.head.subscribe();
+    let mut events = outbox::read(&s.db.operator, q.after, limit).await?;
+    if events.is_empty() && q.wait_ms > 0 {
+        let woke = tokio::time::timeout(Duration::from_millis(q.wait_ms), head.wait_for(|h| *h > q.after))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if woke {
+            events = outbox::read(&s.db.operator, q.after, limit).await?;
+        }
+    }
+    let last_seq = events.last().map_or(q.after, |e| e.seq);
+    let head_seq = (*head.borrow()).max(last_seq);
+    Ok(axum::Json(serde_json::json!({ "events": events, "last_seq": last_seq, "head_seq": head_seq })))
+}

@@ -1,0 +1,29 @@
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers.
+pub async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
+    sqlx::query("SELECT 1").execute(&s.db.operator).await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::Database(sqlx::Error::PoolTimedOut)
+    })?;
+    Ok("ready")
+}
+
+pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let head = *s.head.borrow();
+    let body = format!(
+        "# HELP didroute_outbox_head_seq Highest sequenced outbox position.\n\
+         # TYPE didroute_outbox_head_seq gauge\n\
+         didroute_outbox_head_seq {head}\n"
+    );
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}

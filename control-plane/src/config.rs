@@ -1,0 +1,90 @@
+//! Configuration: flags and `DIDROUTE_…` environment variables, validated at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Settings every control-plane command shares.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL of a role that owns the schema (runs migrations). Unset:
+    /// `standalone` starts a private cluster under DIDROUTE_DATA_DIR.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// URL the service uses for tenant work; defaults to DATABASE_URL with the
+    /// user `didroute_app`.
+    #[arg(long, env = "DIDROUTE_APP_DATABASE_URL")]
+    pub app_database_url: Option<String>,
+
+    /// URL the service uses for operator work; defaults to DATABASE_URL with
+    /// the user `didroute_operator`.
+    #[arg(long, env = "DIDROUTE_OPERATOR_DATABASE_URL")]
+    pub operator_database_url: Option<String>,
+
+    /// Password set on (and used for) the didroute_app and didroute_operator
+    /// roles when their URLs are derived from DATABASE_URL.
+    #[arg(long, env = "DIDROUTE_DB_ROLE_PASSWORD", hide_env_values = true)]
+    pub db_role_password: Option<String>,
+
+    /// Connections per pool.
+    #[arg(long, env = "DIDROUTE_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Control-plane listen address.
+    #[arg(long, env = "DIDROUTE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Operator bearer token (at least 16 characters).
+    #[arg(long, env = "DIDROUTE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+
+    /// How long a released number stays in cooldown, in seconds.
+    #[arg(long, env = "DIDROUTE_COOLDOWN_SECONDS", default_value_t = 300)]
+    pub cooldown_seconds: u64,
+
+    /// How long after release the releasing tenant may reclaim, in seconds.
+    #[arg(long, env = "DIDROUTE_RECLAIM_WINDOW_SECONDS", default_value_t = 10 * 24 * 3600)]
+    pub reclaim_window_seconds: u64,
+}
+
+/// What the API layer needs at run time, after validation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub operator_token: String,
+    pub cooldown: Duration,
+    pub reclaim_window: Duration,
+}
+
+impl ServeArgs {
+    pub fn settings(&self, operator_token: String) -> anyhow::Result<Settings> {
+        anyhow::ensure!(
+            operator_token.len() >= 16,
+            "DIDROUTE_OPERATOR_TOKEN must be at least 16 characters"
+        );
+        anyhow::ensure!(
+            self.reclaim_window_seconds >= self.cooldown_seconds,
+            "DIDROUTE_RECLAIM_WINDOW_SECONDS ({}) must not be shorter than DIDROUTE_COOLDOWN_SECONDS ({})",
+            self.reclaim_window_seconds,
+            self.cooldown_seconds
+        );
+        Ok(Settings {
+            operator_token,
+            cooldown: Duration::from_secs(self.cooldown_seconds),
+            reclaim_window: Duration::from_secs(self.reclaim_window_seconds),
+        })
+    }
+}
+
+/// Where `standalone` keeps its private database.
+#[derive(Debug, Clone, Args)]
+pub struct DataDirArgs {
+    #[arg(long, env = "DIDROUTE_DATA_DIR", default_value = "./.didroute")]
+    pub data_dir: PathBuf,
+}

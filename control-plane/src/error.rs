@@ -1,0 +1,110 @@
+//! The control plane's one error type, mapped to problem+json exactly once.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use didroute_shared::problem::{Problem, CONTENT_TYPE};
+
+/// Everything a request can fail with. `slug` names the problem type
+/// (`https://didroute.dev/problems/{slug}`); `detail` says what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(&'static str, String),
+    #[error("missing or invalid bearer token")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        ApiError::BadRequest("invalid-request", detail.into())
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::NotFound(detail.into())
+    }
+
+    /// The problem document this error answers with.
+    pub fn problem(&self) -> Problem {
+        match self {
+            ApiError::BadRequest(slug, d) => Problem::new(400, slug, "Bad request", d.clone()),
+            ApiError::Unauthorized(d) => Problem::new(401, "unauthorized", "Unauthorized", d.clone()),
+            ApiError::Forbidden(d) => Problem::new(403, "forbidden", "Forbidden", d.clone()),
+            ApiError::NotFound(d) => Problem::new(404, "not-found", "Not found", d.clone()),
+            ApiError::Conflict(slug, d) => Problem::new(409, slug, "Conflict", d.clone()),
+            ApiError::Unprocessable(slug, d) => Problem::new(422, slug, "Unprocessable request", d.clone()),
+            ApiError::UnsupportedMediaType(d) => {
+                Problem::new(415, "unsupported-media-type", "Unsupported media type", d.clone())
+            }
+            ApiError::MethodNotAllowed(d) => Problem::new(405, "method-not-allowed", "Method not allowed", d.clone()),
+            ApiError::Database(e) => database_problem(e),
+            ApiError::Internal(_) => {
+                Problem::new(500, "internal", "Internal server error", "the server failed; the error is logged")
+            }
+        }
+    }
+}
+
+/// Constraint and trigger errors that reach here are the caller's doing
+/// (the SQL enforces the rules); anything else is ours.
+fn database_problem(e: &sqlx::Error) -> Problem {
+    if let sqlx::Error::Database(db) = e {
+        let msg = db.message().to_owned();
+        match db.code().as_deref() {
+            // numbers_guard: a lifecycle transition that is not allowed
+            Some("DR001") => return Problem::new(409, "invalid-transition", "Conflict", msg),
+            Some("DR002") => return Problem::new(422, "not-allocatable", "Unprocessable request", msg),
+            Some("23505") => return Problem::new(409, "already-exists", "Conflict", msg),
+            Some("23514") | Some("23502") => return Problem::new(422, "constraint-violated", "Unprocessable request", msg),
+            Some("40001") | Some("40P01") => {
+                return Problem::new(503, "retry", "Service unavailable", "the change conflicted with another; retry it")
+            }
+            _ => {}
+        }
+    }
+    if matches!(e, sqlx::Error::PoolTimedOut) {
+        return Problem::new(503, "overloaded", "Service unavailable", "no database connection was free in time; retry");
+    }
+    Problem::new(500, "internal", "Internal server error", "the server failed; the error is logged")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        if problem.status >= 500 {
+            tracing::error!(error = %self, status = problem.status, "request failed");
+        }
+        problem_response(&problem)
+    }
+}
+
+/// A problem document as an HTTP response.
+pub fn problem_response(problem: &Problem) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, problem.to_json()).into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    res
+}

@@ -1,0 +1,43 @@
+//! Business rules, independent of HTTP: the REST handlers (and later GraphQL)
+//! call these, so no rule exists twice.
+
+pub mod inventory;
+pub mod numbers;
+pub mod tenants;
+
+use uuid::Uuid;
+
+use crate::auth::Principal;
+
+/// How the audit log names who made a change.
+pub fn actor(p: Principal) -> String {
+    match p {
+        Principal::Operator => "operator".to_owned(),
+        Principal::Tenant(t) => format!("tenant:{t}"),
+    }
+}
+
+/// Checks a free-text field: trimmed length within bounds.
+pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::error::ApiError> {
+    let len = value.trim().chars().count();
+    if len == 0 {
+        return Err(crate::error::ApiError::BadRequest("invalid-field", format!("{field} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(crate::error::ApiError::BadRequest(
+            "invalid-field",
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(crate::error::ApiError::BadRequest(
+            "invalid-field",
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn tenant_actor(t: Uuid) -> String {
+    actor(Principal::Tenant(t))
+}

@@ -1,0 +1,528 @@
+//! A tenant's numbers: allocate, read, remap, release, history.
+//!
+//! Every change is one transaction on the app pool under the tenant's
+//! context: the state change, an audit row and an outbox row commit together.
+//! After commit the outbox row is sequenced and its position returned, so the
+//! caller can read its own write from a lookup node (`min_seq`).
+
+use didroute_shared::{Country, Route, Subsystem, E164};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::outbox;
+use crate::state::AppState;
+
+/// The routing fields a tenant sets when allocating.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RouteInput {
+    pub subsystem: Subsystem,
+    pub dashboard_id: String,
+    pub customer_label: String,
+    pub friendly_name: Option<String>,
+    pub organisation_id: Option<String>,
+    #[serde(default)]
+    pub auto_provisioned: bool,
+}
+
+impl RouteInput {
+    fn validate(&self) -> ApiResult<()> {
+        super::check_text("dashboard_id", &self.dashboard_id, 200)?;
+        super::check_text("customer_label", &self.customer_label, 200)?;
+        if let Some(f) = &self.friendly_name {
+            super::check_text("friendly_name", f, 200)?;
+        }
+        if let Some(o) = &self.organisation_id {
+            super::check_text("organisation_id", o, 200)?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields a remap may change; at least one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemapInput {
+    pub subsystem: Option<Subsystem>,
+    pub dashboard_id: Option<String>,
+    pub customer_label: Option<String>,
+    pub friendly_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseInput {
+    pub reason: String,
+    pub notes: Option<String>,
+}
+
+/// One number as its tenant sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberView {
+    pub number: E164,
+    pub status: String,
+    pub country: String,
+    pub region: Option<String>,
+    pub area_code: Option<String>,
+    pub number_type: String,
+    pub carrier_module: String,
+    pub provisioning_status: String,
+    pub monthly_cost: f64,
+    pub currency: String,
+    pub version: i64,
+    pub route: Option<Route>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub allocated_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reserved_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub cooldown_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reclaim_until: Option<OffsetDateTime>,
+    pub release_reason: Option<String>,
+    pub release_notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The answer to a change: the numbers as they now are, and the outbox
+/// position that publishes the change.
+#[derive(Debug, Serialize)]
+pub struct Changed<T> {
+    #[serde(flatten)]
+    pub body: T,
+    pub seq: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub action: String,
+    pub actor: String,
+    pub detail: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+const VIEW_SELECT: &str = "
+    SELECT n.e164, n.status, n.country, n.region, n.area_code, n.number_type, n.carrier_module,
+           n.provisioning_status, n.monthly_cost::float8 AS monthly_cost, n.currency, n.version,
+           n.reserved_until, n.cooldown_until, n.reclaim_until, n.release_reason, n.release_notes,
+           n.updated_at, r.tenant_id AS r_tenant, r.subsystem, r.dashboard_id, r.customer_label,
+           r.friendly_name, r.organisation_id, r.auto_provisioned, r.allocated_at
+    FROM numbers n LEFT JOIN routes r ON r.e164 = n.e164";
+
+fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
+    let e164: String = row.get("e164");
+    let number = E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?;
+    let country: String = row.get("country");
+    let route = match row.get::<Option<Uuid>, _>("r_tenant") {
+        Some(tenant_id) => Some(Route {
+            tenant_id,
+            subsystem: row
+                .get::<String, _>("subsystem")
+                .parse()
+                .map_err(|e| anyhow::anyhow!("stored route of {e164}: {e}"))?,
+            dashboard_id: row.get("dashboard_id"),
+            customer_label: row.get("customer_label"),
+            country: Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country of {e164}: {e}"))?,
+            friendly_name: row.get("friendly_name"),
+            organisation_id: row.get("organisation_id"),
+            auto_provisioned: row.get("auto_provisioned"),
+        }),
+        None => None,
+    };
+    Ok(NumberView {
+        number,
+        status: row.get("status"),
+        country,
+        region: row.get("region"),
+        area_code: row.get("area_code"),
+        number_type: row.get("number_type"),
+        carrier_module: row.get("carrier_module"),
+        provisioning_status: row.get("provisioning_status"),
+        monthly_cost: row.get("monthly_cost"),
+        currency: row.get("currency"),
+        version: row.get("version"),
+        route,
+        allocated_at: row.get("allocated_at"),
+        reserved_until: row.get("reserved_until"),
+        cooldown_until: row.get("cooldown_until"),
+        reclaim_until: row.get("reclaim_until"),
+        release_reason: row.get("release_reason"),
+        release_notes: row.get("release_notes"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+/// The tenant's own number (held by it in any status), or None.
+async fn own_view(conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiResult<Option<NumberView>> {
+    // tenant_id = $2 on top of RLS: available inventory is visible to the
+    // tenant too, but is not "its number"
+    let sql = format!("{VIEW_SELECT} WHERE n.e164 = $1 AND n.tenant_id = $2");
+    let row = sqlx::query(&sql).bind(number.to_string()).bind(tenant).fetch_optional(&mut *conn).await?;
+    row.as_ref().map(view_from_row).transpose()
+}
+
+fn not_yours(number: E164) -> ApiError {
+    ApiError::not_found(format!("{number} is not one of your numbers"))
+}
+
+async fn audit(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    number: E164,
+    action: &str,
+    detail: serde_json::Value,
+) -> ApiResult<()> {
+    sqlx::query("INSERT INTO audit_log (e164, tenant_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(number.to_string())
+        .bind(tenant)
+        .bind(super::tenant_actor(tenant))
+        .bind(action)
+        .bind(detail)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Commits, sequences the outbox row and returns its position.
+async fn commit_and_sequence(
+    state: &AppState,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    outbox_id: i64,
+) -> ApiResult<u64> {
+    tx.commit().await?;
+    let seq = outbox::sequence(&state.db.operator, outbox_id).await?;
+    state.advance_head(seq);
+    Ok(seq)
+}
+
+/// Allocates one specific number to `tenant` with `route`.
+pub async fn allocate_one(
+    state: &AppState,
+    tenant: Uuid,
+    number: E164,
+    input: &RouteInput,
+) -> ApiResult<Changed<Vec<NumberView>>> {
+    input.validate()?;
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    // available to this tenant, or reserved by it; RLS hides other tenants'
+    // numbers and private pools, the predicate says which states may be taken
+    let taken = sqlx::query(
+        "UPDATE numbers
+         SET status = 'allocated', tenant_id = $2, reserved_until = NULL, cooldown_until = NULL,
+             reclaim_until = NULL, release_reason = NULL, release_notes = NULL
+         WHERE e164 = $1
+           AND ((status = 'available' AND tenant_id IS NULL) OR (status = 'reserved' AND tenant_id = $2))
+           AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))
+         RETURNING version, country",
+    )
+    .bind(number.to_string())
+    .bind(tenant)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = taken else {
+        return Err(why_not_allocatable(state, &mut tx, tenant, number).await);
+    };
+    let version: i64 = row.get("version");
+    let country: String = row.get("country");
+    let route = Route {
+        tenant_id: tenant,
+        subsystem: input.subsystem,
+        dashboard_id: input.dashboard_id.trim().to_owned(),
+        customer_label: input.customer_label.trim().to_owned(),
+        country: Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country of {number}: {e}"))?,
+        friendly_name: input.friendly_name.as_ref().map(|s| s.trim().to_owned()),
+        organisation_id: input.organisation_id.as_ref().map(|s| s.trim().to_owned()),
+        auto_provisioned: input.auto_provisioned,
+    };
+    // a route left from this tenant's earlier hold is replaced
+    sqlx::query(
+        "INSERT INTO routes (e164, tenant_id, subsystem, dashboard_id, customer_label, friendly_name,
+                             organisation_id, auto_provisioned)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (e164) DO UPDATE SET subsystem = EXCLUDED.subsystem, dashboard_id = EXCLUDED.dashboard_id,
+             customer_label = EXCLUDED.customer_label, friendly_name = EXCLUDED.friendly_name,
+             organisation_id = EXCLUDED.organisation_id, auto_provisioned = EXCLUDED.auto_provisioned,
+             allocated_at = now(), updated_at = now()",
+    )
+    .bind(number.to_string())
+    .bind(tenant)
+    .bind(route.subsystem.as_str())
+    .bind(&route.dashboard_id)
+    .bind(&route.customer_label)
+    .bind(&route.friendly_name)
+    .bind(&route.organisation_id)
+    .bind(route.auto_provisioned)
+    .execute(&mut *tx)
+    .await?;
+    audit(&mut tx, tenant, number, "number.allocate", serde_json::json!({ "route": route })).await?;
+    let id = outbox::append(&mut tx, Some(tenant), number, version, Some(&route)).await?;
+    let view = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("allocated row vanished"))?;
+    let seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Changed { body: vec![view], seq })
+}
+
+/// Says why `number` could not be taken by `tenant`, revealing nothing about
+/// numbers the tenant may not see beyond "not available".
+async fn why_not_allocatable(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiError {
+    let visible = sqlx::query("SELECT status, tenant_id, provisioning_status FROM numbers WHERE e164 = $1")
+        .bind(number.to_string())
+        .fetch_optional(&mut *conn)
+        .await;
+    match visible {
+        Err(e) => return e.into(),
+        Ok(Some(row)) => {
+            let status: String = row.get("status");
+            let mine = row.get::<Option<Uuid>, _>("tenant_id") == Some(tenant);
+            return match (status.as_str(), mine) {
+                ("allocated", true) => ApiError::Conflict("already-allocated", format!("{number} is already allocated to you")),
+                ("cooldown" | "aging", true) => ApiError::Conflict(
+                    "released",
+                    format!("you released {number}; reclaim it with POST /v1/numbers/{number}/reclaim once it leaves cooldown"),
+                ),
+                ("available", _) => ApiError::Unprocessable(
+                    "not-allocatable",
+                    format!(
+                        "{number} cannot be allocated while its provisioning is {}",
+                        row.get::<String, _>("provisioning_status")
+                    ),
+                ),
+                _ => ApiError::Conflict("number-unavailable", format!("{number} is not available")),
+            };
+        }
+        Ok(None) => {}
+    }
+    // not visible: absent, another tenant's private pool, or held by someone else
+    let row = sqlx::query("SELECT status, pool_tenant_id FROM numbers WHERE e164 = $1")
+        .bind(number.to_string())
+        .fetch_optional(&state.db.operator)
+        .await;
+    match row {
+        Err(e) => e.into(),
+        Ok(Some(r)) if r.get::<Option<Uuid>, _>("pool_tenant_id").map_or(true, |p| p == tenant) => {
+            if r.get::<String, _>("status") == "disabled" {
+                ApiError::Unprocessable("not-allocatable", format!("{number} is disabled"))
+            } else {
+                ApiError::Conflict("number-unavailable", format!("{number} is taken"))
+            }
+        }
+        Ok(_) => ApiError::not_found(format!("{number} is not in the inventory you can allocate from")),
+    }
+}
+
+pub async fn get(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<NumberView> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let view = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ListFilter {
+    pub subsystem: Option<Subsystem>,
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    /// The last number of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub numbers: Vec<NumberView>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<Page> {
+    let limit = f.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
+    }
+    if let Some(s) = &f.status {
+        if !["reserved", "allocated", "cooldown", "aging"].contains(&s.as_str()) {
+            return Err(ApiError::BadRequest(
+                "invalid-query",
+                "status must be one of reserved, allocated, cooldown, aging".into(),
+            ));
+        }
+    }
+    let cursor = f
+        .cursor
+        .as_deref()
+        .map(E164::parse)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest("invalid-query", format!("cursor: {e}")))?;
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    // keyset pagination on the number: stable under concurrent changes
+    let sql = format!(
+        "{VIEW_SELECT} WHERE n.tenant_id = $1
+           AND ($2::text IS NULL OR r.subsystem = $2)
+           AND ($3::text IS NULL OR n.status = $3)
+           AND ($4::text IS NULL OR n.e164 > $4)
+         ORDER BY n.e164 LIMIT $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(f.subsystem.map(|s| s.as_str()))
+        .bind(&f.status)
+        .bind(cursor.map(|c| c.to_string()))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let numbers = rows.iter().map(view_from_row).collect::<ApiResult<Vec<_>>>()?;
+    let next_cursor = (numbers.len() as i64 == limit).then(|| numbers.last().map(|n| n.number.to_string())).flatten();
+    Ok(Page { numbers, next_cursor })
+}
+
+/// Changes an allocated number's routing in place.
+pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapInput) -> ApiResult<Changed<NumberView>> {
+    if input.subsystem.is_none()
+        && input.dashboard_id.is_none()
+        && input.customer_label.is_none()
+        && input.friendly_name.is_none()
+    {
+        return Err(ApiError::BadRequest(
+            "invalid-body",
+            "give at least one of subsystem, dashboard_id, customer_label, friendly_name".into(),
+        ));
+    }
+    for (field, v) in [
+        ("dashboard_id", &input.dashboard_id),
+        ("customer_label", &input.customer_label),
+        ("friendly_name", &input.friendly_name),
+    ] {
+        if let Some(v) = v {
+            super::check_text(field, v, 200)?;
+        }
+    }
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
+    if before.status != "allocated" {
+        return Err(ApiError::Conflict(
+            "not-allocated",
+            format!("{number} is {}; only an allocated number can be remapped", before.status),
+        ));
+    }
+    // bumps the number's version (trigger) so consumers order the change
+    let version: i64 = sqlx::query_scalar(
+        "UPDATE numbers SET updated_at = now() WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated' RETURNING version",
+    )
+    .bind(number.to_string())
+    .bind(tenant)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE routes SET subsystem = coalesce($2, subsystem), dashboard_id = coalesce($3, dashboard_id),
+                customer_label = coalesce($4, customer_label), friendly_name = coalesce($5, friendly_name),
+                updated_at = now()
+         WHERE e164 = $1",
+    )
+    .bind(number.to_string())
+    .bind(input.subsystem.map(|s| s.as_str()))
+    .bind(input.dashboard_id.as_ref().map(|s| s.trim()))
+    .bind(input.customer_label.as_ref().map(|s| s.trim()))
+    .bind(input.friendly_name.as_ref().map(|s| s.trim()))
+    .execute(&mut *tx)
+    .await?;
+    let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("remapped row vanished"))?;
+    let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("allocated number {number} has no route"))?;
+    audit(
+        &mut tx,
+        tenant,
+        number,
+        "number.remap",
+        serde_json::json!({ "from": before.route, "to": route }),
+    )
+    .await?;
+    let id = outbox::append(&mut tx, Some(tenant), number, version, Some(&route)).await?;
+    let seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Changed { body: after, seq })
+}
+
+/// Releases an allocated number: to cooldown (kept for reclaim), or deleted
+/// for the tenant's own `local`/`mdn` numbers. Lookups stop resolving it.
+pub async fn release(
+    state: &AppState,
+    tenant: Uuid,
+    number: E164,
+    input: &ReleaseInput,
+) -> ApiResult<Changed<Option<NumberView>>> {
+    super::check_text("reason", &input.reason, 500)?;
+    if let Some(n) = &input.notes {
+        if n.chars().count() > 5000 {
+            return Err(ApiError::BadRequest("invalid-field", "notes is longer than 5000 characters".into()));
+        }
+    }
+    let settings = &state.settings;
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
+    if before.status != "allocated" {
+        return Err(ApiError::Conflict(
+            "not-allocated",
+            format!("{number} is {}; only an allocated number can be released", before.status),
+        ));
+    }
+    let detail = serde_json::json!({ "reason": input.reason, "notes": input.notes, "route": before.route });
+    let (version, view) = if matches!(before.carrier_module.as_str(), "local" | "mdn") {
+        // the tenant's own number: nothing to keep, no cooldown
+        sqlx::query("DELETE FROM numbers WHERE e164 = $1 AND tenant_id = $2")
+            .bind(number.to_string())
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        (before.version + 1, None)
+    } else {
+        let version: i64 = sqlx::query_scalar(
+            "UPDATE numbers
+             SET status = 'cooldown', cooldown_until = now() + make_interval(secs => $3),
+                 reclaim_until = now() + make_interval(secs => $4), release_reason = $5, release_notes = $6
+             WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated'
+             RETURNING version",
+        )
+        .bind(number.to_string())
+        .bind(tenant)
+        .bind(settings.cooldown.as_secs_f64())
+        .bind(settings.reclaim_window.as_secs_f64())
+        .bind(input.reason.trim())
+        .bind(&input.notes)
+        .fetch_one(&mut *tx)
+        .await?;
+        (version, own_view(&mut tx, tenant, number).await?)
+    };
+    audit(&mut tx, tenant, number, "number.release", detail).await?;
+    let id = outbox::append(&mut tx, Some(tenant), number, version, None).await?;
+    let seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Changed { body: view, seq })
+}
+
+/// The audit trail of `number` as this tenant may see it (its own entries).
+pub async fn history(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Vec<HistoryEntry>> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let rows = sqlx::query("SELECT id, action, actor, detail, at FROM audit_log WHERE e164 = $1 ORDER BY id")
+        .bind(number.to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if rows.is_empty() {
+        return Err(not_yours(number));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryEntry {
+            id: r.get("id"),
+            action: r.get("action"),
+            actor: r.get("actor"),
+            detail: r.get("detail"),
+            at: r.get("at"),
+        })
+        .collect())
+}
+
+/// Parses a number from a path or body, as a 400 with the reason when invalid.
+pub fn parse_number(input: &str) -> ApiResult<E164> {
+    E164::parse(input).map_err(|e| ApiError::BadRequest("invalid-number", format!("{input:?} is not a valid number: {e}")))
+}

@@ -1,0 +1,34 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::db::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    /// Highest sequenced outbox position. Writers and the outbox listener
+    /// push it, so long-polling feed readers wake without polling the database.
+    pub head: Arc<watch::Sender<u64>>,
+}
+
+impl AppState {
+    pub fn new(db: Db, settings: Settings) -> Self {
+        AppState { db, settings: Arc::new(settings), head: Arc::new(watch::channel(0).0) }
+    }
+
+    /// Records a position a writer just sequenced.
+    pub fn advance_head(&self, seq: u64) {
+        self.head.send_if_modified(|h| {
+            let newer = seq > *h;
+            if newer {
+                *h = seq;
+            }
+            newer
+        });
+    }
+}
