@@ -66,7 +66,10 @@ impl E164 {
         Self::from_digits_at(digits, 0)
     }
 
-    fn from_digits_at(digits: &str, offset: usize) -> Result<Self, NumberError> {
+    /// [`E164::from_digits`] with `offset` added to the position of a bad
+    /// character, so that callers that stripped a prefix report positions in
+    /// the text as written.
+    pub(crate) fn from_digits_at(digits: &str, offset: usize) -> Result<Self, NumberError> {
         if let Some((pos, ch)) = digits.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
             return Err(NumberError::InvalidCharacter { ch, pos: pos + offset });
         }
@@ -80,7 +83,8 @@ impl E164 {
         if len > MAX_DIGITS {
             return Err(NumberError::TooLong { len });
         }
-        if country::countries_for_digits(digits).next().is_none() {
+        // The lookup hot path: three bitmap probes, no allocation.
+        if !country::has_calling_code(digits) {
             return Err(NumberError::UnknownCountryCode { digits: digits.to_owned() });
         }
         // At most 15 ASCII digits: always fits in a u64.
@@ -115,8 +119,33 @@ impl E164 {
     /// Countries that use this number's calling code (several for shared
     /// codes such as +1 or +7), most specific prefix first.
     pub fn countries(&self) -> impl Iterator<Item = crate::Country> {
-        let s = self.digits_string();
-        country::countries_for_digits(&s).collect::<Vec<_>>().into_iter()
+        let mut buf = [0u8; 20];
+        country::countries_for_digits(self.digits_str(&mut buf))
+    }
+
+    /// The country calling code this number starts with, e.g. 44 for
+    /// `+442079460000`.
+    pub fn calling_code(&self) -> u16 {
+        let mut buf = [0u8; 20];
+        // Every E164 was built from digits that start with a calling code.
+        country::calling_code(self.digits_str(&mut buf)).map_or(0, |(code, _)| code)
+    }
+
+    /// How many digits the number has, country code included.
+    pub fn digit_count(&self) -> usize {
+        // Never 0: an E164 has at least MIN_DIGITS digits, the first non-zero.
+        self.0.checked_ilog10().map_or(1, |l| l as usize + 1)
+    }
+
+    /// A number whose validity the caller has established another way: a
+    /// value between two valid numbers of the same digit count and calling
+    /// code (see `NumberRange::iter`).
+    pub(crate) fn from_u64_trusted(value: u64) -> Self {
+        E164(value)
+    }
+
+    fn digits_str<'a>(&self, buf: &'a mut [u8; 20]) -> &'a str {
+        std::str::from_utf8(self.digits(buf)).expect("ascii digits")
     }
 }
 
@@ -183,16 +212,56 @@ mod tests {
     fn rejects_with_a_reason() {
         assert_eq!(E164::parse(""), Err(NumberError::Empty));
         assert_eq!(E164::parse("+"), Err(NumberError::Empty));
-        assert_eq!(
-            E164::parse("+1555-123"),
-            Err(NumberError::InvalidCharacter { ch: '-', pos: 5 })
-        );
+        assert_eq!(E164::parse("+1555-123"), Err(NumberError::InvalidCharacter { ch: '-', pos: 5 }));
         assert_eq!(E164::parse("0015551234567"), Err(NumberError::LeadingZero));
         assert_eq!(E164::parse("+1555"), Err(NumberError::TooShort { len: 4 }));
         assert_eq!(E164::parse("+1234567890123456"), Err(NumberError::TooLong { len: 16 }));
         assert!(matches!(E164::parse("++15551234567"), Err(NumberError::InvalidCharacter { .. })));
         assert!(matches!(E164::parse("+15551234567 "), Err(NumberError::InvalidCharacter { ch: ' ', .. })));
         assert!(matches!(E164::parse("+٣٣٣٣٣٣٣٣"), Err(NumberError::InvalidCharacter { .. })));
+    }
+
+    #[test]
+    fn unknown_calling_codes_are_rejected() {
+        assert_eq!(
+            E164::parse("+8001234567"),
+            Err(NumberError::UnknownCountryCode { digits: "8001234567".to_owned() })
+        );
+        assert!(E164::parse("+3831234567").is_err(), "+383 has no ISO 3166-1 country");
+        assert!(E164::parse("+9991234567").is_err());
+        assert!(E164::parse("+6831234").is_ok(), "Niue, 7 digits");
+    }
+
+    #[test]
+    fn error_messages_are_lowercase_without_trailing_punctuation() {
+        let errors = [
+            NumberError::Empty,
+            NumberError::InvalidCharacter { ch: 'x', pos: 3 },
+            NumberError::TooShort { len: 4 },
+            NumberError::TooLong { len: 16 },
+            NumberError::LeadingZero,
+            NumberError::UnknownCountryCode { digits: "8001234567".to_owned() },
+        ];
+        for e in errors {
+            let msg = e.to_string();
+            assert!(msg.starts_with(|c: char| !c.is_uppercase()), "{msg}");
+            assert!(!msg.ends_with(['.', '!', ';', ':']), "{msg}");
+        }
+        assert_eq!(
+            E164::parse("+8001234567").unwrap_err().to_string(),
+            "no country uses the calling code at the start of +8001234567"
+        );
+    }
+
+    #[test]
+    fn calling_code_and_digit_count() {
+        let n = E164::parse("+442079460000").unwrap();
+        assert_eq!((n.calling_code(), n.digit_count()), (44, 12));
+        let n = E164::parse("+15551234567").unwrap();
+        assert_eq!((n.calling_code(), n.digit_count()), (1, 11));
+        let n = E164::parse("+35818123456").unwrap();
+        assert_eq!(n.calling_code(), 358);
+        assert_eq!(n.countries().map(|c| c.alpha2()).collect::<Vec<_>>(), ["AX", "FI"]);
     }
 
     #[test]

@@ -55,15 +55,76 @@ impl ChangeEvent {
         match (self.op, &self.route) {
             (Op::Upsert, None) => Err(EventError::UpsertWithoutRoute),
             (Op::Delete, Some(_)) => Err(EventError::DeleteWithRoute),
-            (Op::Upsert, Some(r)) if !r.country.matches(&self.number) => Err(EventError::CountryMismatch {
-                country: r.country.to_string(),
-                number: self.number,
-            }),
+            (Op::Upsert, Some(r)) if !r.country.matches(&self.number) => {
+                Err(EventError::CountryMismatch { country: r.country.to_string(), number: self.number })
+            }
             _ => Ok(()),
         }
     }
 
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a change event always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Country, Subsystem};
+
+    fn route(country: &str) -> Route {
+        Route {
+            tenant_id: uuid::Uuid::nil(),
+            subsystem: Subsystem::Psap,
+            dashboard_id: "dispatch-east".to_owned(),
+            customer_label: "Metro 911".to_owned(),
+            country: Country::parse(country).unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+        }
+    }
+
+    fn event(op: Op, route: Option<Route>) -> ChangeEvent {
+        ChangeEvent {
+            seq: 1042,
+            number: E164::parse("+15551234567").unwrap(),
+            version: 7,
+            op,
+            route,
+            at: time::macros::datetime!(2024-05-01 12:00:00.5 UTC),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        for ev in [event(Op::Upsert, Some(route("US"))), event(Op::Delete, None)] {
+            assert_eq!(ChangeEvent::decode(&ev.encode()).unwrap(), ev);
+        }
+    }
+
+    #[test]
+    fn error_reasons() {
+        let bad = event(Op::Upsert, None);
+        assert_eq!(ChangeEvent::decode(&bad.encode()).unwrap_err().to_string(), "an upsert event must carry a route");
+        let bad = event(Op::Delete, Some(route("US")));
+        assert_eq!(
+            ChangeEvent::decode(&bad.encode()).unwrap_err().to_string(),
+            "a delete event must not carry a route"
+        );
+        let bad = event(Op::Upsert, Some(route("DE")));
+        assert_eq!(
+            ChangeEvent::decode(&bad.encode()).unwrap_err().to_string(),
+            "route country DE does not match number +15551234567"
+        );
+        let err = ChangeEvent::decode(b"{\"seq\": 1}").unwrap_err();
+        assert!(matches!(err, EventError::Malformed(_)));
+        assert!(err.to_string().starts_with("malformed change event: missing field"), "{err}");
+        let bad_number =
+            br#"{"seq":1,"number":"+0123","version":1,"op":"delete","route":null,"at":"2024-05-01T12:00:00Z"}"#;
+        let err = ChangeEvent::decode(bad_number).unwrap_err().to_string();
+        assert!(err.contains("never with 0"), "{err}");
+        assert!(ChangeEvent::decode(b"").is_err());
+        assert!(ChangeEvent::decode(&[0xff, 0xfe]).is_err());
     }
 }

@@ -16,10 +16,10 @@ pub mod route;
 pub mod subsystem;
 
 pub use country::Country;
-pub use e164::{E164, NumberError};
+pub use e164::{NumberError, E164};
 pub use event::{ChangeEvent, EventError, Op};
 pub use greeting::{Greeting, GreetingKind};
 pub use problem::Problem;
-pub use range::{parse_ranges, NumberRange, RangeError, RangeParse};
+pub use range::{parse_ranges, NumberRange, RangeError, RangeParse, SpanError};
 pub use route::Route;
 pub use subsystem::Subsystem;

@@ -45,3 +45,18 @@ impl fmt::Display for Subsystem {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_its_names_and_explains_others() {
+        for s in Subsystem::ALL {
+            assert_eq!(s.as_str().parse::<Subsystem>().unwrap(), s);
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        let err = "PSAP".parse::<Subsystem>().unwrap_err().to_string();
+        assert_eq!(err, "unknown subsystem \"PSAP\": expected one of psap, utilities, document_telephony, mdoc");
+    }
+}
