@@ -1,4 +1,6 @@
 //! Control-plane integration tests: real PostgreSQL, real HTTP on loopback.
 
+mod errors;
 mod helpers;
+mod isolation;
 mod numbers;

@@ -1,0 +1,42 @@
+//! GOALS.md R3, HTTP half: another tenant's number answers 404 on every
+//! tenant route, exactly like a number that does not exist, and changes nothing.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn another_tenants_number_is_not_found_everywhere() {
+    let app = spawn_app().await;
+    let a = app.tenant("owner").await;
+    let b = app.tenant("intruder").await;
+    app.import("15550004000-15550004001", "US").await;
+    let (s, _) = app.allocate(&a, "+15550004000", "psap").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, before) = app.call(Method::GET, "/v1/numbers/+15550004000", Some(&a.key), None).await;
+
+    let n = "+15550004000";
+    let missing = "+15550004999";
+    let routes: Vec<(Method, String, Option<serde_json::Value>)> = vec![
+        (Method::GET, format!("/v1/numbers/{n}"), None),
+        (Method::PATCH, format!("/v1/numbers/{n}"), Some(json!({ "customer_label": "mine now" }))),
+        (Method::POST, format!("/v1/numbers/{n}/release"), Some(json!({ "reason": "stolen" }))),
+        (Method::GET, format!("/v1/numbers/{n}/history"), None),
+    ];
+    for (method, path, body) in routes {
+        let (s, theirs) = app.call(method.clone(), &path, Some(&b.key), body.clone()).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}: {theirs}");
+        // exactly like a number that does not exist
+        let (s2, absent) = app.call(method.clone(), &path.replace(n, missing), Some(&b.key), body).await;
+        assert_eq!(s2, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_eq!(theirs["type"], absent["type"]);
+        assert_eq!(theirs["title"], absent["title"]);
+        assert_eq!(theirs["detail"].as_str().unwrap().replace(n, missing), absent["detail"], "{method} {path}");
+    }
+    let (_, listed) = app.call(Method::GET, "/v1/numbers", Some(&b.key), None).await;
+    assert_eq!(listed["numbers"].as_array().unwrap().len(), 0, "{listed}");
+
+    let (_, after) = app.call(Method::GET, "/v1/numbers/+15550004000", Some(&a.key), None).await;
+    assert_eq!(before, after, "the intruder changed nothing");
+}
