@@ -1,5 +1,168 @@
 //! didroute lookup node: answers "where does this number route" from an
 //! immutable in-memory snapshot kept current by tailing change events.
+//!
+//! In-process use (the control plane's `standalone` command, end-to-end
+//! tests):
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let config = didroute_lookup::Config::new("http://127.0.0.1:8080", "operator-token");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let node = didroute_lookup::Node::start(&config, listener).await?;
+//! node.wait_ready().await;
+//! println!("lookups on http://{}", node.local_addr());
+//! node.shutdown().await?;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod config;
+pub mod feed;
+pub mod folder;
+pub mod metrics;
+pub mod server;
 pub mod snapshot;
+pub mod status;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use app::App;
+pub use config::{Config, ConfigError};
+pub use feed::{EventSource, FeedError, HttpFeed, Tailer, TailerSettings};
+pub use server::serve;
+pub use snapshot::{Snapshot, Store};
+
+/// Why a node could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error("cannot read the listener address: {0}")]
+    Listener(#[source] std::io::Error),
+    #[error("the {task} task failed: {reason}")]
+    Task { task: &'static str, reason: String },
+}
+
+/// A running lookup node: event tailer, folder and HTTP server.
+pub struct Node {
+    app: Arc<App>,
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<&'static str>,
+}
+
+impl Node {
+    /// Validates `config` and starts tailing the feed and serving on
+    /// `listener` (bind it yourself; port 0 is fine). The node answers at
+    /// once but `/readyz` says 503 until the initial catch-up is done.
+    /// Must be called within a Tokio runtime.
+    pub async fn start(config: &Config, listener: TcpListener) -> Result<Node, NodeError> {
+        let valid = config.validate()?;
+        let source = HttpFeed::new(&valid.feed_url, &valid.operator_token, valid.feed_page_limit, valid.feed_wait_ms)?;
+        let settings = TailerSettings { fold_threshold: valid.fold_threshold, ..TailerSettings::default() };
+        let local_addr = listener.local_addr().map_err(NodeError::Listener)?;
+        tracing::info!(
+            listen = %local_addr,
+            feed = %source.events_url(),
+            fold_threshold = valid.fold_threshold,
+            fold_interval_ms = valid.fold_interval.as_millis() as u64,
+            "lookup node starting"
+        );
+        Ok(Node::start_with(source, settings, valid.fold_interval, listener, local_addr))
+    }
+
+    /// Starts a node on any event source (tests, and later Kafka).
+    pub fn start_with<S: EventSource>(
+        source: S,
+        settings: TailerSettings,
+        fold_interval: std::time::Duration,
+        listener: TcpListener,
+        local_addr: SocketAddr,
+    ) -> Node {
+        let app = Arc::new(App::new(source.name()));
+        let (stop, stopping) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let tailer = Tailer::new(source, Arc::clone(&app), settings);
+        let rx = stopping.clone();
+        tasks.spawn(async move {
+            tailer.run(rx).await;
+            "event tailer"
+        });
+        let (folder_app, rx) = (Arc::clone(&app), stopping.clone());
+        tasks.spawn(async move {
+            folder::run(folder_app, fold_interval, rx).await;
+            "folder"
+        });
+        let (server_app, mut rx) = (Arc::clone(&app), stopping);
+        tasks.spawn(async move {
+            serve(listener, server_app, async move { stopped(&mut rx).await }).await;
+            "server"
+        });
+        Node { app, local_addr, stop, tasks }
+    }
+
+    /// The shared state: snapshot store, readiness, metrics.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Resolves once the initial catch-up has loaded a complete snapshot.
+    pub async fn wait_ready(&self) {
+        self.app.wait_ready().await
+    }
+
+    /// Runs until `shutdown` resolves (then stops cleanly) or a task fails.
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()>) -> Result<(), NodeError> {
+        tokio::select! {
+            _ = shutdown => self.shutdown().await,
+            Some(ended) = self.tasks.join_next() => {
+                let reason = match ended {
+                    Ok(task) => Err(NodeError::Task { task, reason: "stopped unexpectedly".to_owned() }),
+                    Err(error) => Err(NodeError::Task { task: "node", reason: error.to_string() }),
+                };
+                let _ = self.shutdown().await;
+                reason
+            }
+        }
+    }
+
+    /// Stops accepting, finishes open requests, stops tailing and folding.
+    pub async fn shutdown(mut self) -> Result<(), NodeError> {
+        self.stop.send_replace(true);
+        let mut failure = None;
+        while let Some(ended) = self.tasks.join_next().await {
+            if let Err(error) = ended {
+                tracing::error!(%error, "a lookup task failed while stopping");
+                failure.get_or_insert(NodeError::Task { task: "node", reason: error.to_string() });
+            }
+        }
+        tracing::info!("lookup node stopped");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Runs a lookup node on `listener` until `shutdown` resolves: the library
+/// entry the control plane's `standalone` command calls.
+pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let node = Node::start(&config, listener).await?;
+    node.run_until(shutdown).await?;
+    Ok(())
+}
+
+/// Resolves when `stop` turns true or its sender is gone.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}

@@ -1,0 +1,178 @@
+//! Configuration from flags and `DIDROUTE_…` environment variables,
+//! validated at start so a bad setting fails with a message, not later.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use reqwest::Url;
+
+/// didroute lookup node: answers where a phone number routes, from an
+/// in-memory snapshot kept current by tailing the control plane's events.
+#[derive(Clone, Parser)]
+#[command(name = "didroute-lookup", version)]
+pub struct Config {
+    /// Address to serve lookups on.
+    #[arg(long, env = "DIDROUTE_LOOKUP_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: SocketAddr,
+
+    /// The control plane whose event feed (`/v1/events`) this node tails.
+    #[arg(long, env = "DIDROUTE_FEED_URL", default_value = "http://127.0.0.1:8080")]
+    pub feed_url: String,
+
+    /// Operator bearer token sent to the event feed.
+    #[arg(long, env = "DIDROUTE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+
+    /// Events asked for per feed request.
+    #[arg(long, env = "DIDROUTE_LOOKUP_FEED_PAGE_LIMIT", default_value_t = 10_000)]
+    pub feed_page_limit: u32,
+
+    /// How long the feed may hold a request open when there is nothing new.
+    #[arg(long, env = "DIDROUTE_LOOKUP_FEED_WAIT_MS", default_value_t = 25_000)]
+    pub feed_wait_ms: u64,
+
+    /// Fold the overlay into a new base once it holds this many changes.
+    #[arg(long, env = "DIDROUTE_LOOKUP_FOLD_THRESHOLD", default_value_t = 50_000)]
+    pub fold_threshold: usize,
+
+    /// Also fold a non-empty overlay at this interval.
+    #[arg(long, env = "DIDROUTE_LOOKUP_FOLD_INTERVAL_MS", default_value_t = 5_000)]
+    pub fold_interval_ms: u64,
+}
+
+/// Largest page the control plane serves.
+pub const MAX_PAGE_LIMIT: u32 = 10_000;
+/// Longest long poll the control plane accepts.
+pub const MAX_FEED_WAIT_MS: u64 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("DIDROUTE_OPERATOR_TOKEN (or --operator-token) is required: the lookup node sends it to the control plane's event feed")]
+    MissingToken,
+    #[error("DIDROUTE_OPERATOR_TOKEN must not be empty or contain whitespace or control characters")]
+    BadToken,
+    #[error("DIDROUTE_FEED_URL {url:?} is not usable: {reason}")]
+    FeedUrl { url: String, reason: String },
+    #[error("DIDROUTE_LOOKUP_FEED_PAGE_LIMIT must be between 1 and {MAX_PAGE_LIMIT}, got {0}")]
+    PageLimit(u32),
+    #[error("DIDROUTE_LOOKUP_FEED_WAIT_MS must be at most {MAX_FEED_WAIT_MS}, got {0}")]
+    FeedWait(u64),
+    #[error("DIDROUTE_LOOKUP_FOLD_THRESHOLD must be at least 1")]
+    FoldThreshold,
+    #[error("DIDROUTE_LOOKUP_FOLD_INTERVAL_MS must be between 10 and 3600000, got {0}")]
+    FoldInterval(u64),
+}
+
+/// A configuration that passed [`Config::validate`].
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub feed_url: Url,
+    pub operator_token: String,
+    pub feed_page_limit: u32,
+    pub feed_wait_ms: u64,
+    pub fold_threshold: usize,
+    pub fold_interval: Duration,
+}
+
+impl Config {
+    /// Defaults for everything but where the feed is and the token, for
+    /// starting a node in-process.
+    pub fn new(feed_url: impl Into<String>, operator_token: impl Into<String>) -> Config {
+        Config {
+            feed_url: feed_url.into(),
+            operator_token: Some(operator_token.into()),
+            ..Config::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<Validated, ConfigError> {
+        let token = self.operator_token.as_deref().ok_or(ConfigError::MissingToken)?;
+        if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ConfigError::BadToken);
+        }
+        let bad_url = |reason: &str| ConfigError::FeedUrl { url: self.feed_url.clone(), reason: reason.to_owned() };
+        let feed_url = Url::parse(&self.feed_url).map_err(|e| bad_url(&e.to_string()))?;
+        crate::feed::check_base(&feed_url).map_err(bad_url)?;
+        if !(1..=MAX_PAGE_LIMIT).contains(&self.feed_page_limit) {
+            return Err(ConfigError::PageLimit(self.feed_page_limit));
+        }
+        if self.feed_wait_ms > MAX_FEED_WAIT_MS {
+            return Err(ConfigError::FeedWait(self.feed_wait_ms));
+        }
+        if self.fold_threshold == 0 {
+            return Err(ConfigError::FoldThreshold);
+        }
+        if !(10..=3_600_000).contains(&self.fold_interval_ms) {
+            return Err(ConfigError::FoldInterval(self.fold_interval_ms));
+        }
+        Ok(Validated {
+            feed_url,
+            operator_token: token.to_owned(),
+            feed_page_limit: self.feed_page_limit,
+            feed_wait_ms: self.feed_wait_ms,
+            fold_threshold: self.fold_threshold,
+            fold_interval: Duration::from_millis(self.fold_interval_ms),
+        })
+    }
+}
+
+impl Default for Config {
+    /// The documented defaults, with no token.
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            feed_url: "http://127.0.0.1:8080".to_owned(),
+            operator_token: None,
+            feed_page_limit: MAX_PAGE_LIMIT,
+            feed_wait_ms: 25_000,
+            fold_threshold: 50_000,
+            fold_interval_ms: 5_000,
+        }
+    }
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("feed_url", &self.feed_url)
+            .field("operator_token", &self.operator_token.as_ref().map(|_| "<redacted>"))
+            .field("feed_page_limit", &self.feed_page_limit)
+            .field("feed_wait_ms", &self.feed_wait_ms)
+            .field("fold_threshold", &self.fold_threshold)
+            .field("fold_interval_ms", &self.fold_interval_ms)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let parsed = Config::try_parse_from(["didroute-lookup", "--operator-token", "t0k"]).unwrap();
+        let default = Config { operator_token: Some("t0k".into()), ..Config::default() };
+        assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
+        assert_eq!(parsed.listen.to_string(), "127.0.0.1:8081");
+        assert!(parsed.validate().is_ok());
+        assert!(!format!("{parsed:?}").contains("t0k"), "the token never shows in logs");
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let ok = Config::new("http://127.0.0.1:8080", "tok");
+        assert_eq!(Config { operator_token: None, ..ok.clone() }.validate().unwrap_err(), ConfigError::MissingToken);
+        assert_eq!(Config { operator_token: Some(" ".into()), ..ok.clone() }.validate().unwrap_err(), ConfigError::BadToken);
+        for url in ["", "127.0.0.1:8080", "https://cp", "http://cp/?a=b", "file:///tmp"] {
+            let err = Config { feed_url: url.into(), ..ok.clone() }.validate().unwrap_err();
+            assert!(err.to_string().starts_with("DIDROUTE_FEED_URL"), "{url}: {err}");
+        }
+        assert_eq!(Config { feed_page_limit: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::PageLimit(0));
+        assert_eq!(Config { feed_wait_ms: 60_001, ..ok.clone() }.validate().unwrap_err(), ConfigError::FeedWait(60_001));
+        assert_eq!(Config { fold_threshold: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::FoldThreshold);
+        assert!(ok.validate().is_ok());
+    }
+}

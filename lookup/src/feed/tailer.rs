@@ -1,0 +1,179 @@
+//! Keeps the snapshot current: an initial catch-up that builds a complete
+//! base before the node is ready, then a long-polling follow loop that
+//! applies each page as one batch.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use super::{Backoff, EventSource, Page};
+use crate::app::App;
+use crate::snapshot::{BaseBuilder, Snapshot};
+
+#[derive(Debug, Clone)]
+pub struct TailerSettings {
+    /// Overlay size at which the folder is woken early.
+    pub fold_threshold: usize,
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// Pause before asking again when a catch-up page made no progress
+    /// although the source reported more (a late-committing gap).
+    pub stall_pause: Duration,
+}
+
+impl Default for TailerSettings {
+    fn default() -> TailerSettings {
+        TailerSettings {
+            fold_threshold: 50_000,
+            retry_min: Duration::from_millis(100),
+            retry_max: Duration::from_secs(5),
+            stall_pause: Duration::from_millis(200),
+        }
+    }
+}
+
+pub struct Tailer<S> {
+    source: S,
+    app: Arc<App>,
+    settings: TailerSettings,
+    backoff: Backoff,
+}
+
+impl<S: EventSource> Tailer<S> {
+    pub fn new(source: S, app: Arc<App>, settings: TailerSettings) -> Tailer<S> {
+        let backoff = Backoff::new(settings.retry_min, settings.retry_max);
+        Tailer { source, app, settings, backoff }
+    }
+
+    /// Catches up, then follows, until `stop` turns true.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        tokio::select! {
+            _ = crate::stopped(&mut stop) => {}
+            _ = async { self.catch_up().await; self.follow().await } => {}
+        }
+        tracing::debug!("event tailer stopped");
+    }
+
+    /// Fetches until it answers, retrying with backoff. The node keeps
+    /// serving its last snapshot meanwhile; lag grows.
+    async fn fetch(&mut self, after: u64, wait: bool) -> Page {
+        let mut attempt = 0u32;
+        loop {
+            match self.source.fetch(after, wait).await {
+                Ok(page) => {
+                    self.backoff.reset();
+                    self.app.status().observe(page.caught_up());
+                    self.app.metrics().events_rejected.inc_by(page.rejected as u64);
+                    return page;
+                }
+                Err(error) => {
+                    attempt += 1;
+                    let delay = self.backoff.next_delay();
+                    self.app.status().lost_contact();
+                    self.app.metrics().feed_errors.inc();
+                    self.app.metrics().lag_seconds.set(self.app.status().lag().as_secs_f64());
+                    tracing::warn!(
+                        source = self.source.name(),
+                        after,
+                        attempt,
+                        retry_in_ms = delay.as_millis() as u64,
+                        error = %error,
+                        "event source unavailable; serving the last snapshot"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Reads everything up to the head seen at the start into one builder,
+    /// builds the base once, publishes it and marks the node ready. Nothing
+    /// is published before, so a partial snapshot is never served.
+    async fn catch_up(&mut self) {
+        loop {
+            let started = Instant::now();
+            let mut builder = BaseBuilder::new();
+            let mut after = 0u64;
+            let mut target = None;
+            let mut stalled = false;
+            loop {
+                let page = self.fetch(after, false).await;
+                let target = *target.get_or_insert(page.head_seq);
+                let progressed = page.last_seq > after;
+                let taken = page.events.len();
+                for event in page.events {
+                    builder.push_event(event);
+                }
+                self.app.metrics().events_applied.inc_by(taken as u64);
+                after = after.max(page.last_seq);
+                tracing::debug!(after, target, events = taken, "catch-up page");
+                if after >= target {
+                    break;
+                }
+                if !progressed {
+                    if !stalled {
+                        tracing::info!(after, target, "the source has not yet released events up to its head; waiting");
+                    }
+                    stalled = true;
+                    tokio::time::sleep(self.settings.stall_pause).await;
+                }
+            }
+            let pushed = builder.len();
+            match tokio::task::spawn_blocking(move || builder.finish()).await {
+                Ok(base) => {
+                    let snapshot = Snapshot::from_base(Arc::new(base), after);
+                    let app = &self.app;
+                    app.metrics().snapshot_builds.inc();
+                    app.metrics().build_seconds.observe(snapshot.base().build_time().as_secs_f64());
+                    app.metrics().record_snapshot(&snapshot);
+                    tracing::info!(
+                        seq = after,
+                        numbers = snapshot.numbers(),
+                        events = pushed,
+                        routes = snapshot.base().route_count(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "caught up: serving a complete snapshot"
+                    );
+                    app.store().replace(snapshot);
+                    app.status().set_ready();
+                    app.metrics().ready.set(1);
+                    return;
+                }
+                Err(error) => {
+                    // Only a panic in the builder gets here; start over
+                    // rather than serve something incomplete.
+                    tracing::error!(%error, "building the initial snapshot failed; catching up again");
+                    tokio::time::sleep(self.backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+
+    /// Long-polls from the applied position and applies each page as one
+    /// batch.
+    async fn follow(&mut self) {
+        loop {
+            let after = self.app.store().load().seq();
+            let page = self.fetch(after, true).await;
+            let app = &self.app;
+            let outcome = app.store().apply(&page.events, page.last_seq);
+            let snapshot = app.store().load_full();
+            app.metrics().record_apply(&outcome, &snapshot);
+            app.metrics().lag_seconds.set(app.status().lag().as_secs_f64());
+            if outcome.applied + outcome.stale + outcome.rejected > 0 {
+                tracing::debug!(
+                    seq = snapshot.seq(),
+                    applied = outcome.applied,
+                    stale = outcome.stale,
+                    rejected = outcome.rejected,
+                    overlay = snapshot.overlay_len(),
+                    "applied a batch"
+                );
+            }
+            if snapshot.overlay_len() >= self.settings.fold_threshold {
+                app.fold_wanted().notify_one();
+            }
+        }
+    }
+}

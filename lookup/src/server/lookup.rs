@@ -1,0 +1,129 @@
+//! `GET /v1/routes/{number}` and `GET /v1/caller-id/{tenant_id}/{number}`:
+//! the answers callers wait on before a call connects.
+
+use didroute_shared::E164;
+use hyper::StatusCode;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::query::{self, WaitQuery};
+use super::reply::{self, problem, retry_after, shorten, with_seq, Reply};
+use crate::app::App;
+
+fn invalid_number(input: &str, error: &didroute_shared::NumberError) -> Reply {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "invalid-number",
+        "Invalid number",
+        format!("{} is not an E.164 number: {error}", shorten(input)),
+    )
+}
+
+fn invalid_query(detail: String) -> Reply {
+    problem(StatusCode::BAD_REQUEST, "invalid-query", "Invalid query", detail)
+}
+
+/// Waits until the snapshot reaches `min_seq`; `Err` after `wait` without.
+/// A snapshot loaded after `Ok` is at `min_seq` or later (the store moves
+/// the position only after publishing).
+async fn reach(app: &App, q: WaitQuery) -> Result<(), ()> {
+    let Some(min_seq) = q.min_seq else { return Ok(()) };
+    if app.store().load().seq() >= min_seq {
+        return Ok(());
+    }
+    let mut applied = app.store().subscribe();
+    let reached = matches!(tokio::time::timeout(q.wait, applied.wait_for(|seq| *seq >= min_seq)).await, Ok(Ok(_)));
+    if reached { Ok(()) } else { Err(()) }
+}
+
+fn behind(app: &App, min_seq: Option<u64>) -> Reply {
+    let seq = app.store().load().seq();
+    let detail = format!(
+        "this node has applied position {seq}, not yet {}: retry shortly or ask another node",
+        min_seq.unwrap_or_default()
+    );
+    with_seq(retry_after(problem(StatusCode::SERVICE_UNAVAILABLE, "not-caught-up", "Not caught up", detail), 1), seq)
+}
+
+/// The route of one number.
+pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
+    let counters = &app.metrics().lookups;
+    let q = match query::parse(query) {
+        Ok(q) => q,
+        Err(detail) => {
+            counters.invalid.inc();
+            return with_seq(invalid_query(detail), app.store().load().seq());
+        }
+    };
+    let number = match E164::parse(input) {
+        Ok(n) => n,
+        Err(error) => {
+            counters.invalid.inc();
+            return with_seq(invalid_number(input, &error), app.store().load().seq());
+        }
+    };
+    if reach(app, q).await.is_err() {
+        counters.behind.inc();
+        return behind(app, q.min_seq);
+    }
+    let snapshot = app.store().load();
+    let response = match snapshot.get(number) {
+        Some(hit) => {
+            counters.found.inc();
+            reply::json_bytes(StatusCode::OK, hit.to_json())
+        }
+        None => {
+            counters.not_found.inc();
+            problem(
+                StatusCode::NOT_FOUND,
+                "number-not-routed",
+                "Number not routed",
+                format!("{number} is not allocated to any tenant (or is disabled)"),
+            )
+        }
+    };
+    with_seq(response, snapshot.seq())
+}
+
+#[derive(Serialize)]
+struct CallerId {
+    number: E164,
+    tenant_id: Uuid,
+    allowed: bool,
+}
+
+/// Whether `tenant` may present `number` as its outbound caller id: only if
+/// the number is allocated to that tenant.
+pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>) -> Reply {
+    let counters = &app.metrics().caller_id;
+    let seq = || app.store().load().seq();
+    let q = match query::parse(query) {
+        Ok(q) => q,
+        Err(detail) => {
+            counters.invalid.inc();
+            return with_seq(invalid_query(detail), seq());
+        }
+    };
+    let tenant_id = match Uuid::try_parse(tenant) {
+        Ok(id) => id,
+        Err(error) => {
+            counters.invalid.inc();
+            let detail = format!("{} is not a tenant id (a UUID such as 67e55044-10b1-426f-9247-bb680e5fe0c8): {error}", shorten(tenant));
+            return with_seq(problem(StatusCode::BAD_REQUEST, "invalid-tenant-id", "Invalid tenant id", detail), seq());
+        }
+    };
+    let number = match E164::parse(input) {
+        Ok(n) => n,
+        Err(error) => {
+            counters.invalid.inc();
+            return with_seq(invalid_number(input, &error), seq());
+        }
+    };
+    if reach(app, q).await.is_err() {
+        return behind(app, q.min_seq);
+    }
+    let snapshot = app.store().load();
+    let allowed = snapshot.get(number).is_some_and(|hit| hit.route().tenant_id == tenant_id);
+    if allowed { counters.allowed.inc() } else { counters.denied.inc() }
+    with_seq(reply::json(StatusCode::OK, &CallerId { number, tenant_id, allowed }), snapshot.seq())
+}
