@@ -22,11 +22,26 @@ pub use state::AppState;
 /// How often rows left unsequenced by a writer that died after commit are picked up.
 pub const SEQUENCER_TICK: Duration = Duration::from_millis(500);
 
+/// How long open requests (feed long polls, say) may run on after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Runs the control plane on `listener` until `shutdown`: the API and the
 /// outbox head tracker.
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let tracker = tokio::spawn(outbox::run_head_tracker(state.db.operator.clone(), state.head.clone(), SEQUENCER_TICK));
-    let res = api::serve(listener, state, shutdown).await;
+    let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = api::serve(listener, state, async move {
+        shutdown.await;
+        let _ = begun.send(());
+    });
+    tokio::pin!(server);
+    let res = tokio::select! {
+        res = &mut server => res,
+        _ = async { if begun_rx.await.is_ok() { tokio::time::sleep(SHUTDOWN_GRACE).await } else { std::future::pending().await } } => {
+            tracing::warn!("open requests did not finish within the shutdown grace period; closing them");
+            Ok(())
+        }
+    };
     tracker.abort();
     Ok(res?)
 }

@@ -127,13 +127,17 @@ async fn standalone(db: DbArgs, serve: ServeArgs, data_dir: PathBuf, lookup_list
         let _ = rx.wait_for(|s| *s).await;
     };
     let cp = tokio::spawn(didroute_control_plane::run(cp_listener, state, stop(rx.clone())));
-    // LOOKUP-WIRING: the in-process lookup node starts here
-    let _ = (lookup_listener, &token);
-    let lookup = tokio::spawn(stop(rx.clone()));
+    let mut lookup_config = didroute_lookup::Config::new(format!("http://{cp_addr}"), token.clone());
+    lookup_config.listen = lookup_addr;
+    let lookup = tokio::spawn(didroute_lookup::run(lookup_config, lookup_listener, stop(rx.clone())));
     shutdown_signal().await;
     let _ = tx.send(true);
-    let _ = cp.await;
-    let _ = lookup.await;
+    if let Ok(Err(e)) = cp.await {
+        tracing::error!(error = %e, "control plane stopped with an error");
+    }
+    if let Ok(Err(e)) = lookup.await {
+        tracing::error!(error = %e, "lookup node stopped with an error");
+    }
     if let Some(pg) = embedded {
         tokio::task::spawn_blocking(move || pg.stop()).await??;
     }
