@@ -24,6 +24,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(d) => {
                 Problem::new(415, "unsupported-media-type", "Unsupported media type", d.clone())
             }
+            ApiError::PayloadTooLarge(d) => Problem::new(413, "payload-too-large", "Payload too large", d.clone()),
             ApiError::MethodNotAllowed(d) => Problem::new(405, "method-not-allowed", "Method not allowed", d.clone()),
             ApiError::Database(e) => database_problem(e),
             ApiError::Internal(_) => {

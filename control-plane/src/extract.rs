@@ -28,6 +28,7 @@ fn json_rejection(e: JsonRejection) -> ApiError {
             ApiError::UnsupportedMediaType("send the body as JSON with content-type: application/json".into())
         }
         StatusCode::UNPROCESSABLE_ENTITY => ApiError::BadRequest("invalid-body", e.body_text()),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is too large".into()),
         _ => ApiError::BadRequest("malformed-json", e.body_text()),
     }
 }

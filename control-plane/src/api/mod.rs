@@ -8,6 +8,7 @@ mod tenants;
 
 use std::future::Future;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -15,11 +16,15 @@ use tokio::net::TcpListener;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Largest inventory import body: a list of a million numbers fits.
+pub const INVENTORY_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route("/v1/tenants/{id}/api-keys", post(tenants::create_key))
-        .route("/v1/inventory", post(inventory::import))
+        // imports carry long number lists; everything else stays at axum's 2 MB default
+        .route("/v1/inventory", post(inventory::import).layer(DefaultBodyLimit::max(INVENTORY_BODY_LIMIT)))
         .route("/v1/numbers", post(numbers::allocate).get(numbers::list))
         .route("/v1/numbers/{number}", get(numbers::get).patch(numbers::remap))
         .route("/v1/numbers/{number}/release", post(numbers::release))

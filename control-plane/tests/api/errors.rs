@@ -140,3 +140,15 @@ async fn allocation_refusals_are_typed() {
         .unwrap();
     assert_eq!(status, "available");
 }
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let (s, b) = app
+        .call(Method::POST, "/v1/numbers", Some(&t.key), Some(json!({ "number": "+15550001000", "customer_label": huge })))
+        .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert_problem(&b, 413);
+}
