@@ -9,7 +9,7 @@ use arc_swap::{ArcSwap, Guard};
 use didroute_shared::ChangeEvent;
 use tokio::sync::watch;
 
-use super::{ApplyOutcome, Snapshot};
+use super::{ApplyOutcome, Base, Snapshot};
 
 /// What one fold did.
 #[derive(Debug, Clone, Copy)]
@@ -100,12 +100,24 @@ impl Store {
     pub fn fold(&self) -> Option<FoldReport> {
         let _folding = lock(&self.folding);
         let started = Instant::now();
+        let prepared = self.prepare_fold()?;
+        Some(self.commit_fold(prepared, started))
+    }
+
+    /// The slow half of a fold, outside the writer lock: the new base from
+    /// the snapshot current now.
+    fn prepare_fold(&self) -> Option<(Arc<Snapshot>, Arc<Base>)> {
         let start = self.current.load_full();
         if start.overlay.is_empty() {
             return None;
         }
         let base = Arc::new(start.base.fold(&start.overlay));
+        Some((start, base))
+    }
 
+    /// The quick half, under the writer lock: swap in the new base with
+    /// whatever was applied since `start` as its overlay.
+    fn commit_fold(&self, (start, base): (Arc<Snapshot>, Arc<Base>), started: Instant) -> FoldReport {
         let _writer = lock(&self.writer);
         let now = self.current.load_full();
         let rest = if Arc::ptr_eq(&now.overlay, &start.overlay) {
@@ -122,7 +134,20 @@ impl Store {
         // `now` and the new snapshot answer the same for every number (the
         // base absorbed exactly `start.overlay`), so its count carries over.
         self.publish(Snapshot { base, overlay: Arc::new(rest), seq: now.seq, numbers: now.numbers });
-        Some(report)
+        report
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// Runs a fold with `between` applied after its base was built and
+    /// before it is swapped in: the race the folder meets in production.
+    pub(crate) fn fold_racing(&self, between: impl FnOnce(&Store)) -> Option<FoldReport> {
+        let _folding = lock(&self.folding);
+        let started = Instant::now();
+        let prepared = self.prepare_fold()?;
+        between(self);
+        Some(self.commit_fold(prepared, started))
     }
 }
 

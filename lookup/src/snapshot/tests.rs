@@ -262,3 +262,34 @@ fn position_never_moves_back() {
     assert_eq!(store.load().seq(), 10);
     assert_eq!(*store.subscribe().borrow(), 10);
 }
+
+#[test]
+fn changes_applied_during_a_fold_are_kept() {
+    let a = num("+15551230001");
+    let b = num("+15551230002");
+    let c = num("+15551230003");
+    let store = Store::new(Snapshot::empty());
+    store.apply(&[upsert(1, a, 1, route(1, "a1")), upsert(2, b, 1, route(1, "b1"))], 2);
+    let report = store
+        .fold_racing(|s| {
+            s.apply(&[upsert(3, a, 2, route(2, "a2")), delete(4, b, 2), upsert(5, c, 1, route(1, "c1"))], 5);
+        })
+        .unwrap();
+    assert_eq!((report.folded, report.carried), (2, 3));
+    let now = store.load_full();
+    assert_eq!(now.seq(), 5);
+    assert_eq!(now.overlay_len(), 3);
+    assert_eq!(now.get(a).unwrap().route().customer_label, "a2");
+    assert!(now.get(b).is_none());
+    assert_eq!(now.get(c).unwrap().route().customer_label, "c1");
+    assert_eq!(now.numbers(), 2);
+    let (reference, _) = Snapshot::empty().with_events(
+        &[upsert(1, a, 1, route(1, "a1")), upsert(2, b, 1, route(1, "b1")), upsert(3, a, 2, route(2, "a2")), delete(4, b, 2), upsert(5, c, 1, route(1, "c1"))],
+        5,
+    );
+    assert_eq!(answers(&now, &[a, b, c]), answers(&reference, &[a, b, c]));
+    // A fold with nothing racing carries nothing over.
+    let report = store.fold().unwrap();
+    assert_eq!((report.folded, report.carried), (3, 0));
+    assert_eq!(answers(&store.load(), &[a, b, c]), answers(&reference, &[a, b, c]));
+}

@@ -1,0 +1,13 @@
+//! The lookup node over real HTTP on 127.0.0.1, fed by a scripted fake of
+//! the control plane's event feed.
+
+mod support;
+
+mod caller_id;
+mod delivery;
+mod fold;
+mod nasty;
+mod node;
+mod readiness;
+mod read_your_writes;
+mod routes;
