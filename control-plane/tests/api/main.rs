@@ -5,3 +5,4 @@ mod errors;
 mod helpers;
 mod isolation;
 mod numbers;
+mod rls;

@@ -26,7 +26,8 @@ use uuid::Uuid;
 
 use crate::helpers::{db_args, fresh_database};
 
-/// Every table that holds tenant data; exactly these must have RLS.
+/// The tables holding tenant data that the matrices below exercise; these
+/// (and every other table but [`NON_TENANT_TABLES`]) must have forced RLS.
 const TENANT_TABLES: [&str; 6] = ["api_keys", "audit_log", "numbers", "outbox", "routes", "tenants"];
 /// The only columns of `numbers` the app role may update.
 const NUMBERS_LIFECYCLE_COLUMNS: [&str; 8] = [
@@ -41,9 +42,18 @@ const NUMBERS_LIFECYCLE_COLUMNS: [&str; 8] = [
 ];
 /// Tables in `public` that are not tenant data (and that the app role must not touch).
 const NON_TENANT_TABLES: [&str; 1] = ["_sqlx_migrations"];
-/// SECURITY DEFINER functions reviewed as safe (none today): such a function
-/// runs as its owner, and an owner that is superuser bypasses RLS.
-const REVIEWED_SECURITY_DEFINER: [&str; 0] = [];
+/// SECURITY DEFINER functions reviewed as safe, with their owner. Such a
+/// function runs with its owner's rights, RLS included, so every one must be
+/// reviewed and listed here by exact signature; R1 also checks that each is
+/// owned by a role without BYPASSRLS, pins its search_path, and is not
+/// executable by PUBLIC. The owner may be a service role only through this
+/// list (the one exception to "service roles own nothing").
+///
+/// - `didroute_emit(text)`, owned by the operator: writes a number's change
+///   event derived from the number's current state (the caller supplies only
+///   the number), so a tenant can publish nothing but the truth, and the app
+///   role needs no INSERT on outbox.
+const REVIEWED_SECURITY_DEFINER: [(&str, &str); 1] = [("didroute_emit(text)", OPERATOR_ROLE)];
 
 /// insufficient_privilege: "permission denied", "must be owner", and "new row
 /// violates row-level security policy" all carry it.
@@ -302,11 +312,12 @@ async fn assert_app_role(db: &Db) {
 async fn snapshot(owner: &PgPool) -> BTreeMap<&'static str, String> {
     let mut snap = BTreeMap::new();
     for t in TENANT_TABLES {
-        let text: String =
-            sqlx::query_scalar(&format!("SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {t} t"))
-                .fetch_one(owner)
-                .await
-                .unwrap();
+        let text: String = sqlx::query_scalar(&format!(
+            "SELECT coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {t} t"
+        ))
+        .fetch_one(owner)
+        .await
+        .unwrap();
         snap.insert(t, text);
     }
     snap
@@ -338,7 +349,44 @@ struct Probe {
     delete_expect: Expect,
 }
 
-fn probes(a: &Tenant) -> Vec<Probe> {
+/// [`probe_list`] with each expectation reconciled with the app role's
+/// actual table privileges: an operation the role has no grant for is denied
+/// to every tenant (the schema may take a grant away, e.g. INSERT on outbox
+/// once events are only written through a function); an operation the probe
+/// expects to be denied but that is granted is a new privilege to review.
+async fn probes(w: &World, a: &Tenant) -> Vec<Probe> {
+    let mut list = probe_list(a);
+    for p in &mut list {
+        for (op, expect) in
+            [("INSERT", &mut p.insert_expect), ("UPDATE", &mut p.update_expect), ("DELETE", &mut p.delete_expect)]
+        {
+            // column-level grants count (numbers has UPDATE on some columns only)
+            let granted: bool = sqlx::query_scalar(
+                "SELECT CASE WHEN $3 = 'DELETE' THEN has_table_privilege($1::name, $2::regclass, $3)
+                             ELSE has_any_column_privilege($1::name, $2::regclass, $3) END",
+            )
+            .bind(APP_ROLE)
+            .bind(p.table)
+            .bind(op)
+            .fetch_one(&w.owner)
+            .await
+            .unwrap();
+            match (granted, *expect) {
+                (false, _) => *expect = Expect::Denied,
+                (true, Expect::Rows(_)) => {}
+                (true, Expect::Denied) => {
+                    panic!(
+                        "{APP_ROLE} has {op} on {}, which this test expects it not to have: review the grant",
+                        p.table
+                    )
+                }
+            }
+        }
+    }
+    list
+}
+
+fn probe_list(a: &Tenant) -> Vec<Probe> {
     let id = a.id;
     let fresh = Uuid::new_v4();
     vec![
@@ -429,19 +477,31 @@ fn probes(a: &Tenant) -> Vec<Probe> {
     ]
 }
 
-/// Sanity and positive controls for `probes(a)`: the operator role sees A's
+/// Sanity and positive controls for [`probes`]: the operator role sees A's
 /// rows, and A itself (app role, A's context) sees them and gets the expected
 /// outcome from every statement (rolled back).
 async fn run_controls(w: &World, a: &Tenant) {
-    for p in probes(a) {
+    for p in probes(w, a).await {
         let t = p.table;
         let op_rows = sqlx::query_scalar::<_, String>(&p.select).fetch_all(&w.db.operator).await.unwrap();
         assert_eq!(op_rows.len(), p.select_rows, "sanity: the operator role sees A's {t} rows: {op_rows:?}");
         let own = rows(&w.db, Ctx::Tenant(a.id), &p.select).await.unwrap();
         assert_eq!(own.len(), p.select_rows, "control: tenant A sees its own {t} rows: {own:?}");
-        assert_expect(&format!("control: A INSERT into {t}"), p.insert_expect, exec(&w.db, Ctx::Tenant(a.id), &p.insert, End::Rollback).await);
-        assert_expect(&format!("control: A UPDATE {t}"), p.update_expect, exec(&w.db, Ctx::Tenant(a.id), &p.update, End::Rollback).await);
-        assert_expect(&format!("control: A DELETE {t}"), p.delete_expect, exec(&w.db, Ctx::Tenant(a.id), &p.delete, End::Rollback).await);
+        assert_expect(
+            &format!("control: A INSERT into {t}"),
+            p.insert_expect,
+            exec(&w.db, Ctx::Tenant(a.id), &p.insert, End::Rollback).await,
+        );
+        assert_expect(
+            &format!("control: A UPDATE {t}"),
+            p.update_expect,
+            exec(&w.db, Ctx::Tenant(a.id), &p.update, End::Rollback).await,
+        );
+        assert_expect(
+            &format!("control: A DELETE {t}"),
+            p.delete_expect,
+            exec(&w.db, Ctx::Tenant(a.id), &p.delete, End::Rollback).await,
+        );
     }
 }
 
@@ -449,13 +509,22 @@ async fn run_controls(w: &World, a: &Tenant) {
 /// asserting it reveals and changes nothing. Returns a printable matrix.
 async fn attack(w: &World, a: &Tenant, ctx: Ctx, label: &str) -> Vec<String> {
     let mut matrix = Vec::new();
-    for p in probes(a) {
+    for p in probes(w, a).await {
         let t = p.table;
         let seen = rows(&w.db, ctx, &p.select).await.unwrap_or_else(|e| panic!("{label}: SELECT {t} failed: {e}"));
         assert!(seen.is_empty(), "{label}: SELECT on {t} reveals tenant A's rows: {seen:?}");
-        let ins = assert_denied(&format!("{label}: INSERT into {t} claiming tenant A"), exec(&w.db, ctx, &p.insert, End::Commit).await);
-        let upd = assert_no_effect(&format!("{label}: UPDATE of A's {t} rows"), exec(&w.db, ctx, &p.update, End::Commit).await);
-        let del = assert_no_effect(&format!("{label}: DELETE of A's {t} rows"), exec(&w.db, ctx, &p.delete, End::Commit).await);
+        let ins = assert_denied(
+            &format!("{label}: INSERT into {t} claiming tenant A"),
+            exec(&w.db, ctx, &p.insert, End::Commit).await,
+        );
+        let upd = assert_no_effect(
+            &format!("{label}: UPDATE of A's {t} rows"),
+            exec(&w.db, ctx, &p.update, End::Commit).await,
+        );
+        let del = assert_no_effect(
+            &format!("{label}: DELETE of A's {t} rows"),
+            exec(&w.db, ctx, &p.delete, End::Commit).await,
+        );
         // where A itself lacks the privilege, the attacker must too
         if p.update_expect == Expect::Denied {
             assert!(upd.starts_with("denied"), "{label}: UPDATE {t} must be denied like for its owner, got {upd}");
@@ -508,7 +577,10 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         .fetch_one(&w.owner)
         .await
         .unwrap();
-    assert!(![APP_ROLE, OPERATOR_ROLE].contains(&table_owner.as_str()), "numbers is owned by a service role: {table_owner}");
+    assert!(
+        ![APP_ROLE, OPERATOR_ROLE].contains(&table_owner.as_str()),
+        "numbers is owned by a service role: {table_owner}"
+    );
     // the ownership query finds what the real owner owns (so an empty answer means something)
     let owners_objects = owned_by(&w.owner, &table_owner).await;
     for t in TENANT_TABLES {
@@ -529,16 +601,20 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         .unwrap_or_else(|| panic!("role {role} exists"));
         assert!(!sup, "{role} must not be superuser");
         assert!(!bypass, "{role} must not have BYPASSRLS");
-        assert!(!createrole && !createdb && !replication, "{role}: createrole={createrole} createdb={createdb} replication={replication}");
+        assert!(
+            !createrole && !createdb && !replication,
+            "{role}: createrole={createrole} createdb={createdb} replication={replication}"
+        );
 
-        let owned = owned_by(&w.owner, role).await;
+        let mut owned = owned_by(&w.owner, role).await;
+        owned.retain(|o| !REVIEWED_SECURITY_DEFINER.iter().any(|(f, r)| *r == role && *o == format!("function {f}")));
         assert!(owned.is_empty(), "{role} must own nothing in the database, owns: {owned:?}");
 
         // not a member (directly or not) of a role that bypasses RLS, owns
         // tables here, or is the other service role
         let lifts: Vec<String> = sqlx::query_scalar(
             "SELECT b.rolname::text FROM pg_roles b
-             WHERE b.rolname <> $1 AND pg_has_role($1, b.oid, 'MEMBER')
+             WHERE b.rolname <> $1 AND pg_has_role($1::name, b.oid, 'MEMBER')
                AND (b.rolsuper OR b.rolbypassrls OR b.rolname IN ('didroute_app', 'didroute_operator')
                     OR EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = b.oid))",
         )
@@ -549,7 +625,7 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         assert!(lifts.is_empty(), "{role} is a member of privileged roles: {lifts:?}");
 
         let (schema_create, db_create): (bool, bool) = sqlx::query_as(
-            "SELECT has_schema_privilege($1, 'public', 'CREATE'), has_database_privilege($1, current_database(), 'CREATE')",
+            "SELECT has_schema_privilege($1::name, 'public', 'CREATE'), has_database_privilege($1::name, current_database(), 'CREATE')",
         )
         .bind(role)
         .fetch_one(&w.owner)
@@ -559,7 +635,10 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         assert!(!db_create, "{role} must not be able to create schemas in the database");
     }
 
-    // RLS flags: exactly the tenant tables have RLS, and all of them force it
+    // RLS flags. The tables with RLS (from pg_class) are exactly every table
+    // in the schema except the known non-tenant ones (so a table added
+    // without RLS fails here), they include the six tenant tables, and every
+    // one of them also forces it.
     let flags: Vec<(String, bool, bool)> = sqlx::query_as(
         "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -569,12 +648,15 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
     .await
     .unwrap();
     let with_rls: BTreeSet<&str> = flags.iter().filter(|f| f.1).map(|f| f.0.as_str()).collect();
-    assert_eq!(with_rls, BTreeSet::from(TENANT_TABLES), "the tables with row-level security enabled");
+    let tenant_data: BTreeSet<&str> =
+        flags.iter().map(|f| f.0.as_str()).filter(|t| !NON_TENANT_TABLES.contains(t)).collect();
+    assert_eq!(with_rls, tenant_data, "tables with row-level security = every table except {NON_TENANT_TABLES:?}");
+    for t in TENANT_TABLES {
+        assert!(with_rls.contains(t), "tenant table {t} has no row-level security (tables with RLS: {with_rls:?})");
+    }
     for (t, rls, force) in &flags {
         if *rls {
             assert!(force, "{t} has RLS enabled but not FORCE ROW LEVEL SECURITY");
-        } else {
-            assert!(NON_TENANT_TABLES.contains(&t.as_str()), "table {t} has no row-level security and is not known to hold no tenant data");
         }
     }
 
@@ -586,12 +668,12 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
             "SELECT format('%s on %s', p, c.relname)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
                   unnest(ARRAY['TRUNCATE', 'TRIGGER', 'REFERENCES']) AS p
-             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND has_table_privilege($1, c.oid, p)
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND has_table_privilege($1::name, c.oid, p)
              UNION ALL
              SELECT format('%s on %s', p, c.relname)
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
                   unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p
-             WHERE n.nspname = 'public' AND c.relname = ANY($2) AND has_table_privilege($1, c.oid, p)",
+             WHERE n.nspname = 'public' AND c.relname = ANY($2) AND has_table_privilege($1::name, c.oid, p)",
         )
         .bind(role)
         .bind(NON_TENANT_TABLES.to_vec())
@@ -609,10 +691,10 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
     .fetch_all(&w.owner)
     .await
     .unwrap();
-    for t in TENANT_TABLES {
+    for t in &with_rls {
         for role in [APP_ROLE, OPERATOR_ROLE] {
             assert!(
-                policies.iter().any(|p| p.0 == t && p.2.iter().any(|r| r == role)),
+                policies.iter().any(|p| p.0 == *t && p.2.iter().any(|r| r == role)),
                 "{t} has no policy for {role}: {policies:?}"
             );
         }
@@ -624,19 +706,53 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         );
         if roles.iter().any(|r| r == APP_ROLE) {
             for expr in [qual, check].into_iter().flatten() {
-                assert!(expr.contains("didroute_current_tenant()"), "app policy {name} on {t} does not depend on the tenant: {expr}");
+                assert!(
+                    expr.contains("didroute_current_tenant()"),
+                    "app policy {name} on {t} does not depend on the tenant: {expr}"
+                );
             }
         }
     }
-    let secdef: Vec<String> = sqlx::query_scalar(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    // SECURITY DEFINER functions: reviewed, owned by a role subject to RLS,
+    // search_path pinned, not executable by PUBLIC
+    let secdef: Vec<(String, String, bool, String, bool)> = sqlx::query_as(
+        "SELECT p.oid::regprocedure::text, r.rolname::text, r.rolsuper OR r.rolbypassrls,
+                coalesce(array_to_string(p.proconfig, ','), ''),
+                p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a
+                                            WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner
          WHERE n.nspname = 'public' AND p.prosecdef ORDER BY 1",
     )
     .fetch_all(&w.owner)
     .await
     .unwrap();
-    let unreviewed: Vec<&String> = secdef.iter().filter(|f| !REVIEWED_SECURITY_DEFINER.contains(&f.as_str())).collect();
-    assert!(unreviewed.is_empty(), "SECURITY DEFINER functions run as their owner and may bypass RLS: {unreviewed:?}");
+    for (f, owner, privileged, config, public_exec) in &secdef {
+        assert!(
+            REVIEWED_SECURITY_DEFINER.contains(&(f.as_str(), owner.as_str())),
+            "SECURITY DEFINER function {f} (owner {owner}) runs with its owner's rights and is not reviewed"
+        );
+        assert!(!privileged, "SECURITY DEFINER function {f} is owned by {owner}, which bypasses RLS");
+        assert!(
+            config.contains("search_path="),
+            "SECURITY DEFINER function {f} must pin its search_path (has {config:?})"
+        );
+        assert!(!public_exec, "SECURITY DEFINER function {f} must not be executable by PUBLIC");
+    }
+
+    // setval on a sequence could move number versions backwards, making
+    // consumers drop every later event as stale: no service role may update one
+    for role in [APP_ROLE, OPERATOR_ROLE] {
+        let seqs: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public'
+               AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege($1::name, c.oid, 'UPDATE') ELSE false END",
+        )
+        .bind(role)
+        .fetch_all(&w.owner)
+        .await
+        .unwrap();
+        assert!(seqs.is_empty(), "{role} may setval sequences: {seqs:?}");
+    }
 
     // as the app role: every way out of RLS is refused
     let escapes = [
@@ -650,7 +766,7 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         "TRUNCATE numbers CASCADE".to_owned(),
     ]
     .into_iter()
-    .chain(TENANT_TABLES.iter().flat_map(|t| {
+    .chain(with_rls.iter().flat_map(|t| {
         [format!("ALTER TABLE {t} DISABLE ROW LEVEL SECURITY"), format!("ALTER TABLE {t} NO FORCE ROW LEVEL SECURITY")]
     }));
     for sql in escapes {
@@ -671,11 +787,14 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
     let still: Vec<(String, bool, bool)> = sqlx::query_as(
         "SELECT relname::text, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = ANY($1) ORDER BY 1",
     )
-    .bind(TENANT_TABLES.to_vec())
+    .bind(with_rls.iter().copied().collect::<Vec<&str>>())
     .fetch_all(&w.owner)
     .await
     .unwrap();
-    assert!(still.len() == TENANT_TABLES.len() && still.iter().all(|r| r.1 && r.2), "RLS flags after the attempts: {still:?}");
+    assert!(
+        still.len() == with_rls.len() && still.iter().all(|r| r.1 && r.2),
+        "RLS flags after the attempts: {still:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -707,7 +826,8 @@ async fn rls_fails_closed_without_a_tenant() {
     };
     let mut matrix = Vec::new();
     for (label, ctx) in [("no tenant", Ctx::Unset), ("tenant ''", Ctx::Raw(""))] {
-        let current: Vec<String> = rows(&w.db, ctx, "SELECT coalesce(didroute_current_tenant()::text, 'NULL')").await.unwrap();
+        let current: Vec<String> =
+            rows(&w.db, ctx, "SELECT coalesce(didroute_current_tenant()::text, 'NULL')").await.unwrap();
         assert_eq!(current, ["NULL"], "{label}: the current tenant must be NULL");
         for t in TENANT_TABLES {
             let seen = rows(&w.db, ctx, &whole_table(t)).await.unwrap();
@@ -722,7 +842,10 @@ async fn rls_fails_closed_without_a_tenant() {
                 "audit_log" => "INSERT INTO audit_log (tenant_id, actor, action) VALUES (NULL, 'nobody', 'x')",
                 _ => "INSERT INTO outbox (tenant_id, e164, version, op) VALUES (NULL, '+15550000001', 1, 'delete')",
             };
-            assert_denied(&format!("{label}: INSERT into {t} with tenant_id NULL"), exec(&w.db, ctx, sql, End::Commit).await);
+            assert_denied(
+                &format!("{label}: INSERT into {t} with tenant_id NULL"),
+                exec(&w.db, ctx, sql, End::Commit).await,
+            );
         }
         // blanket writes with no WHERE at all (numbers: minus public inventory)
         for t in TENANT_TABLES {
@@ -760,11 +883,12 @@ async fn rls_fails_closed_without_a_tenant() {
             Ok(r) => panic!("tenant 'not-a-uuid': SELECT {t} must fail, returned {r:?}"),
         }
     }
-    for p in probes(a) {
+    for p in probes(&w, a).await {
         for sql in [&p.insert, &p.update, &p.delete] {
             match exec(&w.db, Ctx::Raw("not-a-uuid"), sql, End::Commit).await {
                 Err(e) => assert!(
-                    [Some(INVALID_TEXT_REPRESENTATION), Some(INSUFFICIENT_PRIVILEGE)].contains(&sqlstate(&e).as_deref()),
+                    [Some(INVALID_TEXT_REPRESENTATION), Some(INSUFFICIENT_PRIVILEGE)]
+                        .contains(&sqlstate(&e).as_deref()),
                     "tenant 'not-a-uuid': {sql}: unexpected error {e}"
                 ),
                 Ok(n) => panic!("tenant 'not-a-uuid': {sql} must fail, succeeded with {n} row(s)"),
@@ -792,7 +916,8 @@ struct Seen {
 }
 
 async fn look(conn: &mut PgConnection, rng: Option<&mut StdRng>) -> Seen {
-    let mut yields = rng.map(|r| (0..5).map(|_| r.gen_range(0..3u8)).collect::<Vec<_>>()).unwrap_or_default().into_iter();
+    let mut yields =
+        rng.map(|r| (0..5).map(|_| r.gen_range(0..3u8)).collect::<Vec<_>>()).unwrap_or_default().into_iter();
     let mut pause = || {
         let n = yields.next().unwrap_or(0);
         async move {
@@ -803,10 +928,11 @@ async fn look(conn: &mut PgConnection, rng: Option<&mut StdRng>) -> Seen {
     };
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.unwrap();
     pause().await;
-    let numbers: Vec<Uuid> = sqlx::query_scalar("SELECT DISTINCT tenant_id FROM numbers WHERE tenant_id IS NOT NULL ORDER BY 1")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+    let numbers: Vec<Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT tenant_id FROM numbers WHERE tenant_id IS NOT NULL ORDER BY 1")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
     pause().await;
     let routes: Vec<Uuid> =
         sqlx::query_scalar("SELECT DISTINCT tenant_id FROM routes ORDER BY 1").fetch_all(&mut *conn).await.unwrap();
@@ -976,7 +1102,11 @@ async fn rls_r2_random_interleavings_on_pool_of_four() {
         per_connection.values().any(|c| c.contains(&None)),
         "no tenant-less transaction ran on a reused connection"
     );
-    eprintln!("R2: {TASKS} interleaved transactions over {} connections in {:?}", per_connection.len(), start.elapsed());
+    eprintln!(
+        "R2: {TASKS} interleaved transactions over {} connections in {:?}",
+        per_connection.len(),
+        start.elapsed()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1006,7 +1136,10 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
         ),
         format!("UPDATE numbers SET tenant_id = '{}' WHERE e164 = '{}'", b.id, a.alloc),
         format!("UPDATE numbers SET status = 'aging' WHERE e164 = '{}'", a.cooldown),
-        format!("UPDATE numbers SET status = 'available', tenant_id = NULL, reserved_until = NULL WHERE e164 = '{}'", a.reserved),
+        format!(
+            "UPDATE numbers SET status = 'available', tenant_id = NULL, reserved_until = NULL WHERE e164 = '{}'",
+            a.reserved
+        ),
         format!("UPDATE numbers SET status = 'cooldown', cooldown_until = now() WHERE e164 = '{}'", a.alloc),
         format!("DELETE FROM numbers WHERE e164 = '{}'", a.local),
         format!("UPDATE routes SET subsystem = 'mdoc' WHERE e164 = '{}'", a.alloc),
@@ -1035,9 +1168,11 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
         let r = rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{p}'")).await.unwrap();
         assert_eq!(r, [p.clone()], "public inventory {p} is visible to tenant B");
     }
-    let r = rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{}'", a.pool)).await.unwrap();
+    let r =
+        rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{}'", a.pool)).await.unwrap();
     assert!(r.is_empty(), "A's private-pool number {} is hidden from tenant B: {r:?}", a.pool);
-    let r = rows(&w.db, Ctx::Tenant(a.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{}'", a.pool)).await.unwrap();
+    let r =
+        rows(&w.db, Ctx::Tenant(a.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{}'", a.pool)).await.unwrap();
     assert_eq!(r, [a.pool.clone()], "control: A sees its private-pool number");
     for n in a.held() {
         let r = rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{n}'")).await.unwrap();
@@ -1046,6 +1181,39 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
 
     eprintln!("{}", matrix.join("\n"));
     assert_unchanged(&before, &snapshot(&w.owner).await, "after tenant B's attempts on A's rows");
+
+    // Blanket writes: no WHERE and constant SET values read no column, so
+    // PostgreSQL does not add the SELECT policy to them; only the UPDATE and
+    // DELETE policies stand between them and A's rows. They must touch
+    // exactly the rows B may write (its own, and public inventory's lifecycle
+    // columns), and leave A's rows byte-for-byte as they were.
+    let a_rows = a_snapshot(&w, a).await;
+    let blanket = [
+        ("UPDATE routes SET customer_label = 'B was here'", 2),
+        // B's 4 held + B's private pool + 2 public
+        ("UPDATE numbers SET release_notes = 'B was here', updated_at = now()", 7),
+        ("DELETE FROM routes", 2),
+        // B's local number only
+        ("DELETE FROM numbers", 1),
+    ];
+    for (sql, expected) in blanket {
+        let n =
+            exec(&w.db, Ctx::Tenant(b.id), sql, End::Commit).await.unwrap_or_else(|e| panic!("tenant B: {sql}: {e}"));
+        assert_eq!(n, expected, "tenant B: {sql} touched {n} row(s), expected only B's writable {expected}");
+    }
+    assert_eq!(a_snapshot(&w, a).await, a_rows, "tenant A's rows after tenant B's blanket writes");
+}
+
+/// Tenant A's rows in every tenant table, as text, seen by the owner (no RLS).
+async fn a_snapshot(w: &World, a: &Tenant) -> Vec<(&'static str, Vec<String>)> {
+    let mut snap = Vec::new();
+    for p in probes(w, a).await {
+        let mut rows = sqlx::query_scalar::<_, String>(&p.select).fetch_all(&w.owner).await.unwrap();
+        assert_eq!(rows.len(), p.select_rows, "sanity: A's {} rows exist", p.table);
+        rows.sort();
+        snap.push((p.table, rows));
+    }
+    snap
 }
 
 /// Column grants: the app role updates only lifecycle columns of numbers,
@@ -1058,7 +1226,7 @@ async fn rls_r3_app_updates_only_lifecycle_columns_of_numbers() {
     let updatable: Vec<String> = sqlx::query_scalar(
         "SELECT attname::text FROM pg_attribute
          WHERE attrelid = 'numbers'::regclass AND attnum > 0 AND NOT attisdropped
-           AND has_column_privilege($1, 'numbers', attname, 'UPDATE')
+           AND has_column_privilege($1::name, attrelid, attnum, 'UPDATE')
          ORDER BY 1",
     )
     .bind(APP_ROLE)
@@ -1067,7 +1235,7 @@ async fn rls_r3_app_updates_only_lifecycle_columns_of_numbers() {
     .unwrap();
     assert_eq!(updatable, NUMBERS_LIFECYCLE_COLUMNS, "the columns of numbers didroute_app may update");
     let (insert, truncate): (bool, bool) =
-        sqlx::query_as("SELECT has_table_privilege($1, 'numbers', 'INSERT'), has_table_privilege($1, 'numbers', 'TRUNCATE')")
+        sqlx::query_as("SELECT has_table_privilege($1::name, 'numbers'::regclass, 'INSERT'), has_table_privilege($1::name, 'numbers'::regclass, 'TRUNCATE')")
             .bind(APP_ROLE)
             .fetch_one(&w.owner)
             .await
@@ -1076,7 +1244,13 @@ async fn rls_r3_app_updates_only_lifecycle_columns_of_numbers() {
 
     let before = snapshot(&w.owner).await;
     // control: the row is the tenant's and a lifecycle column can be changed
-    let ok = exec(&w.db, Ctx::Tenant(t.id), &format!("UPDATE numbers SET release_notes = 'ok' WHERE e164 = '{}'", t.alloc), End::Rollback).await;
+    let ok = exec(
+        &w.db,
+        Ctx::Tenant(t.id),
+        &format!("UPDATE numbers SET release_notes = 'ok' WHERE e164 = '{}'", t.alloc),
+        End::Rollback,
+    )
+    .await;
     assert_eq!(ok.unwrap(), 1, "control: tenant updates a lifecycle column of its own number");
     for (col, value) in [
         ("monthly_cost", "0"),
