@@ -27,6 +27,8 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_tenant ON api_keys (tenant_id);
 
+CREATE SEQUENCE number_version_seq;
+
 CREATE TABLE numbers (
     e164                text PRIMARY KEY CHECK (e164 ~ '^\+[1-9][0-9]{6,14}$'),
     country             char(2) NOT NULL CHECK (country ~ '^[A-Z]{2}$'),
@@ -58,9 +60,11 @@ CREATE TABLE numbers (
     reclaim_until       timestamptz,
     release_reason      text,
     release_notes       text,
-    -- the number's own change counter, bumped by trigger on every update;
-    -- change events carry it so consumers drop stale or repeated events
-    version             bigint NOT NULL DEFAULT 1,
+    -- the number's change counter: a fresh value of number_version_seq on
+    -- every change (trigger), so it only grows, even across a delete and a
+    -- re-import of the same number; change events carry it so consumers
+    -- drop stale or repeated events
+    version             bigint NOT NULL DEFAULT nextval('number_version_seq'),
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     -- a number is held by a tenant exactly when its status says so
@@ -102,7 +106,7 @@ BEGIN
         RAISE EXCEPTION 'number % is not allocatable while provisioning is %', OLD.e164, NEW.provisioning_status
             USING ERRCODE = 'DR002';
     END IF;
-    NEW.version := OLD.version + 1;
+    NEW.version := nextval('number_version_seq');
     NEW.updated_at := now();
     RETURN NEW;
 END $$;
@@ -182,4 +186,41 @@ BEGIN
         RETURN head + assigned;
     END IF;
     RETURN (SELECT seq FROM outbox WHERE id = p_id);
+END $$;
+
+-- Writes the change event of one number, derived from the number's state in
+-- this transaction (call it after the change): an upsert with the route
+-- while allocated, else a delete; for a number no longer in the table, a
+-- delete with a fresh version. Because the event is derived, not supplied,
+-- a caller can only ever publish the truth. SECURITY DEFINER, owned by the
+-- operator role (migration 3): the app role cannot insert outbox rows itself.
+CREATE FUNCTION didroute_emit(p_e164 text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    n numbers%ROWTYPE;
+    r routes%ROWTYPE;
+    v_route jsonb;
+    v_id bigint;
+BEGIN
+    SELECT * INTO n FROM numbers WHERE e164 = p_e164;
+    IF NOT FOUND THEN
+        INSERT INTO outbox (tenant_id, e164, version, op, route)
+        VALUES (didroute_current_tenant(), p_e164, nextval('number_version_seq'), 'delete', NULL)
+        RETURNING id INTO v_id;
+        RETURN v_id;
+    END IF;
+    IF n.status = 'allocated' THEN
+        SELECT * INTO r FROM routes WHERE e164 = p_e164;
+        IF FOUND THEN
+            v_route := jsonb_build_object(
+                'tenant_id', r.tenant_id, 'subsystem', r.subsystem, 'dashboard_id', r.dashboard_id,
+                'customer_label', r.customer_label, 'country', n.country, 'friendly_name', r.friendly_name,
+                'organisation_id', r.organisation_id, 'auto_provisioned', r.auto_provisioned);
+        END IF;
+    END IF;
+    INSERT INTO outbox (tenant_id, e164, version, op, route)
+    VALUES (coalesce(n.tenant_id, didroute_current_tenant()), p_e164, n.version,
+            CASE WHEN v_route IS NULL THEN 'delete' ELSE 'upsert' END, v_route)
+    RETURNING id INTO v_id;
+    RETURN v_id;
 END $$;

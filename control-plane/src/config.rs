@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// How long after release the releasing tenant may reclaim, in seconds.
     #[arg(long, env = "DIDROUTE_RECLAIM_WINDOW_SECONDS", default_value_t = 10 * 24 * 3600)]
     pub reclaim_window_seconds: u64,
+
+    /// How often lifecycle jobs run (expired reservations, cooldown, reclaim
+    /// window), in milliseconds; 0 turns them off in this instance.
+    #[arg(long, env = "DIDROUTE_LIFECYCLE_INTERVAL_MS", default_value_t = 5000)]
+    pub lifecycle_interval_ms: u64,
 }
 
 /// What the API layer needs at run time, after validation.
@@ -60,6 +65,8 @@ pub struct Settings {
     pub operator_token: String,
     pub cooldown: Duration,
     pub reclaim_window: Duration,
+    /// None: this instance runs no lifecycle jobs.
+    pub lifecycle_interval: Option<Duration>,
 }
 
 impl ServeArgs {
@@ -78,6 +85,7 @@ impl ServeArgs {
             operator_token,
             cooldown: Duration::from_secs(self.cooldown_seconds),
             reclaim_window: Duration::from_secs(self.reclaim_window_seconds),
+            lifecycle_interval: (self.lifecycle_interval_ms > 0).then(|| Duration::from_millis(self.lifecycle_interval_ms)),
         })
     }
 }

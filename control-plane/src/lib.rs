@@ -29,6 +29,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// outbox head tracker.
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let tracker = tokio::spawn(outbox::run_head_tracker(state.db.operator.clone(), state.head.clone(), SEQUENCER_TICK));
+    let jobs = state
+        .settings
+        .lifecycle_interval
+        .map(|every| tokio::spawn(service::lifecycle::run_forever(state.db.clone(), every)));
     let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
     let server = api::serve(listener, state, async move {
         shutdown.await;
@@ -43,5 +47,8 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         }
     };
     tracker.abort();
+    if let Some(jobs) = jobs {
+        jobs.abort();
+    }
     Ok(res?)
 }

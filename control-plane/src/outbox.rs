@@ -5,35 +5,12 @@ use std::time::Duration;
 
 use didroute_shared::{ChangeEvent, Op, Route, E164};
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgPool, Row};
 use time::OffsetDateTime;
 use tokio::sync::watch;
-use uuid::Uuid;
 
 /// Channel `didroute_sequence_outbox()` notifies with the new head position.
 pub const CHANNEL: &str = "didroute_outbox";
-
-/// Appends one change event inside the caller's transaction; returns the row id.
-pub async fn append(
-    tx: &mut PgConnection,
-    tenant: Option<Uuid>,
-    number: E164,
-    version: i64,
-    route: Option<&Route>,
-) -> Result<i64, sqlx::Error> {
-    let op = if route.is_some() { "upsert" } else { "delete" };
-    let route = route.map(|r| serde_json::to_value(r).expect("a route always serialises"));
-    sqlx::query_scalar(
-        "INSERT INTO outbox (tenant_id, e164, version, op, route) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(tenant)
-    .bind(number.to_string())
-    .bind(version)
-    .bind(op)
-    .bind(route)
-    .fetch_one(&mut *tx)
-    .await
-}
 
 /// Sequences every committed row and returns the position of row `id`: call
 /// it after the writing transaction committed.

@@ -24,11 +24,19 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/tenants", post(tenants::create).get(tenants::list))
         .route("/v1/tenants/{id}/api-keys", post(tenants::create_key))
         // imports carry long number lists; everything else stays at axum's 2 MB default
-        .route("/v1/inventory", post(inventory::import).layer(DefaultBodyLimit::max(INVENTORY_BODY_LIMIT)))
+        .route(
+            "/v1/inventory",
+            post(inventory::import).get(inventory::search).layer(DefaultBodyLimit::max(INVENTORY_BODY_LIMIT)),
+        )
+        .route("/v1/inventory/{number}", axum::routing::patch(inventory::patch).delete(inventory::delete))
+        .route("/v1/available-numbers", get(inventory::available))
         .route("/v1/numbers", post(numbers::allocate).get(numbers::list))
         .route("/v1/numbers/{number}", get(numbers::get).patch(numbers::remap))
         .route("/v1/numbers/{number}/release", post(numbers::release))
+        .route("/v1/numbers/{number}/reclaim", post(numbers::reclaim))
         .route("/v1/numbers/{number}/history", get(numbers::history))
+        .route("/v1/reservations", post(numbers::reserve))
+        .route("/v1/reservations/{number}", axum::routing::delete(numbers::cancel_reservation))
         .route("/v1/events", get(events::feed))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

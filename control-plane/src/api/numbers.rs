@@ -1,35 +1,89 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::auth::Tenant;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::service::claim::{self, Action, Criteria, Target, DEFAULT_RESERVATION_TTL, MAX_RESERVATION_TTL};
+use crate::service::idempotency::Key;
 use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
-pub struct AllocateRequest {
+struct AllocateRequest {
     number: Option<String>,
-    criteria: Option<serde_json::Value>,
+    criteria: Option<Criteria>,
+    quantity: Option<u32>,
     #[serde(flatten)]
     route: RouteInput,
 }
 
-pub async fn allocate(Tenant(t): Tenant, State(s): State<AppState>, Json(body): Json<AllocateRequest>) -> ApiResult<impl IntoResponse> {
-    let number = match (&body.number, &body.criteria) {
-        (Some(n), None) => parse_number(n)?,
-        (None, Some(_)) => {
-            return Err(ApiError::BadRequest(
-                "unsupported",
-                "allocation by criteria is not available yet: name the number".into(),
-            ))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReserveRequest {
+    number: Option<String>,
+    criteria: Option<Criteria>,
+    quantity: Option<u32>,
+    ttl_seconds: Option<u64>,
+}
+
+/// The typed body, keeping the raw JSON for the idempotency hash.
+fn typed<T: DeserializeOwned>(raw: &serde_json::Value) -> ApiResult<T> {
+    serde_json::from_value(raw.clone()).map_err(|e| ApiError::BadRequest("invalid-body", e.to_string()))
+}
+
+fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -> ApiResult<Option<Key>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v.to_str().map_err(|_| {
+                ApiError::BadRequest("invalid-idempotency-key", "Idempotency-Key must be visible ASCII".into())
+            })?;
+            Key::new(key, route, body).map(Some)
         }
-        _ => return Err(ApiError::BadRequest("invalid-body", "give either number or criteria".into())),
-    };
-    let changed = numbers::allocate_one(&s, t, number, &body.route).await?;
-    Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "numbers": changed.body, "seq": changed.seq }))))
+    }
+}
+
+pub async fn allocate(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
+) -> ApiResult<impl IntoResponse> {
+    let body: AllocateRequest = typed(&raw)?;
+    let target = Target::from_fields(body.number.as_deref(), body.criteria, body.quantity)?;
+    let key = idempotency_key(&headers, "POST /v1/numbers", &raw)?;
+    let answer = claim::claim(&s, t, target, Action::Allocate(body.route), key).await?;
+    Ok((StatusCode::CREATED, axum::Json(answer)))
+}
+
+pub async fn reserve(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
+) -> ApiResult<impl IntoResponse> {
+    let body: ReserveRequest = typed(&raw)?;
+    let target = Target::from_fields(body.number.as_deref(), body.criteria, body.quantity)?;
+    let ttl = body.ttl_seconds.map(std::time::Duration::from_secs).unwrap_or(DEFAULT_RESERVATION_TTL);
+    if ttl.is_zero() || ttl > MAX_RESERVATION_TTL {
+        return Err(ApiError::BadRequest(
+            "invalid-field",
+            format!("ttl_seconds must be between 1 and {}", MAX_RESERVATION_TTL.as_secs()),
+        ));
+    }
+    let key = idempotency_key(&headers, "POST /v1/reservations", &raw)?;
+    let answer = claim::claim(&s, t, target, Action::Reserve { ttl }, key).await?;
+    Ok((StatusCode::CREATED, axum::Json(answer)))
+}
+
+pub async fn cancel_reservation(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
+    let number = parse_number(&n)?;
+    let seq = claim::cancel_reservation(&s, t, number).await?;
+    Ok(axum::Json(serde_json::json!({ "number": number, "status": "available", "seq": seq })))
 }
 
 pub async fn list(Tenant(t): Tenant, State(s): State<AppState>, Query(f): Query<ListFilter>) -> ApiResult<impl IntoResponse> {
@@ -57,6 +111,10 @@ pub async fn release(
 ) -> ApiResult<impl IntoResponse> {
     let changed = numbers::release(&s, t, parse_number(&n)?, &body).await?;
     Ok(axum::Json(serde_json::json!({ "number": changed.body, "seq": changed.seq })))
+}
+
+pub async fn reclaim(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
+    Ok(axum::Json(numbers::reclaim(&s, t, parse_number(&n)?).await?))
 }
 
 pub async fn history(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {

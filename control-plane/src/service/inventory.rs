@@ -1,6 +1,8 @@
 //! Inventory import and search (operator work).
 
-use didroute_shared::{parse_ranges, Country, RangeError, E164};
+use didroute_shared::{parse_ranges, Country, NumberRange, RangeError, E164};
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -49,6 +51,29 @@ pub struct ImportResult {
     pub rejected: Vec<Rejected>,
 }
 
+/// Records `range` in `tenant`'s pool; false when it overlaps another tenant's.
+async fn add_pool_range(tx: &mut PgConnection, tenant: Uuid, range: &NumberRange) -> ApiResult<bool> {
+    sqlx::query("SAVEPOINT pool_range").execute(&mut *tx).await?;
+    let res = sqlx::query("INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1, int8range($2, $3, '[]'))")
+        .bind(tenant)
+        .bind(range.first.as_u64() as i64)
+        .bind(range.last.as_u64() as i64)
+        .execute(&mut *tx)
+        .await;
+    match res {
+        Ok(_) => {
+            sqlx::query("RELEASE SAVEPOINT pool_range").execute(&mut *tx).await?;
+            Ok(true)
+        }
+        // 23P01: exclusion_violation
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23P01") => {
+            sqlx::query("ROLLBACK TO SAVEPOINT pool_range").execute(&mut *tx).await?;
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 const CARRIER_MODULES: [&str; 4] = ["inventory", "managed", "local", "mdn"];
 const NUMBER_TYPES: [&str; 5] = ["local", "mobile", "toll_free", "national", "shared_cost"];
 
@@ -88,7 +113,7 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
     };
     let parsed = parse_ranges(&text);
     let mut rejected: Vec<Rejected> = parsed.rejected.into_iter().map(|RangeError { input, reason }| Rejected { input, reason }).collect();
-    let mut numbers: Vec<E164> = Vec::new();
+    let mut accepted = Vec::new();
     let mut total: u64 = 0;
     for r in parsed.ranges {
         if !country.matches(&r.first) || !country.matches(&r.last) {
@@ -105,10 +130,8 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
                 format!("one import may add at most {MAX_IMPORT} numbers: split the ranges over several requests"),
             ));
         }
-        numbers.extend(r.iter());
+        accepted.push(r);
     }
-    numbers.sort_unstable();
-    numbers.dedup();
 
     let mut tx = db.operator.begin().await?;
     if let Some(t) = req.tenant_id {
@@ -119,7 +142,23 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         if !exists {
             return Err(ApiError::Unprocessable("unknown-tenant", format!("no tenant {t}")));
         }
+        // the pool's ranges: the exclusion constraint refuses any overlap
+        // with another tenant's, whatever this code does
+        let mut kept = Vec::with_capacity(accepted.len());
+        for r in accepted {
+            match add_pool_range(&mut tx, t, &r).await? {
+                true => kept.push(r),
+                false => rejected.push(Rejected {
+                    input: r.to_string(),
+                    reason: "overlaps another tenant's private pool".into(),
+                }),
+            }
+        }
+        accepted = kept;
     }
+    let mut numbers: Vec<E164> = accepted.iter().flat_map(|r| r.iter()).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
     let mut imported = 0u64;
     for chunk in numbers.chunks(CHUNK) {
         let texts: Vec<String> = chunk.iter().map(E164::to_string).collect();
@@ -163,4 +202,260 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         .await?;
     tx.commit().await?;
     Ok(ImportResult { imported, already_present, rejected })
+}
+
+/// One inventory row as the operator sees it.
+#[derive(Debug, Serialize)]
+pub struct InventoryItem {
+    pub number: E164,
+    pub country: String,
+    pub region: Option<String>,
+    pub area_code: Option<String>,
+    pub provider: String,
+    pub carrier_module: String,
+    pub number_type: String,
+    pub monthly_cost: f64,
+    pub currency: String,
+    /// The tenant whose private pool holds it; None for public inventory.
+    pub pool_tenant_id: Option<Uuid>,
+    /// The tenant holding it (reserved, allocated, cooldown, aging).
+    pub tenant_id: Option<Uuid>,
+    pub status: String,
+    pub provisioning_status: String,
+    pub allow_unknown_provisioning: bool,
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reserved_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub cooldown_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reclaim_until: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+const ITEM_COLUMNS: &str = "e164, country, region, area_code, provider, carrier_module, number_type,
+    monthly_cost::float8 AS monthly_cost, currency, pool_tenant_id, tenant_id, status, provisioning_status,
+    allow_unknown_provisioning, version, reserved_until, cooldown_until, reclaim_until, updated_at";
+
+fn item_from_row(r: &sqlx::postgres::PgRow) -> ApiResult<InventoryItem> {
+    let e164: String = r.get("e164");
+    Ok(InventoryItem {
+        number: E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?,
+        country: r.get("country"),
+        region: r.get("region"),
+        area_code: r.get("area_code"),
+        provider: r.get("provider"),
+        carrier_module: r.get("carrier_module"),
+        number_type: r.get("number_type"),
+        monthly_cost: r.get("monthly_cost"),
+        currency: r.get("currency"),
+        pool_tenant_id: r.get("pool_tenant_id"),
+        tenant_id: r.get("tenant_id"),
+        status: r.get("status"),
+        provisioning_status: r.get("provisioning_status"),
+        allow_unknown_provisioning: r.get("allow_unknown_provisioning"),
+        version: r.get("version"),
+        reserved_until: r.get("reserved_until"),
+        cooldown_until: r.get("cooldown_until"),
+        reclaim_until: r.get("reclaim_until"),
+        updated_at: r.get("updated_at"),
+    })
+}
+
+/// Search filters shared by the operator's inventory and a tenant's
+/// available numbers.
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchQuery {
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub area_code: Option<String>,
+    /// Leading digits (`1555`, `+4420`).
+    pub prefix: Option<String>,
+    /// Digits anywhere in the number (vanity search).
+    pub contains: Option<String>,
+    pub number_type: Option<String>,
+    pub status: Option<String>,
+    pub provisioning_status: Option<String>,
+    /// Holder or private-pool tenant (operator only).
+    pub tenant_id: Option<Uuid>,
+    pub limit: Option<i64>,
+    /// The last number of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Checked search filters, ready to bind in the order of [`SEARCH_PREDICATE`].
+pub struct Search {
+    country: Option<String>,
+    region: Option<String>,
+    area_code: Option<String>,
+    prefix: Option<String>,
+    contains: Option<String>,
+    number_type: Option<String>,
+    status: Option<String>,
+    provisioning_status: Option<String>,
+    tenant_id: Option<Uuid>,
+    pub limit: i64,
+    cursor: Option<String>,
+}
+
+const STATUSES: [&str; 6] = ["available", "reserved", "allocated", "cooldown", "aging", "disabled"];
+const PROVISIONING: [&str; 5] = ["unknown", "pending", "active", "purchase_failed", "port_pending"];
+
+impl SearchQuery {
+    pub fn check(self) -> ApiResult<Search> {
+        use super::claim::digits_filter;
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
+        }
+        let country = self
+            .country
+            .map(|c| Country::parse(&c).map(|c| c.alpha2().to_owned()))
+            .transpose()
+            .map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?;
+        let one_of = |field: &str, v: Option<String>, allowed: &[&str]| -> ApiResult<Option<String>> {
+            match v {
+                Some(v) if !allowed.contains(&v.as_str()) => {
+                    Err(ApiError::BadRequest("invalid-query", format!("{field} must be one of {}", allowed.join(", "))))
+                }
+                v => Ok(v),
+            }
+        };
+        Ok(Search {
+            country,
+            region: self.region,
+            area_code: self.area_code.as_deref().map(|a| digits_filter("area_code", a)).transpose()?,
+            prefix: self.prefix.as_deref().map(|p| digits_filter("prefix", p)).transpose()?,
+            contains: self.contains.as_deref().map(|c| digits_filter("contains", c)).transpose()?,
+            number_type: one_of("number_type", self.number_type, &NUMBER_TYPES)?,
+            status: one_of("status", self.status, &STATUSES)?,
+            provisioning_status: one_of("provisioning_status", self.provisioning_status, &PROVISIONING)?,
+            tenant_id: self.tenant_id,
+            limit,
+            cursor: self
+                .cursor
+                .as_deref()
+                .map(E164::parse)
+                .transpose()
+                .map_err(|e| ApiError::BadRequest("invalid-query", format!("cursor: {e}")))?
+                .map(|c| c.to_string()),
+        })
+    }
+}
+
+/// The filters as SQL over `numbers`, parameters $1..$10 in [`Search`] order;
+/// keyset pagination on the number keeps pages stable under concurrent changes.
+const SEARCH_PREDICATE: &str = "
+    ($1::text IS NULL OR country = $1)
+    AND ($2::text IS NULL OR region = $2)
+    AND ($3::text IS NULL OR area_code = $3)
+    AND ($4::text IS NULL OR e164 LIKE '+' || $4 || '%')
+    AND ($5::text IS NULL OR e164 LIKE '%' || $5 || '%')
+    AND ($6::text IS NULL OR number_type = $6)
+    AND ($7::text IS NULL OR status = $7)
+    AND ($8::text IS NULL OR provisioning_status = $8)
+    AND ($9::uuid IS NULL OR tenant_id = $9 OR pool_tenant_id = $9)
+    AND ($10::text IS NULL OR e164 > $10)";
+
+fn bind_search<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    s: &'q Search,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(&s.country)
+        .bind(&s.region)
+        .bind(&s.area_code)
+        .bind(&s.prefix)
+        .bind(&s.contains)
+        .bind(&s.number_type)
+        .bind(&s.status)
+        .bind(&s.provisioning_status)
+        .bind(s.tenant_id)
+        .bind(&s.cursor)
+        .bind(s.limit)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub numbers: Vec<T>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn page<T>(items: Vec<T>, limit: i64, number: impl Fn(&T) -> E164) -> Page<T> {
+    let next_cursor = if items.len() as i64 == limit { items.last().map(|i| number(i).to_string()) } else { None };
+    Page { numbers: items, next_cursor }
+}
+
+/// Every number, any status (operator).
+pub async fn search(db: &Db, q: SearchQuery) -> ApiResult<Page<InventoryItem>> {
+    let s = q.check()?;
+    let sql = format!("SELECT {ITEM_COLUMNS} FROM numbers WHERE {SEARCH_PREDICATE} ORDER BY e164 LIMIT $11");
+    let rows = bind_search(sqlx::query(&sql), &s).fetch_all(&db.operator).await?;
+    let items = rows.iter().map(item_from_row).collect::<ApiResult<Vec<_>>>()?;
+    Ok(page(items, s.limit, |i| i.number))
+}
+
+/// A number a tenant may take, with its cost.
+#[derive(Debug, Serialize)]
+pub struct AvailableNumber {
+    pub number: E164,
+    pub country: String,
+    pub region: Option<String>,
+    pub area_code: Option<String>,
+    pub number_type: String,
+    pub monthly_cost: f64,
+    pub currency: String,
+    /// In the tenant's own private pool (only it can take it).
+    pub private_pool: bool,
+}
+
+/// What `tenant` may take: public inventory and its own private pool.
+pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<Page<AvailableNumber>> {
+    if q.status.is_some() || q.provisioning_status.is_some() || q.tenant_id.is_some() {
+        return Err(ApiError::BadRequest(
+            "invalid-query",
+            "available numbers take country, region, area_code, prefix, contains, number_type, limit and cursor".into(),
+        ));
+    }
+    q.status = Some("available".into());
+    let s = q.check()?;
+    let mut tx = db.tenant_tx(tenant).await?;
+    // RLS already limits available rows to public inventory and this
+    // tenant's pool; the predicate also leaves out what cannot be taken now
+    let sql = format!(
+        "SELECT e164, country, region, area_code, number_type, monthly_cost::float8 AS monthly_cost, currency,
+                pool_tenant_id IS NOT NULL AS private_pool
+         FROM numbers
+         WHERE {SEARCH_PREDICATE} AND tenant_id IS NULL
+           AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))
+         ORDER BY e164 LIMIT $11"
+    );
+    let rows = bind_search(sqlx::query(&sql), &s).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let e164: String = r.get("e164");
+        items.push(AvailableNumber {
+            number: E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?,
+            country: r.get("country"),
+            region: r.get("region"),
+            area_code: r.get("area_code"),
+            number_type: r.get("number_type"),
+            monthly_cost: r.get("monthly_cost"),
+            currency: r.get("currency"),
+            private_pool: r.get("private_pool"),
+        });
+    }
+    Ok(page(items, s.limit, |i| i.number))
+}
+
+/// One number's inventory row, inside the caller's transaction.
+pub async fn item(conn: &mut PgConnection, number: E164) -> ApiResult<InventoryItem> {
+    let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM numbers WHERE e164 = $1"))
+        .bind(number.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
+    item_from_row(&row)
 }

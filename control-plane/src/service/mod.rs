@@ -1,7 +1,12 @@
 //! Business rules, independent of HTTP: the REST handlers (and later GraphQL)
 //! call these, so no rule exists twice.
 
+pub mod changes;
+pub mod claim;
+pub mod idempotency;
 pub mod inventory;
+pub mod lifecycle;
+pub mod provisioning;
 pub mod numbers;
 pub mod tenants;
 

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::changes::{self, Change};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox;
 use crate::state::AppState;
@@ -28,7 +29,7 @@ pub struct RouteInput {
 }
 
 impl RouteInput {
-    fn validate(&self) -> ApiResult<()> {
+    pub(crate) fn validate(&self) -> ApiResult<()> {
         super::check_text("dashboard_id", &self.dashboard_id, 200)?;
         super::check_text("customer_label", &self.customer_label, 200)?;
         if let Some(f) = &self.friendly_name {
@@ -72,7 +73,11 @@ pub struct NumberView {
     pub monthly_cost: f64,
     pub currency: String,
     pub version: i64,
+    /// Where the number routes; set only while it is allocated.
     pub route: Option<Route>,
+    /// The route a released number had (cooldown, aging): what a reclaim restores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_route: Option<Route>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub allocated_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -106,7 +111,7 @@ pub struct HistoryEntry {
     pub at: OffsetDateTime,
 }
 
-const VIEW_SELECT: &str = "
+pub(crate) const VIEW_SELECT: &str = "
     SELECT n.e164, n.status, n.country, n.region, n.area_code, n.number_type, n.carrier_module,
            n.provisioning_status, n.monthly_cost::float8 AS monthly_cost, n.currency, n.version,
            n.reserved_until, n.cooldown_until, n.reclaim_until, n.release_reason, n.release_notes,
@@ -114,7 +119,7 @@ const VIEW_SELECT: &str = "
            r.friendly_name, r.organisation_id, r.auto_provisioned, r.allocated_at
     FROM numbers n LEFT JOIN routes r ON r.e164 = n.e164";
 
-fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
+pub(crate) fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
     let e164: String = row.get("e164");
     let number = E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?;
     let country: String = row.get("country");
@@ -134,9 +139,11 @@ fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
         }),
         None => None,
     };
+    let status: String = row.get("status");
+    let (route, last_route) = if status == "allocated" { (route, None) } else { (None, route) };
     Ok(NumberView {
         number,
-        status: row.get("status"),
+        status,
         country,
         region: row.get("region"),
         area_code: row.get("area_code"),
@@ -147,6 +154,7 @@ fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
         currency: row.get("currency"),
         version: row.get("version"),
         route,
+        last_route,
         allocated_at: row.get("allocated_at"),
         reserved_until: row.get("reserved_until"),
         cooldown_until: row.get("cooldown_until"),
@@ -158,7 +166,7 @@ fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
 }
 
 /// The tenant's own number (held by it in any status), or None.
-async fn own_view(conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiResult<Option<NumberView>> {
+pub(crate) async fn own_view(conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiResult<Option<NumberView>> {
     // tenant_id = $2 on top of RLS: available inventory is visible to the
     // tenant too, but is not "its number"
     let sql = format!("{VIEW_SELECT} WHERE n.e164 = $1 AND n.tenant_id = $2");
@@ -166,152 +174,21 @@ async fn own_view(conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiRes
     row.as_ref().map(view_from_row).transpose()
 }
 
-fn not_yours(number: E164) -> ApiError {
+pub(crate) fn not_yours(number: E164) -> ApiError {
     ApiError::not_found(format!("{number} is not one of your numbers"))
 }
 
-async fn audit(
-    conn: &mut PgConnection,
-    tenant: Uuid,
-    number: E164,
-    action: &str,
-    detail: serde_json::Value,
-) -> ApiResult<()> {
-    sqlx::query("INSERT INTO audit_log (e164, tenant_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(number.to_string())
-        .bind(tenant)
-        .bind(super::tenant_actor(tenant))
-        .bind(action)
-        .bind(detail)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
 /// Commits, sequences the outbox row and returns its position.
-async fn commit_and_sequence(
+pub(crate) async fn commit_and_sequence(
     state: &AppState,
     tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    outbox_id: i64,
+    outbox_id: Option<i64>,
 ) -> ApiResult<u64> {
     tx.commit().await?;
+    let Some(outbox_id) = outbox_id else { return Ok(*state.head.borrow()) };
     let seq = outbox::sequence(&state.db.operator, outbox_id).await?;
     state.advance_head(seq);
     Ok(seq)
-}
-
-/// Allocates one specific number to `tenant` with `route`.
-pub async fn allocate_one(
-    state: &AppState,
-    tenant: Uuid,
-    number: E164,
-    input: &RouteInput,
-) -> ApiResult<Changed<Vec<NumberView>>> {
-    input.validate()?;
-    let mut tx = state.db.tenant_tx(tenant).await?;
-    // available to this tenant, or reserved by it; RLS hides other tenants'
-    // numbers and private pools, the predicate says which states may be taken
-    let taken = sqlx::query(
-        "UPDATE numbers
-         SET status = 'allocated', tenant_id = $2, reserved_until = NULL, cooldown_until = NULL,
-             reclaim_until = NULL, release_reason = NULL, release_notes = NULL
-         WHERE e164 = $1
-           AND ((status = 'available' AND tenant_id IS NULL) OR (status = 'reserved' AND tenant_id = $2))
-           AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))
-         RETURNING version, country",
-    )
-    .bind(number.to_string())
-    .bind(tenant)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = taken else {
-        return Err(why_not_allocatable(state, &mut tx, tenant, number).await);
-    };
-    let version: i64 = row.get("version");
-    let country: String = row.get("country");
-    let route = Route {
-        tenant_id: tenant,
-        subsystem: input.subsystem,
-        dashboard_id: input.dashboard_id.trim().to_owned(),
-        customer_label: input.customer_label.trim().to_owned(),
-        country: Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country of {number}: {e}"))?,
-        friendly_name: input.friendly_name.as_ref().map(|s| s.trim().to_owned()),
-        organisation_id: input.organisation_id.as_ref().map(|s| s.trim().to_owned()),
-        auto_provisioned: input.auto_provisioned,
-    };
-    // a route left from this tenant's earlier hold is replaced
-    sqlx::query(
-        "INSERT INTO routes (e164, tenant_id, subsystem, dashboard_id, customer_label, friendly_name,
-                             organisation_id, auto_provisioned)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (e164) DO UPDATE SET subsystem = EXCLUDED.subsystem, dashboard_id = EXCLUDED.dashboard_id,
-             customer_label = EXCLUDED.customer_label, friendly_name = EXCLUDED.friendly_name,
-             organisation_id = EXCLUDED.organisation_id, auto_provisioned = EXCLUDED.auto_provisioned,
-             allocated_at = now(), updated_at = now()",
-    )
-    .bind(number.to_string())
-    .bind(tenant)
-    .bind(route.subsystem.as_str())
-    .bind(&route.dashboard_id)
-    .bind(&route.customer_label)
-    .bind(&route.friendly_name)
-    .bind(&route.organisation_id)
-    .bind(route.auto_provisioned)
-    .execute(&mut *tx)
-    .await?;
-    audit(&mut tx, tenant, number, "number.allocate", serde_json::json!({ "route": route })).await?;
-    let id = outbox::append(&mut tx, Some(tenant), number, version, Some(&route)).await?;
-    let view = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("allocated row vanished"))?;
-    let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(Changed { body: vec![view], seq })
-}
-
-/// Says why `number` could not be taken by `tenant`, revealing nothing about
-/// numbers the tenant may not see beyond "not available".
-async fn why_not_allocatable(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiError {
-    let visible = sqlx::query("SELECT status, tenant_id, provisioning_status FROM numbers WHERE e164 = $1")
-        .bind(number.to_string())
-        .fetch_optional(&mut *conn)
-        .await;
-    match visible {
-        Err(e) => return e.into(),
-        Ok(Some(row)) => {
-            let status: String = row.get("status");
-            let mine = row.get::<Option<Uuid>, _>("tenant_id") == Some(tenant);
-            return match (status.as_str(), mine) {
-                ("allocated", true) => ApiError::Conflict("already-allocated", format!("{number} is already allocated to you")),
-                ("cooldown" | "aging", true) => ApiError::Conflict(
-                    "released",
-                    format!("you released {number}; reclaim it with POST /v1/numbers/{number}/reclaim once it leaves cooldown"),
-                ),
-                ("available", _) => ApiError::Unprocessable(
-                    "not-allocatable",
-                    format!(
-                        "{number} cannot be allocated while its provisioning is {}",
-                        row.get::<String, _>("provisioning_status")
-                    ),
-                ),
-                _ => ApiError::Conflict("number-unavailable", format!("{number} is not available")),
-            };
-        }
-        Ok(None) => {}
-    }
-    // not visible: absent, another tenant's private pool, or held by someone else
-    let row = sqlx::query("SELECT status, pool_tenant_id FROM numbers WHERE e164 = $1")
-        .bind(number.to_string())
-        .fetch_optional(&state.db.operator)
-        .await;
-    match row {
-        Err(e) => e.into(),
-        Ok(Some(r)) if r.get::<Option<Uuid>, _>("pool_tenant_id").map_or(true, |p| p == tenant) => {
-            if r.get::<String, _>("status") == "disabled" {
-                ApiError::Unprocessable("not-allocatable", format!("{number} is disabled"))
-            } else {
-                ApiError::Conflict("number-unavailable", format!("{number} is taken"))
-            }
-        }
-        Ok(_) => ApiError::not_found(format!("{number} is not in the inventory you can allocate from")),
-    }
 }
 
 pub async fn get(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<NumberView> {
@@ -408,13 +285,11 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
         ));
     }
     // bumps the number's version (trigger) so consumers order the change
-    let version: i64 = sqlx::query_scalar(
-        "UPDATE numbers SET updated_at = now() WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated' RETURNING version",
-    )
-    .bind(number.to_string())
-    .bind(tenant)
-    .fetch_one(&mut *tx)
-    .await?;
+    sqlx::query("UPDATE numbers SET updated_at = now() WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated'")
+        .bind(number.to_string())
+        .bind(tenant)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE routes SET subsystem = coalesce($2, subsystem), dashboard_id = coalesce($3, dashboard_id),
                 customer_label = coalesce($4, customer_label), friendly_name = coalesce($5, friendly_name),
@@ -430,15 +305,12 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
     .await?;
     let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("remapped row vanished"))?;
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("allocated number {number} has no route"))?;
-    audit(
-        &mut tx,
-        tenant,
+    let change = Change {
         number,
-        "number.remap",
-        serde_json::json!({ "from": before.route, "to": route }),
-    )
-    .await?;
-    let id = outbox::append(&mut tx, Some(tenant), number, version, Some(&route)).await?;
+        tenant: Some(tenant),
+        detail: serde_json::json!({ "from": before.route, "to": route }),
+    };
+    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(Changed { body: after, seq })
 }
@@ -467,21 +339,20 @@ pub async fn release(
         ));
     }
     let detail = serde_json::json!({ "reason": input.reason, "notes": input.notes, "route": before.route });
-    let (version, view) = if matches!(before.carrier_module.as_str(), "local" | "mdn") {
+    let view = if matches!(before.carrier_module.as_str(), "local" | "mdn") {
         // the tenant's own number: nothing to keep, no cooldown
         sqlx::query("DELETE FROM numbers WHERE e164 = $1 AND tenant_id = $2")
             .bind(number.to_string())
             .bind(tenant)
             .execute(&mut *tx)
             .await?;
-        (before.version + 1, None)
+        None
     } else {
-        let version: i64 = sqlx::query_scalar(
+        sqlx::query(
             "UPDATE numbers
              SET status = 'cooldown', cooldown_until = now() + make_interval(secs => $3),
                  reclaim_until = now() + make_interval(secs => $4), release_reason = $5, release_notes = $6
-             WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated'
-             RETURNING version",
+             WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated'",
         )
         .bind(number.to_string())
         .bind(tenant)
@@ -489,14 +360,69 @@ pub async fn release(
         .bind(settings.reclaim_window.as_secs_f64())
         .bind(input.reason.trim())
         .bind(&input.notes)
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await?;
-        (version, own_view(&mut tx, tenant, number).await?)
+        own_view(&mut tx, tenant, number).await?
     };
-    audit(&mut tx, tenant, number, "number.release", detail).await?;
-    let id = outbox::append(&mut tx, Some(tenant), number, version, None).await?;
+    let change = Change { number, tenant: Some(tenant), detail };
+    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(Changed { body: view, seq })
+}
+
+/// Takes back a number this tenant released, with its last route: only
+/// while it is aging (cooldown over, reclaim window open).
+pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Changed<NumberView>> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let Some(before) = own_view(&mut tx, tenant, number).await? else {
+        // back in inventory already: the tenant's own audit rows (RLS) say
+        // whether it ever released it, so only the releaser learns why
+        let released: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE e164 = $1 AND action = 'number.release')")
+                .bind(number.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
+        return Err(if released {
+            ApiError::Conflict("reclaim-window-closed", format!("the reclaim window of {number} has closed"))
+        } else {
+            not_yours(number)
+        });
+    };
+    let reclaimed = sqlx::query(
+        "UPDATE numbers
+         SET status = 'allocated', cooldown_until = NULL, reclaim_until = NULL, release_reason = NULL, release_notes = NULL
+         WHERE e164 = $1 AND tenant_id = $2 AND status = 'aging' AND reclaim_until > now()
+           AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))",
+    )
+    .bind(number.to_string())
+    .bind(tenant)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if reclaimed == 0 {
+        return Err(match before.status.as_str() {
+            "cooldown" => ApiError::Conflict(
+                "in-cooldown",
+                format!("{number} is in cooldown until {}; reclaim it after that", fmt_time(before.cooldown_until)),
+            ),
+            "aging" if before.provisioning_status != "active" => ApiError::Unprocessable(
+                "not-allocatable",
+                format!("{number} cannot be reclaimed while its provisioning is {}", before.provisioning_status),
+            ),
+            "aging" => ApiError::Conflict("reclaim-window-closed", format!("the reclaim window of {number} has closed")),
+            other => ApiError::Conflict("not-released", format!("{number} is {other}; only a released number can be reclaimed")),
+        });
+    }
+    let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("reclaimed row vanished"))?;
+    let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("released number {number} kept no route"))?;
+    let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({ "route": route }) };
+    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
+    let seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Changed { body: after, seq })
+}
+
+fn fmt_time(t: Option<OffsetDateTime>) -> String {
+    t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_else(|| "later".into())
 }
 
 /// The audit trail of `number` as this tenant may see it (its own entries).

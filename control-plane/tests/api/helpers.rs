@@ -53,12 +53,12 @@ pub fn settings() -> Settings {
         operator_token: OPERATOR_TOKEN.to_owned(),
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
+        lifecycle_interval: None,
     }
 }
 
 pub struct TestApp {
     pub base: String,
-    pub owner_url: String,
     pub state: AppState,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -86,7 +86,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     tokio::spawn(didroute_control_plane::run(listener, state.clone(), async {
         let _ = rx.await;
     }));
-    TestApp { base, owner_url, state, http: reqwest::Client::new(), stop: Some(stop) }
+    TestApp { base, state, http: reqwest::Client::new(), stop: Some(stop) }
 }
 
 /// A tenant with one API key.

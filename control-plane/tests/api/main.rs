@@ -4,5 +4,6 @@ mod e2e;
 mod errors;
 mod helpers;
 mod isolation;
+mod lifecycle;
 mod numbers;
 mod rls;

@@ -10,10 +10,6 @@
 //! query or a lost tenant context cannot pass vacuously. Attacks are committed
 //! (not rolled back), and a byte-for-byte snapshot of every tenant table taken
 //! through the owner connection must be unchanged afterwards.
-//!
-//! Tests named `known_gap_*` are `#[ignore]`d: they assert what the design
-//! brief promises but the current policies do not deliver (see their docs).
-//! Run them with `cargo test … --test api rls -- --ignored`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -816,14 +812,8 @@ async fn rls_fails_closed_without_a_tenant() {
     let before = snapshot(&w.owner).await;
     assert!(before.values().all(|rows| rows.contains(&a.id.to_string())), "sanity: every table holds tenant A's data");
 
-    // every row that belongs to a tenant: everything except public inventory
-    // (which the policy exposes without a tenant, see known_gap_no_tenant_*)
-    let whole_table = |t: &str| match t {
-        "numbers" => "SELECT t::text FROM numbers t
-                      WHERE NOT (status = 'available' AND tenant_id IS NULL AND pool_tenant_id IS NULL)"
-            .to_owned(),
-        t => format!("SELECT t::text FROM {t} t"),
-    };
+    // every row, public inventory included: without a tenant nothing is visible
+    let whole_table = |t: &str| format!("SELECT t::text FROM {t} t");
     let mut matrix = Vec::new();
     for (label, ctx) in [("no tenant", Ctx::Unset), ("tenant ''", Ctx::Raw(""))] {
         let current: Vec<String> =
@@ -1279,14 +1269,13 @@ async fn rls_r3_app_updates_only_lifecycle_columns_of_numbers() {
 // ---------------------------------------------------------------------------
 // known gaps: what the design promises and the current policies do not do
 
-/// KNOWN GAP. "Policies fail closed when it is unset": the numbers policies
+/// Regression (was a gap). "Policies fail closed when it is unset": the numbers policies
 /// admit public inventory (status available, no pool) when no tenant is set,
 /// so a tenant-less transaction sees it and can write its lifecycle columns
 /// (release_notes, reserved_until, …, bumping version). Fix: require
 /// `didroute_current_tenant() IS NOT NULL` in tenant_read and tenant_update.
 #[tokio::test]
-#[ignore = "known gap: numbers policies admit public inventory without a tenant"]
-async fn known_gap_no_tenant_sees_and_writes_public_inventory() {
+async fn rls_no_tenant_sees_and_writes_no_public_inventory() {
     let w = world(2, 1).await;
     assert_app_role(&w.db).await;
     let before = snapshot(&w.owner).await;
@@ -1299,13 +1288,12 @@ async fn known_gap_no_tenant_sees_and_writes_public_inventory() {
     assert_unchanged(&before, &snapshot(&w.owner).await, "after tenant-less writes");
 }
 
-/// KNOWN GAP. `disabled` is operator-only, but tenant_update's WITH CHECK
+/// Regression (was a gap). `disabled` is operator-only, but tenant_update's WITH CHECK
 /// accepts any status once tenant_id is the tenant's: a tenant can move a
 /// public number available → disabled (taking it out of everyone's
 /// inventory), and its own allocated number to disabled.
 #[tokio::test]
-#[ignore = "known gap: a tenant can disable public inventory"]
-async fn known_gap_tenant_cannot_disable_public_inventory() {
+async fn rls_tenant_cannot_disable_public_inventory() {
     let w = world(2, 1).await;
     assert_app_role(&w.db).await;
     let t = &w.tenants[0];
@@ -1315,7 +1303,7 @@ async fn known_gap_tenant_cannot_disable_public_inventory() {
     assert_unchanged(&before, &snapshot(&w.owner).await, "after a tenant tried to disable public inventory");
 }
 
-/// KNOWN GAP (serious). The outbox policy checks only the row's tenant_id,
+/// Regression (was a gap). The outbox policy checks only the row's tenant_id,
 /// not that the tenant holds the number: tenant B can append an `upsert` for
 /// A's number with B's route and a high version. The feed and relay publish
 /// it, lookup nodes route A's number to B, and drop A's later events as
@@ -1323,8 +1311,7 @@ async fn known_gap_tenant_cannot_disable_public_inventory() {
 /// WITH CHECK that the number is held by the current tenant, with a path for
 /// deletes of released numbers).
 #[tokio::test]
-#[ignore = "known gap: a tenant can write change events for another tenant's number"]
-async fn known_gap_tenant_cannot_write_events_for_another_tenants_number() {
+async fn rls_tenant_cannot_write_events_for_another_tenants_number() {
     let w = world(2, 2).await;
     assert_app_role(&w.db).await;
     let (a, b) = (&w.tenants[0], &w.tenants[1]);

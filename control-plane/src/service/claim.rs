@@ -1,0 +1,417 @@
+//! Taking numbers: allocation and reservation, of one named number or of
+//! "any `quantity` numbers matching these criteria".
+//!
+//! Criteria claims pick rows with `FOR UPDATE SKIP LOCKED` inside the
+//! `UPDATE`, so concurrent claimers never wait on each other and never take
+//! the same number; a claim that cannot get `quantity` numbers rolls back
+//! whole and answers a typed 422.
+
+use std::time::Duration;
+
+use didroute_shared::{Country, Route, E164};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::changes::{self, Change};
+use super::idempotency::{self, Key};
+use super::numbers::{commit_and_sequence, own_view, NumberView, RouteInput};
+use crate::error::{ApiError, ApiResult};
+use crate::outbox;
+use crate::state::AppState;
+
+/// Most numbers one request may take.
+pub const MAX_QUANTITY: u32 = 1000;
+/// Default hold of a reservation.
+pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(30 * 60);
+/// Longest hold of a reservation.
+pub const MAX_RESERVATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What numbers to take.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criteria {
+    pub country: String,
+    pub region: Option<String>,
+    pub area_code: Option<String>,
+    /// Leading digits of the number, with or without `+` (`1555`, `+4420`).
+    pub prefix: Option<String>,
+    pub number_type: Option<String>,
+}
+
+/// Checked criteria, ready to bind.
+struct Filter {
+    country: Country,
+    region: Option<String>,
+    area_code: Option<String>,
+    prefix: Option<String>,
+    number_type: Option<String>,
+}
+
+/// Checks a digit filter (`prefix`, `contains`, `area_code`) and returns its digits.
+pub fn digits_filter(field: &str, value: &str) -> ApiResult<String> {
+    let d = value.strip_prefix('+').unwrap_or(value);
+    if d.is_empty() || d.len() > 15 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::BadRequest("invalid-field", format!("{field} must be 1 to 15 digits, got {value:?}")));
+    }
+    Ok(d.to_owned())
+}
+
+impl Criteria {
+    fn check(&self) -> ApiResult<Filter> {
+        Ok(Filter {
+            country: Country::parse(self.country.trim()).map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?,
+            region: self.region.clone(),
+            area_code: self.area_code.as_deref().map(|a| digits_filter("area_code", a)).transpose()?,
+            prefix: self.prefix.as_deref().map(|p| digits_filter("prefix", p)).transpose()?,
+            number_type: self.number_type.clone(),
+        })
+    }
+}
+
+/// Which numbers a request names.
+#[derive(Debug, Clone)]
+pub enum Target {
+    One(E164),
+    Matching { criteria: Criteria, quantity: u32 },
+}
+
+impl Target {
+    /// From the `number` / `criteria` / `quantity` fields of a request body.
+    pub fn from_fields(number: Option<&str>, criteria: Option<Criteria>, quantity: Option<u32>) -> ApiResult<Target> {
+        match (number, criteria) {
+            (Some(n), None) => {
+                if quantity.is_some_and(|q| q != 1) {
+                    return Err(ApiError::BadRequest("invalid-body", "quantity goes with criteria, not with a named number".into()));
+                }
+                Ok(Target::One(super::numbers::parse_number(n)?))
+            }
+            (None, Some(criteria)) => {
+                let quantity = quantity.unwrap_or(1);
+                if !(1..=MAX_QUANTITY).contains(&quantity) {
+                    return Err(ApiError::BadRequest("invalid-field", format!("quantity must be between 1 and {MAX_QUANTITY}")));
+                }
+                Ok(Target::Matching { criteria, quantity })
+            }
+            (Some(_), Some(_)) => Err(ApiError::BadRequest("invalid-body", "give number or criteria, not both".into())),
+            (None, None) => Err(ApiError::BadRequest("invalid-body", "give the number to take, or criteria and a quantity".into())),
+        }
+    }
+}
+
+/// What to do with the numbers.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Allocate(RouteInput),
+    Reserve { ttl: Duration },
+}
+
+/// The numbers taken and the position of the change.
+#[derive(Debug, Serialize)]
+pub struct Claimed {
+    pub numbers: Vec<NumberView>,
+    pub seq: u64,
+}
+
+/// The answer a claim request gets: fresh, or replayed for a repeated
+/// `Idempotency-Key` (identical to the first answer).
+pub type Answer = serde_json::Value;
+
+/// Takes numbers for `tenant`. With `key`, a repeat of the same request
+/// (even concurrent) answers exactly as the first one did and changes nothing.
+pub async fn claim(state: &AppState, tenant: Uuid, target: Target, action: Action, key: Option<Key>) -> ApiResult<Answer> {
+    if let Action::Allocate(route) = &action {
+        route.validate()?;
+    }
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    if let Some(key) = &key {
+        if let Some(stored) = idempotency::begin(&mut tx, tenant, key).await? {
+            tx.rollback().await?;
+            return replay(state, stored).await;
+        }
+    }
+    let taken = match &target {
+        Target::One(n) => {
+            let got = take_one(&mut tx, tenant, *n, &action).await?;
+            if got.is_empty() {
+                return Err(why_not(state, &mut tx, tenant, *n).await);
+            }
+            got
+        }
+        Target::Matching { criteria, quantity } => {
+            let filter = criteria.check()?;
+            let got = take_matching(&mut tx, tenant, &filter, *quantity, &action).await?;
+            if got.len() < *quantity as usize {
+                // all or nothing: the transaction rolls back on drop
+                return Err(ApiError::Unprocessable(
+                    "pool-exhausted",
+                    format!(
+                        "only {} of the {} numbers asked for match and are free to take; nothing was taken",
+                        got.len(),
+                        quantity
+                    ),
+                ));
+            }
+            got
+        }
+    };
+    let numbers: Vec<E164> = taken.iter().map(|t| t.0).collect();
+    let (action_name, changes) = match &action {
+        Action::Allocate(input) => {
+            let mut changes = Vec::with_capacity(taken.len());
+            for (number, country) in &taken {
+                let route = input.route(tenant, *country);
+                changes.push(Change {
+                    number: *number,
+                    tenant: Some(tenant),
+                    detail: serde_json::json!({ "route": route }),
+                });
+            }
+            write_routes(&mut tx, tenant, &numbers, input).await?;
+            ("number.allocate", changes)
+        }
+        Action::Reserve { ttl } => (
+            "number.reserve",
+            taken
+                .iter()
+                .map(|(number, _)| Change {
+                    number: *number,
+                    tenant: Some(tenant),
+                    detail: serde_json::json!({ "ttl_seconds": ttl.as_secs() }),
+                })
+                .collect(),
+        ),
+    };
+    let last_id = changes::record(&mut tx, &super::tenant_actor(tenant), action_name, &changes).await?;
+    let mut views = Vec::with_capacity(numbers.len());
+    for n in &numbers {
+        views.push(own_view(&mut tx, tenant, *n).await?.ok_or_else(|| anyhow::anyhow!("claimed row {n} vanished"))?);
+    }
+    let body = serde_json::json!({ "numbers": views });
+    if let Some(key) = &key {
+        idempotency::finish(&mut tx, tenant, key, 201, &body, &last_id.into_iter().collect::<Vec<_>>()).await?;
+    }
+    let seq = commit_and_sequence(state, tx, last_id).await?;
+    Ok(with_seq(body, seq))
+}
+
+fn with_seq(mut body: serde_json::Value, seq: u64) -> serde_json::Value {
+    body["seq"] = seq.into();
+    body
+}
+
+async fn replay(state: &AppState, stored: idempotency::Stored) -> ApiResult<Answer> {
+    let seq = match stored.outbox_ids.iter().max() {
+        Some(id) => outbox::sequence(&state.db.operator, *id).await?,
+        None => *state.head.borrow(),
+    };
+    Ok(with_seq(stored.response, seq))
+}
+
+impl RouteInput {
+    /// The route this input gives a number of `country`.
+    pub fn route(&self, tenant: Uuid, country: Country) -> Route {
+        Route {
+            tenant_id: tenant,
+            subsystem: self.subsystem,
+            dashboard_id: self.dashboard_id.trim().to_owned(),
+            customer_label: self.customer_label.trim().to_owned(),
+            country,
+            friendly_name: self.friendly_name.as_ref().map(|s| s.trim().to_owned()),
+            organisation_id: self.organisation_id.as_ref().map(|s| s.trim().to_owned()),
+            auto_provisioned: self.auto_provisioned,
+        }
+    }
+}
+
+/// (number, country) of each number taken.
+type Taken = Vec<(E164, Country)>;
+
+fn taken_from_rows(rows: Vec<sqlx::postgres::PgRow>) -> ApiResult<Taken> {
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let e164: String = r.get("e164");
+        let country: String = r.get("country");
+        out.push((
+            E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?,
+            Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country of {e164}: {e}"))?,
+        ));
+    }
+    out.sort_by_key(|t| t.0);
+    Ok(out)
+}
+
+/// The SET clause of a claim: allocate or reserve.
+fn set_clause(action: &Action) -> &'static str {
+    match action {
+        Action::Allocate(_) => {
+            "status = 'allocated', tenant_id = $1, reserved_until = NULL, cooldown_until = NULL,
+             reclaim_until = NULL, release_reason = NULL, release_notes = NULL"
+        }
+        Action::Reserve { .. } => "status = 'reserved', tenant_id = $1, reserved_until = now() + make_interval(secs => $2)",
+    }
+}
+
+fn ttl_secs(action: &Action) -> f64 {
+    match action {
+        Action::Reserve { ttl } => ttl.as_secs_f64(),
+        Action::Allocate(_) => 0.0,
+    }
+}
+
+async fn take_one(conn: &mut PgConnection, tenant: Uuid, number: E164, action: &Action) -> ApiResult<Taken> {
+    // available to this tenant (RLS hides other tenants' holds and private
+    // pools), or already reserved by it (allocating a reservation)
+    let held_by_me = match action {
+        Action::Allocate(_) => "OR (status = 'reserved' AND tenant_id = $1)",
+        Action::Reserve { .. } => "",
+    };
+    let sql = format!(
+        "UPDATE numbers SET {}
+         WHERE e164 = $3
+           AND ((status = 'available' AND tenant_id IS NULL) {held_by_me})
+           AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))
+         RETURNING e164, country",
+        set_clause(action)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(ttl_secs(action))
+        .bind(number.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    taken_from_rows(rows)
+}
+
+async fn take_matching(conn: &mut PgConnection, tenant: Uuid, f: &Filter, quantity: u32, action: &Action) -> ApiResult<Taken> {
+    // SKIP LOCKED: rows another claimer is taking right now are passed over,
+    // not waited for. The pick is a CTE on purpose: a CTE with FOR UPDATE is
+    // evaluated exactly once, whereas `IN (SELECT … LIMIT n FOR UPDATE SKIP
+    // LOCKED)` may be re-scanned by the join and take more than n rows.
+    let sql = format!(
+        "WITH picked AS (
+             SELECT e164 FROM numbers
+             WHERE status = 'available' AND tenant_id IS NULL
+               AND country = $3
+               AND ($4::text IS NULL OR region = $4)
+               AND ($5::text IS NULL OR area_code = $5)
+               AND ($6::text IS NULL OR e164 LIKE '+' || $6 || '%')
+               AND ($7::text IS NULL OR number_type = $7)
+               AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))
+             -- the tenant's own private pool first, then public inventory
+             ORDER BY (pool_tenant_id IS NULL), e164
+             LIMIT $8
+             FOR UPDATE SKIP LOCKED)
+         UPDATE numbers n SET {}
+         FROM picked
+         WHERE n.e164 = picked.e164 AND n.status = 'available'
+         RETURNING n.e164, n.country",
+        set_clause(action)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(ttl_secs(action))
+        .bind(f.country.alpha2())
+        .bind(&f.region)
+        .bind(&f.area_code)
+        .bind(&f.prefix)
+        .bind(&f.number_type)
+        .bind(quantity as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    taken_from_rows(rows)
+}
+
+async fn write_routes(conn: &mut PgConnection, tenant: Uuid, numbers: &[E164], input: &RouteInput) -> ApiResult<()> {
+    let texts: Vec<String> = numbers.iter().map(E164::to_string).collect();
+    // a route left from this tenant's earlier hold of the number is replaced
+    sqlx::query(
+        "INSERT INTO routes (e164, tenant_id, subsystem, dashboard_id, customer_label, friendly_name,
+                             organisation_id, auto_provisioned)
+         SELECT e, $2, $3, $4, $5, $6, $7, $8 FROM unnest($1::text[]) AS e
+         ON CONFLICT (e164) DO UPDATE SET subsystem = EXCLUDED.subsystem, dashboard_id = EXCLUDED.dashboard_id,
+             customer_label = EXCLUDED.customer_label, friendly_name = EXCLUDED.friendly_name,
+             organisation_id = EXCLUDED.organisation_id, auto_provisioned = EXCLUDED.auto_provisioned,
+             allocated_at = now(), updated_at = now()",
+    )
+    .bind(&texts)
+    .bind(tenant)
+    .bind(input.subsystem.as_str())
+    .bind(input.dashboard_id.trim())
+    .bind(input.customer_label.trim())
+    .bind(input.friendly_name.as_ref().map(|s| s.trim()))
+    .bind(input.organisation_id.as_ref().map(|s| s.trim()))
+    .bind(input.auto_provisioned)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Says why `number` could not be taken by `tenant`, revealing nothing about
+/// numbers the tenant may not see beyond "not available".
+async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiError {
+    let visible = sqlx::query("SELECT status, tenant_id, provisioning_status FROM numbers WHERE e164 = $1")
+        .bind(number.to_string())
+        .fetch_optional(&mut *conn)
+        .await;
+    match visible {
+        Err(e) => return e.into(),
+        Ok(Some(row)) => {
+            let status: String = row.get("status");
+            let mine = row.get::<Option<Uuid>, _>("tenant_id") == Some(tenant);
+            return match (status.as_str(), mine) {
+                ("allocated", true) => ApiError::Conflict("already-allocated", format!("{number} is already allocated to you")),
+                ("reserved", true) => ApiError::Conflict("already-reserved", format!("{number} is already reserved by you")),
+                ("cooldown" | "aging", true) => ApiError::Conflict(
+                    "released",
+                    format!("you released {number}; reclaim it with POST /v1/numbers/{number}/reclaim once it leaves cooldown"),
+                ),
+                ("available", _) => ApiError::Unprocessable(
+                    "not-allocatable",
+                    format!("{number} cannot be taken while its provisioning is {}", row.get::<String, _>("provisioning_status")),
+                ),
+                _ => ApiError::Conflict("number-unavailable", format!("{number} is not available")),
+            };
+        }
+        Ok(None) => {}
+    }
+    // not visible: absent, another tenant's private pool, or held by someone else
+    let row = sqlx::query("SELECT status, pool_tenant_id FROM numbers WHERE e164 = $1")
+        .bind(number.to_string())
+        .fetch_optional(&state.db.operator)
+        .await;
+    match row {
+        Err(e) => e.into(),
+        Ok(Some(r)) if r.get::<Option<Uuid>, _>("pool_tenant_id").is_none_or(|p| p == tenant) => {
+            if r.get::<String, _>("status") == "disabled" {
+                ApiError::Unprocessable("not-allocatable", format!("{number} is disabled"))
+            } else {
+                ApiError::Conflict("number-unavailable", format!("{number} is taken"))
+            }
+        }
+        Ok(_) => ApiError::not_found(format!("{number} is not in the inventory you can take from")),
+    }
+}
+
+/// Cancels this tenant's reservation of `number`.
+pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<u64> {
+    let mut tx = state.db.tenant_tx(tenant).await?;
+    let updated = sqlx::query(
+        "UPDATE numbers SET status = 'available', tenant_id = NULL, reserved_until = NULL
+         WHERE e164 = $1 AND tenant_id = $2 AND status = 'reserved'",
+    )
+    .bind(number.to_string())
+    .bind(tenant)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        return Err(match own_view(&mut tx, tenant, number).await? {
+            Some(v) => ApiError::Conflict("not-reserved", format!("{number} is {}, not reserved", v.status)),
+            None => super::numbers::not_yours(number),
+        });
+    }
+    let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({}) };
+    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.reservation_cancel", &[change]).await?;
+    commit_and_sequence(state, tx, id).await
+}

@@ -1,0 +1,92 @@
+//! `Idempotency-Key`: a retried or duplicated request gets the first
+//! request's answer instead of a second change.
+//!
+//! The key row is inserted in the same transaction as the work. A concurrent
+//! repeat blocks on the key's primary key until the first transaction ends:
+//! if it committed, the repeat replays its stored answer; if it rolled back
+//! (the request failed), the repeat runs as a fresh request.
+
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+/// An `Idempotency-Key` and the request it came with.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub key: String,
+    /// SHA-256 of what was asked (route and body), so a reused key with a
+    /// different request is refused rather than answered wrongly.
+    pub request_hash: [u8; 32],
+}
+
+impl Key {
+    pub fn new(key: &str, route: &str, body: &serde_json::Value) -> ApiResult<Key> {
+        if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::BadRequest(
+                "invalid-idempotency-key",
+                "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+            ));
+        }
+        let mut h = Sha256::new();
+        h.update(route.as_bytes());
+        h.update([0]);
+        h.update(serde_json::to_vec(body).expect("json value serialises"));
+        Ok(Key { key: key.to_owned(), request_hash: h.finalize().into() })
+    }
+}
+
+/// A stored answer to replay.
+#[derive(Debug)]
+pub struct Stored {
+    pub status: u16,
+    pub response: serde_json::Value,
+    pub outbox_ids: Vec<i64>,
+}
+
+/// Claims `key` for this transaction, or returns the answer stored for it.
+pub async fn begin(conn: &mut PgConnection, tenant: Uuid, key: &Key) -> ApiResult<Option<Stored>> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response)
+         VALUES ($1, $2, $3, 0, 'null') ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant)
+    .bind(&key.key)
+    .bind(&key.request_hash[..])
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT request_hash, status, response, outbox_ids FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
+        .bind(tenant)
+        .bind(&key.key)
+        .fetch_one(&mut *conn)
+        .await?;
+    if row.get::<Vec<u8>, _>("request_hash") != key.request_hash {
+        return Err(ApiError::Unprocessable(
+            "idempotency-key-reused",
+            "this Idempotency-Key was used with a different request; use a new key".into(),
+        ));
+    }
+    Ok(Some(Stored {
+        status: row.get::<i16, _>("status") as u16,
+        response: row.get("response"),
+        outbox_ids: row.get("outbox_ids"),
+    }))
+}
+
+/// Stores the answer to replay, in the transaction that did the work.
+pub async fn finish(conn: &mut PgConnection, tenant: Uuid, key: &Key, status: u16, response: &serde_json::Value, outbox_ids: &[i64]) -> ApiResult<()> {
+    sqlx::query("UPDATE idempotency_keys SET status = $3, response = $4, outbox_ids = $5 WHERE tenant_id = $1 AND key = $2")
+        .bind(tenant)
+        .bind(&key.key)
+        .bind(status as i16)
+        .bind(response)
+        .bind(outbox_ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Operator changes to one inventory number: provisioning health, hard
+//! blocks, cost, provider, and hard delete.
+//!
+//! A number whose provisioning fails while it is allocated, or that the
+//! operator disables, stops routing at once: its route is withdrawn and a
+//! delete event published, in the same transaction as the change.
+
+use didroute_shared::E164;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::changes::{self, Change};
+use super::inventory::InventoryItem;
+use crate::error::{ApiError, ApiResult};
+use crate::outbox;
+use crate::state::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryPatch {
+    pub provisioning_status: Option<String>,
+    /// true: block the number (withdrawing its route); false: unblock it
+    /// back to available.
+    pub disabled: Option<bool>,
+    pub monthly_cost: Option<f64>,
+    pub provider: Option<String>,
+    /// Let manually managed numbers whose provisioning is `unknown` be allocated.
+    pub allow_unknown_provisioning: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Patched {
+    pub number: InventoryItem,
+    /// Position of the change event, when the change touched routing or status.
+    pub seq: Option<u64>,
+}
+
+/// Provisioning states that mean the number cannot carry calls.
+const FAILED: &str = "purchase_failed";
+
+pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResult<Patched> {
+    if let Some(ps) = &p.provisioning_status {
+        if !["unknown", "pending", "active", "purchase_failed", "port_pending"].contains(&ps.as_str()) {
+            return Err(ApiError::BadRequest(
+                "invalid-field",
+                "provisioning_status must be one of unknown, pending, active, purchase_failed, port_pending".into(),
+            ));
+        }
+    }
+    if let Some(c) = p.monthly_cost {
+        if !c.is_finite() || !(0.0..1e8).contains(&c) {
+            return Err(ApiError::BadRequest("invalid-field", "monthly_cost must be a number from 0 to 100000000".into()));
+        }
+    }
+    if let Some(pr) = &p.provider {
+        super::check_text("provider", pr, 100)?;
+    }
+    let mut tx = state.db.operator.begin().await?;
+    let row = sqlx::query("SELECT status, tenant_id FROM numbers WHERE e164 = $1 FOR UPDATE")
+        .bind(number.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
+    let status: String = row.get("status");
+    let holder: Option<Uuid> = row.get("tenant_id");
+
+    let provisioning_failed = p.provisioning_status.as_deref() == Some(FAILED);
+    let block = p.disabled == Some(true) || (provisioning_failed && status == "allocated");
+    let unblock = p.disabled == Some(false) && status == "disabled";
+    if block && status != "disabled" {
+        // the route goes with the block; the holder loses the number
+        sqlx::query("DELETE FROM routes WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
+    }
+    let new_status = if block {
+        "disabled"
+    } else if unblock {
+        "available"
+    } else {
+        status.as_str()
+    };
+    sqlx::query(
+        "UPDATE numbers
+         SET provisioning_status = coalesce($2, provisioning_status),
+             monthly_cost = coalesce($3::float8::numeric, monthly_cost),
+             provider = coalesce($4, provider),
+             allow_unknown_provisioning = coalesce($5, allow_unknown_provisioning),
+             status = $6,
+             tenant_id = CASE WHEN $6 IN ('disabled', 'available') THEN NULL ELSE tenant_id END,
+             reserved_until = CASE WHEN $6 IN ('disabled', 'available') THEN NULL ELSE reserved_until END,
+             cooldown_until = CASE WHEN $6 IN ('disabled', 'available') THEN NULL ELSE cooldown_until END,
+             reclaim_until = CASE WHEN $6 IN ('disabled', 'available') THEN NULL ELSE reclaim_until END
+         WHERE e164 = $1",
+    )
+    .bind(number.to_string())
+    .bind(&p.provisioning_status)
+    .bind(p.monthly_cost)
+    .bind(&p.provider)
+    .bind(p.allow_unknown_provisioning)
+    .bind(new_status)
+    .execute(&mut *tx)
+    .await?;
+    let detail = serde_json::json!({
+        "from_status": status,
+        "to_status": new_status,
+        "provisioning_status": p.provisioning_status,
+        "disabled": p.disabled,
+        "monthly_cost": p.monthly_cost,
+        "provider": p.provider,
+        "allow_unknown_provisioning": p.allow_unknown_provisioning,
+    });
+    let action = if block && status != "disabled" {
+        "number.disable"
+    } else if unblock {
+        "number.enable"
+    } else {
+        "inventory.update"
+    };
+    let change = Change { number, tenant: holder, detail };
+    let id = changes::record(&mut tx, "operator", action, &[change]).await?;
+    let item = super::inventory::item(&mut tx, number).await?;
+    tx.commit().await?;
+    let seq = match id {
+        Some(id) => {
+            let seq = outbox::sequence(&state.db.operator, id).await?;
+            state.advance_head(seq);
+            Some(seq)
+        }
+        None => None,
+    };
+    Ok(Patched { number: item, seq })
+}
+
+/// Removes a number from the inventory for good; refused while a tenant
+/// holds it allocated or reserved.
+pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
+    let mut tx = state.db.operator.begin().await?;
+    let row = sqlx::query("SELECT status, tenant_id FROM numbers WHERE e164 = $1 FOR UPDATE")
+        .bind(number.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
+    let status: String = row.get("status");
+    if status == "allocated" || status == "reserved" {
+        return Err(ApiError::Conflict(
+            "number-in-use",
+            format!("{number} is {status}; it can be deleted once released (or disable it first)"),
+        ));
+    }
+    sqlx::query("DELETE FROM numbers WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
+    let change = Change {
+        number,
+        tenant: row.get("tenant_id"),
+        detail: serde_json::json!({ "from_status": status }),
+    };
+    let id = changes::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
+    tx.commit().await?;
+    if let Some(id) = id {
+        state.advance_head(outbox::sequence(&state.db.operator, id).await?);
+    }
+    Ok(())
+}
