@@ -79,11 +79,7 @@ impl Config {
     /// Defaults for everything but where the feed is and the token, for
     /// starting a node in-process.
     pub fn new(feed_url: impl Into<String>, operator_token: impl Into<String>) -> Config {
-        Config {
-            feed_url: feed_url.into(),
-            operator_token: Some(operator_token.into()),
-            ..Config::default()
-        }
+        Config { feed_url: feed_url.into(), operator_token: Some(operator_token.into()), ..Config::default() }
     }
 
     pub fn validate(&self) -> Result<Validated, ConfigError> {
@@ -165,13 +161,19 @@ mod tests {
     fn validation_names_the_setting() {
         let ok = Config::new("http://127.0.0.1:8080", "tok");
         assert_eq!(Config { operator_token: None, ..ok.clone() }.validate().unwrap_err(), ConfigError::MissingToken);
-        assert_eq!(Config { operator_token: Some(" ".into()), ..ok.clone() }.validate().unwrap_err(), ConfigError::BadToken);
+        assert_eq!(
+            Config { operator_token: Some(" ".into()), ..ok.clone() }.validate().unwrap_err(),
+            ConfigError::BadToken
+        );
         for url in ["", "127.0.0.1:8080", "https://cp", "http://cp/?a=b", "file:///tmp"] {
             let err = Config { feed_url: url.into(), ..ok.clone() }.validate().unwrap_err();
             assert!(err.to_string().starts_with("DIDROUTE_FEED_URL"), "{url}: {err}");
         }
         assert_eq!(Config { feed_page_limit: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::PageLimit(0));
-        assert_eq!(Config { feed_wait_ms: 60_001, ..ok.clone() }.validate().unwrap_err(), ConfigError::FeedWait(60_001));
+        assert_eq!(
+            Config { feed_wait_ms: 60_001, ..ok.clone() }.validate().unwrap_err(),
+            ConfigError::FeedWait(60_001)
+        );
         assert_eq!(Config { fold_threshold: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::FoldThreshold);
         assert!(ok.validate().is_ok());
     }

@@ -3,7 +3,9 @@
 //! Every labelled child is resolved once here, so the request path bumps a
 //! plain atomic counter and never looks a label up or allocates.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Gauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 use crate::snapshot::{ApplyOutcome, FoldReport, Snapshot};
 
@@ -15,6 +17,8 @@ pub struct LookupCounters {
     pub invalid: IntCounter,
     /// `min_seq` not reached within `wait_ms`.
     pub behind: IntCounter,
+    /// Asked before the initial snapshot was loaded.
+    pub not_ready: IntCounter,
 }
 
 /// Outcomes of one caller-id check.
@@ -23,6 +27,8 @@ pub struct CallerIdCounters {
     pub allowed: IntCounter,
     pub denied: IntCounter,
     pub invalid: IntCounter,
+    pub behind: IntCounter,
+    pub not_ready: IntCounter,
 }
 
 pub struct Metrics {
@@ -62,11 +68,8 @@ impl Metrics {
         let r = Registry::new();
         let lookups = register(
             &r,
-            IntCounterVec::new(
-                Opts::new("didroute_lookup_requests_total", "Route lookups by outcome."),
-                &["outcome"],
-            )
-            .expect("valid metric"),
+            IntCounterVec::new(Opts::new("didroute_lookup_requests_total", "Route lookups by outcome."), &["outcome"])
+                .expect("valid metric"),
         );
         let caller_id = register(
             &r,
@@ -93,11 +96,14 @@ impl Metrics {
                 not_found: lookups.with_label_values(&["not_found"]),
                 invalid: lookups.with_label_values(&["invalid"]),
                 behind: lookups.with_label_values(&["behind"]),
+                not_ready: lookups.with_label_values(&["not_ready"]),
             },
             caller_id: CallerIdCounters {
                 allowed: caller_id.with_label_values(&["allowed"]),
                 denied: caller_id.with_label_values(&["denied"]),
                 invalid: caller_id.with_label_values(&["invalid"]),
+                behind: caller_id.with_label_values(&["behind"]),
+                not_ready: caller_id.with_label_values(&["not_ready"]),
             },
             applied_seq: gauge(&r, "didroute_lookup_applied_seq", "Feed position of the snapshot being served."),
             lag_seconds: register(
@@ -116,7 +122,11 @@ impl Metrics {
             ),
             events_rejected: counter(&r, "didroute_lookup_events_rejected_total", "Change events rejected as invalid."),
             feed_errors: counter(&r, "didroute_lookup_feed_errors_total", "Failed requests to the event source."),
-            snapshot_builds: counter(&r, "didroute_lookup_snapshot_builds_total", "Snapshot bases built (initial load and folds)."),
+            snapshot_builds: counter(
+                &r,
+                "didroute_lookup_snapshot_builds_total",
+                "Snapshot bases built (initial load and folds).",
+            ),
             build_seconds,
             overlay_entries: gauge(&r, "didroute_lookup_overlay_entries", "Changes not yet folded into the base."),
             numbers: gauge(&r, "didroute_lookup_numbers", "Routable numbers in the snapshot."),

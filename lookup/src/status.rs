@@ -13,6 +13,9 @@ const NEVER: u64 = u64::MAX;
 pub struct FeedStatus {
     started: Instant,
     /// Set once, when the initial catch-up has loaded a complete snapshot.
+    /// Read on every lookup, so a plain atomic, not the watch's lock.
+    ready_flag: AtomicBool,
+    /// The same, for tasks that wait for readiness.
     ready: watch::Sender<bool>,
     /// Whether the last answer from the event source showed nothing newer.
     caught_up: AtomicBool,
@@ -24,17 +27,20 @@ impl FeedStatus {
     pub fn new() -> FeedStatus {
         FeedStatus {
             started: Instant::now(),
+            ready_flag: AtomicBool::new(false),
             ready: watch::channel(false).0,
             caught_up: AtomicBool::new(false),
             last_caught_up_ms: AtomicU64::new(NEVER),
         }
     }
 
+    #[inline]
     pub fn is_ready(&self) -> bool {
-        *self.ready.borrow()
+        self.ready_flag.load(Ordering::Acquire)
     }
 
     pub fn set_ready(&self) {
+        self.ready_flag.store(true, Ordering::Release);
         self.ready.send_replace(true);
     }
 

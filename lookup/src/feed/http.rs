@@ -29,7 +29,7 @@ pub enum FeedError {
 }
 
 /// Tails one control plane.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpFeed {
     client: reqwest::Client,
     events_url: Url,
@@ -82,6 +82,17 @@ impl HttpFeed {
         }
         let wire: WirePage = serde_json::from_slice(&body).map_err(FeedError::Decode)?;
         Ok(decode(wire, after))
+    }
+}
+
+/// Never prints the token.
+impl std::fmt::Debug for HttpFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpFeed")
+            .field("events_url", &self.events_url.as_str())
+            .field("limit", &self.limit)
+            .field("wait_ms", &self.wait_ms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -141,6 +152,15 @@ fn decode(wire: WirePage, after: u64) -> Page {
                 tracing::warn!(seq, %error, "rejecting an invalid change event from the feed");
             }
         }
+    }
+    if wire.head_seq < after {
+        // The source forgot positions this node has applied: its outbox
+        // was reset. Nothing newer will come until the node restarts.
+        tracing::error!(
+            after,
+            head_seq = wire.head_seq,
+            "the event source is behind this node; was it reset? restart the node to reload"
+        );
     }
     let last_seq = wire.last_seq.max(after);
     Page { events, rejected, last_seq, head_seq: wire.head_seq.max(last_seq) }

@@ -54,7 +54,10 @@ pub fn readyz(app: &App) -> Reply {
             StatusCode::SERVICE_UNAVAILABLE,
             "not-ready",
             "Not ready",
-            format!("the node is still loading its initial snapshot from the {} (applied position {seq})", app.source()),
+            format!(
+                "the node is still loading its initial snapshot from the {} (applied position {seq})",
+                app.source()
+            ),
         )
     }
 }

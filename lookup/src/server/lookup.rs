@@ -33,7 +33,22 @@ async fn reach(app: &App, q: WaitQuery) -> Result<(), ()> {
     }
     let mut applied = app.store().subscribe();
     let reached = matches!(tokio::time::timeout(q.wait, applied.wait_for(|seq| *seq >= min_seq)).await, Ok(Ok(_)));
-    if reached { Ok(()) } else { Err(()) }
+    if reached {
+        Ok(())
+    } else {
+        Err(())
+    }
+}
+
+/// Before the initial catch-up the node holds no complete snapshot: "not
+/// allocated" would be a wrong answer, so it says "not yet" instead.
+fn not_ready(app: &App) -> Reply {
+    let seq = app.store().load().seq();
+    let detail = format!(
+        "this node is still loading its initial snapshot from the {}: retry shortly or ask another node",
+        app.source()
+    );
+    with_seq(retry_after(problem(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready", detail), 1), seq)
 }
 
 fn behind(app: &App, min_seq: Option<u64>) -> Reply {
@@ -62,6 +77,10 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
             return with_seq(invalid_number(input, &error), app.store().load().seq());
         }
     };
+    if !app.is_ready() {
+        counters.not_ready.inc();
+        return not_ready(app);
+    }
     if reach(app, q).await.is_err() {
         counters.behind.inc();
         return behind(app, q.min_seq);
@@ -108,7 +127,10 @@ pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>
         Ok(id) => id,
         Err(error) => {
             counters.invalid.inc();
-            let detail = format!("{} is not a tenant id (a UUID such as 67e55044-10b1-426f-9247-bb680e5fe0c8): {error}", shorten(tenant));
+            let detail = format!(
+                "{} is not a tenant id (a UUID such as 67e55044-10b1-426f-9247-bb680e5fe0c8): {error}",
+                shorten(tenant)
+            );
             return with_seq(problem(StatusCode::BAD_REQUEST, "invalid-tenant-id", "Invalid tenant id", detail), seq());
         }
     };
@@ -119,11 +141,20 @@ pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>
             return with_seq(invalid_number(input, &error), seq());
         }
     };
+    if !app.is_ready() {
+        counters.not_ready.inc();
+        return not_ready(app);
+    }
     if reach(app, q).await.is_err() {
+        counters.behind.inc();
         return behind(app, q.min_seq);
     }
     let snapshot = app.store().load();
     let allowed = snapshot.get(number).is_some_and(|hit| hit.route().tenant_id == tenant_id);
-    if allowed { counters.allowed.inc() } else { counters.denied.inc() }
+    if allowed {
+        counters.allowed.inc()
+    } else {
+        counters.denied.inc()
+    }
     with_seq(reply::json(StatusCode::OK, &CallerId { number, tenant_id, allowed }), snapshot.seq())
 }

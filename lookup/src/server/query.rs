@@ -57,7 +57,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_values_by_name() {
-        for bad in ["min_seq=", "min_seq", "min_seq=-1", "min_seq=+1", "min_seq=1.5", "min_seq=99999999999999999999", "wait_ms=abc"] {
+        for bad in [
+            "min_seq=",
+            "min_seq",
+            "min_seq=-1",
+            "min_seq=+1",
+            "min_seq=1.5",
+            "min_seq=99999999999999999999",
+            "wait_ms=abc",
+        ] {
             let err = parse(Some(bad)).unwrap_err();
             assert!(err.starts_with(bad.split('=').next().unwrap()), "{bad}: {err}");
         }

@@ -59,7 +59,9 @@ impl Snapshot {
             let route = match (event.op, &event.route) {
                 (Op::Upsert, Some(route)) => Some(match &held_route {
                     Some(current) if current.route() == route => Arc::clone(current),
-                    _ => Arc::clone(rendered.entry(route).or_insert_with(|| Arc::new(RenderedRoute::new(route.clone())))),
+                    _ => {
+                        Arc::clone(rendered.entry(route).or_insert_with(|| Arc::new(RenderedRoute::new(route.clone()))))
+                    }
                 }),
                 // validate() rules out an upsert without a route.
                 _ => None,

@@ -284,7 +284,13 @@ fn changes_applied_during_a_fold_are_kept() {
     assert_eq!(now.get(c).unwrap().route().customer_label, "c1");
     assert_eq!(now.numbers(), 2);
     let (reference, _) = Snapshot::empty().with_events(
-        &[upsert(1, a, 1, route(1, "a1")), upsert(2, b, 1, route(1, "b1")), upsert(3, a, 2, route(2, "a2")), delete(4, b, 2), upsert(5, c, 1, route(1, "c1"))],
+        &[
+            upsert(1, a, 1, route(1, "a1")),
+            upsert(2, b, 1, route(1, "b1")),
+            upsert(3, a, 2, route(2, "a2")),
+            delete(4, b, 2),
+            upsert(5, c, 1, route(1, "c1")),
+        ],
         5,
     );
     assert_eq!(answers(&now, &[a, b, c]), answers(&reference, &[a, b, c]));

@@ -88,12 +88,8 @@ async fn duplicated_and_shuffled_delivery_matches_single_delivery() {
     let messy_snapshot = messy.get("/v1/snapshot").await.json();
     assert_eq!(messy_snapshot["numbers"], clean.get("/v1/snapshot").await.json()["numbers"]);
     let metrics = String::from_utf8(messy.get("/metrics").await.body).unwrap();
-    let stale: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("didroute_lookup_events_stale_total "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let stale: u64 =
+        metrics.lines().find_map(|l| l.strip_prefix("didroute_lookup_events_stale_total ")).unwrap().parse().unwrap();
     assert!(stale > 0, "the messy feed did deliver duplicates");
     clean.stop().await;
     messy.stop().await;

@@ -8,6 +8,6 @@ mod delivery;
 mod fold;
 mod nasty;
 mod node;
-mod readiness;
 mod read_your_writes;
+mod readiness;
 mod routes;

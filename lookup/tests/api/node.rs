@@ -61,7 +61,9 @@ async fn health_snapshot_and_metrics() {
     assert_eq!(metric(&text, "didroute_lookup_ready"), 1.0);
     assert!(metric(&text, "didroute_lookup_snapshot_builds_total") >= 1.0);
     assert!(metric(&text, "didroute_lookup_snapshot_build_seconds_count") >= 1.0);
-    for name in ["didroute_lookup_lag_seconds", "didroute_lookup_overlay_entries", "didroute_lookup_events_rejected_total"] {
+    for name in
+        ["didroute_lookup_lag_seconds", "didroute_lookup_overlay_entries", "didroute_lookup_events_rejected_total"]
+    {
         metric(&text, name);
     }
     t.stop().await;
@@ -76,7 +78,8 @@ async fn invalid_events_are_rejected_and_counted_not_fatal() {
     // After the catch-up too: an upsert without a route, a route in the
     // wrong country, and plain garbage.
     t.feed.push_raw(json!({"seq": 3, "number": "+15559991002", "version": 1, "op": "upsert", "route": null, "at": "2024-01-01T00:00:00Z"}));
-    let mut wrong_country = serde_json::to_value(FakeFeed::event(4, num("+15559991003"), 1, Some(utility(TENANT_A, "x")))).unwrap();
+    let mut wrong_country =
+        serde_json::to_value(FakeFeed::event(4, num("+15559991003"), 1, Some(utility(TENANT_A, "x")))).unwrap();
     wrong_country["route"]["country"] = json!("GB");
     t.feed.push_raw(wrong_country);
     t.feed.push_raw(json!("garbage"));

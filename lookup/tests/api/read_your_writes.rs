@@ -49,7 +49,12 @@ async fn gives_up_with_503_and_retry_after() {
     t.get("/v1/caller-id/00000000-0000-0000-0000-000000000000/+15552220002?min_seq=99").await.problem(503);
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5), "{elapsed:?}");
-    assert!(t.get("/metrics").await.body.windows(b"outcome=\"behind\"} 1".len()).any(|w| w == b"outcome=\"behind\"} 1"));
+    assert!(t
+        .get("/metrics")
+        .await
+        .body
+        .windows(b"outcome=\"behind\"} 1".len())
+        .any(|w| w == b"outcome=\"behind\"} 1"));
     t.stop().await;
 }
 

@@ -24,10 +24,22 @@ async fn not_ready_until_caught_up_and_never_partial() {
 
     let p = t.get("/readyz").await.problem(503);
     assert!(p["detail"].as_str().unwrap().contains("loading"), "{p}");
-    // The first page's numbers are not served: nothing partial is published.
-    let a = t.get("/v1/routes/+15554440000").await;
-    a.problem(404);
-    assert_eq!(a.seq(), 0);
+    // The first page's numbers are not served: nothing partial is published,
+    // and no lookup claims "not allocated" before the snapshot is complete.
+    assert_eq!(t.node().app().store().load().numbers(), 0);
+    for path in [
+        "/v1/routes/+15554440000",
+        "/v1/routes/+15554449999",
+        "/v1/caller-id/0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a/+15554440000",
+    ] {
+        let a = t.get(path).await;
+        let p = a.problem(503);
+        assert_eq!(p["type"], "https://didroute.dev/problems/not-ready");
+        assert_eq!(a.header("retry-after"), Some("1"));
+        assert_eq!(a.seq(), 0);
+    }
+    // Bad input is still a 400: it does not depend on the data.
+    t.get("/v1/routes/abc").await.problem(400);
     let s = t.get("/v1/snapshot").await.json();
     assert_eq!((s["seq"].as_u64(), s["numbers"].as_u64(), s["ready"].as_bool()), (Some(0), Some(0), Some(false)));
     assert!(s["lag_seconds"].as_f64().unwrap() > 0.0, "{s}");
@@ -63,8 +75,12 @@ async fn a_wrong_token_never_gets_ready() {
         sleep(Duration::from_millis(20)).await;
     }
     t.get("/readyz").await.problem(503);
+    t.get("/v1/routes/+15554440100").await.problem(503);
     let metrics = String::from_utf8(t.get("/metrics").await.body).unwrap();
-    assert!(metrics.lines().any(|l| l.starts_with("didroute_lookup_feed_errors_total ") && !l.ends_with(" 0")), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l.starts_with("didroute_lookup_feed_errors_total ") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
     assert!(metrics.contains("didroute_lookup_ready 0"));
     t.stop().await;
 }
@@ -90,12 +106,8 @@ async fn keeps_serving_and_reports_lag_while_the_feed_is_down() {
     assert_eq!(t.get("/readyz").await.status, 200, "a node that was ready stays ready on its last snapshot");
     assert_eq!(t.get("/v1/routes/+15554440200").await.json()["customer_label"], "Kept");
     let metrics = String::from_utf8(t.get("/metrics").await.body).unwrap();
-    let gauge: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("didroute_lookup_lag_seconds "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let gauge: f64 =
+        metrics.lines().find_map(|l| l.strip_prefix("didroute_lookup_lag_seconds ")).unwrap().parse().unwrap();
     assert!(gauge > 0.2, "{gauge}");
 
     // Written while the feed was down, delivered after it recovers.

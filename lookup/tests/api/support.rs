@@ -90,7 +90,8 @@ struct FeedQuery {
 }
 
 fn problem(status: StatusCode, detail: &str) -> Response {
-    let body = json!({"type": "https://didroute.dev/problems/x", "title": "x", "status": status.as_u16(), "detail": detail});
+    let body =
+        json!({"type": "https://didroute.dev/problems/x", "title": "x", "status": status.as_u16(), "detail": detail});
     (status, [("content-type", "application/problem+json")], body.to_string()).into_response()
 }
 
@@ -304,7 +305,8 @@ impl Answer {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not json ({e}): {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not json ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
