@@ -3,7 +3,8 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
-use clap::Parser;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
 use didroute_lookup::Config;
 use tracing_subscriber::EnvFilter;
 
@@ -11,8 +12,11 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     init_tracing();
-    // Fail on bad settings before binding anything.
-    config.validate()?;
+    // Fail on bad settings before binding anything, the way clap reports
+    // a bad flag (message, usage hint, exit code 2).
+    if let Err(error) = config.validate() {
+        Config::command().error(ErrorKind::ValueValidation, error).exit();
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (DIDROUTE_LOOKUP_LISTEN)", config.listen))?;
