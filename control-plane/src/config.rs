@@ -71,10 +71,7 @@ pub struct Settings {
 
 impl ServeArgs {
     pub fn settings(&self, operator_token: String) -> anyhow::Result<Settings> {
-        anyhow::ensure!(
-            operator_token.len() >= 16,
-            "DIDROUTE_OPERATOR_TOKEN must be at least 16 characters"
-        );
+        anyhow::ensure!(operator_token.len() >= 16, "DIDROUTE_OPERATOR_TOKEN must be at least 16 characters");
         anyhow::ensure!(
             self.reclaim_window_seconds >= self.cooldown_seconds,
             "DIDROUTE_RECLAIM_WINDOW_SECONDS ({}) must not be shorter than DIDROUTE_COOLDOWN_SECONDS ({})",
@@ -85,7 +82,8 @@ impl ServeArgs {
             operator_token,
             cooldown: Duration::from_secs(self.cooldown_seconds),
             reclaim_window: Duration::from_secs(self.reclaim_window_seconds),
-            lifecycle_interval: (self.lifecycle_interval_ms > 0).then(|| Duration::from_millis(self.lifecycle_interval_ms)),
+            lifecycle_interval: (self.lifecycle_interval_ms > 0)
+                .then(|| Duration::from_millis(self.lifecycle_interval_ms)),
         })
     }
 }

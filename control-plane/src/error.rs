@@ -75,15 +75,27 @@ fn database_problem(e: &sqlx::Error) -> Problem {
             Some("DR001") => return Problem::new(409, "invalid-transition", "Conflict", msg),
             Some("DR002") => return Problem::new(422, "not-allocatable", "Unprocessable request", msg),
             Some("23505") => return Problem::new(409, "already-exists", "Conflict", msg),
-            Some("23514") | Some("23502") => return Problem::new(422, "constraint-violated", "Unprocessable request", msg),
+            Some("23514") | Some("23502") => {
+                return Problem::new(422, "constraint-violated", "Unprocessable request", msg)
+            }
             Some("40001") | Some("40P01") => {
-                return Problem::new(503, "retry", "Service unavailable", "the change conflicted with another; retry it")
+                return Problem::new(
+                    503,
+                    "retry",
+                    "Service unavailable",
+                    "the change conflicted with another; retry it",
+                )
             }
             _ => {}
         }
     }
     if matches!(e, sqlx::Error::PoolTimedOut) {
-        return Problem::new(503, "overloaded", "Service unavailable", "no database connection was free in time; retry");
+        return Problem::new(
+            503,
+            "overloaded",
+            "Service unavailable",
+            "no database connection was free in time; retry",
+        );
     }
     Problem::new(500, "internal", "Internal server error", "the server failed; the error is logged")
 }

@@ -8,7 +8,11 @@ use didroute_control_plane::AppState;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "didroute-control-plane", version, about = "didroute control plane: DID allocation API, outbox and event feed")]
+#[command(
+    name = "didroute-control-plane",
+    version,
+    about = "didroute control plane: DID allocation API, outbox and event feed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -79,24 +83,33 @@ async fn main() -> anyhow::Result<()> {
             let settings = serve.settings(token)?;
             db::migrate(&url, db.db_role_password.as_deref()).await?;
             let state = AppState::new(Db::connect(&db, &url).await?, settings);
-            let listener = TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
+            let listener =
+                TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
             tracing::info!(addr = %listener.local_addr()?, "control plane listening");
             didroute_control_plane::run(listener, state, shutdown_signal()).await
         }
-        Command::Standalone { db, serve, data, lookup_listen } => standalone(db, serve, data.data_dir, lookup_listen).await,
+        Command::Standalone { db, serve, data, lookup_listen } => {
+            standalone(db, serve, data.data_dir, lookup_listen).await
+        }
     }
 }
 
-async fn standalone(db: DbArgs, serve: ServeArgs, data_dir: PathBuf, lookup_listen: std::net::SocketAddr) -> anyhow::Result<()> {
+async fn standalone(
+    db: DbArgs,
+    serve: ServeArgs,
+    data_dir: PathBuf,
+    lookup_listen: std::net::SocketAddr,
+) -> anyhow::Result<()> {
     let (url, embedded) = match db.database_url.clone() {
         Some(u) => (u, None),
         None => {
             let pg = tokio::task::spawn_blocking(move || EmbeddedPg::start(&data_dir)).await??;
             db::embedded::wait_ready(&pg.admin_url()).await?;
             let admin = sqlx::PgPool::connect(&pg.admin_url()).await?;
-            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'didroute')")
-                .fetch_one(&admin)
-                .await?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'didroute')")
+                    .fetch_one(&admin)
+                    .await?;
             if !exists {
                 sqlx::query("CREATE DATABASE didroute").execute(&admin).await?;
             }
@@ -111,9 +124,11 @@ async fn standalone(db: DbArgs, serve: ServeArgs, data_dir: PathBuf, lookup_list
     let settings = serve.settings(token.clone())?;
     db::migrate(&url, db.db_role_password.as_deref()).await?;
     let state = AppState::new(Db::connect(&db, &url).await?, settings);
-    let cp_listener = TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
+    let cp_listener =
+        TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
     let cp_addr = cp_listener.local_addr()?;
-    let lookup_listener = TcpListener::bind(lookup_listen).await.with_context(|| format!("cannot listen on {lookup_listen}"))?;
+    let lookup_listener =
+        TcpListener::bind(lookup_listen).await.with_context(|| format!("cannot listen on {lookup_listen}"))?;
     let lookup_addr = lookup_listener.local_addr()?;
     println!("didroute standalone");
     println!("  control plane:   http://{cp_addr}");

@@ -10,11 +10,19 @@ use crate::service::numbers::parse_number;
 use crate::service::provisioning::{self, InventoryPatch};
 use crate::state::AppState;
 
-pub async fn import(_: Operator, State(s): State<AppState>, Json(body): Json<ImportRequest>) -> ApiResult<impl IntoResponse> {
+pub async fn import(
+    _: Operator,
+    State(s): State<AppState>,
+    Json(body): Json<ImportRequest>,
+) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(inventory::import(&s.db, body).await?))
 }
 
-pub async fn search(_: Operator, State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
+pub async fn search(
+    _: Operator,
+    State(s): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(inventory::search(&s.db, q).await?))
 }
 
@@ -32,6 +40,10 @@ pub async fn delete(_: Operator, State(s): State<AppState>, Path(n): Path<String
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn available(Tenant(t): Tenant, State(s): State<AppState>, Query(q): Query<SearchQuery>) -> ApiResult<impl IntoResponse> {
+pub async fn available(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(inventory::available(&s.db, t, q).await?))
 }

@@ -80,13 +80,21 @@ pub async fn reserve(
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
-pub async fn cancel_reservation(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
+pub async fn cancel_reservation(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     let number = parse_number(&n)?;
     let seq = claim::cancel_reservation(&s, t, number).await?;
     Ok(axum::Json(serde_json::json!({ "number": number, "status": "available", "seq": seq })))
 }
 
-pub async fn list(Tenant(t): Tenant, State(s): State<AppState>, Query(f): Query<ListFilter>) -> ApiResult<impl IntoResponse> {
+pub async fn list(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    Query(f): Query<ListFilter>,
+) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(numbers::list(&s, t, f).await?))
 }
 
@@ -113,10 +121,18 @@ pub async fn release(
     Ok(axum::Json(serde_json::json!({ "number": changed.body, "seq": changed.seq })))
 }
 
-pub async fn reclaim(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
+pub async fn reclaim(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(numbers::reclaim(&s, t, parse_number(&n)?).await?))
 }
 
-pub async fn history(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
+pub async fn history(
+    Tenant(t): Tenant,
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(serde_json::json!({ "history": numbers::history(&s, t, parse_number(&n)?).await? })))
 }

@@ -16,7 +16,11 @@ pub struct CreateTenant {
     name: String,
 }
 
-pub async fn create(_: Operator, State(s): State<AppState>, Json(body): Json<CreateTenant>) -> ApiResult<impl IntoResponse> {
+pub async fn create(
+    _: Operator,
+    State(s): State<AppState>,
+    Json(body): Json<CreateTenant>,
+) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, axum::Json(tenants::create(&s.db, &body.name).await?)))
 }
 

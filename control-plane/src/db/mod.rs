@@ -79,11 +79,7 @@ pub async fn migrate(owner_url: &str, role_password: Option<&str>) -> anyhow::Re
 
 async fn pool(url: &str, size: u32) -> anyhow::Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)?.application_name("didroute-control-plane");
-    Ok(PgPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(opts)
-        .await?)
+    Ok(PgPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?)
 }
 
 /// `owner_url` with the user replaced by `role` (and the password by `password`).
@@ -159,10 +155,7 @@ mod tests {
             role_url("postgresql://o:secret@h/db?sslmode=disable", OPERATOR_ROLE, Some("pw")).unwrap(),
             "postgresql://didroute_operator:pw@h/db?sslmode=disable"
         );
-        assert_eq!(
-            with_database("postgres://u@h:1/old?x=1", "new").unwrap(),
-            "postgres://u@h:1/new?x=1"
-        );
+        assert_eq!(with_database("postgres://u@h:1/old?x=1", "new").unwrap(), "postgres://u@h:1/new?x=1");
         assert!(role_url("not a url", APP_ROLE, None).is_err());
     }
 }

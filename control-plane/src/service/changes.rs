@@ -20,7 +20,12 @@ pub struct Change {
 /// transaction, after the change itself: the event is derived from the
 /// number's state by `didroute_emit`. Returns the highest outbox id (None for
 /// no changes).
-pub async fn record(conn: &mut PgConnection, actor: &str, action: &str, changes: &[Change]) -> Result<Option<i64>, sqlx::Error> {
+pub async fn record(
+    conn: &mut PgConnection,
+    actor: &str,
+    action: &str,
+    changes: &[Change],
+) -> Result<Option<i64>, sqlx::Error> {
     if changes.is_empty() {
         return Ok(None);
     }
@@ -40,10 +45,8 @@ pub async fn record(conn: &mut PgConnection, actor: &str, action: &str, changes:
     .await?;
     // the events themselves are derived from the numbers' state by
     // didroute_emit, in the order of `changes`
-    sqlx::query_scalar(
-        "SELECT max(id) FROM (SELECT didroute_emit(e) AS id FROM unnest($1::text[]) AS e) AS emitted",
-    )
-    .bind(&numbers)
-    .fetch_one(&mut *conn)
-    .await
+    sqlx::query_scalar("SELECT max(id) FROM (SELECT didroute_emit(e) AS id FROM unnest($1::text[]) AS e) AS emitted")
+        .bind(&numbers)
+        .fetch_one(&mut *conn)
+        .await
 }

@@ -60,7 +60,8 @@ pub fn digits_filter(field: &str, value: &str) -> ApiResult<String> {
 impl Criteria {
     fn check(&self) -> ApiResult<Filter> {
         Ok(Filter {
-            country: Country::parse(self.country.trim()).map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?,
+            country: Country::parse(self.country.trim())
+                .map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?,
             region: self.region.clone(),
             area_code: self.area_code.as_deref().map(|a| digits_filter("area_code", a)).transpose()?,
             prefix: self.prefix.as_deref().map(|p| digits_filter("prefix", p)).transpose()?,
@@ -82,19 +83,27 @@ impl Target {
         match (number, criteria) {
             (Some(n), None) => {
                 if quantity.is_some_and(|q| q != 1) {
-                    return Err(ApiError::BadRequest("invalid-body", "quantity goes with criteria, not with a named number".into()));
+                    return Err(ApiError::BadRequest(
+                        "invalid-body",
+                        "quantity goes with criteria, not with a named number".into(),
+                    ));
                 }
                 Ok(Target::One(super::numbers::parse_number(n)?))
             }
             (None, Some(criteria)) => {
                 let quantity = quantity.unwrap_or(1);
                 if !(1..=MAX_QUANTITY).contains(&quantity) {
-                    return Err(ApiError::BadRequest("invalid-field", format!("quantity must be between 1 and {MAX_QUANTITY}")));
+                    return Err(ApiError::BadRequest(
+                        "invalid-field",
+                        format!("quantity must be between 1 and {MAX_QUANTITY}"),
+                    ));
                 }
                 Ok(Target::Matching { criteria, quantity })
             }
             (Some(_), Some(_)) => Err(ApiError::BadRequest("invalid-body", "give number or criteria, not both".into())),
-            (None, None) => Err(ApiError::BadRequest("invalid-body", "give the number to take, or criteria and a quantity".into())),
+            (None, None) => {
+                Err(ApiError::BadRequest("invalid-body", "give the number to take, or criteria and a quantity".into()))
+            }
         }
     }
 }
@@ -119,7 +128,13 @@ pub type Answer = serde_json::Value;
 
 /// Takes numbers for `tenant`. With `key`, a repeat of the same request
 /// (even concurrent) answers exactly as the first one did and changes nothing.
-pub async fn claim(state: &AppState, tenant: Uuid, target: Target, action: Action, key: Option<Key>) -> ApiResult<Answer> {
+pub async fn claim(
+    state: &AppState,
+    tenant: Uuid,
+    target: Target,
+    action: Action,
+    key: Option<Key>,
+) -> ApiResult<Answer> {
     if let Action::Allocate(route) = &action {
         route.validate()?;
     }
@@ -248,7 +263,9 @@ fn set_clause(action: &Action) -> &'static str {
             "status = 'allocated', tenant_id = $1, reserved_until = NULL, cooldown_until = NULL,
              reclaim_until = NULL, release_reason = NULL, release_notes = NULL"
         }
-        Action::Reserve { .. } => "status = 'reserved', tenant_id = $1, reserved_until = now() + make_interval(secs => $2)",
+        Action::Reserve { .. } => {
+            "status = 'reserved', tenant_id = $1, reserved_until = now() + make_interval(secs => $2)"
+        }
     }
 }
 
@@ -274,16 +291,18 @@ async fn take_one(conn: &mut PgConnection, tenant: Uuid, number: E164, action: &
          RETURNING e164, country",
         set_clause(action)
     );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(ttl_secs(action))
-        .bind(number.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows =
+        sqlx::query(&sql).bind(tenant).bind(ttl_secs(action)).bind(number.to_string()).fetch_all(&mut *conn).await?;
     taken_from_rows(rows)
 }
 
-async fn take_matching(conn: &mut PgConnection, tenant: Uuid, f: &Filter, quantity: u32, action: &Action) -> ApiResult<Taken> {
+async fn take_matching(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    f: &Filter,
+    quantity: u32,
+    action: &Action,
+) -> ApiResult<Taken> {
     // SKIP LOCKED: rows another claimer is taking right now are passed over,
     // not waited for. The pick is a CTE on purpose: a CTE with FOR UPDATE is
     // evaluated exactly once, whereas `IN (SELECT … LIMIT n FOR UPDATE SKIP

@@ -60,11 +60,13 @@ pub async fn begin(conn: &mut PgConnection, tenant: Uuid, key: &Key) -> ApiResul
     if inserted == 1 {
         return Ok(None);
     }
-    let row = sqlx::query("SELECT request_hash, status, response, outbox_ids FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
-        .bind(tenant)
-        .bind(&key.key)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT request_hash, status, response, outbox_ids FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tenant)
+    .bind(&key.key)
+    .fetch_one(&mut *conn)
+    .await?;
     if row.get::<Vec<u8>, _>("request_hash") != key.request_hash {
         return Err(ApiError::Unprocessable(
             "idempotency-key-reused",
@@ -79,14 +81,23 @@ pub async fn begin(conn: &mut PgConnection, tenant: Uuid, key: &Key) -> ApiResul
 }
 
 /// Stores the answer to replay, in the transaction that did the work.
-pub async fn finish(conn: &mut PgConnection, tenant: Uuid, key: &Key, status: u16, response: &serde_json::Value, outbox_ids: &[i64]) -> ApiResult<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = $3, response = $4, outbox_ids = $5 WHERE tenant_id = $1 AND key = $2")
-        .bind(tenant)
-        .bind(&key.key)
-        .bind(status as i16)
-        .bind(response)
-        .bind(outbox_ids)
-        .execute(&mut *conn)
-        .await?;
+pub async fn finish(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    key: &Key,
+    status: u16,
+    response: &serde_json::Value,
+    outbox_ids: &[i64],
+) -> ApiResult<()> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = $3, response = $4, outbox_ids = $5 WHERE tenant_id = $1 AND key = $2",
+    )
+    .bind(tenant)
+    .bind(&key.key)
+    .bind(status as i16)
+    .bind(response)
+    .bind(outbox_ids)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! Inventory import and search (operator work).
 
 use didroute_shared::{parse_ranges, Country, NumberRange, RangeError, E164};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::db::Db;
@@ -78,8 +78,10 @@ const CARRIER_MODULES: [&str; 4] = ["inventory", "managed", "local", "mdn"];
 const NUMBER_TYPES: [&str; 5] = ["local", "mobile", "toll_free", "national", "shared_cost"];
 
 pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
-    let country = Country::parse(req.country.trim()).map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?;
-    let carrier_module = req.carrier_module.as_deref().unwrap_or(if req.tenant_id.is_some() { "managed" } else { "inventory" });
+    let country =
+        Country::parse(req.country.trim()).map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?;
+    let carrier_module =
+        req.carrier_module.as_deref().unwrap_or(if req.tenant_id.is_some() { "managed" } else { "inventory" });
     if !CARRIER_MODULES.contains(&carrier_module) {
         return Err(ApiError::BadRequest(
             "invalid-field",
@@ -91,7 +93,10 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
     }
     let number_type = req.number_type.as_deref().unwrap_or("local");
     if !NUMBER_TYPES.contains(&number_type) {
-        return Err(ApiError::BadRequest("invalid-field", format!("number_type must be one of {}", NUMBER_TYPES.join(", "))));
+        return Err(ApiError::BadRequest(
+            "invalid-field",
+            format!("number_type must be one of {}", NUMBER_TYPES.join(", ")),
+        ));
     }
     let cost = req.monthly_cost.unwrap_or(0.0);
     if !cost.is_finite() || !(0.0..1e8).contains(&cost) {
@@ -112,7 +117,8 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         NumbersInput::List(v) => v.join(";"),
     };
     let parsed = parse_ranges(&text);
-    let mut rejected: Vec<Rejected> = parsed.rejected.into_iter().map(|RangeError { input, reason }| Rejected { input, reason }).collect();
+    let mut rejected: Vec<Rejected> =
+        parsed.rejected.into_iter().map(|RangeError { input, reason }| Rejected { input, reason }).collect();
     let mut accepted = Vec::new();
     let mut total: u64 = 0;
     for r in parsed.ranges {
@@ -148,10 +154,8 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         for r in accepted {
             match add_pool_range(&mut tx, t, &r).await? {
                 true => kept.push(r),
-                false => rejected.push(Rejected {
-                    input: r.to_string(),
-                    reason: "overlaps another tenant's private pool".into(),
-                }),
+                false => rejected
+                    .push(Rejected { input: r.to_string(), reason: "overlaps another tenant's private pool".into() }),
             }
         }
         accepted = kept;
@@ -188,18 +192,20 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         imported += res.rows_affected();
     }
     let already_present = numbers.len() as u64 - imported;
-    sqlx::query("INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, 'operator', 'inventory.import', $2)")
-        .bind(req.tenant_id)
-        .bind(serde_json::json!({
-            "numbers": text.chars().take(2000).collect::<String>(),
-            "country": country.alpha2(),
-            "carrier_module": carrier_module,
-            "imported": imported,
-            "already_present": already_present,
-            "rejected": rejected.len(),
-        }))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, 'operator', 'inventory.import', $2)",
+    )
+    .bind(req.tenant_id)
+    .bind(serde_json::json!({
+        "numbers": text.chars().take(2000).collect::<String>(),
+        "country": country.alpha2(),
+        "carrier_module": carrier_module,
+        "imported": imported,
+        "already_present": already_present,
+        "rejected": rejected.len(),
+    }))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(ImportResult { imported, already_present, rejected })
 }

@@ -6,8 +6,8 @@ pub mod claim;
 pub mod idempotency;
 pub mod inventory;
 pub mod lifecycle;
-pub mod provisioning;
 pub mod numbers;
+pub mod provisioning;
 pub mod tenants;
 
 use uuid::Uuid;

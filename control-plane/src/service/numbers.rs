@@ -305,11 +305,8 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
     .await?;
     let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("remapped row vanished"))?;
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("allocated number {number} has no route"))?;
-    let change = Change {
-        number,
-        tenant: Some(tenant),
-        detail: serde_json::json!({ "from": before.route, "to": route }),
-    };
+    let change =
+        Change { number, tenant: Some(tenant), detail: serde_json::json!({ "from": before.route, "to": route }) };
     let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(Changed { body: after, seq })
@@ -409,8 +406,13 @@ pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
                 "not-allocatable",
                 format!("{number} cannot be reclaimed while its provisioning is {}", before.provisioning_status),
             ),
-            "aging" => ApiError::Conflict("reclaim-window-closed", format!("the reclaim window of {number} has closed")),
-            other => ApiError::Conflict("not-released", format!("{number} is {other}; only a released number can be reclaimed")),
+            "aging" => {
+                ApiError::Conflict("reclaim-window-closed", format!("the reclaim window of {number} has closed"))
+            }
+            other => ApiError::Conflict(
+                "not-released",
+                format!("{number} is {other}; only a released number can be reclaimed"),
+            ),
         });
     }
     let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("reclaimed row vanished"))?;
@@ -450,5 +452,6 @@ pub async fn history(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
 
 /// Parses a number from a path or body, as a 400 with the reason when invalid.
 pub fn parse_number(input: &str) -> ApiResult<E164> {
-    E164::parse(input).map_err(|e| ApiError::BadRequest("invalid-number", format!("{input:?} is not a valid number: {e}")))
+    E164::parse(input)
+        .map_err(|e| ApiError::BadRequest("invalid-number", format!("{input:?} is not a valid number: {e}")))
 }

@@ -50,7 +50,10 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
     }
     if let Some(c) = p.monthly_cost {
         if !c.is_finite() || !(0.0..1e8).contains(&c) {
-            return Err(ApiError::BadRequest("invalid-field", "monthly_cost must be a number from 0 to 100000000".into()));
+            return Err(ApiError::BadRequest(
+                "invalid-field",
+                "monthly_cost must be a number from 0 to 100000000".into(),
+            ));
         }
     }
     if let Some(pr) = &p.provider {
@@ -148,11 +151,7 @@ pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
         ));
     }
     sqlx::query("DELETE FROM numbers WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
-    let change = Change {
-        number,
-        tenant: row.get("tenant_id"),
-        detail: serde_json::json!({ "from_status": status }),
-    };
+    let change = Change { number, tenant: row.get("tenant_id"), detail: serde_json::json!({ "from_status": status }) };
     let id = changes::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
     tx.commit().await?;
     if let Some(id) = id {

@@ -97,7 +97,12 @@ async fn allocate_lookup_remap_release() {
 
     // release: the lookup node stops resolving it
     let (s, body) = app
-        .call(Method::POST, "/v1/numbers/+15550005042/release", Some(&a.key), Some(json!({ "reason": "moved", "notes": "to new PBX" })))
+        .call(
+            Method::POST,
+            "/v1/numbers/+15550005042/release",
+            Some(&a.key),
+            Some(json!({ "reason": "moved", "notes": "to new PBX" })),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, _, gone) = lookup(&node, &format!("/v1/routes/+15550005042?min_seq={}", body["seq"])).await;

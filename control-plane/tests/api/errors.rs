@@ -57,23 +57,49 @@ async fn bad_requests_say_what_was_wrong() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let res = app.http.post(format!("{}/v1/numbers", app.base)).bearer_auth(&t.key).body("number=1").send().await.unwrap();
+    let res =
+        app.http.post(format!("{}/v1/numbers", app.base)).bearer_auth(&t.key).body("number=1").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-    let (s, b) = app.call(Method::POST, "/v1/numbers", Some(&t.key), Some(json!({ "number": "+15550002000", "subsystem": "fax", "dashboard_id": "d", "customer_label": "c" }))).await;
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&t.key),
+            Some(json!({ "number": "+15550002000", "subsystem": "fax", "dashboard_id": "d", "customer_label": "c" })),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(b["detail"].as_str().unwrap().contains("subsystem") || b["detail"].as_str().unwrap().contains("fax"), "{b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("subsystem") || b["detail"].as_str().unwrap().contains("fax"),
+        "{b}"
+    );
 
-    let (s, b) = app.call(Method::POST, "/v1/numbers", Some(&t.key), Some(json!({ "number": "+1555abc", "subsystem": "psap", "dashboard_id": "d", "customer_label": "c" }))).await;
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&t.key),
+            Some(json!({ "number": "+1555abc", "subsystem": "psap", "dashboard_id": "d", "customer_label": "c" })),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_problem(&b, 400);
     assert!(b["detail"].as_str().unwrap().contains("not a valid number"), "{b}");
 
-    let (s, b) = app.call(Method::POST, "/v1/numbers", Some(&t.key), Some(json!({ "number": "+15550002000", "subsystem": "psap", "dashboard_id": "  ", "customer_label": "c" }))).await;
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&t.key),
+            Some(json!({ "number": "+15550002000", "subsystem": "psap", "dashboard_id": "  ", "customer_label": "c" })),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(b["detail"].as_str().unwrap().contains("dashboard_id"), "{b}");
 
-    let (s, b) = app.call(Method::PATCH, "/v1/numbers/+15550002000", Some(&t.key), Some(json!({ "colour": "red" }))).await;
+    let (s, b) =
+        app.call(Method::PATCH, "/v1/numbers/+15550002000", Some(&t.key), Some(json!({ "colour": "red" }))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
 
     let (s, b) = app.call(Method::GET, "/v1/numbers/not-a-number", Some(&t.key), None).await;
@@ -86,7 +112,8 @@ async fn bad_requests_say_what_was_wrong() {
     let (s, _) = app.call(Method::GET, "/v1/numbers?limit=abc", Some(&t.key), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
-    let (s, b) = app.op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15550001000", "country": "XX" }))).await;
+    let (s, b) =
+        app.op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15550001000", "country": "XX" }))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(b["detail"].as_str().unwrap().contains("XX"), "{b}");
 
@@ -147,7 +174,12 @@ async fn oversized_bodies_are_refused_with_413() {
     let t = app.tenant("acme").await;
     let huge = "x".repeat(3 * 1024 * 1024);
     let (s, b) = app
-        .call(Method::POST, "/v1/numbers", Some(&t.key), Some(json!({ "number": "+15550001000", "customer_label": huge })))
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&t.key),
+            Some(json!({ "number": "+15550001000", "customer_label": huge })),
+        )
         .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     assert_problem(&b, 413);

@@ -97,7 +97,13 @@ pub struct TestTenant {
 
 impl TestApp {
     /// Sends a request with `token` and an optional JSON body; returns status and JSON (or Null).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -131,7 +137,11 @@ impl TestApp {
 
     pub async fn import(&self, numbers: &str, country: &str) -> Value {
         let (s, body) = self
-            .op(Method::POST, "/v1/inventory", Some(json!({ "numbers": numbers, "country": country, "monthly_cost": 1.25 })))
+            .op(
+                Method::POST,
+                "/v1/inventory",
+                Some(json!({ "numbers": numbers, "country": country, "monthly_cost": 1.25 })),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{body}");
         body

@@ -45,12 +45,20 @@ async fn reservations_hold_numbers_then_expire() {
     let b = app.tenant("b").await;
     app.import("15550100000-15550100009", "US").await;
 
-    let (s, r) = app.call(Method::POST, "/v1/reservations", Some(&a.key), Some(json!({ "number": "+15550100000", "ttl_seconds": 600 }))).await;
+    let (s, r) = app
+        .call(
+            Method::POST,
+            "/v1/reservations",
+            Some(&a.key),
+            Some(json!({ "number": "+15550100000", "ttl_seconds": 600 })),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     assert_eq!(r["numbers"][0]["status"], "reserved");
     assert!(r["numbers"][0]["reserved_until"].is_string());
     // held for a: b can neither reserve nor allocate it
-    let (s, _) = app.call(Method::POST, "/v1/reservations", Some(&b.key), Some(json!({ "number": "+15550100000" }))).await;
+    let (s, _) =
+        app.call(Method::POST, "/v1/reservations", Some(&b.key), Some(json!({ "number": "+15550100000" }))).await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, _) = app.allocate(&b, "+15550100000", "psap").await;
     assert_eq!(s, StatusCode::CONFLICT);
@@ -63,7 +71,12 @@ async fn reservations_hold_numbers_then_expire() {
 
     // by criteria: three numbers, then cancel one
     let (s, r) = app
-        .call(Method::POST, "/v1/reservations", Some(&a.key), Some(json!({ "criteria": { "country": "US", "prefix": "1555010" }, "quantity": 3 })))
+        .call(
+            Method::POST,
+            "/v1/reservations",
+            Some(&a.key),
+            Some(json!({ "criteria": { "country": "US", "prefix": "1555010" }, "quantity": 3 })),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     let held = numbers_in(&r).await;
@@ -75,12 +88,20 @@ async fn reservations_hold_numbers_then_expire() {
     assert_eq!(s, StatusCode::NOT_FOUND, "a cancelled reservation is gone");
 
     // expiry: the job returns held numbers whose time is up, and only those
-    sql(&app, &format!("UPDATE numbers SET reserved_until = now() - interval '1 second' WHERE e164 = '{}'", held[1])).await;
+    sql(&app, &format!("UPDATE numbers SET reserved_until = now() - interval '1 second' WHERE e164 = '{}'", held[1]))
+        .await;
     let report = lifecycle::run_once(&app.state.db).await.unwrap();
     assert_eq!(report.reservations_expired, 1, "{report:?}");
     assert_eq!(status_of(&app, &held[1]).await.as_deref(), Some("available"));
     assert_eq!(status_of(&app, &held[2]).await.as_deref(), Some("reserved"));
-    let (s, bad) = app.call(Method::POST, "/v1/reservations", Some(&a.key), Some(json!({ "number": "+15550100005", "ttl_seconds": 0 }))).await;
+    let (s, bad) = app
+        .call(
+            Method::POST,
+            "/v1/reservations",
+            Some(&a.key),
+            Some(json!({ "number": "+15550100005", "ttl_seconds": 0 })),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
 }
 
@@ -90,7 +111,9 @@ async fn criteria_allocation_is_all_or_nothing() {
     let a = app.tenant("a").await;
     app.import("15550200000-15550200002", "US").await;
     app.import("15550300000-15550300004", "US").await;
-    let ask = |q: u32, prefix: &str| merge(route_fields(), json!({ "criteria": { "country": "US", "prefix": prefix }, "quantity": q }));
+    let ask = |q: u32, prefix: &str| {
+        merge(route_fields(), json!({ "criteria": { "country": "US", "prefix": prefix }, "quantity": q }))
+    };
     let (s, p) = app.call(Method::POST, "/v1/numbers", Some(&a.key), Some(ask(5, "1555020"))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
     assert_eq!(p["type"], "https://didroute.dev/problems/pool-exhausted");
@@ -103,12 +126,31 @@ async fn criteria_allocation_is_all_or_nothing() {
     assert!(body["seq"].as_u64().unwrap() >= 3);
     // area code filter (NANP area code is derived on import)
     let (s, body) = app
-        .call(Method::POST, "/v1/numbers", Some(&a.key), Some(merge(route_fields(), json!({ "criteria": { "country": "US", "area_code": "555" }, "quantity": 2 }))))
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&a.key),
+            Some(merge(route_fields(), json!({ "criteria": { "country": "US", "area_code": "555" }, "quantity": 2 }))),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
-    let (s, p) = app.call(Method::POST, "/v1/numbers", Some(&a.key), Some(merge(route_fields(), json!({ "criteria": { "country": "GB" } })))).await;
+    let (s, p) = app
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&a.key),
+            Some(merge(route_fields(), json!({ "criteria": { "country": "GB" } }))),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
-    let (s, p) = app.call(Method::POST, "/v1/numbers", Some(&a.key), Some(merge(route_fields(), json!({ "criteria": { "country": "US" }, "quantity": 0 })))).await;
+    let (s, p) = app
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&a.key),
+            Some(merge(route_fields(), json!({ "criteria": { "country": "US" }, "quantity": 0 }))),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
 }
 
@@ -117,7 +159,8 @@ async fn criteria_allocation_is_all_or_nothing() {
 #[tokio::test]
 async fn c2_two_hundred_racers_for_one_hundred_numbers() {
     let app = Arc::new(spawn_app().await);
-    let tenants = Arc::new(vec![app.tenant("a").await, app.tenant("b").await, app.tenant("c").await, app.tenant("d").await]);
+    let tenants =
+        Arc::new(vec![app.tenant("a").await, app.tenant("b").await, app.tenant("c").await, app.tenant("d").await]);
     app.import("15550400000-15550400099", "US").await;
     let started = std::time::Instant::now();
     let mut tasks = Vec::new();
@@ -171,7 +214,8 @@ async fn sixty_four_allocators_drain_ten_thousand_numbers() {
         tasks.push(tokio::spawn(async move {
             let (mut won, mut refused) = (Vec::new(), 0u32);
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 20_000 {
-                let target = Target::Matching { criteria: Criteria { country: "US".into(), ..Default::default() }, quantity: 1 };
+                let target =
+                    Target::Matching { criteria: Criteria { country: "US".into(), ..Default::default() }, quantity: 1 };
                 match claim::claim(&app.state, tenant, target, Action::Allocate(route.clone()), None).await {
                     Ok(answer) => won.push(answer["numbers"][0]["number"].as_str().unwrap().to_owned()),
                     Err(e) if e.problem().status == 422 => refused += 1,
@@ -233,19 +277,51 @@ async fn idempotency_key_yields_one_allocation_and_identical_answers() {
     assert_eq!(allocated, 2, "one allocation of two numbers");
     // the same key with another request is refused; a new key allocates again
     let other = merge(route_fields(), json!({ "criteria": { "country": "US" }, "quantity": 1 }));
-    let res = app.http.post(format!("{}/v1/numbers", app.base)).bearer_auth(&a.key).header("idempotency-key", "order-42").json(&other).send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/v1/numbers", app.base))
+        .bearer_auth(&a.key)
+        .header("idempotency-key", "order-42")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = app.http.post(format!("{}/v1/numbers", app.base)).bearer_auth(&a.key).header("idempotency-key", "order-43").json(&other).send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/v1/numbers", app.base))
+        .bearer_auth(&a.key)
+        .header("idempotency-key", "order-43")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     // keys are per tenant: another tenant's same key is its own
     let b = app.tenant("b").await;
-    let res = app.http.post(format!("{}/v1/numbers", app.base)).bearer_auth(&b.key).header("idempotency-key", "order-42").json(&other).send().await.unwrap();
+    let res = app
+        .http
+        .post(format!("{}/v1/numbers", app.base))
+        .bearer_auth(&b.key)
+        .header("idempotency-key", "order-42")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     // reservations take a key too
     let hold = json!({ "criteria": { "country": "US" }, "quantity": 1 });
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let res = app.http.post(format!("{}/v1/reservations", app.base)).bearer_auth(&a.key).header("idempotency-key", "hold-1").json(&hold).send().await.unwrap();
+        let res = app
+            .http
+            .post(format!("{}/v1/reservations", app.base))
+            .bearer_auth(&a.key)
+            .header("idempotency-key", "hold-1")
+            .json(&hold)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
         seen.push(res.json::<Value>().await.unwrap());
     }
@@ -261,7 +337,14 @@ async fn release_cooldown_aging_reclaim_and_return() {
     let n = "+15550700000";
     let (s, _) = app.allocate(&a, n, "psap").await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, r) = app.call(Method::POST, &format!("/v1/numbers/{n}/release"), Some(&a.key), Some(json!({ "reason": "moving", "notes": "to site B" }))).await;
+    let (s, r) = app
+        .call(
+            Method::POST,
+            &format!("/v1/numbers/{n}/release"),
+            Some(&a.key),
+            Some(json!({ "reason": "moving", "notes": "to site B" })),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["number"]["status"], "cooldown");
     assert_eq!(r["number"]["release_reason"], "moving");
@@ -292,7 +375,9 @@ async fn release_cooldown_aging_reclaim_and_return() {
     assert_eq!(feed["events"][0]["op"], "upsert", "{feed}");
 
     // release again and let the window close
-    let (s, _) = app.call(Method::POST, &format!("/v1/numbers/{n}/release"), Some(&a.key), Some(json!({ "reason": "done" }))).await;
+    let (s, _) = app
+        .call(Method::POST, &format!("/v1/numbers/{n}/release"), Some(&a.key), Some(json!({ "reason": "done" })))
+        .await;
     assert_eq!(s, StatusCode::OK);
     sql(&app, &format!("UPDATE numbers SET status = 'aging', cooldown_until = now() - interval '2 days', reclaim_until = now() - interval '1 second' WHERE e164 = '{n}'")).await;
     let (s, p) = app.call(Method::POST, &format!("/v1/numbers/{n}/reclaim"), Some(&a.key), None).await;
@@ -340,7 +425,8 @@ async fn concurrent_lifecycle_jobs_never_double_process() {
         .await
         .unwrap();
     assert_eq!(audits, 2500, "one audit row per number");
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&app.state.db.operator).await.unwrap();
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&app.state.db.operator).await.unwrap();
     assert_eq!(events, 2500, "one event per number");
     assert_eq!(status_of(&app, "+15550801234").await.as_deref(), Some("available"));
 }
@@ -356,7 +442,9 @@ async fn provisioning_failure_disables_and_withdraws_the_route() {
     let allocated_seq = body["seq"].as_u64().unwrap();
     let (s, p) = app.op(Method::DELETE, &format!("/v1/inventory/{n}"), None).await;
     assert_eq!(s, StatusCode::CONFLICT, "no hard delete while allocated: {p}");
-    let (s, r) = app.op(Method::PATCH, &format!("/v1/inventory/{n}"), Some(json!({ "provisioning_status": "purchase_failed" }))).await;
+    let (s, r) = app
+        .op(Method::PATCH, &format!("/v1/inventory/{n}"), Some(json!({ "provisioning_status": "purchase_failed" })))
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["number"]["status"], "disabled");
     assert_eq!(r["number"]["provisioning_status"], "purchase_failed");
@@ -368,14 +456,21 @@ async fn provisioning_failure_disables_and_withdraws_the_route() {
     let (s, _) = app.call(Method::GET, &format!("/v1/numbers/{n}"), Some(&a.key), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "the tenant lost the number");
     // a number whose provisioning is not active cannot be taken
-    let (s, _) = app.op(Method::PATCH, "/v1/inventory/+15550900001", Some(json!({ "provisioning_status": "pending" }))).await;
+    let (s, _) =
+        app.op(Method::PATCH, "/v1/inventory/+15550900001", Some(json!({ "provisioning_status": "pending" }))).await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = app.allocate(&a, "+15550900001", "psap").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, avail) = app.call(Method::GET, "/v1/available-numbers?country=US", Some(&a.key), None).await;
     assert_eq!(numbers_in(&avail).await, ["+15550900002"], "only allocatable numbers are offered");
     // unblock: fixed provisioning and enabled again
-    let (s, r) = app.op(Method::PATCH, &format!("/v1/inventory/{n}"), Some(json!({ "provisioning_status": "active", "disabled": false, "monthly_cost": 2.5 }))).await;
+    let (s, r) = app
+        .op(
+            Method::PATCH,
+            &format!("/v1/inventory/{n}"),
+            Some(json!({ "provisioning_status": "active", "disabled": false, "monthly_cost": 2.5 })),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["number"]["status"], "available");
     assert_eq!(r["number"]["monthly_cost"], 2.5);
@@ -384,7 +479,8 @@ async fn provisioning_failure_disables_and_withdraws_the_route() {
     assert_eq!(status_of(&app, n).await, None);
     let (s, _) = app.op(Method::DELETE, &format!("/v1/inventory/{n}"), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = app.op(Method::PATCH, "/v1/inventory/+15550900002", Some(json!({ "provisioning_status": "broken" }))).await;
+    let (s, _) =
+        app.op(Method::PATCH, "/v1/inventory/+15550900002", Some(json!({ "provisioning_status": "broken" }))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 }
 
@@ -394,26 +490,39 @@ async fn private_pools_and_carrier_modules() {
     let a = app.tenant("a").await;
     let b = app.tenant("b").await;
     let (s, r) = app
-        .op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15551000000-15551000009", "country": "US", "tenant_id": a.id })))
+        .op(
+            Method::POST,
+            "/v1/inventory",
+            Some(json!({ "numbers": "15551000000-15551000009", "country": "US", "tenant_id": a.id })),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["imported"], 10);
     // an overlapping range for another tenant is refused by the database constraint
     let (s, r) = app
-        .op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15551000005-15551000019;15552000000", "country": "US", "tenant_id": b.id })))
+        .op(
+            Method::POST,
+            "/v1/inventory",
+            Some(json!({ "numbers": "15551000005-15551000019;15552000000", "country": "US", "tenant_id": b.id })),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["imported"], 1, "{r}");
     assert_eq!(r["rejected"][0]["input"], "15551000005-15551000019");
     assert!(r["rejected"][0]["reason"].as_str().unwrap().contains("another tenant"), "{r}");
-    let overlap = sqlx::query("INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1, int8range(15551000009, 15551000020))")
-        .bind(b.id)
-        .execute(&app.state.db.operator)
-        .await;
+    let overlap =
+        sqlx::query("INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1, int8range(15551000009, 15551000020))")
+            .bind(b.id)
+            .execute(&app.state.db.operator)
+            .await;
     assert!(overlap.is_err(), "the exclusion constraint holds whatever the code does");
     // the same tenant may import its own range again
     let (s, r) = app
-        .op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15551000000-15551000009", "country": "US", "tenant_id": a.id })))
+        .op(
+            Method::POST,
+            "/v1/inventory",
+            Some(json!({ "numbers": "15551000000-15551000009", "country": "US", "tenant_id": a.id })),
+        )
         .await;
     assert_eq!((s, &r["already_present"]), (StatusCode::OK, &json!(10)));
 
@@ -426,25 +535,42 @@ async fn private_pools_and_carrier_modules() {
     assert_eq!(numbers_in(&avail_a).await.len(), 10);
     assert_eq!(avail_a["numbers"][0]["private_pool"], true);
     let (s, body) = app
-        .call(Method::POST, "/v1/numbers", Some(&a.key), Some(merge(route_fields(), json!({ "criteria": { "country": "US" }, "quantity": 2 }))))
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&a.key),
+            Some(merge(route_fields(), json!({ "criteria": { "country": "US" }, "quantity": 2 }))),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     assert_eq!(numbers_in(&body).await, ["+15551000000", "+15551000001"], "own pool first");
 
     // local numbers: the tenant's own; release deletes them, no cooldown
     let (s, r) = app
-        .op(Method::POST, "/v1/inventory", Some(json!({ "numbers": ["+15553000000"], "country": "US", "tenant_id": a.id, "carrier_module": "local" })))
+        .op(
+            Method::POST,
+            "/v1/inventory",
+            Some(json!({ "numbers": ["+15553000000"], "country": "US", "tenant_id": a.id, "carrier_module": "local" })),
+        )
         .await;
     assert_eq!((s, &r["imported"]), (StatusCode::OK, &json!(1)), "{r}");
     let (s, _) = app.allocate(&a, "+15553000000", "utilities").await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, r) = app.call(Method::POST, "/v1/numbers/+15553000000/release", Some(&a.key), Some(json!({ "reason": "ported out" }))).await;
+    let (s, r) = app
+        .call(Method::POST, "/v1/numbers/+15553000000/release", Some(&a.key), Some(json!({ "reason": "ported out" })))
+        .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert!(r["number"].is_null());
     assert_eq!(status_of(&app, "+15553000000").await, None, "deleted on release");
     let (_, feed) = app.op(Method::GET, &format!("/v1/events?after={}", r["seq"].as_u64().unwrap() - 1), None).await;
     assert_eq!(feed["events"][0]["op"], "delete");
-    let (s, p) = app.op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15554000000", "country": "US", "carrier_module": "managed" }))).await;
+    let (s, p) = app
+        .op(
+            Method::POST,
+            "/v1/inventory",
+            Some(json!({ "numbers": "15554000000", "country": "US", "carrier_module": "managed" })),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "managed numbers need a tenant: {p}");
 }
 
@@ -482,7 +608,10 @@ async fn search_filters_and_pages() {
     };
     assert_eq!(get("/v1/available-numbers?area_code=212").await.len(), 5);
     assert_eq!(get("/v1/available-numbers?prefix=%2B4420").await.len(), 5);
-    assert_eq!(get("/v1/available-numbers?contains=2555").await, ["+12125550000", "+12125550001", "+12125550002", "+12125550003", "+12125550004"]);
+    assert_eq!(
+        get("/v1/available-numbers?contains=2555").await,
+        ["+12125550000", "+12125550001", "+12125550002", "+12125550003", "+12125550004"]
+    );
     assert_eq!(get("/v1/available-numbers?country=GB&contains=94600").await.len(), 5);
     let (_, one) = app.call(Method::GET, "/v1/available-numbers?prefix=4420794600", Some(&a.key), None).await;
     assert_eq!(one["numbers"][0]["monthly_cost"], 1.25);

@@ -24,21 +24,32 @@ async fn import_allocate_remap_release_history() {
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
 
     let (s, body) = app
-        .call(Method::PATCH, "/v1/numbers/+15550001001", Some(&t.key), Some(json!({ "subsystem": "utilities", "customer_label": "City Water" })))
+        .call(
+            Method::PATCH,
+            "/v1/numbers/+15550001001",
+            Some(&t.key),
+            Some(json!({ "subsystem": "utilities", "customer_label": "City Water" })),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["route"]["subsystem"], "utilities");
     assert!(body["seq"].as_u64().unwrap() > seq1);
 
     let (s, body) = app
-        .call(Method::POST, "/v1/numbers/%2B15550001001/release", Some(&t.key), Some(json!({ "reason": "project ended" })))
+        .call(
+            Method::POST,
+            "/v1/numbers/%2B15550001001/release",
+            Some(&t.key),
+            Some(json!({ "reason": "project ended" })),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["number"]["status"], "cooldown");
 
     let (s, body) = app.call(Method::GET, "/v1/numbers/15550001001/history", Some(&t.key), None).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let actions: Vec<&str> = body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["number.allocate", "number.remap", "number.release"]);
 
     // the feed shows all three changes in order
