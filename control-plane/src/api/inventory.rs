@@ -3,18 +3,33 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use crate::auth::{Operator, Tenant};
-use crate::error::ApiResult;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+
+use super::INVENTORY_BODY_LIMIT;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::service::inventory::{self, ImportRequest, SearchQuery};
 use crate::service::numbers::parse_number;
 use crate::service::provisioning::{self, InventoryPatch};
 use crate::state::AppState;
 
-pub async fn import(
-    _: Operator,
-    State(s): State<AppState>,
-    Json(body): Json<ImportRequest>,
-) -> ApiResult<impl IntoResponse> {
+/// JSON (`application/json`) or CSV (`text/csv`).
+pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> ApiResult<impl IntoResponse> {
+    let is_csv = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/csv"));
+    if is_csv {
+        let body = axum::body::to_bytes(req.into_body(), INVENTORY_BODY_LIMIT)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::BadRequest("invalid-csv", "the CSV is not UTF-8".into()))?;
+        return Ok(axum::Json(inventory::import_csv(&s.db, text).await?));
+    }
+    let Json(body) = Json::<ImportRequest>::from_request(req, &s).await?;
     Ok(axum::Json(inventory::import(&s.db, body).await?))
 }
 

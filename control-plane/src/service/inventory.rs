@@ -15,14 +15,14 @@ pub const MAX_IMPORT: u64 = 2_000_000;
 const CHUNK: usize = 20_000;
 
 /// `numbers` as PortSIP syntax in one string, or a list of numbers/ranges.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum NumbersInput {
     Text(String),
     List(Vec<String>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     pub numbers: NumbersInput,
@@ -77,7 +77,47 @@ async fn add_pool_range(tx: &mut PgConnection, tenant: Uuid, range: &NumberRange
 const CARRIER_MODULES: [&str; 4] = ["inventory", "managed", "local", "mdn"];
 const NUMBER_TYPES: [&str; 5] = ["local", "mobile", "toll_free", "national", "shared_cost"];
 
+/// Imports numbers in one transaction with one audit row.
 pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
+    let mut tx = db.operator.begin().await?;
+    let result = import_in(&mut tx, req).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Imports a CSV file (`text/csv`) in one transaction: a header row naming
+/// the fields of [`ImportRequest`] (`number` or `numbers`, `country`
+/// required), one number or PortSIP range per row. Rows with the same
+/// attributes are imported together; a row that cannot be read is rejected
+/// on its own.
+pub async fn import_csv(db: &Db, body: &str) -> ApiResult<ImportResult> {
+    let groups = super::csv::import_groups(body)?;
+    let mut total = ImportResult { imported: 0, already_present: 0, rejected: groups.rejected };
+    let mut tx = db.operator.begin().await?;
+    for (req, lines) in groups.requests {
+        match import_in(&mut tx, req).await {
+            Ok(r) => {
+                total.imported += r.imported;
+                total.already_present += r.already_present;
+                total.rejected.extend(r.rejected);
+            }
+            Err(ApiError::BadRequest(_, reason)) | Err(ApiError::Unprocessable(_, reason)) => {
+                total.rejected.extend(lines.into_iter().map(|input| Rejected { input, reason: reason.clone() }))
+            }
+            Err(e) => return Err(e),
+        }
+        if total.imported + total.already_present > MAX_IMPORT {
+            return Err(ApiError::Unprocessable(
+                "import-too-large",
+                format!("one import may add at most {MAX_IMPORT} numbers: split the file"),
+            ));
+        }
+    }
+    tx.commit().await?;
+    Ok(total)
+}
+
+async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<ImportResult> {
     let country =
         Country::parse(req.country.trim()).map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?;
     let carrier_module =
@@ -139,7 +179,6 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         accepted.push(r);
     }
 
-    let mut tx = db.operator.begin().await?;
     if let Some(t) = req.tenant_id {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
             .bind(t)
@@ -152,7 +191,7 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
         // with another tenant's, whatever this code does
         let mut kept = Vec::with_capacity(accepted.len());
         for r in accepted {
-            match add_pool_range(&mut tx, t, &r).await? {
+            match add_pool_range(tx, t, &r).await? {
                 true => kept.push(r),
                 false => rejected
                     .push(Rejected { input: r.to_string(), reason: "overlaps another tenant's private pool".into() }),
@@ -206,7 +245,6 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
     }))
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(ImportResult { imported, already_present, rejected })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod claim;
+pub mod csv;
 pub mod idempotency;
 pub mod inventory;
 pub mod lifecycle;

@@ -58,3 +58,56 @@ async fn import_allocate_remap_release_history() {
     let ops: Vec<&str> = feed["events"].as_array().unwrap().iter().map(|e| e["op"].as_str().unwrap()).collect();
     assert_eq!(ops, ["upsert", "upsert", "delete"]);
 }
+
+#[tokio::test]
+async fn csv_import_groups_rows_and_rejects_bad_ones() {
+    let app = spawn_app().await;
+    let t = app.tenant("pool owner").await;
+    let csv = format!(
+        "number,country,region,monthly_cost,tenant_id\n\
+         15550010000-15550010004,US,NY,1.5,\n\
+         \"15550011000\",US,NY,1.5,\n\
+         442079460100,GB,London,2,{}\n\
+         1555abc,US,NY,1.5,\n\
+         15550012000,XX,NY,1,\n\
+         too,many,fields,here,x,y\n",
+        t.id
+    );
+    let res = app
+        .http
+        .post(format!("{}/v1/inventory", app.base))
+        .bearer_auth(crate::helpers::OPERATOR_TOKEN)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["imported"], 7, "{body}");
+    let rejected: Vec<&str> =
+        body["rejected"].as_array().unwrap().iter().map(|r| r["input"].as_str().unwrap()).collect();
+    assert_eq!(rejected.len(), 3, "{body}");
+    assert!(rejected.iter().any(|r| r.contains("1555abc")), "{body}");
+    assert!(rejected.iter().any(|r| r.contains("XX")), "{body}");
+    assert!(rejected.iter().any(|r| r.starts_with("too")), "{body}");
+    let (_, inv) = app.op(Method::GET, "/v1/inventory?region=London", None).await;
+    assert_eq!(inv["numbers"][0]["pool_tenant_id"], t.id.to_string(), "{inv}");
+    assert_eq!(inv["numbers"][0]["carrier_module"], "managed");
+    let (_, inv) = app.op(Method::GET, "/v1/inventory?region=NY", None).await;
+    assert_eq!(inv["numbers"].as_array().unwrap().len(), 6);
+    assert_eq!(inv["numbers"][0]["monthly_cost"], 1.5);
+    // a file without the required columns says so
+    let res = app
+        .http
+        .post(format!("{}/v1/inventory", app.base))
+        .bearer_auth(crate::helpers::OPERATOR_TOKEN)
+        .header("content-type", "text/csv")
+        .body("number\n15550010000\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let p: serde_json::Value = res.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("country"), "{p}");
+}
