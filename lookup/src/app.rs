@@ -1,10 +1,12 @@
 //! The state one lookup node shares between its server, its event tailer and
 //! its folder.
 
+use std::path::Path;
+
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
-use crate::snapshot::{Snapshot, Store};
+use crate::snapshot::{Snapshot, SnapshotError, Store};
 use crate::status::FeedStatus;
 
 #[derive(Debug)]
@@ -59,6 +61,30 @@ impl App {
         let mut ready = self.status.subscribe_ready();
         // The sender lives in `self`, so this only ends when ready.
         let _ = ready.wait_for(|r| *r).await;
+    }
+
+    /// Loads the snapshot file at `path`, verifies it and swaps it in;
+    /// returns its position. A file that is empty, truncated, corrupt, of
+    /// another format or older than what is served is refused, counted in
+    /// `didroute_lookup_snapshot_rejected_total{reason}`, and the current
+    /// snapshot keeps serving.
+    pub fn load_snapshot_file(&self, path: &Path) -> Result<u64, SnapshotError> {
+        let loaded = Snapshot::read_file(path).and_then(|snapshot| {
+            let seq = snapshot.seq();
+            self.store.install(snapshot).map(|()| seq)
+        });
+        match &loaded {
+            Ok(seq) => {
+                self.metrics.snapshot_loads.inc();
+                self.metrics.record_snapshot(&self.store.load());
+                tracing::info!(path = %path.display(), seq, "loaded a snapshot file");
+            }
+            Err(error) => {
+                self.metrics.record_rejected(error);
+                tracing::warn!(path = %path.display(), %error, "refused a snapshot file; the current snapshot keeps serving");
+            }
+        }
+        loaded
     }
 
     pub(crate) fn fold_wanted(&self) -> &Notify {

@@ -7,7 +7,7 @@ use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::snapshot::{ApplyOutcome, FoldReport, Snapshot};
+use crate::snapshot::{ApplyOutcome, FoldReport, Snapshot, SnapshotError};
 
 /// Outcomes of one lookup (`/v1/routes`).
 #[derive(Clone)]
@@ -46,6 +46,10 @@ pub struct Metrics {
     pub overlay_entries: IntGauge,
     pub numbers: IntGauge,
     pub ready: IntGauge,
+    /// Snapshot files loaded and installed.
+    pub snapshot_loads: IntCounter,
+    /// Snapshot files refused, one counter per [`SnapshotError::REASONS`].
+    snapshot_rejected: Vec<IntCounter>,
 }
 
 /// Registration of a fresh metric in a fresh registry only fails on a
@@ -90,7 +94,23 @@ impl Metrics {
             )
             .expect("valid metric"),
         );
+        let rejected = register(
+            &r,
+            IntCounterVec::new(
+                Opts::new(
+                    "didroute_lookup_snapshot_rejected_total",
+                    "Snapshot files refused (corrupt, truncated, empty, older than the one served) by reason; the previous snapshot kept serving.",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
+        );
         Metrics {
+            snapshot_loads: counter(&r, "didroute_lookup_snapshot_loads_total", "Snapshot files loaded and installed."),
+            snapshot_rejected: SnapshotError::REASONS
+                .iter()
+                .map(|reason| rejected.with_label_values(&[reason]))
+                .collect(),
             lookups: LookupCounters {
                 found: lookups.with_label_values(&["found"]),
                 not_found: lookups.with_label_values(&["not_found"]),
@@ -147,6 +167,13 @@ impl Metrics {
         self.snapshot_builds.inc();
         self.build_seconds.observe(report.duration.as_secs_f64());
         self.record_snapshot(snapshot);
+    }
+
+    /// Counts a refused snapshot file under its reason.
+    pub fn record_rejected(&self, error: &SnapshotError) {
+        if let Some(i) = SnapshotError::REASONS.iter().position(|r| *r == error.reason()) {
+            self.snapshot_rejected[i].inc();
+        }
     }
 
     pub fn record_snapshot(&self, snapshot: &Snapshot) {

@@ -1,5 +1,6 @@
-//! The folded part of a snapshot: an fst from digits to an entry ordinal, the
-//! per-number entries, and the deduplicated route table.
+//! The folded part of a snapshot: every number's route and version in a
+//! compact block index (see [`blocks`](super::blocks)), the distinct
+//! `(route, version)` records, and the deduplicated, pre-rendered routes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use didroute_shared::{Route, E164};
 use time::OffsetDateTime;
 
+use super::blocks::{self, Directory};
 use super::builder::BaseBuilder;
 use super::render::RenderedRoute;
 
@@ -15,14 +17,15 @@ use super::render::RenderedRoute;
 /// version rule needs the version a deletion reached.
 pub(crate) const TOMBSTONE: u32 = u32::MAX;
 
-/// What the base holds for one number.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BaseEntry {
+/// A distinct `(route, version)` pair. Many numbers share one route and
+/// most have one of a few small versions, so a base of millions of numbers
+/// holds a few hundred thousand of these at most; each number points at
+/// one through its block's palette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Record {
     /// Index into the route table, or [`TOMBSTONE`].
     pub route: u32,
     pub version: u64,
-    /// Seq of the event that last changed the number.
-    pub seq: u64,
 }
 
 /// What a snapshot holds for one number, routable or deleted.
@@ -37,11 +40,21 @@ pub(crate) struct Held<'a> {
 /// An immutable, fully built index. Never changed after construction: a
 /// change makes a new one (see [`Base::fold`](super::Base::fold)).
 pub struct Base {
-    pub(crate) index: fst::Map<Vec<u8>>,
-    pub(crate) entries: Vec<BaseEntry>,
+    pub(crate) directory: Directory,
+    /// Block containers in block order, then [`blocks::PADDING`] zeros.
+    pub(crate) data: Vec<u8>,
+    pub(crate) records: Vec<Record>,
     pub(crate) routes: Vec<Arc<RenderedRoute>>,
-    /// Routable numbers (entries that are not tombstones).
+    /// The position this base reflects. Every number it holds reports it as
+    /// its `seq`: a position at which the number's route was current (at or
+    /// after the change that set it). Keeping each number's own change seq
+    /// would cost 3-4 bytes per number; the overlay keeps exact seqs for
+    /// numbers changed since.
+    pub(crate) seq: u64,
+    /// Routable numbers (not tombstones).
     pub(crate) numbers: u64,
+    /// Numbers held, tombstones included.
+    pub(crate) len: usize,
     pub(crate) built_at: OffsetDateTime,
     pub(crate) build_time: Duration,
 }
@@ -63,14 +76,33 @@ impl Base {
         builder.finish()
     }
 
+    #[inline]
+    pub(crate) fn record(&self, number: E164) -> Option<&Record> {
+        let n = number.as_u64();
+        let at = self.directory.get(n / 1000)?;
+        let id = blocks::probe(&self.data, at as usize, (n % 1000) as u16)?;
+        self.records.get(id as usize)
+    }
+
+    #[inline]
     pub(crate) fn held(&self, number: E164) -> Option<Held<'_>> {
-        let mut buf = [0u8; 20];
-        let ordinal = self.index.get(number.digits(&mut buf))?;
-        // Ordinals are written by the builder and always index `entries`;
-        // `get` keeps that from ever panicking on a corrupt index.
-        let entry = self.entries.get(usize::try_from(ordinal).ok()?)?;
-        let route = if entry.route == TOMBSTONE { None } else { Some(self.routes.get(entry.route as usize)?) };
-        Some(Held { route, version: entry.version, seq: entry.seq })
+        let record = self.record(number)?;
+        let route = if record.route == TOMBSTONE { None } else { Some(self.routes.get(record.route as usize)?) };
+        Some(Held { route, version: record.version, seq: self.seq })
+    }
+
+    /// Every number held, in numeric order, with its record; stops (and
+    /// logs) at the first malformed container.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(u64, &Record)) {
+        for (block, at) in self.directory.sorted() {
+            let ok = blocks::for_each(&self.data, at as usize, |offset, id| match self.records.get(id as usize) {
+                Some(r) => f(block * 1000 + u64::from(offset), r),
+                None => tracing::error!(block, id, "skipping a base entry with an unknown record"),
+            });
+            if ok.is_none() {
+                tracing::error!(block, at, "skipping a malformed block container");
+            }
+        }
     }
 
     /// Routable numbers.
@@ -80,11 +112,11 @@ impl Base {
 
     /// Numbers held, tombstones included.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Distinct routes in the route table.
@@ -92,9 +124,24 @@ impl Base {
         self.routes.len()
     }
 
-    /// Bytes of the fst index.
+    /// Distinct `(route, version)` records.
+    pub fn record_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// 1,000-blocks holding at least one number.
+    pub fn block_count(&self) -> usize {
+        self.directory.blocks()
+    }
+
+    /// The position the base reflects (see the field's doc).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Bytes of the index (directory and block containers).
     pub fn index_bytes(&self) -> usize {
-        self.index.as_fst().as_bytes().len()
+        self.directory.heap_bytes() + self.data.capacity()
     }
 
     pub fn built_at(&self) -> OffsetDateTime {
@@ -111,8 +158,10 @@ impl std::fmt::Debug for Base {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Base")
             .field("numbers", &self.numbers)
-            .field("entries", &self.entries.len())
+            .field("len", &self.len)
             .field("routes", &self.routes.len())
+            .field("records", &self.records.len())
+            .field("seq", &self.seq)
             .field("built_at", &self.built_at)
             .finish()
     }

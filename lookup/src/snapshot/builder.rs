@@ -1,33 +1,179 @@
-//! Builds a [`Base`] from numbers in any order: sort once, insert into the
-//! fst in order.
+//! Builds a [`Base`]: [`BaseBuilder`] takes numbers in any order (the
+//! initial catch-up, [`Base::build`]), sorts once and hands them to the
+//! [`Writer`], which encodes numbers arriving in ascending order into block
+//! containers (also what a fold streams into, without sorting).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use didroute_shared::e164::MAX_DIGITS;
 use didroute_shared::{ChangeEvent, Op, Route, E164};
 use time::OffsetDateTime;
 
-use super::base::{Base, BaseEntry, TOMBSTONE};
-use super::key::Key;
+use super::base::{Base, Record, TOMBSTONE};
+use super::blocks::{self, Directory};
+use super::hash::FxHashMap;
 use super::render::RenderedRoute;
 
-#[derive(Debug, Clone, Copy)]
-struct Item {
-    key: Key,
-    route: u32,
-    version: u64,
+/// Distinct routes, each rendered once.
+#[derive(Default)]
+pub(crate) struct RouteTable {
+    pub(crate) routes: Vec<Arc<RenderedRoute>>,
+    by_route: FxHashMap<Route, u32>,
+}
+
+impl RouteTable {
+    fn next_index(&self) -> u32 {
+        // TOMBSTONE is u32::MAX: four billion distinct routes would be a bug
+        // upstream long before memory ran out here.
+        u32::try_from(self.routes.len()).ok().filter(|&i| i != TOMBSTONE).expect("fewer than 2^32 - 1 distinct routes")
+    }
+
+    pub(crate) fn intern(&mut self, route: Route) -> u32 {
+        if let Some(&index) = self.by_route.get(&route) {
+            return index;
+        }
+        let index = self.next_index();
+        self.routes.push(Arc::new(RenderedRoute::new(route.clone())));
+        self.by_route.insert(route, index);
+        index
+    }
+
+    pub(crate) fn intern_ref(&mut self, route: &Route) -> u32 {
+        match self.by_route.get(route) {
+            Some(&index) => index,
+            None => self.intern(route.clone()),
+        }
+    }
+
+    /// Interns an already rendered route without rendering it again.
+    pub(crate) fn intern_rendered(&mut self, route: &Arc<RenderedRoute>) -> u32 {
+        if let Some(&index) = self.by_route.get(route.route()) {
+            return index;
+        }
+        let index = self.next_index();
+        self.by_route.insert(route.route().clone(), index);
+        self.routes.push(Arc::clone(route));
+        index
+    }
+}
+
+/// Encodes numbers given in strictly ascending order into a base.
+pub(crate) struct Writer {
+    started: Instant,
+    data: Vec<u8>,
+    directory: Vec<(u64, u32)>,
+    records: Vec<Record>,
+    record_ids: FxHashMap<Record, u32>,
+    last: Option<(Record, u32)>,
+    block: u64,
+    members: Vec<(u16, u32)>,
+    palette: Vec<u32>,
+    numbers: u64,
+    len: usize,
     seq: u64,
 }
 
+impl Writer {
+    pub(crate) fn new(started: Instant, numbers_hint: usize) -> Writer {
+        Writer {
+            started,
+            // About 2.5 bytes per number for realistic data.
+            data: Vec::with_capacity(numbers_hint * 5 / 2 + blocks::PADDING),
+            directory: Vec::new(),
+            records: Vec::new(),
+            record_ids: FxHashMap::default(),
+            last: None,
+            block: 0,
+            members: Vec::with_capacity(1000),
+            palette: Vec::with_capacity(1000),
+            numbers: 0,
+            len: 0,
+            seq: 0,
+        }
+    }
+
+    fn record_id(&mut self, record: Record) -> u32 {
+        if let Some((r, id)) = self.last {
+            if r == record {
+                return id;
+            }
+        }
+        let next = self.records.len() as u32;
+        let id = *self.record_ids.entry(record).or_insert(next);
+        if id == next {
+            self.records.push(record);
+        }
+        self.last = Some((record, id));
+        id
+    }
+
+    /// Adds `number` (greater than every number added before) with a route
+    /// index into the final route table, or [`TOMBSTONE`].
+    pub(crate) fn push(&mut self, number: u64, route: u32, version: u64) {
+        let block = number / 1000;
+        if block != self.block && !self.members.is_empty() {
+            self.flush();
+        }
+        self.block = block;
+        let id = self.record_id(Record { route, version });
+        self.members.push(((number % 1000) as u16, id));
+        self.len += 1;
+        if route != TOMBSTONE {
+            self.numbers += 1;
+        }
+    }
+
+    /// Raises the position the base will report to at least `seq`.
+    pub(crate) fn saw_seq(&mut self, seq: u64) {
+        self.seq = self.seq.max(seq);
+    }
+
+    fn flush(&mut self) {
+        let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
+        self.directory.push((self.block, at));
+        blocks::encode(&mut self.data, &self.members, &mut self.palette);
+        self.members.clear();
+    }
+
+    pub(crate) fn finish(mut self, routes: Vec<Arc<RenderedRoute>>) -> Base {
+        if !self.members.is_empty() {
+            self.flush();
+        }
+        self.data.extend_from_slice(&[0; blocks::PADDING]);
+        self.data.shrink_to_fit();
+        self.records.shrink_to_fit();
+        let directory = Directory::build(&self.directory);
+        Base {
+            directory,
+            data: self.data,
+            records: self.records,
+            routes,
+            seq: self.seq,
+            numbers: self.numbers,
+            len: self.len,
+            built_at: OffsetDateTime::now_utc(),
+            build_time: self.started.elapsed(),
+        }
+    }
+}
+
+/// One pushed number: 24 bytes, so a catch-up of 100M events sorts 2.4 GB.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    number: u64,
+    seq: u64,
+    /// Index into the builder's records.
+    record: u32,
+}
+
 /// Collects numbers, interning each distinct route once, then sorts and
-/// builds the fst in one pass. Used for the initial catch-up (events pushed
-/// as they arrive), for [`Base::build`] and for folding.
+/// encodes them in one pass. Used for the initial catch-up (events pushed
+/// as they arrive) and for [`Base::build`].
 #[derive(Default)]
 pub struct BaseBuilder {
-    routes: Vec<Arc<RenderedRoute>>,
-    by_route: HashMap<Route, u32>,
+    routes: RouteTable,
+    records: Vec<Record>,
+    record_ids: FxHashMap<Record, u32>,
     items: Vec<Item>,
 }
 
@@ -49,13 +195,30 @@ impl BaseBuilder {
         self.items.is_empty()
     }
 
+    fn push_record(&mut self, number: E164, route: u32, version: u64, seq: u64) {
+        let record = Record { route, version };
+        let next = self.records.len() as u32;
+        let id = *self.record_ids.entry(record).or_insert(next);
+        if id == next {
+            self.records.push(record);
+        }
+        self.items.push(Item { number: number.as_u64(), seq, record: id });
+    }
+
     /// Adds one number; `route: None` records a deletion (a tombstone).
     pub fn push(&mut self, number: E164, route: Option<Route>, version: u64, seq: u64) {
         let route = match route {
-            Some(route) => self.intern(route),
+            Some(route) => self.routes.intern(route),
             None => TOMBSTONE,
         };
-        self.items.push(Item { key: Key::of(number), route, version, seq });
+        self.push_record(number, route, version, seq);
+    }
+
+    /// [`BaseBuilder::push`] for a borrowed route: clones it only the first
+    /// time it is seen (bulk loads where many numbers share few routes).
+    pub fn push_ref(&mut self, number: E164, route: &Route, version: u64, seq: u64) {
+        let route = self.routes.intern_ref(route);
+        self.push_record(number, route, version, seq);
     }
 
     /// Adds what one change event says about its number. The caller has
@@ -69,77 +232,103 @@ impl BaseBuilder {
         self.push(event.number, route, event.version, event.seq);
     }
 
-    pub(crate) fn push_key(&mut self, key: Key, route: u32, version: u64, seq: u64) {
-        self.items.push(Item { key, route, version, seq });
-    }
-
-    fn intern(&mut self, route: Route) -> u32 {
-        if let Some(&index) = self.by_route.get(&route) {
-            return index;
-        }
-        let index = self.next_index();
-        self.by_route.insert(route.clone(), index);
-        self.routes.push(Arc::new(RenderedRoute::new(route)));
-        index
-    }
-
-    /// Interns an already rendered route without rendering it again.
-    pub(crate) fn intern_rendered(&mut self, route: &Arc<RenderedRoute>) -> u32 {
-        if let Some(&index) = self.by_route.get(route.route()) {
-            return index;
-        }
-        let index = self.next_index();
-        self.by_route.insert(route.route().clone(), index);
-        self.routes.push(Arc::clone(route));
-        index
-    }
-
-    fn next_index(&self) -> u32 {
-        // TOMBSTONE is u32::MAX: four billion distinct routes would be a bug
-        // upstream long before memory ran out here.
-        u32::try_from(self.routes.len()).ok().filter(|&i| i != TOMBSTONE).expect("fewer than 2^32 - 1 distinct routes")
-    }
-
-    /// Sorts, keeps each number's newest version, drops routes no number
-    /// uses any more, and builds the fst.
+    /// Sorts, keeps each number's newest version (seq breaks ties, so the
+    /// outcome never depends on arrival order), drops routes no number uses
+    /// any more, and encodes the base.
     pub fn finish(self) -> Base {
         let started = Instant::now();
-        let BaseBuilder { routes, mut items, .. } = self;
-        // Newest version first within a number; seq breaks ties so the
-        // outcome never depends on arrival order.
-        items.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(b.version.cmp(&a.version)).then(b.seq.cmp(&a.seq)));
-        items.dedup_by_key(|item| item.key);
-
-        let mut remap = vec![TOMBSTONE; routes.len()];
+        let BaseBuilder { routes, records, mut items, .. } = self;
+        sort_by_number(&mut items);
+        let mut writer = Writer::new(started, items.len());
+        let mut remap = vec![TOMBSTONE; routes.routes.len()];
         let mut kept: Vec<Arc<RenderedRoute>> = Vec::new();
-        let mut entries = Vec::with_capacity(items.len());
-        let mut map = fst::MapBuilder::memory();
-        let mut numbers = 0u64;
-        let mut digits = [0u8; MAX_DIGITS];
-        for (ordinal, item) in items.iter().enumerate() {
-            let route = if item.route == TOMBSTONE {
+        let mut i = 0;
+        while i < items.len() {
+            let number = items[i].number;
+            let mut best = items[i];
+            let mut j = i + 1;
+            while j < items.len() && items[j].number == number {
+                let (a, b) = (&records[items[j].record as usize], &records[best.record as usize]);
+                if (a.version, items[j].seq) > (b.version, best.seq) {
+                    best = items[j];
+                }
+                j += 1;
+            }
+            for item in &items[i..j] {
+                writer.saw_seq(item.seq);
+            }
+            i = j;
+            let record = records[best.record as usize];
+            let route = if record.route == TOMBSTONE {
                 TOMBSTONE
             } else {
-                numbers += 1;
-                let slot = &mut remap[item.route as usize];
+                let slot = &mut remap[record.route as usize];
                 if *slot == TOMBSTONE {
                     *slot = kept.len() as u32;
-                    kept.push(Arc::clone(&routes[item.route as usize]));
+                    kept.push(Arc::clone(&routes.routes[record.route as usize]));
                 }
                 *slot
             };
-            // Keys are sorted and distinct (Key order is fst byte order),
-            // and writing to memory cannot fail.
-            map.insert(item.key.digits(&mut digits), ordinal as u64).expect("sorted distinct keys");
-            entries.push(BaseEntry { route, version: item.version, seq: item.seq });
+            writer.push(number, route, record.version);
         }
-        Base {
-            index: map.into_map(),
-            entries,
-            routes: kept,
-            numbers,
-            built_at: OffsetDateTime::now_utc(),
-            build_time: started.elapsed(),
+        drop(items);
+        writer.finish(kept)
+    }
+}
+
+/// Sorts by number: an LSD radix sort on the 50 bits a 15-digit number
+/// needs, 10 bits per pass, through one scratch buffer.
+fn sort_by_number(items: &mut Vec<Item>) {
+    if items.len() < 4096 {
+        items.sort_unstable_by_key(|i| i.number);
+        return;
+    }
+    const BITS: u32 = 10;
+    const BUCKETS: usize = 1 << BITS;
+    let max = items.iter().map(|i| i.number).max().unwrap_or(0);
+    let passes = (u64::BITS - max.leading_zeros()).div_ceil(BITS);
+    let mut scratch: Vec<Item> = vec![Item { number: 0, seq: 0, record: 0 }; items.len()];
+    let (mut from, mut to) = (std::mem::take(items), scratch.split_off(0));
+    for pass in 0..passes {
+        let shift = pass * BITS;
+        let mut counts = [0usize; BUCKETS];
+        for it in &from {
+            counts[((it.number >> shift) as usize) & (BUCKETS - 1)] += 1;
         }
+        let mut sum = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = sum;
+            sum += n;
+        }
+        for it in &from {
+            let b = ((it.number >> shift) as usize) & (BUCKETS - 1);
+            to[counts[b]] = *it;
+            counts[b] += 1;
+        }
+        std::mem::swap(&mut from, &mut to);
+    }
+    *items = from;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn radix_sort_sorts() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut items: Vec<Item> = (0..20_000u64)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                Item { number: x % 999_999_999_999_999, seq: i, record: 0 }
+            })
+            .collect();
+        let mut want: Vec<u64> = items.iter().map(|i| i.number).collect();
+        want.sort_unstable();
+        sort_by_number(&mut items);
+        assert_eq!(items.iter().map(|i| i.number).collect::<Vec<_>>(), want);
     }
 }

@@ -1,11 +1,12 @@
 //! Folding: merge a base and its overlay into a new base, streaming the old
-//! fst in key order and the sorted overlay beside it.
+//! base in number order and the sorted overlay beside it into a [`Writer`]
+//! (no per-number buffer: peak memory is the old base, the new one and the
+//! overlay).
 
-use fst::Streamer;
+use std::time::Instant;
 
 use super::base::{Base, TOMBSTONE};
-use super::builder::BaseBuilder;
-use super::key::Key;
+use super::builder::{RouteTable, Writer};
 use super::overlay::{Overlay, Slot};
 
 impl Base {
@@ -13,57 +14,52 @@ impl Base {
     /// overlay always wins: an entry only enters it when it is newer than
     /// what the base holds.
     pub fn fold(&self, overlay: &Overlay) -> Base {
-        let mut changes: Vec<(Key, &Slot)> = overlay.iter().map(|(n, s)| (Key::of(n), s)).collect();
-        changes.sort_unstable_by_key(|(k, _)| *k);
+        let started = Instant::now();
+        let mut changes: Vec<(u64, &Slot)> = overlay.iter().map(|(n, s)| (n.as_u64(), s)).collect();
+        changes.sort_unstable_by_key(|(n, _)| *n);
         let mut changes = changes.into_iter().peekable();
 
-        let mut builder = BaseBuilder::with_capacity(self.entries.len() + changes.len());
+        let mut writer = Writer::new(started, self.len + changes.len());
+        writer.saw_seq(self.seq);
+        let mut routes = RouteTable::default();
         // Old route index -> new one, filled on first use: the base's route
         // table is already deduplicated, so only overlay routes need hashing.
         let mut remap = vec![TOMBSTONE; self.routes.len()];
-        let push_change = |builder: &mut BaseBuilder, key: Key, slot: &Slot| {
+        let push_change = |writer: &mut Writer, routes: &mut RouteTable, number: u64, slot: &Slot| {
             let route = match &slot.route {
-                Some(route) => builder.intern_rendered(route),
+                Some(route) => routes.intern_rendered(route),
                 None => TOMBSTONE,
             };
-            builder.push_key(key, route, slot.version, slot.seq);
+            writer.saw_seq(slot.seq);
+            writer.push(number, route, slot.version);
         };
 
-        let mut stream = self.index.stream();
-        while let Some((digits, ordinal)) = stream.next() {
-            // Keys and ordinals were written by the builder; skip rather than
-            // panic should either ever be unreadable.
-            let (Some(key), Some(entry)) =
-                (Key::from_digits(digits), usize::try_from(ordinal).ok().and_then(|o| self.entries.get(o)))
-            else {
-                tracing::error!(ordinal, "skipping an unreadable base entry while folding");
-                continue;
-            };
-            while let Some((k, slot)) = changes.next_if(|(k, _)| *k < key) {
-                push_change(&mut builder, k, slot);
+        self.for_each(|number, record| {
+            while let Some((n, slot)) = changes.next_if(|(n, _)| *n < number) {
+                push_change(&mut writer, &mut routes, n, slot);
             }
-            if let Some((k, slot)) = changes.next_if(|(k, _)| *k == key) {
-                push_change(&mut builder, k, slot);
-                continue;
+            if let Some((n, slot)) = changes.next_if(|(n, _)| *n == number) {
+                push_change(&mut writer, &mut routes, n, slot);
+                return;
             }
-            let route = if entry.route == TOMBSTONE {
+            let route = if record.route == TOMBSTONE {
                 TOMBSTONE
             } else {
-                let Some(old) = self.routes.get(entry.route as usize) else {
-                    tracing::error!(ordinal, "skipping a base entry with an unknown route while folding");
-                    continue;
+                let Some(old) = self.routes.get(record.route as usize) else {
+                    tracing::error!(number, "skipping a base entry with an unknown route while folding");
+                    return;
                 };
-                let slot = &mut remap[entry.route as usize];
+                let slot = &mut remap[record.route as usize];
                 if *slot == TOMBSTONE {
-                    *slot = builder.intern_rendered(old);
+                    *slot = routes.intern_rendered(old);
                 }
                 *slot
             };
-            builder.push_key(key, route, entry.version, entry.seq);
+            writer.push(number, route, record.version);
+        });
+        for (n, slot) in changes {
+            push_change(&mut writer, &mut routes, n, slot);
         }
-        for (k, slot) in changes {
-            push_change(&mut builder, k, slot);
-        }
-        builder.finish()
+        writer.finish(routes.routes)
     }
 }

@@ -1,7 +1,7 @@
 //! The routing data a lookup node answers from.
 //!
-//! A [`Snapshot`] is immutable: a folded [`Base`] (fst + entries + route
-//! table) with a small [`Overlay`] of recent changes on top, and the feed
+//! A [`Snapshot`] is immutable: a folded [`Base`] (block index + records +
+//! route table) with a small [`Overlay`] of recent changes on top, and the feed
 //! position it reflects. Changes make a new snapshot (copy-on-write of the
 //! overlay) that the [`Store`] swaps in atomically, so a reader holds one
 //! consistent view for as long as it likes and never takes a lock.
@@ -11,9 +11,11 @@
 
 mod apply;
 mod base;
+mod blocks;
 mod builder;
+mod file;
 mod fold;
-mod key;
+mod hash;
 mod overlay;
 mod render;
 mod store;
@@ -29,6 +31,7 @@ use time::OffsetDateTime;
 pub use apply::ApplyOutcome;
 pub use base::Base;
 pub use builder::BaseBuilder;
+pub use file::SnapshotError;
 pub use overlay::Overlay;
 pub use render::RenderedRoute;
 pub use store::{FoldReport, Store};

@@ -2,11 +2,11 @@
 //! as a tombstone. Small by design: the folder merges it into a new base
 //! when it grows or ages.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use didroute_shared::E164;
 
+use super::hash::FxHashMap;
 use super::render::RenderedRoute;
 
 /// What a change left a number with.
@@ -22,7 +22,7 @@ pub(crate) struct Slot {
 /// (copy-on-write) so readers of the old snapshot are undisturbed.
 #[derive(Debug, Clone, Default)]
 pub struct Overlay {
-    slots: HashMap<E164, Slot>,
+    slots: FxHashMap<E164, Slot>,
 }
 
 impl Overlay {

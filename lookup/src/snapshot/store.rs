@@ -9,7 +9,7 @@ use arc_swap::{ArcSwap, Guard};
 use didroute_shared::ChangeEvent;
 use tokio::sync::watch;
 
-use super::{ApplyOutcome, Base, Snapshot};
+use super::{ApplyOutcome, Base, Snapshot, SnapshotError};
 
 /// What one fold did.
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +91,19 @@ impl Store {
         let _folding = lock(&self.folding);
         let _writer = lock(&self.writer);
         self.publish(snapshot);
+    }
+
+    /// Installs a snapshot loaded from elsewhere (a snapshot file) unless it
+    /// is older than the one being served, which then keeps serving.
+    pub fn install(&self, snapshot: Snapshot) -> Result<(), SnapshotError> {
+        let _folding = lock(&self.folding);
+        let _writer = lock(&self.writer);
+        let serving = self.current.load().seq();
+        if snapshot.seq() < serving {
+            return Err(SnapshotError::Older { file: snapshot.seq(), serving });
+        }
+        self.publish(snapshot);
+        Ok(())
     }
 
     /// Merges the overlay into a new base and swaps it in; `None` when the

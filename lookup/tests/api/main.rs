@@ -6,6 +6,7 @@ mod support;
 mod caller_id;
 mod delivery;
 mod fold;
+mod integrity;
 mod nasty;
 mod node;
 mod read_your_writes;

@@ -1,0 +1,284 @@
+//! In-process lookup benchmarks (GOALS.md L1, L2, L5) against std `HashMap`.
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=/work/target-perf cargo bench -p didroute-benches --bench lookup
+//! DIDROUTE_BENCH_SIZES=10000000,100000000 cargo bench -p didroute-benches --bench lookup
+//! ```
+//!
+//! For each size (default 10M numbers of realistic data, see
+//! `didroute_benches::data`):
+//! - L5: full build (push every number, finish) and folding 100k changes
+//!   into the base, timed with `Instant` (median of a few runs: each takes
+//!   seconds), and the same inserts into a `HashMap`;
+//! - L2: heap bytes per number of the base and of the `HashMap`, from the
+//!   counting allocator, and the peak during a fold while the old base is
+//!   still alive;
+//! - L1 (criterion): `store.load()` + overlay probe + base probe + record,
+//!   for hits, misses and hit-plus-rendered-answer, over 1M random keys,
+//!   against `HashMap::get` + route table on the same keys.
+//!
+//! A summary table is printed at the end (stderr) for BENCHMARKS.md.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use didroute_benches::alloc::{self, Counting};
+use didroute_benches::data::{Dataset, Rng};
+use didroute_lookup::snapshot::{BaseBuilder, RenderedRoute};
+use didroute_lookup::{Snapshot, Store};
+use didroute_shared::{ChangeEvent, Op, Route, E164};
+use time::OffsetDateTime;
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const KEYS: usize = 1 << 20;
+const FOLD_CHANGES: usize = 100_000;
+/// Changes left in the overlay for the lookup benchmarks: what a node holds
+/// between two folds.
+const OVERLAY: usize = 10_000;
+
+fn sizes() -> Vec<usize> {
+    std::env::var("DIDROUTE_BENCH_SIZES")
+        .unwrap_or_else(|_| "10000000".into())
+        .split(',')
+        .map(|s| s.trim().replace('_', "").parse().expect("DIDROUTE_BENCH_SIZES: comma-separated counts"))
+        .collect()
+}
+
+fn runs() -> usize {
+    std::env::var("DIDROUTE_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3)
+}
+
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn label(n: usize) -> String {
+    if n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else {
+        format!("{}k", n / 1000)
+    }
+}
+
+fn build(data: &Dataset) -> didroute_lookup::snapshot::Base {
+    let mut b = BaseBuilder::with_capacity(data.entries.len());
+    for (i, e) in data.entries.iter().enumerate() {
+        b.push_ref(e.number, &data.routes[e.route as usize], u64::from(e.version), Dataset::seq_of(i));
+    }
+    b.finish()
+}
+
+/// `n` changes after the data set's last seq: 70% remaps of existing numbers
+/// to another route of their country, 20% new numbers, 10% releases.
+fn changes(data: &Dataset, n: usize, seed: u64) -> Vec<ChangeEvent> {
+    let mut rng = Rng::new(seed);
+    let fresh = data.sample_misses(n, seed ^ 0x5eed);
+    let mut by_country: HashMap<_, Vec<u32>> = HashMap::new();
+    for (i, r) in data.routes.iter().enumerate() {
+        by_country.entry(r.country).or_default().push(i as u32);
+    }
+    let other_route = |rng: &mut Rng, r: &Route| -> Route {
+        let same = &by_country[&r.country];
+        data.routes[same[rng.below(same.len() as u64) as usize] as usize].clone()
+    };
+    let mut seq = data.entries.len() as u64;
+    (0..n)
+        .map(|i| {
+            seq += 1;
+            let e = data.entries[rng.below(data.entries.len() as u64) as usize];
+            let base = ChangeEvent {
+                seq,
+                number: e.number,
+                version: u64::from(e.version) + 1,
+                op: Op::Upsert,
+                route: None,
+                at: OffsetDateTime::UNIX_EPOCH,
+            };
+            match rng.below(10) {
+                0..=6 => ChangeEvent { route: Some(other_route(&mut rng, &data.routes[e.route as usize])), ..base },
+                7..=8 => {
+                    let number = fresh[i];
+                    let r = &data.routes[e.route as usize];
+                    // A route of the new number's own country.
+                    let route =
+                        data.routes.iter().find(|r| r.country.matches(&number)).cloned().unwrap_or_else(|| r.clone());
+                    ChangeEvent { number, version: 1, route: Some(route), ..base }
+                }
+                _ => ChangeEvent { op: Op::Delete, ..base },
+            }
+        })
+        .filter(|e| e.validate().is_ok())
+        .collect()
+}
+
+fn apply_all(mut s: Snapshot, events: &[ChangeEvent]) -> Snapshot {
+    for batch in events.chunks(10_000) {
+        s = s.with_events(batch, batch.last().map_or(0, |e| e.seq)).0;
+    }
+    s
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<String>,
+}
+
+impl Report {
+    fn row(&mut self, s: String) {
+        eprintln!("{s}");
+        self.rows.push(s);
+    }
+}
+
+fn run(c: &mut Criterion, n: usize, report: &mut Report) {
+    let t = Instant::now();
+    let data = Dataset::generate(n, 42);
+    eprintln!(
+        "generated {} numbers ({} blocks, {} tenants, {} routes) in {:.1?}",
+        data.entries.len(),
+        data.blocks,
+        data.tenants,
+        data.routes.len(),
+        t.elapsed()
+    );
+    let label = label(n);
+    let hits = data.sample_hits(KEYS, 1);
+    let misses = data.sample_misses(KEYS, 2);
+
+    // L5 + L2: build.
+    let mut times = Vec::new();
+    let mut base = None;
+    let (mut bytes, mut build_peak) = (0, 0);
+    for _ in 0..runs() {
+        drop(base.take());
+        let before = alloc::live();
+        alloc::reset_peak();
+        let t = Instant::now();
+        let b = build(&data);
+        times.push(t.elapsed());
+        bytes = alloc::live() - before;
+        build_peak = alloc::peak() - before;
+        base = Some(b);
+    }
+    let base = Arc::new(base.expect("at least one run"));
+    let build_time = median(times);
+    report.row(format!(
+        "| {label} | didroute base | build {:.2?} | {:.1} MiB = {:.2} B/number | build peak {:.1} MiB | {} routes, {} records, {} blocks, index {:.1} MiB |",
+        build_time,
+        mib(bytes),
+        bytes as f64 / n as f64,
+        mib(build_peak),
+        base.route_count(),
+        base.record_count(),
+        base.block_count(),
+        mib(base.index_bytes()),
+    ));
+
+    // L5 + L2: fold 100k changes into the base.
+    let events = changes(&data, FOLD_CHANGES, 3);
+    let layered = apply_all(Snapshot::from_base(Arc::clone(&base), n as u64), &events);
+    let mut times = Vec::new();
+    let mut fold_peak = 0;
+    for _ in 0..runs() {
+        let before = alloc::live();
+        alloc::reset_peak();
+        let t = Instant::now();
+        let folded = layered.folded();
+        times.push(t.elapsed());
+        fold_peak = alloc::peak() - before;
+        drop(folded);
+    }
+    report.row(format!(
+        "| {label} | didroute fold {} changes | {:.2?} | peak while the old base serves: {:.1} MiB = {:.2}x the base |",
+        events.len(),
+        median(times),
+        mib(bytes + fold_peak),
+        (bytes + fold_peak) as f64 / bytes as f64
+    ));
+    drop(layered);
+
+    // Baseline: std HashMap number -> (route index, version, seq).
+    let routes: Vec<Arc<RenderedRoute>> =
+        data.routes.iter().cloned().map(|r| Arc::new(RenderedRoute::new(r))).collect();
+    let before = alloc::live();
+    alloc::reset_peak();
+    let t = Instant::now();
+    let mut map: HashMap<E164, (u32, u32, u64)> = HashMap::new();
+    for (i, e) in data.entries.iter().enumerate() {
+        map.insert(e.number, (e.route, e.version, Dataset::seq_of(i)));
+    }
+    let map_time = t.elapsed();
+    let map_bytes = alloc::live() - before;
+    report.row(format!(
+        "| {label} | std HashMap (SipHash) | insert {:.2?} | {:.1} MiB = {:.2} B/number (+ route table) | peak {:.1} MiB | |",
+        map_time,
+        mib(map_bytes),
+        map_bytes as f64 / n as f64,
+        mib(alloc::peak() - before)
+    ));
+
+    // L1: lookups through the store, with a realistic overlay on top.
+    let store = Store::new(apply_all(Snapshot::from_base(Arc::clone(&base), n as u64), &events[..OVERLAY]));
+    let mut g = c.benchmark_group(format!("lookup/{label}"));
+    g.throughput(Throughput::Elements(1));
+    for (name, keys) in [("hit", &hits), ("miss", &misses)] {
+        g.bench_function(format!("didroute/{name}"), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                let s = store.load();
+                let hit = s.get(black_box(keys[i]));
+                black_box(hit.map(|h| (h.route as *const RenderedRoute, h.version, h.seq)))
+            })
+        });
+        g.bench_function(format!("std-hashmap/{name}"), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                let hit = map.get(&black_box(keys[i]));
+                black_box(hit.map(|&(r, v, s)| (Arc::as_ptr(&routes[r as usize]), v, s)))
+            })
+        });
+    }
+    g.bench_function("didroute/hit+answer", |b| {
+        let mut i = 0usize;
+        let mut out = Vec::with_capacity(1024);
+        b.iter(|| {
+            i = (i + 1) & (KEYS - 1);
+            out.clear();
+            let s = store.load();
+            if let Some(hit) = s.get(black_box(hits[i])) {
+                hit.write_json(&mut out);
+            }
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let mut report = Report::default();
+    for n in sizes() {
+        run(&mut c, n, &mut report);
+    }
+    c.final_summary();
+    eprintln!("\nsummary:");
+    for r in &report.rows {
+        eprintln!("{r}");
+    }
+}

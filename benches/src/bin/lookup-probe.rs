@@ -1,0 +1,50 @@
+//! A fixed amount of lookup work for instruction-count profiling, which is
+//! stable on a loaded machine where wall-clock timings are not:
+//!
+//! ```sh
+//! valgrind --tool=callgrind --toggle-collect='*run_lookups*' --cache-sim=yes \
+//!     /work/target-perf/release/lookup-probe 1000000 200000
+//! ```
+//!
+//! Builds a base of N realistic numbers (default 1M), then looks up K random
+//! present numbers (default 200k) through the store; only `run_lookups` is
+//! counted. Divide `Ir` by K for instructions per lookup.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use didroute_benches::data::Dataset;
+use didroute_lookup::snapshot::BaseBuilder;
+use didroute_lookup::{Snapshot, Store};
+use didroute_shared::E164;
+
+#[inline(never)]
+fn run_lookups(store: &Store, keys: &[E164]) -> usize {
+    let mut found = 0;
+    let mut out = Vec::with_capacity(1024);
+    for &k in keys {
+        let s = store.load();
+        if let Some(hit) = s.get(black_box(k)) {
+            out.clear();
+            hit.write_json(&mut out);
+            found += out.len();
+        }
+    }
+    found
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let k: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let data = Dataset::generate(n, 42);
+    let mut b = BaseBuilder::with_capacity(n);
+    for (i, e) in data.entries.iter().enumerate() {
+        b.push_ref(e.number, &data.routes[e.route as usize], u64::from(e.version), Dataset::seq_of(i));
+    }
+    let store = Store::new(Snapshot::from_base(Arc::new(b.finish()), n as u64));
+    let keys = data.sample_hits(k, 1);
+    let t = std::time::Instant::now();
+    let bytes = run_lookups(&store, &keys);
+    eprintln!("{k} lookups, {bytes} answer bytes, {:.0} ns each", t.elapsed().as_nanos() as f64 / k as f64);
+}

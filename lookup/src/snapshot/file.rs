@@ -1,0 +1,270 @@
+//! Snapshot files: a folded snapshot as bytes, verified before use (R11).
+//!
+//! ```text
+//!  0  magic "DIDRSNAP"          8  format u32 (1)     12  reserved u32 (0)
+//! 16  seq u64                  24  numbers u64        32  len u64 (with tombstones)
+//! 40  built_at unix s i64      48  built_at ns u32    52  reserved u32
+//! 56  directory slots u64      64  data bytes u64     72  records u64
+//! 80  routes JSON bytes u64    88  payload:
+//!     directory slots (3 x u32 each), block containers, records (u32 route,
+//!     u64 version each), routes as a JSON array
+//! end-8  checksum u64 of every byte before it
+//! ```
+//!
+//! All integers little-endian. [`Snapshot::decode`] refuses anything that is
+//! empty, shorter or longer than its header says, of another format, fails
+//! its checksum, or does not hold together (a directory slot or record
+//! pointing outside its table, a malformed block, counts that disagree with
+//! the header). The checksum is the Fx mix over 8-byte words: not a MAC, but
+//! any change within one word always alters it and any other change almost
+//! surely does.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use didroute_shared::Route;
+use time::OffsetDateTime;
+
+use super::base::{Base, Record, TOMBSTONE};
+use super::blocks::{self, Directory};
+use super::render::RenderedRoute;
+use super::Snapshot;
+
+const MAGIC: &[u8; 8] = b"DIDRSNAP";
+const FORMAT: u32 = 1;
+const HEADER: usize = 88;
+const TRAILER: usize = 8;
+const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// Why a snapshot was not loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("the snapshot is empty")]
+    Empty,
+    #[error("the snapshot is truncated: {len} bytes, {need} expected")]
+    Truncated { len: usize, need: usize },
+    #[error("not a didroute snapshot (bad magic bytes)")]
+    NotASnapshot,
+    #[error("snapshot format {0} is not supported (this build reads format {FORMAT})")]
+    Format(u32),
+    #[error("the snapshot fails its checksum: it is corrupt")]
+    Checksum,
+    #[error("the snapshot is malformed: {0}")]
+    Malformed(String),
+    #[error("the snapshot is at position {file}, older than the {serving} being served")]
+    Older { file: u64, serving: u64 },
+    #[error("cannot read the snapshot: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl SnapshotError {
+    /// A short label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SnapshotError::Empty => "empty",
+            SnapshotError::Truncated { .. } => "truncated",
+            SnapshotError::NotASnapshot => "not_a_snapshot",
+            SnapshotError::Format(_) => "format",
+            SnapshotError::Checksum => "checksum",
+            SnapshotError::Malformed(_) => "malformed",
+            SnapshotError::Older { .. } => "older",
+            SnapshotError::Io(_) => "io",
+        }
+    }
+
+    /// Every label [`SnapshotError::reason`] returns.
+    pub const REASONS: [&'static str; 8] =
+        ["empty", "truncated", "not_a_snapshot", "format", "checksum", "malformed", "older", "io"];
+}
+
+fn checksum(bytes: &[u8]) -> u64 {
+    let mut h = bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().expect("8 bytes"))).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn malformed(why: impl Into<String>) -> SnapshotError {
+    SnapshotError::Malformed(why.into())
+}
+
+impl Snapshot {
+    /// The snapshot as a file's bytes (its overlay folded in first).
+    pub fn encode(&self) -> Vec<u8> {
+        let folded;
+        let base = if self.overlay.is_empty() {
+            &self.base
+        } else {
+            folded = self.base.fold(&self.overlay);
+            &folded
+        };
+        let routes: Vec<&Route> = base.routes.iter().map(|r| r.route()).collect();
+        // Plain routes always serialise.
+        let routes = serde_json::to_vec(&routes).expect("routes serialise");
+        let slots = &base.directory.slots;
+        let size = HEADER + slots.len() * 12 + base.data.len() + base.records.len() * 12 + routes.len() + TRAILER;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&base.numbers.to_le_bytes());
+        out.extend_from_slice(&(base.len as u64).to_le_bytes());
+        out.extend_from_slice(&base.built_at.unix_timestamp().to_le_bytes());
+        out.extend_from_slice(&base.built_at.nanosecond().to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for n in [slots.len(), base.data.len(), base.records.len(), routes.len()] {
+            out.extend_from_slice(&(n as u64).to_le_bytes());
+        }
+        for s in slots {
+            for w in s {
+                out.extend_from_slice(&w.to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&base.data);
+        for r in &base.records {
+            out.extend_from_slice(&r.route.to_le_bytes());
+            out.extend_from_slice(&r.version.to_le_bytes());
+        }
+        out.extend_from_slice(&routes);
+        let sum = checksum(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    /// Reads and verifies a snapshot written by [`Snapshot::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        if bytes.is_empty() {
+            return Err(SnapshotError::Empty);
+        }
+        if bytes.len() < HEADER + TRAILER {
+            if !MAGIC.starts_with(&bytes[..bytes.len().min(8)]) {
+                return Err(SnapshotError::NotASnapshot);
+            }
+            return Err(SnapshotError::Truncated { len: bytes.len(), need: HEADER + TRAILER });
+        }
+        if &bytes[..8] != MAGIC {
+            return Err(SnapshotError::NotASnapshot);
+        }
+        let format = u32_at(bytes, 8);
+        if format != FORMAT {
+            return Err(SnapshotError::Format(format));
+        }
+        let seq = u64_at(bytes, 16);
+        let numbers = u64_at(bytes, 24);
+        let len = u64_at(bytes, 32);
+        let secs = u64_at(bytes, 40) as i64;
+        let nanos = u32_at(bytes, 48);
+        let counts = [u64_at(bytes, 56), u64_at(bytes, 64), u64_at(bytes, 72), u64_at(bytes, 80)];
+        let [slots, data_len, records, routes_len] = counts.map(|c| usize::try_from(c).unwrap_or(usize::MAX));
+        let need = [slots.saturating_mul(12), data_len, records.saturating_mul(12), routes_len, HEADER + TRAILER]
+            .into_iter()
+            .fold(0usize, usize::saturating_add);
+        if bytes.len() < need {
+            return Err(SnapshotError::Truncated { len: bytes.len(), need });
+        }
+        if bytes.len() > need {
+            return Err(malformed(format!("{} bytes, the header accounts for {need}", bytes.len())));
+        }
+        let body = bytes.len() - TRAILER;
+        if checksum(&bytes[..body]) != u64_at(bytes, body) {
+            return Err(SnapshotError::Checksum);
+        }
+
+        let mut at = HEADER;
+        let directory =
+            Directory { slots: (0..slots).map(|i| [0, 4, 8].map(|o| u32_at(bytes, at + i * 12 + o))).collect() };
+        at += slots * 12;
+        let data = bytes[at..at + data_len].to_vec();
+        at += data_len;
+        let records: Vec<Record> = (0..records)
+            .map(|i| Record { route: u32_at(bytes, at + i * 12), version: u64_at(bytes, at + i * 12 + 4) })
+            .collect();
+        at += records.len() * 12;
+        let routes: Vec<Route> = serde_json::from_slice(&bytes[at..at + routes_len])
+            .map_err(|e| malformed(format!("the route table does not decode: {e}")))?;
+        let routes: Vec<Arc<RenderedRoute>> = routes.into_iter().map(|r| Arc::new(RenderedRoute::new(r))).collect();
+        let built_at = OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .and_then(|t| t.replace_nanosecond(nanos).ok())
+            .ok_or_else(|| malformed("built_at is out of range"))?;
+
+        if data.len() < blocks::PADDING || data[data.len() - blocks::PADDING..].iter().any(|&b| b != 0) {
+            return Err(malformed("the block arena lacks its padding"));
+        }
+        if let Some(r) = records.iter().find(|r| r.route != TOMBSTONE && r.route as usize >= routes.len()) {
+            return Err(malformed(format!("a record names route {} of {}", r.route, routes.len())));
+        }
+        let arena = data.len() - blocks::PADDING;
+        let mut expect = 0usize;
+        let (mut held, mut routable) = (0u64, 0u64);
+        for (block, offset) in directory.sorted() {
+            if offset as usize != expect {
+                return Err(malformed(format!("block {block} starts at {offset}, expected {expect}")));
+            }
+            let mut bad = false;
+            let end = blocks::for_each(&data[..arena], offset as usize, |_, id| match records.get(id as usize) {
+                Some(r) => {
+                    held += 1;
+                    routable += u64::from(r.route != TOMBSTONE);
+                }
+                None => bad = true,
+            })
+            .ok_or_else(|| malformed(format!("block {block} is malformed")))?;
+            if bad {
+                return Err(malformed(format!("block {block} names an unknown record")));
+            }
+            expect = end;
+        }
+        if expect != arena {
+            return Err(malformed("the block arena holds bytes no block accounts for"));
+        }
+        if held != len || routable != numbers {
+            return Err(malformed(format!(
+                "the blocks hold {held} numbers ({routable} routable), the header says {len} ({numbers})"
+            )));
+        }
+        let base = Base {
+            directory,
+            data,
+            records,
+            routes,
+            seq,
+            numbers,
+            len: held as usize,
+            built_at,
+            build_time: Default::default(),
+        };
+        Ok(Snapshot::from_base(Arc::new(base), seq))
+    }
+
+    /// Writes the snapshot to `path` atomically (a temporary file beside it,
+    /// synced, then renamed over it).
+    pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = self.encode();
+        let tmp = path.with_extension("tmp");
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Reads and verifies the snapshot at `path`.
+    pub fn read_file(path: &Path) -> Result<Snapshot, SnapshotError> {
+        Snapshot::decode(&std::fs::read(path)?)
+    }
+}
