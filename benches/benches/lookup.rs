@@ -8,14 +8,16 @@
 //! For each size (default 10M numbers of realistic data, see
 //! `didroute_benches::data`):
 //! - L5: full build (push every number, finish) and folding 100k changes
-//!   into the base, timed with `Instant` (median of a few runs: each takes
-//!   seconds), and the same inserts into a `HashMap`;
+//!   into the base, in thread CPU time and wall time (median of a few runs:
+//!   each takes seconds), and the same inserts into a `HashMap`;
 //! - L2: heap bytes per number of the base and of the `HashMap`, from the
 //!   counting allocator, and the peak during a fold while the old base is
 //!   still alive;
 //! - L1 (criterion): `store.load()` + overlay probe + base probe + record,
 //!   for hits, misses and hit-plus-rendered-answer, over 1M random keys,
-//!   against `HashMap::get` + route table on the same keys.
+//!   against `HashMap::get` + route table on the same keys. Criterion
+//!   measures thread CPU time (`didroute_benches::cpu::ThreadCpu`): this
+//!   2-core machine is shared, and CPU time is not inflated by preemption.
 //!
 //! A summary table is printed at the end (stderr) for BENCHMARKS.md.
 
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
 use didroute_benches::alloc::{self, Counting};
+use didroute_benches::cpu::{thread_cpu, ThreadCpu};
 use didroute_benches::data::{Dataset, Rng};
 use didroute_lookup::snapshot::{BaseBuilder, RenderedRoute};
 use didroute_lookup::{Snapshot, Store};
@@ -92,6 +95,7 @@ fn changes(data: &Dataset, n: usize, seed: u64) -> Vec<ChangeEvent> {
         data.routes[same[rng.below(same.len() as u64) as usize] as usize].clone()
     };
     let mut seq = data.entries.len() as u64;
+    let next_version = data.entries.iter().map(|e| e.version).max().unwrap_or(0) + 1;
     (0..n)
         .map(|i| {
             seq += 1;
@@ -99,7 +103,8 @@ fn changes(data: &Dataset, n: usize, seed: u64) -> Vec<ChangeEvent> {
             let base = ChangeEvent {
                 seq,
                 number: e.number,
-                version: u64::from(e.version) + 1,
+                // Fresh values of the control plane's one version sequence.
+                version: next_version + i as u64,
                 op: Op::Upsert,
                 route: None,
                 at: OffsetDateTime::UNIX_EPOCH,
@@ -112,7 +117,7 @@ fn changes(data: &Dataset, n: usize, seed: u64) -> Vec<ChangeEvent> {
                     // A route of the new number's own country.
                     let route =
                         data.routes.iter().find(|r| r.country.matches(&number)).cloned().unwrap_or_else(|| r.clone());
-                    ChangeEvent { number, version: 1, route: Some(route), ..base }
+                    ChangeEvent { number, route: Some(route), ..base }
                 }
                 _ => ChangeEvent { op: Op::Delete, ..base },
             }
@@ -140,7 +145,7 @@ impl Report {
     }
 }
 
-fn run(c: &mut Criterion, n: usize, report: &mut Report) {
+fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
     let t = Instant::now();
     let data = Dataset::generate(n, 42);
     eprintln!(
@@ -156,16 +161,17 @@ fn run(c: &mut Criterion, n: usize, report: &mut Report) {
     let misses = data.sample_misses(KEYS, 2);
 
     // L5 + L2: build.
-    let mut times = Vec::new();
+    let (mut times, mut walls) = (Vec::new(), Vec::new());
     let mut base = None;
     let (mut bytes, mut build_peak) = (0, 0);
     for _ in 0..runs() {
         drop(base.take());
         let before = alloc::live();
         alloc::reset_peak();
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), thread_cpu());
         let b = build(&data);
-        times.push(t.elapsed());
+        times.push(thread_cpu() - cpu);
+        walls.push(t.elapsed());
         bytes = alloc::live() - before;
         build_peak = alloc::peak() - before;
         base = Some(b);
@@ -173,35 +179,38 @@ fn run(c: &mut Criterion, n: usize, report: &mut Report) {
     let base = Arc::new(base.expect("at least one run"));
     let build_time = median(times);
     report.row(format!(
-        "| {label} | didroute base | build {:.2?} | {:.1} MiB = {:.2} B/number | build peak {:.1} MiB | {} routes, {} records, {} blocks, index {:.1} MiB |",
+        "| {label} | didroute base | build {:.2?} CPU ({:.2?} wall) | {:.1} MiB = {:.2} B/number | build peak {:.1} MiB | {} routes, {} block containers, {} sparse numbers, index {:.1} MiB |",
         build_time,
+        median(walls),
         mib(bytes),
         bytes as f64 / n as f64,
         mib(build_peak),
         base.route_count(),
-        base.record_count(),
         base.block_count(),
+        base.sparse_count(),
         mib(base.index_bytes()),
     ));
 
     // L5 + L2: fold 100k changes into the base.
     let events = changes(&data, FOLD_CHANGES, 3);
     let layered = apply_all(Snapshot::from_base(Arc::clone(&base), n as u64), &events);
-    let mut times = Vec::new();
+    let (mut times, mut walls) = (Vec::new(), Vec::new());
     let mut fold_peak = 0;
     for _ in 0..runs() {
         let before = alloc::live();
         alloc::reset_peak();
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), thread_cpu());
         let folded = layered.folded();
-        times.push(t.elapsed());
+        times.push(thread_cpu() - cpu);
+        walls.push(t.elapsed());
         fold_peak = alloc::peak() - before;
         drop(folded);
     }
     report.row(format!(
-        "| {label} | didroute fold {} changes | {:.2?} | peak while the old base serves: {:.1} MiB = {:.2}x the base |",
+        "| {label} | didroute fold {} changes | {:.2?} CPU ({:.2?} wall) | peak while the old base serves: {:.1} MiB = {:.2}x the base |",
         events.len(),
         median(times),
+        median(walls),
         mib(bytes + fold_peak),
         (bytes + fold_peak) as f64 / bytes as f64
     ));
@@ -212,15 +221,15 @@ fn run(c: &mut Criterion, n: usize, report: &mut Report) {
         data.routes.iter().cloned().map(|r| Arc::new(RenderedRoute::new(r))).collect();
     let before = alloc::live();
     alloc::reset_peak();
-    let t = Instant::now();
-    let mut map: HashMap<E164, (u32, u32, u64)> = HashMap::new();
+    let cpu = thread_cpu();
+    let mut map: HashMap<E164, (u32, u64, u64)> = HashMap::new();
     for (i, e) in data.entries.iter().enumerate() {
         map.insert(e.number, (e.route, e.version, Dataset::seq_of(i)));
     }
-    let map_time = t.elapsed();
+    let map_time = thread_cpu() - cpu;
     let map_bytes = alloc::live() - before;
     report.row(format!(
-        "| {label} | std HashMap (SipHash) | insert {:.2?} | {:.1} MiB = {:.2} B/number (+ route table) | peak {:.1} MiB | |",
+        "| {label} | std HashMap (SipHash) | insert {:.2?} CPU | {:.1} MiB = {:.2} B/number (+ route table) | peak {:.1} MiB | |",
         map_time,
         mib(map_bytes),
         map_bytes as f64 / n as f64,
@@ -268,6 +277,7 @@ fn run(c: &mut Criterion, n: usize, report: &mut Report) {
 
 fn main() {
     let mut c = Criterion::default()
+        .with_measurement(ThreadCpu)
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

@@ -51,7 +51,7 @@ pub const COUNTRIES: &[(&str, u64, u32, u32)] = &[
 pub struct Entry {
     pub number: E164,
     pub route: u32,
-    pub version: u32,
+    pub version: u64,
 }
 
 pub struct Dataset {
@@ -158,15 +158,12 @@ impl Dataset {
             tenants.push(Tenant { country, routes: own });
         }
 
-        let version = |rng: &mut Rng| -> u32 {
-            // Import, reserve, allocate: mostly 2-3; some numbers have been
-            // remapped, released and reclaimed a few times.
-            match rng.below(10) {
-                0..=5 => 2,
-                6..=8 => 3,
-                _ => 4 + rng.below(12) as u32,
-            }
-        };
+        // The control plane draws a number's version from one global
+        // sequence on every change (import, reserve, allocate, remap...), so
+        // a number's version is where that sequence stood at its last change:
+        // spread over about three changes per number.
+        let span = (count as u64).saturating_mul(3).max(1);
+        let version = |rng: &mut Rng| -> u64 { 1 + rng.below(span) };
 
         let mut entries: Vec<Entry> = Vec::with_capacity(count + count / 8);
         let in_blocks = (count as f64 * BLOCK_SHARE) as usize;

@@ -3,4 +3,5 @@
 //! binaries install to measure memory from the allocator itself.
 
 pub mod alloc;
+pub mod cpu;
 pub mod data;

@@ -1,6 +1,7 @@
 //! The folded part of a snapshot: every number's route and version in a
-//! compact block index (see [`blocks`](super::blocks)), the distinct
-//! `(route, version)` records, and the deduplicated, pre-rendered routes.
+//! compact block index (see [`blocks`](super::blocks)) with a side table for
+//! scattered numbers ([`sparse`](super::sparse)), and the deduplicated,
+//! pre-rendered routes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,22 +12,12 @@ use time::OffsetDateTime;
 use super::blocks::{self, Directory};
 use super::builder::BaseBuilder;
 use super::render::RenderedRoute;
+use super::sparse::Sparse;
 
 /// Route index of a number that was deleted. Tombstones stay in the base so
 /// that a replayed older upsert cannot bring a deleted number back: the
 /// version rule needs the version a deletion reached.
 pub(crate) const TOMBSTONE: u32 = u32::MAX;
-
-/// A distinct `(route, version)` pair. Many numbers share one route and
-/// most have one of a few small versions, so a base of millions of numbers
-/// holds a few hundred thousand of these at most; each number points at
-/// one through its block's palette.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Record {
-    /// Index into the route table, or [`TOMBSTONE`].
-    pub route: u32,
-    pub version: u64,
-}
 
 /// What a snapshot holds for one number, routable or deleted.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +34,8 @@ pub struct Base {
     pub(crate) directory: Directory,
     /// Block containers in block order, then [`blocks::PADDING`] zeros.
     pub(crate) data: Vec<u8>,
-    pub(crate) records: Vec<Record>,
+    /// Numbers of blocks too sparse for a container.
+    pub(crate) sparse: Sparse,
     pub(crate) routes: Vec<Arc<RenderedRoute>>,
     /// The position this base reflects. Every number it holds reports it as
     /// its `seq`: a position at which the number's route was current (at or
@@ -76,32 +68,41 @@ impl Base {
         builder.finish()
     }
 
+    /// Route index (or [`TOMBSTONE`]) and version of `number`.
     #[inline]
-    pub(crate) fn record(&self, number: E164) -> Option<&Record> {
+    pub(crate) fn entry(&self, number: E164) -> Option<(u32, u64)> {
         let n = number.as_u64();
-        let at = self.directory.get(n / 1000)?;
-        let id = blocks::probe(&self.data, at as usize, (n % 1000) as u16)?;
-        self.records.get(id as usize)
+        match self.directory.get(n / 1000) {
+            Some(at) => blocks::probe(&self.data, at as usize, (n % 1000) as u16),
+            None => self.sparse.get(n),
+        }
     }
 
     #[inline]
     pub(crate) fn held(&self, number: E164) -> Option<Held<'_>> {
-        let record = self.record(number)?;
-        let route = if record.route == TOMBSTONE { None } else { Some(self.routes.get(record.route as usize)?) };
-        Some(Held { route, version: record.version, seq: self.seq })
+        let (route, version) = self.entry(number)?;
+        let route = if route == TOMBSTONE { None } else { Some(self.routes.get(route as usize)?) };
+        Some(Held { route, version, seq: self.seq })
     }
 
-    /// Every number held, in numeric order, with its record; stops (and
-    /// logs) at the first malformed container.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(u64, &Record)) {
+    /// Every number held as `(number, route, version)`, in numeric order;
+    /// skips (and logs) malformed containers.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(u64, u32, u64)) {
+        let order = self.sparse.order();
+        let mut sparse = order.into_iter().map(|i| self.sparse.at(i)).peekable();
         for (block, at) in self.directory.sorted() {
-            let ok = blocks::for_each(&self.data, at as usize, |offset, id| match self.records.get(id as usize) {
-                Some(r) => f(block * 1000 + u64::from(offset), r),
-                None => tracing::error!(block, id, "skipping a base entry with an unknown record"),
+            while let Some((n, r, v)) = sparse.next_if(|e| e.0 < block * 1000) {
+                f(n, r, v);
+            }
+            let ok = blocks::for_each(&self.data, at as usize, |m| {
+                f(block * 1000 + u64::from(m.offset), m.route, m.version)
             });
             if ok.is_none() {
                 tracing::error!(block, at, "skipping a malformed block container");
             }
+        }
+        for (n, r, v) in sparse {
+            f(n, r, v);
         }
     }
 
@@ -124,14 +125,14 @@ impl Base {
         self.routes.len()
     }
 
-    /// Distinct `(route, version)` records.
-    pub fn record_count(&self) -> usize {
-        self.records.len()
-    }
-
-    /// 1,000-blocks holding at least one number.
+    /// 1,000-blocks with a container.
     pub fn block_count(&self) -> usize {
         self.directory.blocks()
+    }
+
+    /// Numbers in the sparse table.
+    pub fn sparse_count(&self) -> usize {
+        self.sparse.len()
     }
 
     /// The position the base reflects (see the field's doc).
@@ -139,9 +140,9 @@ impl Base {
         self.seq
     }
 
-    /// Bytes of the index (directory and block containers).
+    /// Bytes of the index (directory, block containers, sparse table).
     pub fn index_bytes(&self) -> usize {
-        self.directory.heap_bytes() + self.data.capacity()
+        self.directory.heap_bytes() + self.data.capacity() + self.sparse.heap_bytes()
     }
 
     pub fn built_at(&self) -> OffsetDateTime {
@@ -160,7 +161,7 @@ impl std::fmt::Debug for Base {
             .field("numbers", &self.numbers)
             .field("len", &self.len)
             .field("routes", &self.routes.len())
-            .field("records", &self.records.len())
+            .field("sparse", &self.sparse.len())
             .field("seq", &self.seq)
             .field("built_at", &self.built_at)
             .finish()

@@ -12,30 +12,44 @@
 //!   order:
 //!
 //!   ```text
-//!   flags u8 (bit 7: bitmap; bits 0-3: width) | count u16 | palette_len u16
+//!   flags u8 (bit 7: bitmap; bits 0-3: route width w) | count u16
+//!   palette_len u16 | version width v u8 | version base u64
 //!   members: bitmap of 1,024 bits (16 u64)  or  count sorted u16 offsets
-//!   indexes: count x width bits, one palette index per member, in order
-//!   palette: palette_len x u32 record ids
+//!   packed:  count x (w + v) bits: palette index, version - base
+//!   palette: palette_len x u32 route ids (u32::MAX: deleted)
 //!   ```
 //!
 //!   A member's rank within its block (popcount or list position) selects
-//!   its palette index; the palette maps that to a record (route, version)
-//!   shared across the base. Busy blocks use a bitmap (0.64 bytes per number
-//!   at 20% fill) and a 1-3 bit palette index; a scattered number costs its
-//!   directory slot and an 11-byte container.
+//!   its packed entry. Busy blocks use a bitmap (0.64 bytes per number at
+//!   20% fill), a 0-3 bit route index and a version as a delta from the
+//!   block's smallest: versions come from one global sequence, so that
+//!   delta is most of a busy block's bytes.
+//! - blocks of one to three numbers (scattered numbers) do not get a
+//!   container: they go to the [`Sparse`](super::sparse::Sparse) table,
+//!   17 bytes per number instead of 35 or more.
 //!
 //! Every read is bounds-checked (`get`), so a corrupt arena answers "not
 //! found" instead of panicking; snapshot files are checksummed before use.
 
 /// Bit 7 of the flags byte: the members are a bitmap.
 const BITMAP: u8 = 0x80;
-const HEADER: usize = 5;
+/// flags u8, count u16, palette_len u16, version width u8, version base u64.
+const HEADER: usize = 14;
 const BITMAP_BYTES: usize = 128;
 /// At or below this many members a sorted list is smaller than a bitmap.
 const LIST_MAX: usize = BITMAP_BYTES / 2;
 /// Reads of the packed indexes take 8 bytes at a time: the arena ends with
 /// this much zero padding so the last one stays in bounds.
 pub(crate) const PADDING: usize = 8;
+
+/// One member of a block: its offset (0..1000), route (index into the
+/// route table, or `TOMBSTONE`) and version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub offset: u16,
+    pub route: u32,
+    pub version: u64,
+}
 
 #[inline]
 fn u16_at(data: &[u8], at: usize) -> Option<u16> {
@@ -52,168 +66,202 @@ fn u64_at(data: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(data.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Bits needed to tell `n` palette entries apart.
-fn width_for(n: usize) -> u8 {
-    if n <= 1 {
-        0
-    } else {
-        (usize::BITS - (n - 1).leading_zeros()) as u8
+/// Bits needed for values `0..=max`.
+fn bits_for(max: u64) -> u8 {
+    (u64::BITS - max.leading_zeros()) as u8
+}
+
+/// Writes `value` (< 2^width) at bit `bit` of the zeroed area at `start`.
+fn put_bits(out: &mut [u8], start: usize, bit: usize, value: u64) {
+    let mut v = u128::from(value) << (bit % 8);
+    let mut at = start + bit / 8;
+    while v != 0 {
+        out[at] |= v as u8;
+        v >>= 8;
+        at += 1;
     }
 }
 
-/// Appends the container of one block: `members` are `(offset in block,
-/// record id)` with distinct offsets in ascending order, at least one.
-pub(crate) fn encode(out: &mut Vec<u8>, members: &[(u16, u32)], palette: &mut Vec<u32>) {
+/// Reads `width` (<= 64) bits at bit `bit` of the area at `start`.
+#[inline]
+fn get_bits(data: &[u8], start: usize, bit: usize, width: usize) -> Option<u64> {
+    if width == 0 {
+        return Some(0);
+    }
+    let at = start + bit / 8;
+    let shift = bit % 8;
+    let lo = u64_at(data, at)? >> shift;
+    let v = if shift + width > 64 { lo | (u64::from(*data.get(at + 8)?) << (64 - shift)) } else { lo };
+    Some(if width == 64 { v } else { v & ((1u64 << width) - 1) })
+}
+
+/// Appends the container of one block: `members` with distinct offsets in
+/// ascending order, at least one.
+pub(crate) fn encode(out: &mut Vec<u8>, members: &[Member], palette: &mut Vec<u32>) {
     debug_assert!(!members.is_empty() && members.len() <= 1000);
     palette.clear();
-    palette.extend(members.iter().map(|m| m.1));
+    palette.extend(members.iter().map(|m| m.route));
     palette.sort_unstable();
     palette.dedup();
-    let width = width_for(palette.len());
+    let width = if palette.len() <= 1 { 0 } else { bits_for(palette.len() as u64 - 1) };
+    let vbase = members.iter().map(|m| m.version).min().unwrap_or(0);
+    let vwidth = bits_for(members.iter().map(|m| m.version - vbase).max().unwrap_or(0));
     let bitmap = members.len() > LIST_MAX;
     out.push(width | if bitmap { BITMAP } else { 0 });
     out.extend_from_slice(&(members.len() as u16).to_le_bytes());
     out.extend_from_slice(&(palette.len() as u16).to_le_bytes());
+    out.push(vwidth);
+    out.extend_from_slice(&vbase.to_le_bytes());
     if bitmap {
         let mut words = [0u64; 16];
-        for &(o, _) in members {
-            words[usize::from(o) / 64] |= 1 << (o % 64);
+        for m in members {
+            words[usize::from(m.offset) / 64] |= 1 << (m.offset % 64);
         }
         for w in words {
             out.extend_from_slice(&w.to_le_bytes());
         }
     } else {
-        for &(o, _) in members {
-            out.extend_from_slice(&o.to_le_bytes());
+        for m in members {
+            out.extend_from_slice(&m.offset.to_le_bytes());
         }
     }
-    if width > 0 {
-        let start = out.len();
-        let bytes = (members.len() * usize::from(width)).div_ceil(8);
-        out.resize(start + bytes, 0);
-        for (i, &(_, record)) in members.iter().enumerate() {
-            // The palette is sorted: the index is the position.
-            let index = palette.binary_search(&record).expect("record is in the palette") as u64;
-            let bit = i * usize::from(width);
-            let mut v = index << (bit % 8);
-            let mut at = start + bit / 8;
-            while v != 0 {
-                out[at] |= v as u8;
-                v >>= 8;
-                at += 1;
-            }
-        }
+    let (width, vwidth) = (usize::from(width), usize::from(vwidth));
+    let start = out.len();
+    let bytes = (members.len() * (width + vwidth)).div_ceil(8);
+    out.resize(start + bytes, 0);
+    for (i, m) in members.iter().enumerate() {
+        // The palette is sorted: the index is the position.
+        let index = palette.binary_search(&m.route).expect("route is in the palette") as u64;
+        let bit = i * (width + vwidth);
+        put_bits(out, start, bit, index);
+        put_bits(out, start, bit + width, m.version - vbase);
     }
     for &p in palette.iter() {
         out.extend_from_slice(&p.to_le_bytes());
     }
 }
 
-/// The record id of the member at `offset` (0..1000) of the block whose
-/// container starts at `at`, if it is a member.
+/// A container's header, bounds-checked.
+struct Layout {
+    bitmap: bool,
+    count: usize,
+    palette_len: usize,
+    width: usize,
+    vwidth: usize,
+    vbase: u64,
+    members: usize,
+    packed: usize,
+    palette: usize,
+    end: usize,
+}
+
 #[inline]
-pub(crate) fn probe(data: &[u8], at: usize, offset: u16) -> Option<u32> {
+fn layout(data: &[u8], at: usize) -> Option<Layout> {
     let flags = *data.get(at)?;
     let count = usize::from(u16_at(data, at + 1)?);
     let palette_len = usize::from(u16_at(data, at + 3)?);
+    let vwidth = usize::from(*data.get(at + 5)?);
+    let vbase = u64_at(data, at + 6)?;
     let width = usize::from(flags & 0x0f);
+    let bitmap = flags & BITMAP != 0;
+    if vwidth > 64 || width > 11 {
+        return None;
+    }
     let members = at + HEADER;
-    let (rank, members_len) = if flags & BITMAP != 0 {
+    let packed = members + if bitmap { BITMAP_BYTES } else { count * 2 };
+    let palette = packed + (count * (width + vwidth)).div_ceil(8);
+    let end = palette + palette_len * 4;
+    Some(Layout { bitmap, count, palette_len, width, vwidth, vbase, members, packed, palette, end })
+}
+
+/// Route and version of member `rank`.
+#[inline]
+fn member(data: &[u8], l: &Layout, rank: usize) -> Option<(u32, u64)> {
+    let bit = rank * (l.width + l.vwidth);
+    let index = get_bits(data, l.packed, bit, l.width)? as usize;
+    if index >= l.palette_len {
+        return None;
+    }
+    let delta = get_bits(data, l.packed, bit + l.width, l.vwidth)?;
+    Some((u32_at(data, l.palette + index * 4)?, l.vbase.checked_add(delta)?))
+}
+
+/// Route and version of the member at `offset` (0..1000) of the block whose
+/// container starts at `at`, if it is a member.
+#[inline]
+pub(crate) fn probe(data: &[u8], at: usize, offset: u16) -> Option<(u32, u64)> {
+    let l = layout(data, at)?;
+    let rank = if l.bitmap {
         let word = usize::from(offset / 64);
-        let w = u64_at(data, members + word * 8)?;
+        let w = u64_at(data, l.members + word * 8)?;
         let bit = 1u64 << (offset % 64);
         if w & bit == 0 {
             return None;
         }
         let mut rank = (w & (bit - 1)).count_ones() as usize;
         for i in 0..word {
-            rank += u64_at(data, members + i * 8)?.count_ones() as usize;
+            rank += u64_at(data, l.members + i * 8)?.count_ones() as usize;
         }
-        (rank, BITMAP_BYTES)
+        rank
     } else {
-        // Binary search over the sorted u16 offsets.
-        let (mut lo, mut hi) = (0usize, count);
-        while lo < hi {
+        let (mut lo, mut hi) = (0usize, l.count);
+        loop {
+            if lo >= hi {
+                return None;
+            }
             let mid = (lo + hi) / 2;
-            let v = u16_at(data, members + mid * 2)?;
-            match v.cmp(&offset) {
+            match u16_at(data, l.members + mid * 2)?.cmp(&offset) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    lo = mid;
-                    hi = usize::MAX;
-                    break;
-                }
+                std::cmp::Ordering::Equal => break mid,
             }
         }
-        if hi != usize::MAX {
-            return None;
-        }
-        (lo, count * 2)
     };
-    let indexes = members + members_len;
-    let index = if width == 0 {
-        0
-    } else {
-        let bit = rank * width;
-        let word = u64_at(data, indexes + bit / 8)?;
-        ((word >> (bit % 8)) & ((1u64 << width) - 1)) as usize
-    };
-    if index >= palette_len {
+    if rank >= l.count {
         return None;
     }
-    let palette = indexes + (count * width).div_ceil(8);
-    u32_at(data, palette + index * 4)
+    member(data, &l, rank)
 }
 
-/// Calls `f(offset, record)` for every member of the container at `at`, in
-/// offset order, and returns where the next container starts; `None` when
-/// the container is malformed.
-pub(crate) fn for_each(data: &[u8], at: usize, mut f: impl FnMut(u16, u32)) -> Option<usize> {
-    let flags = *data.get(at)?;
-    let count = usize::from(u16_at(data, at + 1)?);
-    let palette_len = usize::from(u16_at(data, at + 3)?);
-    let width = usize::from(flags & 0x0f);
-    let members = at + HEADER;
-    let members_len = if flags & BITMAP != 0 { BITMAP_BYTES } else { count * 2 };
-    let indexes = members + members_len;
-    let palette = indexes + (count * width).div_ceil(8);
-    let end = palette + palette_len * 4;
-    if end > data.len() || count == 0 || palette_len == 0 {
+/// Calls `f(member)` for every member of the container at `at`, in offset
+/// order, and returns where the next container starts; `None` when the
+/// container is malformed.
+pub(crate) fn for_each(data: &[u8], at: usize, mut f: impl FnMut(Member)) -> Option<usize> {
+    let l = layout(data, at)?;
+    if l.end > data.len() || l.count == 0 || l.palette_len == 0 || l.count > 1000 {
         return None;
     }
-    let record = |rank: usize| -> Option<u32> {
-        let index = if width == 0 {
-            0
-        } else {
-            let bit = rank * width;
-            ((u64_at(data, indexes + bit / 8)? >> (bit % 8)) & ((1u64 << width) - 1)) as usize
-        };
-        if index >= palette_len {
-            return None;
-        }
-        u32_at(data, palette + index * 4)
-    };
     let mut rank = 0;
-    if flags & BITMAP != 0 {
+    if l.bitmap {
         for word in 0..16 {
-            let mut w = u64_at(data, members + word * 8)?;
+            let mut w = u64_at(data, l.members + word * 8)?;
             while w != 0 {
-                let bit = w.trailing_zeros() as u16;
+                let offset = word as u16 * 64 + w.trailing_zeros() as u16;
                 w &= w - 1;
-                f(word as u16 * 64 + bit, record(rank)?);
+                if offset >= 1000 || rank >= l.count {
+                    return None;
+                }
+                let (route, version) = member(data, &l, rank)?;
+                f(Member { offset, route, version });
                 rank += 1;
             }
         }
-        if rank != count {
+        if rank != l.count {
             return None;
         }
     } else {
-        for rank in 0..count {
-            f(u16_at(data, members + rank * 2)?, record(rank)?);
+        let mut last = None;
+        for rank in 0..l.count {
+            let offset = u16_at(data, l.members + rank * 2)?;
+            if offset >= 1000 || last.is_some_and(|p| p >= offset) {
+                return None;
+            }
+            last = Some(offset);
+            let (route, version) = member(data, &l, rank)?;
+            f(Member { offset, route, version });
         }
     }
-    Some(end)
+    Some(l.end)
 }
 
 /// Block id -> container offset, open addressing with linear probing.
@@ -301,34 +349,41 @@ impl Directory {
 mod tests {
     use super::*;
 
-    fn roundtrip(members: &[(u16, u32)]) {
+    fn m(offset: u16, route: u32, version: u64) -> Member {
+        Member { offset, route, version }
+    }
+
+    fn roundtrip(members: &[Member]) {
         let mut data = vec![0xee];
         let mut palette = Vec::new();
         encode(&mut data, members, &mut palette);
         let end = data.len();
-        data.extend_from_slice(&[0; PADDING]);
+        data.extend_from_slice(&[0; PADDING + 1]);
         for o in 0..1000u16 {
-            let want = members.iter().find(|m| m.0 == o).map(|m| m.1);
-            assert_eq!(probe(&data, 1, o), want, "offset {o} of {members:?}");
+            let want = members.iter().find(|x| x.offset == o).map(|x| (x.route, x.version));
+            assert_eq!(probe(&data, 1, o), want, "offset {o}");
         }
         let mut seen = Vec::new();
-        assert_eq!(for_each(&data, 1, |o, r| seen.push((o, r))), Some(end));
+        assert_eq!(for_each(&data, 1, |x| seen.push(x)), Some(end));
         assert_eq!(seen, members);
     }
 
     #[test]
     fn containers_round_trip() {
-        roundtrip(&[(0, 7)]);
-        roundtrip(&[(999, 7)]);
-        roundtrip(&[(3, 1), (4, 2), (500, 1), (999, 3)]);
-        let list: Vec<(u16, u32)> = (0..64).map(|i| (i * 15, i as u32 % 3)).collect();
+        roundtrip(&[m(0, 7, 1)]);
+        roundtrip(&[m(999, 7, u64::MAX)]);
+        roundtrip(&[m(3, 1, 5), m(4, 2, 1 << 40), m(500, 1, 0), m(999, u32::MAX, 77)]);
+        let list: Vec<Member> = (0..64).map(|i| m(i * 15, i as u32 % 3, 1000 + i as u64 * 7919)).collect();
         roundtrip(&list);
-        let bitmap: Vec<(u16, u32)> = (0..65).map(|i| (i * 15, 100 + i as u32 % 5)).collect();
+        let bitmap: Vec<Member> = (0..65).map(|i| m(i * 15, 100 + i as u32 % 5, 3_000_000 - i as u64)).collect();
         roundtrip(&bitmap);
-        let full: Vec<(u16, u32)> = (0..1000).map(|i| (i, i as u32)).collect();
+        let full: Vec<Member> = (0..1000).map(|i| m(i, i as u32, u64::from(i) * 0x1234_5678_9abc)).collect();
         roundtrip(&full);
-        let one_route: Vec<(u16, u32)> = (0..1000).step_by(3).map(|i| (i, 9)).collect();
+        let one_route: Vec<Member> = (0..1000).step_by(3).map(|i| m(i, 9, 2)).collect();
         roundtrip(&one_route);
+        let wide: Vec<Member> =
+            (0..100).map(|i| m(i * 7, i as u32 % 2, if i % 2 == 0 { 0 } else { u64::MAX - i as u64 })).collect();
+        roundtrip(&wide);
     }
 
     #[test]
@@ -346,8 +401,8 @@ mod tests {
     #[test]
     fn malformed_containers_answer_nothing() {
         assert_eq!(probe(&[], 0, 1), None);
-        assert_eq!(probe(&[0x80, 1, 0, 1, 0], 0, 1), None);
-        assert_eq!(for_each(&[0x00, 0, 0, 0, 0], 0, |_, _| ()), None);
-        assert_eq!(for_each(&[0x00, 1, 0, 1, 0, 5, 0], 0, |_, _| ()), None);
+        assert_eq!(probe(&[0x80, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 0, 1), None);
+        assert_eq!(for_each(&[0; 14], 0, |_| ()), None);
+        assert_eq!(for_each(&[0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0], 0, |_| ()), None);
     }
 }

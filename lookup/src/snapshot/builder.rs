@@ -9,10 +9,11 @@ use std::time::Instant;
 use didroute_shared::{ChangeEvent, Op, Route, E164};
 use time::OffsetDateTime;
 
-use super::base::{Base, Record, TOMBSTONE};
-use super::blocks::{self, Directory};
+use super::base::{Base, TOMBSTONE};
+use super::blocks::{self, Directory, Member};
 use super::hash::FxHashMap;
 use super::render::RenderedRoute;
+use super::sparse::{self, Sparse};
 
 /// Distinct routes, each rendered once.
 #[derive(Default)]
@@ -57,16 +58,17 @@ impl RouteTable {
     }
 }
 
+/// Blocks with at most this many numbers go to the sparse table.
+const SPARSE_MAX: usize = 3;
+
 /// Encodes numbers given in strictly ascending order into a base.
 pub(crate) struct Writer {
     started: Instant,
     data: Vec<u8>,
     directory: Vec<(u64, u32)>,
-    records: Vec<Record>,
-    record_ids: FxHashMap<Record, u32>,
-    last: Option<(Record, u32)>,
+    sparse: Vec<(u64, u64)>,
     block: u64,
-    members: Vec<(u16, u32)>,
+    members: Vec<Member>,
     palette: Vec<u32>,
     numbers: u64,
     len: usize,
@@ -74,15 +76,14 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(started: Instant, numbers_hint: usize) -> Writer {
+    /// `data_hint` and `sparse_hint`: expected arena bytes and sparse
+    /// numbers (a fold knows them from the base it folds).
+    pub(crate) fn new(started: Instant, data_hint: usize, sparse_hint: usize) -> Writer {
         Writer {
             started,
-            // About 2.5 bytes per number for realistic data.
-            data: Vec::with_capacity(numbers_hint * 5 / 2 + blocks::PADDING),
+            data: Vec::with_capacity(data_hint + blocks::PADDING),
             directory: Vec::new(),
-            records: Vec::new(),
-            record_ids: FxHashMap::default(),
-            last: None,
+            sparse: Vec::with_capacity(sparse_hint),
             block: 0,
             members: Vec::with_capacity(1000),
             palette: Vec::with_capacity(1000),
@@ -90,21 +91,6 @@ impl Writer {
             len: 0,
             seq: 0,
         }
-    }
-
-    fn record_id(&mut self, record: Record) -> u32 {
-        if let Some((r, id)) = self.last {
-            if r == record {
-                return id;
-            }
-        }
-        let next = self.records.len() as u32;
-        let id = *self.record_ids.entry(record).or_insert(next);
-        if id == next {
-            self.records.push(record);
-        }
-        self.last = Some((record, id));
-        id
     }
 
     /// Adds `number` (greater than every number added before) with a route
@@ -115,8 +101,7 @@ impl Writer {
             self.flush();
         }
         self.block = block;
-        let id = self.record_id(Record { route, version });
-        self.members.push(((number % 1000) as u16, id));
+        self.members.push(Member { offset: (number % 1000) as u16, route, version });
         self.len += 1;
         if route != TOMBSTONE {
             self.numbers += 1;
@@ -129,9 +114,15 @@ impl Writer {
     }
 
     fn flush(&mut self) {
-        let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
-        self.directory.push((self.block, at));
-        blocks::encode(&mut self.data, &self.members, &mut self.palette);
+        if self.members.len() <= SPARSE_MAX && self.members.iter().all(|m| sparse::fits(m.route, m.version)) {
+            let base = self.block * 1000;
+            self.sparse
+                .extend(self.members.iter().map(|m| (base + u64::from(m.offset), sparse::pack(m.route, m.version))));
+        } else {
+            let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
+            self.directory.push((self.block, at));
+            blocks::encode(&mut self.data, &self.members, &mut self.palette);
+        }
         self.members.clear();
     }
 
@@ -141,12 +132,12 @@ impl Writer {
         }
         self.data.extend_from_slice(&[0; blocks::PADDING]);
         self.data.shrink_to_fit();
-        self.records.shrink_to_fit();
         let directory = Directory::build(&self.directory);
+        let sparse = Sparse::build(self.sparse);
         Base {
             directory,
             data: self.data,
-            records: self.records,
+            sparse,
             routes,
             seq: self.seq,
             numbers: self.numbers,
@@ -157,13 +148,15 @@ impl Writer {
     }
 }
 
-/// One pushed number: 24 bytes, so a catch-up of 100M events sorts 2.4 GB.
+/// One pushed number: 32 bytes, so a catch-up of 100M events sorts 3.2 GB
+/// (through a scratch buffer of the same size).
 #[derive(Debug, Clone, Copy)]
 struct Item {
     number: u64,
     seq: u64,
-    /// Index into the builder's records.
-    record: u32,
+    version: u64,
+    /// Index into the builder's routes, or [`TOMBSTONE`].
+    route: u32,
 }
 
 /// Collects numbers, interning each distinct route once, then sorts and
@@ -172,8 +165,6 @@ struct Item {
 #[derive(Default)]
 pub struct BaseBuilder {
     routes: RouteTable,
-    records: Vec<Record>,
-    record_ids: FxHashMap<Record, u32>,
     items: Vec<Item>,
 }
 
@@ -196,13 +187,7 @@ impl BaseBuilder {
     }
 
     fn push_record(&mut self, number: E164, route: u32, version: u64, seq: u64) {
-        let record = Record { route, version };
-        let next = self.records.len() as u32;
-        let id = *self.record_ids.entry(record).or_insert(next);
-        if id == next {
-            self.records.push(record);
-        }
-        self.items.push(Item { number: number.as_u64(), seq, record: id });
+        self.items.push(Item { number: number.as_u64(), seq, version, route });
     }
 
     /// Adds one number; `route: None` records a deletion (a tombstone).
@@ -237,9 +222,10 @@ impl BaseBuilder {
     /// any more, and encodes the base.
     pub fn finish(self) -> Base {
         let started = Instant::now();
-        let BaseBuilder { routes, records, mut items, .. } = self;
+        let BaseBuilder { routes, mut items } = self;
         sort_by_number(&mut items);
-        let mut writer = Writer::new(started, items.len());
+        // About 4 bytes per number in containers, a tenth of them sparse.
+        let mut writer = Writer::new(started, items.len() * 4, items.len() / 10);
         let mut remap = vec![TOMBSTONE; routes.routes.len()];
         let mut kept: Vec<Arc<RenderedRoute>> = Vec::new();
         let mut i = 0;
@@ -248,8 +234,7 @@ impl BaseBuilder {
             let mut best = items[i];
             let mut j = i + 1;
             while j < items.len() && items[j].number == number {
-                let (a, b) = (&records[items[j].record as usize], &records[best.record as usize]);
-                if (a.version, items[j].seq) > (b.version, best.seq) {
+                if (items[j].version, items[j].seq) > (best.version, best.seq) {
                     best = items[j];
                 }
                 j += 1;
@@ -258,18 +243,17 @@ impl BaseBuilder {
                 writer.saw_seq(item.seq);
             }
             i = j;
-            let record = records[best.record as usize];
-            let route = if record.route == TOMBSTONE {
+            let route = if best.route == TOMBSTONE {
                 TOMBSTONE
             } else {
-                let slot = &mut remap[record.route as usize];
+                let slot = &mut remap[best.route as usize];
                 if *slot == TOMBSTONE {
                     *slot = kept.len() as u32;
-                    kept.push(Arc::clone(&routes.routes[record.route as usize]));
+                    kept.push(Arc::clone(&routes.routes[best.route as usize]));
                 }
                 *slot
             };
-            writer.push(number, route, record.version);
+            writer.push(number, route, best.version);
         }
         drop(items);
         writer.finish(kept)
@@ -287,7 +271,7 @@ fn sort_by_number(items: &mut Vec<Item>) {
     const BUCKETS: usize = 1 << BITS;
     let max = items.iter().map(|i| i.number).max().unwrap_or(0);
     let passes = (u64::BITS - max.leading_zeros()).div_ceil(BITS);
-    let mut scratch: Vec<Item> = vec![Item { number: 0, seq: 0, record: 0 }; items.len()];
+    let mut scratch: Vec<Item> = vec![Item { number: 0, seq: 0, version: 0, route: 0 }; items.len()];
     let (mut from, mut to) = (std::mem::take(items), scratch.split_off(0));
     for pass in 0..passes {
         let shift = pass * BITS;
@@ -323,7 +307,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                Item { number: x % 999_999_999_999_999, seq: i, record: 0 }
+                Item { number: x % 999_999_999_999_999, seq: i, version: 0, route: 0 }
             })
             .collect();
         let mut want: Vec<u64> = items.iter().map(|i| i.number).collect();

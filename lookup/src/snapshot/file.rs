@@ -4,10 +4,11 @@
 //!  0  magic "DIDRSNAP"          8  format u32 (1)     12  reserved u32 (0)
 //! 16  seq u64                  24  numbers u64        32  len u64 (with tombstones)
 //! 40  built_at unix s i64      48  built_at ns u32    52  reserved u32
-//! 56  directory slots u64      64  data bytes u64     72  records u64
-//! 80  routes JSON bytes u64    88  payload:
-//!     directory slots (3 x u32 each), block containers, records (u32 route,
-//!     u64 version each), routes as a JSON array
+//! 56  directory slots u64      64  data bytes u64     72  sparse numbers u64
+//! 80  routes JSON bytes u64    88  sparse buckets u64  96  payload:
+//!     directory slots (3 x u32 each), block containers, sparse buckets
+//!     (u32 each), sparse entries (u64 number, u64 payload each), routes as
+//!     a JSON array
 //! end-8  checksum u64 of every byte before it
 //! ```
 //!
@@ -15,7 +16,7 @@
 //! empty, shorter or longer than its header says, of another format, fails
 //! its checksum, or does not hold together (a directory slot or record
 //! pointing outside its table, a malformed block, counts that disagree with
-//! the header). The checksum is the Fx mix over 8-byte words: not a MAC, but
+//! the header, a sparse key outside its bucket). The checksum is the Fx mix over 8-byte words: not a MAC, but
 //! any change within one word always alters it and any other change almost
 //! surely does.
 
@@ -26,14 +27,15 @@ use std::sync::Arc;
 use didroute_shared::Route;
 use time::OffsetDateTime;
 
-use super::base::{Base, Record, TOMBSTONE};
+use super::base::{Base, TOMBSTONE};
 use super::blocks::{self, Directory};
 use super::render::RenderedRoute;
+use super::sparse::{self, Sparse};
 use super::Snapshot;
 
 const MAGIC: &[u8; 8] = b"DIDRSNAP";
 const FORMAT: u32 = 1;
-const HEADER: usize = 88;
+const HEADER: usize = 96;
 const TRAILER: usize = 8;
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -116,7 +118,14 @@ impl Snapshot {
         // Plain routes always serialise.
         let routes = serde_json::to_vec(&routes).expect("routes serialise");
         let slots = &base.directory.slots;
-        let size = HEADER + slots.len() * 12 + base.data.len() + base.records.len() * 12 + routes.len() + TRAILER;
+        let sp = &base.sparse;
+        let size = HEADER
+            + slots.len() * 12
+            + base.data.len()
+            + sp.buckets.len() * 4
+            + sp.entries.len() * 16
+            + routes.len()
+            + TRAILER;
         let mut out = Vec::with_capacity(size);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT.to_le_bytes());
@@ -127,7 +136,7 @@ impl Snapshot {
         out.extend_from_slice(&base.built_at.unix_timestamp().to_le_bytes());
         out.extend_from_slice(&base.built_at.nanosecond().to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
-        for n in [slots.len(), base.data.len(), base.records.len(), routes.len()] {
+        for n in [slots.len(), base.data.len(), sp.entries.len(), routes.len(), sp.buckets.len()] {
             out.extend_from_slice(&(n as u64).to_le_bytes());
         }
         for s in slots {
@@ -136,9 +145,12 @@ impl Snapshot {
             }
         }
         out.extend_from_slice(&base.data);
-        for r in &base.records {
-            out.extend_from_slice(&r.route.to_le_bytes());
-            out.extend_from_slice(&r.version.to_le_bytes());
+        for b in &sp.buckets {
+            out.extend_from_slice(&b.to_le_bytes());
+        }
+        for (k, p) in &sp.entries {
+            out.extend_from_slice(&k.to_le_bytes());
+            out.extend_from_slice(&p.to_le_bytes());
         }
         out.extend_from_slice(&routes);
         let sum = checksum(&out);
@@ -169,11 +181,19 @@ impl Snapshot {
         let len = u64_at(bytes, 32);
         let secs = u64_at(bytes, 40) as i64;
         let nanos = u32_at(bytes, 48);
-        let counts = [u64_at(bytes, 56), u64_at(bytes, 64), u64_at(bytes, 72), u64_at(bytes, 80)];
-        let [slots, data_len, records, routes_len] = counts.map(|c| usize::try_from(c).unwrap_or(usize::MAX));
-        let need = [slots.saturating_mul(12), data_len, records.saturating_mul(12), routes_len, HEADER + TRAILER]
-            .into_iter()
-            .fold(0usize, usize::saturating_add);
+        let counts = [u64_at(bytes, 56), u64_at(bytes, 64), u64_at(bytes, 72), u64_at(bytes, 80), u64_at(bytes, 88)];
+        let [slots, data_len, sparse_len, routes_len, buckets] =
+            counts.map(|c| usize::try_from(c).unwrap_or(usize::MAX));
+        let need = [
+            slots.saturating_mul(12),
+            data_len,
+            buckets.saturating_mul(4),
+            sparse_len.saturating_mul(16),
+            routes_len,
+            HEADER + TRAILER,
+        ]
+        .into_iter()
+        .fold(0usize, usize::saturating_add);
         if bytes.len() < need {
             return Err(SnapshotError::Truncated { len: bytes.len(), need });
         }
@@ -191,10 +211,13 @@ impl Snapshot {
         at += slots * 12;
         let data = bytes[at..at + data_len].to_vec();
         at += data_len;
-        let records: Vec<Record> = (0..records)
-            .map(|i| Record { route: u32_at(bytes, at + i * 12), version: u64_at(bytes, at + i * 12 + 4) })
-            .collect();
-        at += records.len() * 12;
+        let sparse = Sparse {
+            buckets: (0..buckets).map(|i| u32_at(bytes, at + i * 4)).collect(),
+            entries: (0..sparse_len)
+                .map(|i| (u64_at(bytes, at + buckets * 4 + i * 16), u64_at(bytes, at + buckets * 4 + i * 16 + 8)))
+                .collect(),
+        };
+        at += buckets * 4 + sparse_len * 16;
         let routes: Vec<Route> = serde_json::from_slice(&bytes[at..at + routes_len])
             .map_err(|e| malformed(format!("the route table does not decode: {e}")))?;
         let routes: Vec<Arc<RenderedRoute>> = routes.into_iter().map(|r| Arc::new(RenderedRoute::new(r))).collect();
@@ -206,27 +229,32 @@ impl Snapshot {
         if data.len() < blocks::PADDING || data[data.len() - blocks::PADDING..].iter().any(|&b| b != 0) {
             return Err(malformed("the block arena lacks its padding"));
         }
-        if let Some(r) = records.iter().find(|r| r.route != TOMBSTONE && r.route as usize >= routes.len()) {
-            return Err(malformed(format!("a record names route {} of {}", r.route, routes.len())));
-        }
+        sparse.check().map_err(malformed)?;
+        let known = |route: u32| route == TOMBSTONE || (route as usize) < routes.len();
         let arena = data.len() - blocks::PADDING;
         let mut expect = 0usize;
         let (mut held, mut routable) = (0u64, 0u64);
+        for &(_, p) in &sparse.entries {
+            let (route, _) = sparse::unpack(p);
+            if !known(route) {
+                return Err(malformed(format!("a sparse number names route {route} of {}", routes.len())));
+            }
+            held += 1;
+            routable += u64::from(route != TOMBSTONE);
+        }
         for (block, offset) in directory.sorted() {
             if offset as usize != expect {
                 return Err(malformed(format!("block {block} starts at {offset}, expected {expect}")));
             }
             let mut bad = false;
-            let end = blocks::for_each(&data[..arena], offset as usize, |_, id| match records.get(id as usize) {
-                Some(r) => {
-                    held += 1;
-                    routable += u64::from(r.route != TOMBSTONE);
-                }
-                None => bad = true,
+            let end = blocks::for_each(&data[..arena], offset as usize, |m| {
+                held += 1;
+                routable += u64::from(m.route != TOMBSTONE);
+                bad |= !known(m.route);
             })
             .ok_or_else(|| malformed(format!("block {block} is malformed")))?;
             if bad {
-                return Err(malformed(format!("block {block} names an unknown record")));
+                return Err(malformed(format!("block {block} names an unknown route")));
             }
             expect = end;
         }
@@ -241,7 +269,7 @@ impl Snapshot {
         let base = Base {
             directory,
             data,
-            records,
+            sparse,
             routes,
             seq,
             numbers,

@@ -19,7 +19,8 @@ impl Base {
         changes.sort_unstable_by_key(|(n, _)| *n);
         let mut changes = changes.into_iter().peekable();
 
-        let mut writer = Writer::new(started, self.len + changes.len());
+        let grow = changes.len() * 16;
+        let mut writer = Writer::new(started, self.data.len() + grow, self.sparse.len() + changes.len() / 4);
         writer.saw_seq(self.seq);
         let mut routes = RouteTable::default();
         // Old route index -> new one, filled on first use: the base's route
@@ -34,7 +35,7 @@ impl Base {
             writer.push(number, route, slot.version);
         };
 
-        self.for_each(|number, record| {
+        self.for_each(|number, route, version| {
             while let Some((n, slot)) = changes.next_if(|(n, _)| *n < number) {
                 push_change(&mut writer, &mut routes, n, slot);
             }
@@ -42,20 +43,20 @@ impl Base {
                 push_change(&mut writer, &mut routes, n, slot);
                 return;
             }
-            let route = if record.route == TOMBSTONE {
+            let route = if route == TOMBSTONE {
                 TOMBSTONE
             } else {
-                let Some(old) = self.routes.get(record.route as usize) else {
+                let Some(old) = self.routes.get(route as usize) else {
                     tracing::error!(number, "skipping a base entry with an unknown route while folding");
                     return;
                 };
-                let slot = &mut remap[record.route as usize];
+                let slot = &mut remap[route as usize];
                 if *slot == TOMBSTONE {
                     *slot = routes.intern_rendered(old);
                 }
                 *slot
             };
-            writer.push(number, route, record.version);
+            writer.push(number, route, version);
         });
         for (n, slot) in changes {
             push_change(&mut writer, &mut routes, n, slot);

@@ -18,6 +18,7 @@ mod fold;
 mod hash;
 mod overlay;
 mod render;
+mod sparse;
 mod store;
 
 #[cfg(test)]

@@ -319,6 +319,8 @@ fn changes_applied_during_a_fold_are_kept() {
 fn sample_snapshot() -> (Snapshot, Vec<E164>) {
     let mut numbers: Vec<E164> = (0..150).map(|i| num(&format!("+1555123{:04}", i * 3))).collect();
     numbers.extend((0..20).map(|i| num(&format!("+44207946{:04}", i * 37))));
+    // Scattered numbers, one per block: the sparse table.
+    numbers.extend((0..6).map(|i| num(&format!("+1{}55501234", 2 + i))));
     let mut events = Vec::new();
     for (i, n) in numbers.iter().enumerate() {
         let seq = i as u64 + 1;
@@ -328,12 +330,16 @@ fn sample_snapshot() -> (Snapshot, Vec<E164>) {
             let country = if n.as_u64() < 200_000_000_000 { "US" } else { "GB" };
             let mut r = route(i as u128 % 4, &format!("psap {}", i % 4));
             r.country = Country::parse(country).unwrap();
-            events.push(upsert(seq, *n, 2, r));
+            // Versions from one global sequence, as the control plane draws them.
+            events.push(upsert(seq, *n, 1_000_000 + i as u64 * 7919, r));
         }
     }
     let (s, o) = Snapshot::empty().with_events(&events, events.len() as u64);
     assert_eq!(o.rejected, 0);
-    (s.folded(), numbers)
+    let s = s.folded();
+    assert_eq!(s.base().sparse_count(), 6);
+    assert_eq!(s.base().block_count(), 2);
+    (s, numbers)
 }
 
 #[test]
@@ -350,7 +356,7 @@ fn snapshot_files_round_trip() {
         assert_eq!(back.version_of(*n), s.version_of(*n), "tombstones keep their versions");
     }
     // An overlay is folded into the file.
-    let (layered, _) = s.with_events(&[delete(500, numbers[0], 9)], 500);
+    let (layered, _) = s.with_events(&[delete(500, numbers[0], 9_000_000)], 500);
     let back = Snapshot::decode(&layered.encode()).unwrap();
     assert_eq!((back.seq(), back.overlay_len()), (500, 0));
     assert_eq!(answers(&back, &numbers), answers(&layered, &numbers));
@@ -385,7 +391,7 @@ fn every_truncation_and_every_bit_flip_is_refused() {
 fn store_refuses_an_older_snapshot() {
     let (s, numbers) = sample_snapshot();
     let store = Store::new(s.clone());
-    let (newer, _) = s.with_events(&[delete(900, numbers[1], 9)], 900);
+    let (newer, _) = s.with_events(&[delete(900, numbers[1], 9_000_000)], 900);
     store.install(newer.folded()).unwrap();
     let err = store.install(s).unwrap_err();
     assert!(matches!(err, SnapshotError::Older { file, serving: 900 } if file < 900), "{err}");
