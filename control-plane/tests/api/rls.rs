@@ -24,7 +24,8 @@ use crate::helpers::{db_args, fresh_database};
 
 /// The tables holding tenant data that the matrices below exercise; these
 /// (and every other table but [`NON_TENANT_TABLES`]) must have forced RLS.
-const TENANT_TABLES: [&str; 6] = ["api_keys", "audit_log", "numbers", "outbox", "routes", "tenants"];
+const TENANT_TABLES: [&str; 8] =
+    ["api_keys", "audit_log", "idempotency_keys", "numbers", "outbox", "pool_ranges", "routes", "tenants"];
 /// The only columns of `numbers` the app role may update.
 const NUMBERS_LIFECYCLE_COLUMNS: [&str; 8] = [
     "cooldown_until",
@@ -74,6 +75,10 @@ struct Tenant {
     cooldown: String,
     /// available, in this tenant's private pool
     pool: String,
+    /// the tenant's one private-pool range: exactly `pool`
+    pool_range: i64,
+    /// the tenant's one stored Idempotency-Key
+    idempotency_key: String,
 }
 
 impl Tenant {
@@ -95,6 +100,11 @@ struct World {
 
 fn number(k: usize, i: usize) -> String {
     format!("+1555{k:02}{i:05}")
+}
+
+/// The digits of an E.164 number as an integer: what `pool_ranges` bounds are.
+fn digits(e164: &str) -> i64 {
+    e164.trim_start_matches('+').parse().expect("E.164 digits")
 }
 
 /// A fresh database with `tenant_count` fully seeded tenants and two public
@@ -126,6 +136,8 @@ async fn seed_tenant(owner: &PgPool, k: usize) -> Tenant {
         reserved: number(k, 3),
         cooldown: number(k, 4),
         pool: number(k, 5),
+        pool_range: digits(&number(k, 5)),
+        idempotency_key: format!("idem-key-of-tenant-{k}"),
     };
     let mut tx = owner.begin().await.unwrap();
     let statements: Vec<(&str, Vec<String>)> = vec![
@@ -175,6 +187,19 @@ async fn seed_tenant(owner: &PgPool, k: usize) -> Tenant {
             "INSERT INTO outbox (tenant_id, e164, version, op, route)
              VALUES ($2::uuid, $1, 1, 'upsert', jsonb_build_object('tenant_id', $2, 'subsystem', 'psap'))",
             vec![t.alloc.clone(), t.id.to_string()],
+        ),
+        // one number wide, so the ranges of different tenants never overlap
+        // (the exclusion constraint would refuse it)
+        (
+            "INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1::uuid, int8range($2::int8, $2::int8, '[]'))",
+            vec![t.id.to_string(), t.pool_range.to_string()],
+        ),
+        // a finished request: its answer and the outbox row it wrote
+        (
+            "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response, outbox_ids)
+             VALUES ($1::uuid, $2, sha256($2::bytea), 201, jsonb_build_object('numbers', jsonb_build_array($3)),
+                     ARRAY(SELECT id FROM outbox WHERE tenant_id = $1::uuid))",
+            vec![t.id.to_string(), t.idempotency_key.clone(), t.alloc.clone()],
         ),
     ];
     for (sql, args) in statements {
@@ -470,6 +495,43 @@ fn probe_list(a: &Tenant) -> Vec<Probe> {
             delete: format!("DELETE FROM outbox WHERE tenant_id = '{id}'"),
             delete_expect: Expect::Denied,
         },
+        Probe {
+            table: "pool_ranges",
+            select: format!("SELECT t::text FROM pool_ranges t WHERE tenant_id = '{id}'"),
+            select_rows: 1,
+            // a range no seeded tenant's overlaps, so only the grant or the policy can refuse it
+            insert: format!(
+                "INSERT INTO pool_ranges (tenant_id, numbers) VALUES ('{id}', int8range(15559998001, 15559998999, '[]'))"
+            ),
+            // the operator assigns ranges; a tenant only reads its own
+            insert_expect: Expect::Denied,
+            // widened within the tenant's own numbering, so no other tenant's range is overlapped
+            update: format!(
+                "UPDATE pool_ranges SET numbers = int8range(lower(numbers), upper(numbers) + 1000) WHERE tenant_id = '{id}'"
+            ),
+            update_expect: Expect::Denied,
+            delete: format!("DELETE FROM pool_ranges WHERE tenant_id = '{id}'"),
+            delete_expect: Expect::Denied,
+        },
+        Probe {
+            table: "idempotency_keys",
+            select: format!("SELECT t::text FROM idempotency_keys t WHERE tenant_id = '{id}'"),
+            select_rows: 1,
+            insert: format!(
+                "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response)
+                 VALUES ('{id}', 'impostor-{fresh}', sha256('impostor'::bytea), 201, '{{\"numbers\": []}}')"
+            ),
+            insert_expect: Expect::Rows(1),
+            // a replay would answer with this instead of the stored response
+            update: format!(
+                "UPDATE idempotency_keys SET status = 200, response = '{{\"pwned\": true}}', outbox_ids = '{{}}'
+                 WHERE tenant_id = '{id}'"
+            ),
+            update_expect: Expect::Rows(1),
+            // keys are never deleted by the app role
+            delete: format!("DELETE FROM idempotency_keys WHERE tenant_id = '{id}'"),
+            delete_expect: Expect::Denied,
+        },
     ]
 }
 
@@ -528,7 +590,7 @@ async fn attack(w: &World, a: &Tenant, ctx: Ctx, label: &str) -> Vec<String> {
         if p.delete_expect == Expect::Denied {
             assert!(del.starts_with("denied"), "{label}: DELETE {t} must be denied like for its owner, got {del}");
         }
-        matrix.push(format!("{label:>14} | {t:<9} | SELECT 0 rows | INSERT {ins} | UPDATE {upd} | DELETE {del}"));
+        matrix.push(format!("{label:>14} | {t:<16} | SELECT 0 rows | INSERT {ins} | UPDATE {upd} | DELETE {del}"));
     }
     matrix
 }
@@ -633,7 +695,7 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
 
     // RLS flags. The tables with RLS (from pg_class) are exactly every table
     // in the schema except the known non-tenant ones (so a table added
-    // without RLS fails here), they include the six tenant tables, and every
+    // without RLS fails here), they include every one of TENANT_TABLES, and every
     // one of them also forces it.
     let flags: Vec<(String, bool, bool)> = sqlx::query_as(
         "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity
@@ -827,10 +889,21 @@ async fn rls_fails_closed_without_a_tenant() {
         }
         matrix.extend(attack(&w, a, ctx, label).await);
         // operator-wide rows (tenant_id NULL) cannot be written without a tenant either
-        for t in ["audit_log", "outbox"] {
+        for t in ["audit_log", "outbox", "pool_ranges", "idempotency_keys"] {
             let sql = match t {
                 "audit_log" => "INSERT INTO audit_log (tenant_id, actor, action) VALUES (NULL, 'nobody', 'x')",
-                _ => "INSERT INTO outbox (tenant_id, e164, version, op) VALUES (NULL, '+15550000001', 1, 'delete')",
+                "outbox" => {
+                    "INSERT INTO outbox (tenant_id, e164, version, op) VALUES (NULL, '+15550000001', 1, 'delete')"
+                }
+                "pool_ranges" => {
+                    "INSERT INTO pool_ranges (tenant_id, numbers) VALUES (NULL, int8range(15559998001, 15559998999))"
+                }
+                // tenant_id is NOT NULL, but the policy refuses the row before the constraint sees it
+                "idempotency_keys" => {
+                    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response)
+                     VALUES (NULL, 'nobody', sha256('nobody'::bytea), 201, 'null')"
+                }
+                _ => unreachable!("no operator-wide INSERT for {t}"),
             };
             assert_denied(
                 &format!("{label}: INSERT into {t} with tenant_id NULL"),
@@ -848,7 +921,16 @@ async fn rls_fails_closed_without_a_tenant() {
                 ),
                 "routes" => ("UPDATE routes SET customer_label = 'pwned'".to_owned(), "DELETE FROM routes".to_owned()),
                 "audit_log" => ("UPDATE audit_log SET action = 'pwned'".to_owned(), "DELETE FROM audit_log".to_owned()),
-                _ => ("UPDATE outbox SET published_at = now()".to_owned(), "DELETE FROM outbox".to_owned()),
+                "outbox" => ("UPDATE outbox SET published_at = now()".to_owned(), "DELETE FROM outbox".to_owned()),
+                "pool_ranges" => (
+                    "UPDATE pool_ranges SET numbers = int8range(lower(numbers), upper(numbers) + 1000)".to_owned(),
+                    "DELETE FROM pool_ranges".to_owned(),
+                ),
+                "idempotency_keys" => (
+                    "UPDATE idempotency_keys SET status = 200, response = '{\"pwned\": true}'".to_owned(),
+                    "DELETE FROM idempotency_keys".to_owned(),
+                ),
+                _ => panic!("no blanket writes for tenant table {t}: add them here"),
             };
             assert_no_effect(&format!("{label}: {upd}"), exec(&w.db, ctx, &upd, End::Commit).await);
             assert_no_effect(&format!("{label}: {del}"), exec(&w.db, ctx, &del, End::Commit).await);
@@ -901,6 +983,10 @@ struct Seen {
     routes: Vec<Uuid>,
     audit: Vec<Uuid>,
     tenants: Vec<Uuid>,
+    /// tenants seen in pool_ranges
+    pools: Vec<Uuid>,
+    /// tenants seen in idempotency_keys
+    idempotency: Vec<Uuid>,
     held: i64,
     current: Option<Uuid>,
 }
@@ -933,15 +1019,18 @@ async fn look(conn: &mut PgConnection, rng: Option<&mut StdRng>) -> Seen {
             .await
             .unwrap();
     pause().await;
-    let (tenants, held, current): (Vec<Uuid>, i64, Option<Uuid>) = sqlx::query_as(
-        "SELECT ARRAY(SELECT id FROM tenants ORDER BY 1),
-                (SELECT count(*) FROM numbers WHERE tenant_id IS NOT NULL OR pool_tenant_id IS NOT NULL),
-                didroute_current_tenant()",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    Seen { pid, numbers, routes, audit, tenants, held, current }
+    let (tenants, pools, idempotency, held, current): (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>, i64, Option<Uuid>) =
+        sqlx::query_as(
+            "SELECT ARRAY(SELECT id FROM tenants ORDER BY 1),
+                    ARRAY(SELECT DISTINCT tenant_id FROM pool_ranges ORDER BY 1),
+                    ARRAY(SELECT DISTINCT tenant_id FROM idempotency_keys ORDER BY 1),
+                    (SELECT count(*) FROM numbers WHERE tenant_id IS NOT NULL OR pool_tenant_id IS NOT NULL),
+                    didroute_current_tenant()",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    Seen { pid, numbers, routes, audit, tenants, pools, idempotency, held, current }
 }
 
 #[track_caller]
@@ -952,6 +1041,8 @@ fn assert_sees_only(seen: &Seen, tenant: Option<Uuid>, what: &str) {
     assert_eq!(seen.routes, expect, "{what}: tenants seen in routes");
     assert_eq!(seen.audit, expect, "{what}: tenants seen in audit_log");
     assert_eq!(seen.tenants, expect, "{what}: tenant rows seen");
+    assert_eq!(seen.pools, expect, "{what}: tenants seen in pool_ranges");
+    assert_eq!(seen.idempotency, expect, "{what}: tenants seen in idempotency_keys");
     // 4 held + 1 private pool: the context is neither leaked nor lost
     assert_eq!(seen.held, if tenant.is_some() { 5 } else { 0 }, "{what}: held or private-pool numbers seen");
 }
@@ -1116,6 +1207,18 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     assert!(before.values().all(|rows| rows.contains(&a.id.to_string())), "sanity: every table holds tenant A's data");
 
     let mut matrix = attack(&w, a, Ctx::Tenant(b.id), "tenant B").await;
+    // which writes the app role may make at all, per table (see [`probes`])
+    let granted: HashMap<(&str, &str), bool> = probes(&w, a)
+        .await
+        .iter()
+        .flat_map(|p| {
+            [
+                ((p.table, "INSERT"), p.insert_expect != Expect::Denied),
+                ((p.table, "UPDATE"), p.update_expect != Expect::Denied),
+                ((p.table, "DELETE"), p.delete_expect != Expect::Denied),
+            ]
+        })
+        .collect();
 
     // targeted takeovers of A's numbers and routes, each of which A itself could do
     let takeovers = [
@@ -1143,8 +1246,76 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     for sql in [
         "INSERT INTO audit_log (tenant_id, actor, action) VALUES (NULL, 'tenant-b', 'x')",
         "INSERT INTO outbox (tenant_id, e164, version, op) VALUES (NULL, '+15550000001', 1, 'delete')",
+        "INSERT INTO pool_ranges (tenant_id, numbers) VALUES (NULL, int8range(15559998001, 15559998999))",
+        "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response)
+         VALUES (NULL, 'tenant-b', sha256('tenant-b'::bytea), 201, 'null')",
     ] {
         assert_denied(&format!("tenant B: {sql}"), exec(&w.db, Ctx::Tenant(b.id), sql, End::Commit).await);
+    }
+
+    // Idempotency keys as the service uses them. B's statements must be
+    // refused outright, never answer 0 or 1 rows: with A's key, whether the
+    // row exists would show in the row count (the controls show it does for A).
+    let key_row = |t: &Tenant, key: &str| {
+        format!(
+            "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response)
+             VALUES ('{}', '{key}', sha256('{key}'::bytea), 0, 'null')",
+            t.id
+        )
+    };
+    let fresh_key = format!("fresh-{}", Uuid::new_v4());
+    let claim_a = format!("{} ON CONFLICT DO NOTHING", key_row(a, &a.idempotency_key));
+    let claim_fresh = format!("{} ON CONFLICT DO NOTHING", key_row(a, &fresh_key));
+    let overwrite_a = format!(
+        "{} ON CONFLICT (tenant_id, key) DO UPDATE SET status = 200, response = '{{\"pwned\": true}}'",
+        key_row(a, &a.idempotency_key)
+    );
+    let rehome = |to: &Tenant| {
+        format!("UPDATE idempotency_keys SET tenant_id = '{}' WHERE key = '{}'", to.id, b.idempotency_key)
+    };
+    // (B's statement, the privileges it needs, and the control: who runs
+    // what, affecting how many rows when the app role holds those privileges)
+    let strict: [(String, &[&str], Ctx, String, u64); 4] = [
+        // claiming A's existing key, and a key A never used, as the service does
+        (claim_a.clone(), &["INSERT"], Ctx::Tenant(a.id), claim_a, 0),
+        (claim_fresh.clone(), &["INSERT"], Ctx::Tenant(a.id), claim_fresh, 1),
+        // overwriting A's stored answer through the conflict path
+        (overwrite_a.clone(), &["INSERT", "UPDATE"], Ctx::Tenant(a.id), overwrite_a, 1),
+        // moving B's own key under A (control: B may rewrite the row as its own)
+        (rehome(a), &["UPDATE"], Ctx::Tenant(b.id), rehome(b), 1),
+    ];
+    for (sql, needs, control_ctx, control_sql, n) in &strict {
+        let control =
+            if needs.iter().all(|op| granted[&("idempotency_keys", *op)]) { Expect::Rows(*n) } else { Expect::Denied };
+        assert_expect(
+            &format!("control: {control_sql}"),
+            control,
+            exec(&w.db, *control_ctx, control_sql, End::Rollback).await,
+        );
+        let r = assert_denied(&format!("tenant B: {sql}"), exec(&w.db, Ctx::Tenant(b.id), sql, End::Commit).await);
+        matrix.push(format!("      tenant B | {} -> {r}", sql.split_whitespace().collect::<Vec<_>>().join(" ")));
+    }
+    // looked up by key, as the service does: A's key is not there for B
+    let by_key = format!("SELECT t::text FROM idempotency_keys t WHERE key = '{}'", a.idempotency_key);
+    assert_eq!(rows(&w.db, Ctx::Tenant(a.id), &by_key).await.unwrap().len(), 1, "control: A finds its key");
+    let r = rows(&w.db, Ctx::Tenant(b.id), &by_key).await.unwrap();
+    assert!(r.is_empty(), "tenant B finds A's Idempotency-Key: {r:?}");
+
+    // private-pool ranges: B sees its own range only, and it holds B's pool number
+    let ranges = "SELECT t.tenant_id || ' ' || t.numbers FROM pool_ranges t ORDER BY 1";
+    let in_ranges =
+        "SELECT n.e164 FROM numbers n JOIN pool_ranges r ON r.numbers @> ltrim(n.e164, '+')::int8 ORDER BY 1";
+    for (t, other) in [(a, b), (b, a)] {
+        let r = rows(&w.db, Ctx::Tenant(t.id), ranges).await.unwrap();
+        assert_eq!(
+            r,
+            [format!("{} [{},{})", t.id, t.pool_range, t.pool_range + 1)],
+            "tenant {} sees exactly its own pool range, not {}'s",
+            t.id,
+            other.id
+        );
+        let r = rows(&w.db, Ctx::Tenant(t.id), in_ranges).await.unwrap();
+        assert_eq!(r, [t.pool.clone()], "tenant {}: numbers in the pool ranges it sees", t.id);
     }
 
     // visibility of inventory: public yes, A's private pool no, B's own pool yes
@@ -1177,19 +1348,44 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     // DELETE policies stand between them and A's rows. They must touch
     // exactly the rows B may write (its own, and public inventory's lifecycle
     // columns), and leave A's rows byte-for-byte as they were.
+    // Where the app role lacks the privilege (see [`probes`]), the statement
+    // is denied instead. Every UPDATE runs before every DELETE, routes before
+    // numbers (deleting a number deletes its route).
     let a_rows = a_snapshot(&w, a).await;
-    let blanket = [
-        ("UPDATE routes SET customer_label = 'B was here'", 2),
-        // B's 4 held + B's private pool + 2 public
-        ("UPDATE numbers SET release_notes = 'B was here', updated_at = now()", 7),
-        ("DELETE FROM routes", 2),
-        // B's local number only
-        ("DELETE FROM numbers", 1),
+    let blanket: [(&str, &str, u64, &str, u64); 8] = [
+        ("tenants", "UPDATE tenants SET name = 'B was here'", 1, "DELETE FROM tenants", 1),
+        ("api_keys", "UPDATE api_keys SET revoked_at = now()", 1, "DELETE FROM api_keys", 1),
+        ("audit_log", "UPDATE audit_log SET action = 'B was here'", 1, "DELETE FROM audit_log", 1),
+        ("outbox", "UPDATE outbox SET published_at = now()", 1, "DELETE FROM outbox", 1),
+        ("pool_ranges", "UPDATE pool_ranges SET created_at = now()", 1, "DELETE FROM pool_ranges", 1),
+        (
+            "idempotency_keys",
+            "UPDATE idempotency_keys SET status = 200, response = '{\"B was here\": true}'",
+            1,
+            "DELETE FROM idempotency_keys",
+            1,
+        ),
+        ("routes", "UPDATE routes SET customer_label = 'B was here'", 2, "DELETE FROM routes", 2),
+        // UPDATE: B's 4 held + B's private pool + 2 public; DELETE: B's local number only
+        ("numbers", "UPDATE numbers SET release_notes = 'B was here', updated_at = now()", 7, "DELETE FROM numbers", 1),
     ];
-    for (sql, expected) in blanket {
-        let n =
-            exec(&w.db, Ctx::Tenant(b.id), sql, End::Commit).await.unwrap_or_else(|e| panic!("tenant B: {sql}: {e}"));
-        assert_eq!(n, expected, "tenant B: {sql} touched {n} row(s), expected only B's writable {expected}");
+    assert_eq!(
+        blanket.iter().map(|b| b.0).collect::<BTreeSet<_>>(),
+        TENANT_TABLES.into_iter().collect::<BTreeSet<_>>(),
+        "blanket writes cover every tenant table"
+    );
+    let statements = blanket
+        .iter()
+        .map(|(t, upd, n, _, _)| (*t, "UPDATE", *upd, *n))
+        .chain(blanket.iter().map(|(t, _, _, del, n)| (*t, "DELETE", *del, *n)));
+    for (t, op, sql, expected) in statements {
+        let res = exec(&w.db, Ctx::Tenant(b.id), sql, End::Commit).await;
+        if granted[&(t, op)] {
+            let n = res.unwrap_or_else(|e| panic!("tenant B: {sql}: {e}"));
+            assert_eq!(n, expected, "tenant B: {sql} touched {n} row(s), expected only B's writable {expected}");
+        } else {
+            assert_denied(&format!("tenant B: {sql} (no {op} grant on {t})"), res);
+        }
     }
     assert_eq!(a_snapshot(&w, a).await, a_rows, "tenant A's rows after tenant B's blanket writes");
 }
