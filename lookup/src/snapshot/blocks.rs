@@ -14,9 +14,12 @@
 //!   ```text
 //!   flags u8 (bit 7: bitmap; bits 0-3: route width w) | count u16
 //!   palette_len u16 | version width v u8 | version base u64
+//!   palette: palette_len x u32 route ids (u32::MAX: deleted)
 //!   members: bitmap of 1,024 bits (16 u64)  or  count sorted u16 offsets
 //!   packed:  count x (w + v) bits: palette index, version - base
-//!   palette: palette_len x u32 route ids (u32::MAX: deleted)
+//!
+//!   (the palette right after the header: for the usual few routes per
+//!   block both share the first cache line a probe touches)
 //!   ```
 //!
 //!   A member's rank within its block (popcount or list position) selects
@@ -112,6 +115,9 @@ pub(crate) fn encode(out: &mut Vec<u8>, members: &[Member], palette: &mut Vec<u3
     out.extend_from_slice(&(palette.len() as u16).to_le_bytes());
     out.push(vwidth);
     out.extend_from_slice(&vbase.to_le_bytes());
+    for &p in palette.iter() {
+        out.extend_from_slice(&p.to_le_bytes());
+    }
     if bitmap {
         let mut words = [0u64; 16];
         for m in members {
@@ -135,9 +141,6 @@ pub(crate) fn encode(out: &mut Vec<u8>, members: &[Member], palette: &mut Vec<u3
         let bit = i * (width + vwidth);
         put_bits(out, start, bit, index);
         put_bits(out, start, bit + width, m.version - vbase);
-    }
-    for &p in palette.iter() {
-        out.extend_from_slice(&p.to_le_bytes());
     }
 }
 
@@ -167,10 +170,10 @@ fn layout(data: &[u8], at: usize) -> Option<Layout> {
     if vwidth > 64 || width > 11 {
         return None;
     }
-    let members = at + HEADER;
+    let palette = at + HEADER;
+    let members = palette + palette_len * 4;
     let packed = members + if bitmap { BITMAP_BYTES } else { count * 2 };
-    let palette = packed + (count * (width + vwidth)).div_ceil(8);
-    let end = palette + palette_len * 4;
+    let end = packed + (count * (width + vwidth)).div_ceil(8);
     Some(Layout { bitmap, count, palette_len, width, vwidth, vbase, members, packed, palette, end })
 }
 

@@ -247,7 +247,12 @@ impl Snapshot {
                 return Err(malformed(format!("block {block} starts at {offset}, expected {expect}")));
             }
             let mut bad = false;
-            let end = blocks::for_each(&data[..arena], offset as usize, |m| {
+            if offset as usize >= arena {
+                return Err(malformed(format!("block {block} starts past the arena")));
+            }
+            // The whole arena: the padding after the last block is what lets
+            // its packed entries be read 8 bytes at a time.
+            let end = blocks::for_each(&data, offset as usize, |m| {
                 held += 1;
                 routable += u64::from(m.route != TOMBSTONE);
                 bad |= !known(m.route);
