@@ -51,9 +51,11 @@ CREATE POLICY operator_all ON pool_ranges      TO didroute_operator USING (true)
 CREATE POLICY operator_all ON idempotency_keys TO didroute_operator USING (true) WITH CHECK (true);
 
 GRANT SELECT ON pool_ranges TO didroute_app;
-CREATE POLICY tenant_own ON pool_ranges TO didroute_app USING (tenant_id = didroute_current_tenant());
+CREATE POLICY tenant_own ON pool_ranges FOR SELECT TO didroute_app USING (tenant_id = didroute_current_tenant());
 
-GRANT SELECT, INSERT, UPDATE ON idempotency_keys TO didroute_app;
+GRANT SELECT, INSERT ON idempotency_keys TO didroute_app;
+-- only the answer columns: a key's tenant, name and request hash never change
+GRANT UPDATE (status, response, outbox_ids) ON idempotency_keys TO didroute_app;
 CREATE POLICY tenant_own ON idempotency_keys TO didroute_app
     USING (tenant_id = didroute_current_tenant())
     WITH CHECK (tenant_id = didroute_current_tenant());

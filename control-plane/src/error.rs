@@ -26,6 +26,8 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("no such route")]
+    NoSuchRoute,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -54,6 +56,9 @@ impl ApiError {
             ApiError::Unprocessable(slug, d) => Problem::new(422, slug, "Unprocessable request", d.clone()),
             ApiError::UnsupportedMediaType(d) => {
                 Problem::new(415, "unsupported-media-type", "Unsupported media type", d.clone())
+            }
+            ApiError::NoSuchRoute => {
+                Problem::new(404, "no-such-route", "Not found", "no such route; the API is described at /openapi.json")
             }
             ApiError::PayloadTooLarge(d) => Problem::new(413, "payload-too-large", "Payload too large", d.clone()),
             ApiError::MethodNotAllowed(d) => Problem::new(405, "method-not-allowed", "Method not allowed", d.clone()),

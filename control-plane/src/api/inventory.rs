@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use crate::auth::{Operator, Tenant};
-use axum::extract::{FromRequest, Request};
+use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 
 use super::INVENTORY_BODY_LIMIT;
@@ -13,7 +13,23 @@ use crate::service::inventory::{self, ImportRequest, SearchQuery};
 use crate::service::numbers::parse_number;
 use crate::service::provisioning::{self, InventoryPatch};
 use crate::state::AppState;
+#[allow(unused_imports)]
+use super::docs::ProblemDoc;
 
+#[utoipa::path(post, path = "/v1/inventory", tag = "inventory",
+    request_body(content(
+        (ImportRequest = "application/json"),
+        (String = "text/csv", example = "number,country,monthly_cost\n15550001000-15550001999,US,1.5\n")
+    ), description = "numbers as PortSIP syntax or a list (JSON), or a CSV file with a header row"),
+    responses((status = 200, description = "what was imported and what was rejected, with reasons", body = inventory::ImportResult),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 413, response = ProblemDoc),
+        (status = 415, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 /// JSON (`application/json`) or CSV (`text/csv`).
 pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> ApiResult<impl IntoResponse> {
     let is_csv = req
@@ -21,18 +37,36 @@ pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> Api
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("text/csv"));
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !is_csv && !is_json {
+        return Err(ApiError::UnsupportedMediaType("send the import as application/json or text/csv".into()));
+    }
+    // read here with the import's own limit: imports carry long number
+    // lists, every other route stays at axum's 2 MB default
+    let body = axum::body::to_bytes(req.into_body(), INVENTORY_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
     if is_csv {
-        let body = axum::body::to_bytes(req.into_body(), INVENTORY_BODY_LIMIT)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
         let text = std::str::from_utf8(&body)
             .map_err(|_| ApiError::BadRequest("invalid-csv", "the CSV is not UTF-8".into()))?;
         return Ok(axum::Json(inventory::import_csv(&s.db, text).await?));
     }
-    let Json(body) = Json::<ImportRequest>::from_request(req, &s).await?;
+    let body: ImportRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest("invalid-body", e.to_string()))?;
     Ok(axum::Json(inventory::import(&s.db, body).await?))
 }
 
+#[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(SearchQuery),
+    responses((status = 200, description = "a page of inventory, every status", body = inventory::InventoryPage),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn search(
     _: Operator,
     State(s): State<AppState>,
@@ -41,6 +75,19 @@ pub async fn search(
     Ok(axum::Json(inventory::search(&s.db, q).await?))
 }
 
+#[utoipa::path(patch, path = "/v1/inventory/{number}", tag = "inventory", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+    request_body = InventoryPatch,
+    responses((status = 200, description = "the number after the change", body = provisioning::Patched),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 413, response = ProblemDoc),
+        (status = 415, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn patch(
     _: Operator,
     State(s): State<AppState>,
@@ -50,11 +97,27 @@ pub async fn patch(
     Ok(axum::Json(provisioning::patch(&s, parse_number(&n)?, body).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/inventory/{number}", tag = "inventory", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+    responses((status = 204, description = "deleted for good"),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn delete(_: Operator, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
     provisioning::delete(&s, parse_number(&n)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/available-numbers", tag = "inventory", params(SearchQuery),
+    responses((status = 200, description = "numbers this tenant may take, with cost", body = inventory::AvailablePage),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn available(
     Tenant(t): Tenant,
     State(s): State<AppState>,

@@ -1,5 +1,6 @@
 //! The REST API: routes, and the fallbacks that keep every error problem+json.
 
+pub mod docs;
 mod events;
 mod health;
 mod inventory;
@@ -8,9 +9,13 @@ mod tenants;
 
 use std::future::Future;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use std::sync::Arc;
+
+use axum::routing::get;
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;
@@ -19,33 +24,42 @@ use crate::state::AppState;
 /// Largest inventory import body: a list of a million numbers fits.
 pub const INVENTORY_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/tenants", post(tenants::create).get(tenants::list))
-        .route("/v1/tenants/{id}/api-keys", post(tenants::create_key))
-        // imports carry long number lists; everything else stays at axum's 2 MB default
-        .route(
-            "/v1/inventory",
-            post(inventory::import).get(inventory::search).layer(DefaultBodyLimit::max(INVENTORY_BODY_LIMIT)),
-        )
-        .route("/v1/inventory/{number}", axum::routing::patch(inventory::patch).delete(inventory::delete))
-        .route("/v1/available-numbers", get(inventory::available))
-        .route("/v1/numbers", post(numbers::allocate).get(numbers::list))
-        .route("/v1/numbers/{number}", get(numbers::get).patch(numbers::remap))
-        .route("/v1/numbers/{number}/release", post(numbers::release))
-        .route("/v1/numbers/{number}/reclaim", post(numbers::reclaim))
-        .route("/v1/numbers/{number}/history", get(numbers::history))
-        .route("/v1/reservations", post(numbers::reserve))
-        .route("/v1/reservations/{number}", axum::routing::delete(numbers::cancel_reservation))
-        .route("/v1/events", get(events::feed))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .fallback(|| async { ApiError::not_found("no such route; see /openapi.json") })
+/// The API and its OpenAPI document, built together: every route is
+/// registered with `routes!`, which also records its documentation.
+pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .routes(routes!(tenants::create, tenants::list))
+        .routes(routes!(tenants::create_key))
+        .routes(routes!(inventory::import, inventory::search))
+        .routes(routes!(inventory::patch, inventory::delete))
+        .routes(routes!(inventory::available))
+        .routes(routes!(numbers::allocate, numbers::list))
+        .routes(routes!(numbers::get, numbers::remap))
+        .routes(routes!(numbers::release))
+        .routes(routes!(numbers::reclaim))
+        .routes(routes!(numbers::history))
+        .routes(routes!(numbers::reserve))
+        .routes(routes!(numbers::cancel_reservation))
+        .routes(routes!(events::feed))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .split_for_parts();
+    let mut openapi = openapi;
+    docs::document_self(&mut openapi);
+    let served = Arc::new(openapi.clone());
+    let router = router
+        .route("/openapi.json", get(move || async move { axum::Json(served.as_ref().clone()) }))
+        .fallback(|| async { ApiError::NoSuchRoute })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this route does not take that method".into())
         })
-        .with_state(state)
+        .with_state(state);
+    (router, openapi)
+}
+
+pub fn router(state: AppState) -> Router {
+    router_with_docs(state).0
 }
 
 /// Serves the API on `listener` until `shutdown` completes (tests bind port 0).

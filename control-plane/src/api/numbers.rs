@@ -11,8 +11,11 @@ use crate::service::claim::{self, Action, Criteria, Target, DEFAULT_RESERVATION_
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
+#[allow(unused_imports)]
+use super::docs::ProblemDoc;
 
-#[derive(Deserialize)]
+/// One named number, or criteria and a quantity; plus the route.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AllocateRequest {
     number: Option<String>,
     criteria: Option<Criteria>,
@@ -21,7 +24,8 @@ struct AllocateRequest {
     route: RouteInput,
 }
 
-#[derive(Deserialize)]
+/// One named number, or criteria and a quantity; and how long to hold them.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReserveRequest {
     number: Option<String>,
@@ -47,6 +51,19 @@ fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -
     }
 }
 
+#[utoipa::path(post, path = "/v1/numbers", tag = "numbers", request_body = AllocateRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    responses((status = 201, description = "allocated", body = super::docs::Claimed),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 413, response = ProblemDoc),
+        (status = 415, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn allocate(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -60,6 +77,19 @@ pub async fn allocate(
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
+#[utoipa::path(post, path = "/v1/reservations", tag = "reservations", request_body = ReserveRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    responses((status = 201, description = "reserved until reserved_until", body = super::docs::Claimed),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 413, response = ProblemDoc),
+        (status = 415, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn reserve(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -80,6 +110,15 @@ pub async fn reserve(
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
+#[utoipa::path(delete, path = "/v1/reservations/{number}", tag = "reservations", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+    responses((status = 200, description = "back in inventory", body = super::docs::Cancelled),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn cancel_reservation(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -90,6 +129,13 @@ pub async fn cancel_reservation(
     Ok(axum::Json(serde_json::json!({ "number": number, "status": "available", "seq": seq })))
 }
 
+#[utoipa::path(get, path = "/v1/numbers", tag = "numbers", params(ListFilter),
+    responses((status = 200, description = "this tenant's numbers", body = numbers::Page),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn list(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -98,10 +144,30 @@ pub async fn list(
     Ok(axum::Json(numbers::list(&s, t, f).await?))
 }
 
+#[utoipa::path(get, path = "/v1/numbers/{number}", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+    responses((status = 200, description = "the number with its route", body = numbers::NumberView),
+        (status = 404, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(numbers::get(&s, t, parse_number(&n)?).await?))
 }
 
+#[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")), request_body = RemapInput,
+    responses((status = 200, description = "remapped in place", body = super::docs::NumberChanged),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 413, response = ProblemDoc),
+        (status = 415, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn remap(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -111,6 +177,18 @@ pub async fn remap(
     Ok(axum::Json(numbers::remap(&s, t, parse_number(&n)?, &body).await?))
 }
 
+#[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")), request_body = ReleaseInput,
+    responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = super::docs::Released),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 413, response = ProblemDoc),
+        (status = 415, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn release(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -121,6 +199,16 @@ pub async fn release(
     Ok(axum::Json(serde_json::json!({ "number": changed.body, "seq": changed.seq })))
 }
 
+#[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+    responses((status = 200, description = "allocated again with its last route", body = super::docs::NumberChanged),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn reclaim(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -129,6 +217,14 @@ pub async fn reclaim(
     Ok(axum::Json(numbers::reclaim(&s, t, parse_number(&n)?).await?))
 }
 
+#[utoipa::path(get, path = "/v1/numbers/{number}/history", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+    responses((status = 200, description = "this tenant's audit trail of the number", body = super::docs::History),
+        (status = 404, response = ProblemDoc),
+        (status = 400, response = ProblemDoc),
+        (status = 401, response = ProblemDoc),
+        (status = 403, response = ProblemDoc),
+        (status = 500, response = ProblemDoc),
+        (status = 503, response = ProblemDoc)))]
 pub async fn history(
     Tenant(t): Tenant,
     State(s): State<AppState>,

@@ -28,7 +28,7 @@ pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(30 * 60);
 pub const MAX_RESERVATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What numbers to take.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Criteria {
     pub country: String,

@@ -15,14 +15,14 @@ pub const MAX_IMPORT: u64 = 2_000_000;
 const CHUNK: usize = 20_000;
 
 /// `numbers` as PortSIP syntax in one string, or a list of numbers/ranges.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum NumbersInput {
     Text(String),
     List(Vec<String>),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     pub numbers: NumbersInput,
@@ -38,13 +38,13 @@ pub struct ImportRequest {
     pub tenant_id: Option<Uuid>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Rejected {
     pub input: String,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportResult {
     pub imported: u64,
     pub already_present: u64,
@@ -248,9 +248,26 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
     Ok(ImportResult { imported, already_present, rejected })
 }
 
+/// A page of inventory.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InventoryPage {
+    pub numbers: Vec<InventoryItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of numbers a tenant may take.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AvailablePage {
+    pub numbers: Vec<AvailableNumber>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// One inventory row as the operator sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct InventoryItem {
+    #[schema(value_type = String, example = "+15551234567")]
     pub number: E164,
     pub country: String,
     pub region: Option<String>,
@@ -309,7 +326,8 @@ fn item_from_row(r: &sqlx::postgres::PgRow) -> ApiResult<InventoryItem> {
 
 /// Search filters shared by the operator's inventory and a tenant's
 /// available numbers.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     pub country: Option<String>,
     pub region: Option<String>,
@@ -419,30 +437,28 @@ fn bind_search<'q>(
         .bind(s.limit)
 }
 
-#[derive(Debug, Serialize)]
-pub struct Page<T> {
-    pub numbers: Vec<T>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-fn page<T>(items: Vec<T>, limit: i64, number: impl Fn(&T) -> E164) -> Page<T> {
-    let next_cursor = if items.len() as i64 == limit { items.last().map(|i| number(i).to_string()) } else { None };
-    Page { numbers: items, next_cursor }
+/// The cursor of the next page: the last number of a full page.
+fn next_cursor<T>(items: &[T], limit: i64, number: impl Fn(&T) -> E164) -> Option<String> {
+    if items.len() as i64 == limit {
+        items.last().map(|i| number(i).to_string())
+    } else {
+        None
+    }
 }
 
 /// Every number, any status (operator).
-pub async fn search(db: &Db, q: SearchQuery) -> ApiResult<Page<InventoryItem>> {
+pub async fn search(db: &Db, q: SearchQuery) -> ApiResult<InventoryPage> {
     let s = q.check()?;
     let sql = format!("SELECT {ITEM_COLUMNS} FROM numbers WHERE {SEARCH_PREDICATE} ORDER BY e164 LIMIT $11");
     let rows = bind_search(sqlx::query(&sql), &s).fetch_all(&db.operator).await?;
     let items = rows.iter().map(item_from_row).collect::<ApiResult<Vec<_>>>()?;
-    Ok(page(items, s.limit, |i| i.number))
+    Ok(InventoryPage { next_cursor: next_cursor(&items, s.limit, |i| i.number), numbers: items })
 }
 
 /// A number a tenant may take, with its cost.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AvailableNumber {
+    #[schema(value_type = String, example = "+15551234567")]
     pub number: E164,
     pub country: String,
     pub region: Option<String>,
@@ -455,7 +471,7 @@ pub struct AvailableNumber {
 }
 
 /// What `tenant` may take: public inventory and its own private pool.
-pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<Page<AvailableNumber>> {
+pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<AvailablePage> {
     if q.status.is_some() || q.provisioning_status.is_some() || q.tenant_id.is_some() {
         return Err(ApiError::BadRequest(
             "invalid-query",
@@ -491,7 +507,7 @@ pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<P
             private_pool: r.get("private_pool"),
         });
     }
-    Ok(page(items, s.limit, |i| i.number))
+    Ok(AvailablePage { next_cursor: next_cursor(&items, s.limit, |i| i.number), numbers: items })
 }
 
 /// One number's inventory row, inside the caller's transaction.

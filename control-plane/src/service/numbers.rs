@@ -17,8 +17,9 @@ use crate::outbox;
 use crate::state::AppState;
 
 /// The routing fields a tenant sets when allocating.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RouteInput {
+    #[schema(value_type = crate::api::docs::SubsystemDoc)]
     pub subsystem: Subsystem,
     pub dashboard_id: String,
     pub customer_label: String,
@@ -43,16 +44,17 @@ impl RouteInput {
 }
 
 /// The fields a remap may change; at least one.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemapInput {
+    #[schema(value_type = Option<crate::api::docs::SubsystemDoc>)]
     pub subsystem: Option<Subsystem>,
     pub dashboard_id: Option<String>,
     pub customer_label: Option<String>,
     pub friendly_name: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseInput {
     pub reason: String,
@@ -60,8 +62,9 @@ pub struct ReleaseInput {
 }
 
 /// One number as its tenant sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NumberView {
+    #[schema(value_type = String, example = "+15551234567")]
     pub number: E164,
     pub status: String,
     pub country: String,
@@ -74,9 +77,11 @@ pub struct NumberView {
     pub currency: String,
     pub version: i64,
     /// Where the number routes; set only while it is allocated.
+    #[schema(value_type = Option<crate::api::docs::RouteDoc>)]
     pub route: Option<Route>,
     /// The route a released number had (cooldown, aging): what a reclaim restores.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::api::docs::RouteDoc>)]
     pub last_route: Option<Route>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub allocated_at: Option<OffsetDateTime>,
@@ -101,11 +106,12 @@ pub struct Changed<T> {
     pub seq: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub id: i64,
     pub action: String,
     pub actor: String,
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -198,8 +204,10 @@ pub async fn get(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Numb
     Ok(view)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListFilter {
+    #[param(value_type = Option<crate::api::docs::SubsystemDoc>)]
     pub subsystem: Option<Subsystem>,
     pub status: Option<String>,
     pub limit: Option<i64>,
@@ -207,7 +215,8 @@ pub struct ListFilter {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = NumbersPage)]
 pub struct Page {
     pub numbers: Vec<NumberView>,
     pub next_cursor: Option<String>,

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::outbox;
 use crate::state::AppState;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryPatch {
     pub provisioning_status: Option<String>,
@@ -29,7 +29,7 @@ pub struct InventoryPatch {
     pub allow_unknown_provisioning: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Patched {
     pub number: InventoryItem,
     /// Position of the change event, when the change touched routing or status.

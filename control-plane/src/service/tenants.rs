@@ -8,7 +8,7 @@ use crate::auth;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: Uuid,
     pub name: String,
@@ -16,7 +16,7 @@ pub struct Tenant {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NewKey {
     pub id: Uuid,
     pub tenant_id: Uuid,

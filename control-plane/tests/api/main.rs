@@ -6,4 +6,5 @@ mod helpers;
 mod isolation;
 mod lifecycle;
 mod numbers;
+mod openapi;
 mod rls;

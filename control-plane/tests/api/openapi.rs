@@ -1,0 +1,101 @@
+//! `/openapi.json` describes every route, and every route is described.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, OPERATOR_TOKEN};
+
+/// The paths of the HTTP contract (../shared/API.md), control plane side.
+const CONTRACT: [(&str, &str); 22] = [
+    ("post", "/v1/tenants"),
+    ("get", "/v1/tenants"),
+    ("post", "/v1/tenants/{id}/api-keys"),
+    ("post", "/v1/inventory"),
+    ("get", "/v1/inventory"),
+    ("patch", "/v1/inventory/{number}"),
+    ("delete", "/v1/inventory/{number}"),
+    ("get", "/v1/available-numbers"),
+    ("post", "/v1/reservations"),
+    ("delete", "/v1/reservations/{number}"),
+    ("post", "/v1/numbers"),
+    ("get", "/v1/numbers"),
+    ("get", "/v1/numbers/{number}"),
+    ("patch", "/v1/numbers/{number}"),
+    ("post", "/v1/numbers/{number}/release"),
+    ("post", "/v1/numbers/{number}/reclaim"),
+    ("get", "/v1/numbers/{number}/history"),
+    ("get", "/v1/events"),
+    ("get", "/openapi.json"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+];
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                ops.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_every_documented_route_exists() {
+    let app = spawn_app().await;
+    let (s, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    let ops = documented(&doc);
+    let contract: BTreeSet<(String, String)> = CONTRACT.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(ops, contract, "documented operations = the contract");
+
+    // each documented operation is routed: never the fallback, never 405
+    for (method, path) in &ops {
+        let concrete = path.replace("{number}", "+15550000000").replace("{id}", &uuid::Uuid::new_v4().to_string());
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let res = app.http.request(method.clone(), format!("{}{concrete}", app.base)).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
+        assert_ne!(body["type"], "https://didroute.dev/problems/no-such-route", "{method} {path} is documented but not routed");
+    }
+    // and an unknown route really hits the fallback, so the check above can fail
+    let (s, body) = app.op(Method::GET, "/v1/nothing-here", None).await;
+    assert_eq!((s, &body["type"]), (StatusCode::NOT_FOUND, &serde_json::json!("https://didroute.dev/problems/no-such-route")));
+
+    // every error answer is documented as problem+json
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (code, response) in op["responses"].as_object().unwrap() {
+                if code.starts_with('4') || code.starts_with('5') {
+                    let r = response.get("$ref").and_then(Value::as_str).map(|r| {
+                        let name = r.rsplit('/').next().unwrap();
+                        doc["components"]["responses"][name].clone()
+                    });
+                    let r = r.unwrap_or_else(|| response.clone());
+                    assert!(r["content"].get("application/problem+json").is_some(), "{method} {path} {code}: {r}");
+                }
+            }
+        }
+    }
+}
+
+/// Routes are registered only through the documenting router: a plain
+/// `.route(` in the API module would add an undocumented route.
+#[test]
+fn no_route_bypasses_the_documenting_router() {
+    let source = include_str!("../../src/api/mod.rs");
+    let plain: Vec<&str> = source.lines().filter(|l| l.contains(".route(")).map(str::trim).collect();
+    for line in &plain {
+        assert!(
+            line.contains("\"/openapi.json\"") || line.contains("\"/graphql\""),
+            "a route added outside routes!(): {line}"
+        );
+    }
+}
