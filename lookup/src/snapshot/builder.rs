@@ -66,7 +66,8 @@ pub(crate) struct Writer {
     started: Instant,
     data: Vec<u8>,
     directory: Vec<(u64, u32)>,
-    sparse: Vec<(u64, u64)>,
+    /// Sparse records (see [`sparse`]), in number order.
+    sparse: Vec<u8>,
     block: u64,
     members: Vec<Member>,
     palette: Vec<u32>,
@@ -83,7 +84,7 @@ impl Writer {
             started,
             data: Vec::with_capacity(data_hint + blocks::PADDING),
             directory: Vec::new(),
-            sparse: Vec::with_capacity(sparse_hint),
+            sparse: Vec::with_capacity(sparse_hint * sparse::RECORD),
             block: 0,
             members: Vec::with_capacity(1000),
             palette: Vec::with_capacity(1000),
@@ -114,10 +115,13 @@ impl Writer {
     }
 
     fn flush(&mut self) {
-        if self.members.len() <= SPARSE_MAX && self.members.iter().all(|m| sparse::fits(m.route, m.version)) {
-            let base = self.block * 1000;
-            self.sparse
-                .extend(self.members.iter().map(|m| (base + u64::from(m.offset), sparse::pack(m.route, m.version))));
+        let base = self.block * 1000;
+        if self.members.len() <= SPARSE_MAX
+            && self.members.iter().all(|m| sparse::fits(base + u64::from(m.offset), m.route, m.version))
+        {
+            for m in &self.members {
+                sparse::push(&mut self.sparse, base + u64::from(m.offset), m.route, m.version);
+            }
         } else {
             let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
             self.directory.push((self.block, at));

@@ -7,8 +7,7 @@
 //! 56  directory slots u64      64  data bytes u64     72  sparse numbers u64
 //! 80  routes JSON bytes u64    88  sparse buckets u64  96  payload:
 //!     directory slots (3 x u32 each), block containers, sparse buckets
-//!     (u32 each), sparse entries (u64 number, u64 payload each), routes as
-//!     a JSON array
+//!     (u32 each), sparse records (13 bytes each), routes as a JSON array
 //! end-8  checksum u64 of every byte before it
 //! ```
 //!
@@ -123,7 +122,7 @@ impl Snapshot {
             + slots.len() * 12
             + base.data.len()
             + sp.buckets.len() * 4
-            + sp.entries.len() * 16
+            + sp.records.len()
             + routes.len()
             + TRAILER;
         let mut out = Vec::with_capacity(size);
@@ -136,7 +135,7 @@ impl Snapshot {
         out.extend_from_slice(&base.built_at.unix_timestamp().to_le_bytes());
         out.extend_from_slice(&base.built_at.nanosecond().to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
-        for n in [slots.len(), base.data.len(), sp.entries.len(), routes.len(), sp.buckets.len()] {
+        for n in [slots.len(), base.data.len(), sp.len(), routes.len(), sp.buckets.len()] {
             out.extend_from_slice(&(n as u64).to_le_bytes());
         }
         for s in slots {
@@ -148,10 +147,7 @@ impl Snapshot {
         for b in &sp.buckets {
             out.extend_from_slice(&b.to_le_bytes());
         }
-        for (k, p) in &sp.entries {
-            out.extend_from_slice(&k.to_le_bytes());
-            out.extend_from_slice(&p.to_le_bytes());
-        }
+        out.extend_from_slice(&sp.records);
         out.extend_from_slice(&routes);
         let sum = checksum(&out);
         out.extend_from_slice(&sum.to_le_bytes());
@@ -188,7 +184,7 @@ impl Snapshot {
             slots.saturating_mul(12),
             data_len,
             buckets.saturating_mul(4),
-            sparse_len.saturating_mul(16),
+            sparse_len.saturating_mul(sparse::RECORD),
             routes_len,
             HEADER + TRAILER,
         ]
@@ -213,11 +209,9 @@ impl Snapshot {
         at += data_len;
         let sparse = Sparse {
             buckets: (0..buckets).map(|i| u32_at(bytes, at + i * 4)).collect(),
-            entries: (0..sparse_len)
-                .map(|i| (u64_at(bytes, at + buckets * 4 + i * 16), u64_at(bytes, at + buckets * 4 + i * 16 + 8)))
-                .collect(),
+            records: bytes[at + buckets * 4..at + buckets * 4 + sparse_len * sparse::RECORD].to_vec(),
         };
-        at += buckets * 4 + sparse_len * 16;
+        at += buckets * 4 + sparse_len * sparse::RECORD;
         let routes: Vec<Route> = serde_json::from_slice(&bytes[at..at + routes_len])
             .map_err(|e| malformed(format!("the route table does not decode: {e}")))?;
         let routes: Vec<Arc<RenderedRoute>> = routes.into_iter().map(|r| Arc::new(RenderedRoute::new(r))).collect();
@@ -234,8 +228,8 @@ impl Snapshot {
         let arena = data.len() - blocks::PADDING;
         let mut expect = 0usize;
         let (mut held, mut routable) = (0u64, 0u64);
-        for &(_, p) in &sparse.entries {
-            let (route, _) = sparse::unpack(p);
+        for i in 0..sparse.len() as u32 {
+            let (_, route, _) = sparse.at(i);
             if !known(route) {
                 return Err(malformed(format!("a sparse number names route {route} of {}", routes.len())));
             }

@@ -1,41 +1,62 @@
 //! Scattered numbers: the few numbers of otherwise empty 1,000-blocks,
 //! which a block container would store at 35+ bytes each.
 //!
-//! A bucketed hash table in two flat arrays: `buckets[b]..buckets[b + 1]`
-//! is the range of bucket `b` in `entries` (about four per bucket), each
-//! entry the number and a payload packing its route (21 bits) and version
-//! (43 bits), side by side so a probe reads one cache line. 8 + 8 + 1 bytes
-//! per number; built in place, so a fold needs no second copy. Numbers whose route or version does not fit
-//! those widths stay in block containers.
+//! A bucketed hash table: `buckets[b]..buckets[b + 1]` is the range of
+//! bucket `b` (about four numbers) in `records`, 13-byte records packing the
+//! number (50 bits), route (22 bits) and version (32 bits), so a probe reads
+//! one or two cache lines: 13 + 1 bytes per number. Numbers whose route or
+//! version does not fit those widths stay in block containers.
 
 use super::base::TOMBSTONE;
 
-const ROUTE_BITS: u32 = 21;
+/// Bytes of one record.
+pub(crate) const RECORD: usize = 13;
+const NUMBER_BITS: u32 = 50;
+const ROUTE_BITS: u32 = 22;
+const ROUTE_LOW: u32 = 64 - NUMBER_BITS;
 const ROUTE_MASK: u64 = (1 << ROUTE_BITS) - 1;
 /// The packed route of a deleted number.
 const PACKED_TOMBSTONE: u64 = ROUTE_MASK;
-const VERSION_LIMIT: u64 = 1 << (64 - ROUTE_BITS);
+const NUMBER_LIMIT: u64 = 1 << NUMBER_BITS;
 
 #[derive(Clone, Default)]
 pub(crate) struct Sparse {
     pub(crate) buckets: Vec<u32>,
-    /// `(number, payload)`, grouped by bucket.
-    pub(crate) entries: Vec<(u64, u64)>,
+    /// 13-byte records, grouped by bucket.
+    pub(crate) records: Vec<u8>,
 }
 
-/// Whether `(route, version)` packs into a payload.
-pub(crate) fn fits(route: u32, version: u64) -> bool {
-    (route == TOMBSTONE || u64::from(route) < PACKED_TOMBSTONE) && version < VERSION_LIMIT
+/// Whether `(number, route, version)` packs into a record.
+pub(crate) fn fits(number: u64, route: u32, version: u64) -> bool {
+    number < NUMBER_LIMIT
+        && (route == TOMBSTONE || u64::from(route) < PACKED_TOMBSTONE)
+        && u32::try_from(version).is_ok()
 }
 
-pub(crate) fn pack(route: u32, version: u64) -> u64 {
+/// Appends the record of `(number, route, version)` (which [`fits`]).
+pub(crate) fn push(out: &mut Vec<u8>, number: u64, route: u32, version: u64) {
     let r = if route == TOMBSTONE { PACKED_TOMBSTONE } else { u64::from(route) };
-    version << ROUTE_BITS | r
+    let a = number | (r << NUMBER_BITS);
+    let b = (r >> ROUTE_LOW) | (version << (ROUTE_BITS - ROUTE_LOW));
+    out.extend_from_slice(&a.to_le_bytes());
+    out.extend_from_slice(&b.to_le_bytes()[..5]);
 }
 
-pub(crate) fn unpack(p: u64) -> (u32, u64) {
-    let r = p & ROUTE_MASK;
-    (if r == PACKED_TOMBSTONE { TOMBSTONE } else { r as u32 }, p >> ROUTE_BITS)
+/// The record at `at`: `(number, route, version)`.
+#[inline]
+pub(crate) fn read(records: &[u8], at: usize) -> Option<(u64, u32, u64)> {
+    let a = u64::from_le_bytes(records.get(at..at + 8)?.try_into().ok()?);
+    let mut b = [0u8; 8];
+    b[..5].copy_from_slice(records.get(at + 8..at + RECORD)?);
+    let b = u64::from_le_bytes(b);
+    let r = (a >> NUMBER_BITS) | ((b & ((1 << (ROUTE_BITS - ROUTE_LOW)) - 1)) << ROUTE_LOW);
+    let route = if r == PACKED_TOMBSTONE { TOMBSTONE } else { r as u32 };
+    Some((a & (NUMBER_LIMIT - 1), route, b >> (ROUTE_BITS - ROUTE_LOW)))
+}
+
+#[inline]
+fn number_at(records: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(records.get(at..at + 8)?.try_into().ok()?) & (NUMBER_LIMIT - 1))
 }
 
 #[inline]
@@ -45,24 +66,59 @@ pub(crate) fn bucket_of(number: u64, buckets: usize) -> usize {
 }
 
 impl Sparse {
-    /// A table of `(number, payload)` with distinct numbers, reordered in
-    /// place.
-    pub(crate) fn build(mut entries: Vec<(u64, u64)>) -> Sparse {
-        let n = entries.len();
+    /// A table of the records in `records` (distinct numbers), reordered in
+    /// place by bucket: the only extra memory is a 4-byte index per number
+    /// while it runs.
+    pub(crate) fn build(mut records: Vec<u8>) -> Sparse {
+        let n = records.len() / RECORD;
         if n == 0 {
             return Sparse::default();
         }
         let nb = n / 4 + 1;
-        entries.sort_unstable_by_key(|&(k, _)| bucket_of(k, nb));
-        entries.shrink_to_fit();
+        let bucket = |records: &[u8], i: usize| bucket_of(number_at(records, i * RECORD).unwrap_or(0), nb);
         let mut buckets = vec![0u32; nb + 1];
-        for &(k, _) in &entries {
-            buckets[bucket_of(k, nb) + 1] += 1;
+        for i in 0..n {
+            buckets[bucket(&records, i) + 1] += 1;
         }
         for i in 1..=nb {
             buckets[i] += buckets[i - 1];
         }
-        Sparse { buckets, entries }
+        // dest[i]: where record i goes. Then follow each cycle once.
+        let mut next = buckets.clone();
+        let mut dest: Vec<u32> = (0..n)
+            .map(|i| {
+                let b = bucket(&records, i);
+                let d = next[b];
+                next[b] += 1;
+                d
+            })
+            .collect();
+        drop(next);
+        const DONE: u32 = u32::MAX;
+        let mut carried = [0u8; RECORD];
+        let mut held = [0u8; RECORD];
+        for start in 0..n {
+            if dest[start] == DONE || dest[start] as usize == start {
+                dest[start] = DONE;
+                continue;
+            }
+            carried.copy_from_slice(&records[start * RECORD..(start + 1) * RECORD]);
+            let mut i = start;
+            loop {
+                let d = dest[i] as usize;
+                dest[i] = DONE;
+                held.copy_from_slice(&records[d * RECORD..(d + 1) * RECORD]);
+                records[d * RECORD..(d + 1) * RECORD].copy_from_slice(&carried);
+                carried = held;
+                if d == start {
+                    break;
+                }
+                i = d;
+            }
+        }
+        drop(dest);
+        records.shrink_to_fit();
+        Sparse { buckets, records }
     }
 
     #[inline]
@@ -70,52 +126,58 @@ impl Sparse {
         let nb = self.buckets.len().checked_sub(1).filter(|&nb| nb > 0)?;
         let b = bucket_of(number, nb);
         let (from, to) = (*self.buckets.get(b)? as usize, *self.buckets.get(b + 1)? as usize);
-        let &(_, p) = self.entries.get(from..to)?.iter().find(|e| e.0 == number)?;
-        Some(unpack(p))
+        for i in from..to {
+            if number_at(&self.records, i * RECORD)? == number {
+                let (_, route, version) = read(&self.records, i * RECORD)?;
+                return Some((route, version));
+            }
+        }
+        None
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.records.len() / RECORD
     }
 
-    /// Positions in `entries` in number order (4 bytes per number, not a
-    /// copy of the table).
+    /// Record indexes in number order (4 bytes per number, not a copy).
     pub(crate) fn order(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.entries.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| self.entries[i as usize].0);
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| number_at(&self.records, i as usize * RECORD).unwrap_or(0));
         order
     }
 
-    /// The `(number, route, version)` at position `i`.
+    /// The `(number, route, version)` of record `i`.
     pub(crate) fn at(&self, i: u32) -> (u64, u32, u64) {
-        let (k, p) = self.entries[i as usize];
-        let (r, v) = unpack(p);
-        (k, r, v)
+        read(&self.records, i as usize * RECORD).unwrap_or((0, TOMBSTONE, 0))
     }
 
     /// Why the table cannot be what a builder wrote, if it cannot.
     pub(crate) fn check(&self) -> Result<(), String> {
-        if self.entries.is_empty() {
-            return if self.buckets.is_empty() { Ok(()) } else { Err("sparse buckets without keys".into()) };
+        if self.records.len() % RECORD != 0 {
+            return Err("the sparse records are not whole".into());
+        }
+        let n = self.len();
+        if n == 0 {
+            return if self.buckets.is_empty() { Ok(()) } else { Err("sparse buckets without records".into()) };
         }
         let nb = self.buckets.len().saturating_sub(1);
-        if nb == 0 || self.buckets[0] != 0 || self.buckets[nb] as usize != self.entries.len() {
-            return Err("sparse bucket offsets do not span the keys".into());
+        if nb == 0 || self.buckets[0] != 0 || self.buckets[nb] as usize != n {
+            return Err("sparse bucket offsets do not span the records".into());
         }
         for b in 0..nb {
             let (from, to) = (self.buckets[b] as usize, self.buckets[b + 1] as usize);
             if from > to {
                 return Err("sparse bucket offsets go backwards".into());
             }
-            if self.entries[from..to].iter().any(|&(k, _)| bucket_of(k, nb) != b) {
-                return Err(format!("a sparse key sits outside its bucket {b}"));
+            if (from..to).any(|i| number_at(&self.records, i * RECORD).map(|k| bucket_of(k, nb)) != Some(b)) {
+                return Err(format!("a sparse number sits outside its bucket {b}"));
             }
         }
         Ok(())
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * 4 + self.entries.capacity() * 16
+        self.buckets.capacity() * 4 + self.records.capacity()
     }
 }
 
@@ -125,19 +187,29 @@ mod tests {
 
     #[test]
     fn finds_what_it_holds_and_packs_exactly() {
-        let entries: Vec<(u64, u64)> = (0..3000u64)
-            .map(|i| (15_550_000_000 + i * 7919, pack(if i % 7 == 0 { TOMBSTONE } else { i as u32 }, i * 1_000_003)))
-            .collect();
-        let s = Sparse::build(entries.clone());
+        let mut records = Vec::new();
+        let mut want = Vec::new();
+        for i in 0..3000u64 {
+            let number = 15_550_000_000 + i * 7919;
+            let route = if i % 7 == 0 { TOMBSTONE } else { (i as u32 * 1399) % (PACKED_TOMBSTONE as u32) };
+            let version = (i * 1_000_003) % (1 << 32);
+            assert!(fits(number, route, version));
+            push(&mut records, number, route, version);
+            want.push((number, route, version));
+        }
+        push(&mut records, NUMBER_LIMIT - 1, PACKED_TOMBSTONE as u32 - 1, u64::from(u32::MAX));
+        want.push((NUMBER_LIMIT - 1, PACKED_TOMBSTONE as u32 - 1, u64::from(u32::MAX)));
+        let s = Sparse::build(records);
         s.check().unwrap();
-        for &(k, p) in &entries {
-            assert_eq!(s.get(k), Some(unpack(p)));
-            assert_eq!(pack(unpack(p).0, unpack(p).1), p);
+        for &(k, r, v) in &want {
+            assert_eq!(s.get(k), Some((r, v)), "{k}");
         }
         assert_eq!(s.get(1), None);
         let order = s.order();
+        assert_eq!(order.len(), want.len());
         assert!(order.windows(2).all(|w| s.at(w[0]).0 < s.at(w[1]).0));
         assert_eq!(Sparse::default().get(5), None);
-        assert!(fits(TOMBSTONE, VERSION_LIMIT - 1) && !fits(0, VERSION_LIMIT) && !fits(PACKED_TOMBSTONE as u32, 1));
+        assert!(!fits(NUMBER_LIMIT, 0, 0) && !fits(1, PACKED_TOMBSTONE as u32, 0) && !fits(1, 0, 1 << 32));
+        assert!(fits(999_999_999_999_999, TOMBSTONE, 0));
     }
 }
