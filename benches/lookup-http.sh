@@ -123,7 +123,13 @@ run_wrk() { # script url conns -> "rps p50 p99 p999 errors"
 }
 run_redis() { # conns -> "rps p50 p99 p999"
     local log="$OUT/redis-bench-$1.log"
-    local n=$(( 60000 * DURATION ))
+    # redis-benchmark counts requests, not seconds: a short calibration run
+    # sizes the real one to about DURATION seconds.
+    taskset -c 1 redis-benchmark -p $REDIS_PORT -c "$1" -n 20000 -r "$NUMBERS" -P 1 --threads 1 --csv \
+        GET "n:__rand_int__" >"$log" 2>&1
+    local rps; rps=$(awk -F'","' 'NR==2 {gsub(/"/,"",$0); split($0,a,","); printf "%.0f", a[2]}' "$log")
+    local n=$(( ${rps:-20000} * DURATION ))
+    [ "$n" -lt 20000 ] && n=20000
     taskset -c 1 redis-benchmark -p $REDIS_PORT -c "$1" -n "$n" -r "$NUMBERS" -P 1 --threads 1 --csv \
         GET "n:__rand_int__" >"$log" 2>&1
     # csv: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"

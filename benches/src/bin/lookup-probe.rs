@@ -13,6 +13,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use didroute_benches::cpu::thread_cpu;
 use didroute_benches::data::Dataset;
 use didroute_lookup::snapshot::BaseBuilder;
 use didroute_lookup::{Snapshot, Store};
@@ -38,11 +39,18 @@ fn main() {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let k: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let data = Dataset::generate(n, 42);
+    // Build in two timed phases (thread CPU time): pushing (route interning)
+    // and finishing (sort + encode).
+    let t0 = thread_cpu();
     let mut b = BaseBuilder::with_capacity(n);
     for (i, e) in data.entries.iter().enumerate() {
         b.push_ref(e.number, &data.routes[e.route as usize], u64::from(e.version), Dataset::seq_of(i));
     }
-    let store = Store::new(Snapshot::from_base(Arc::new(b.finish()), n as u64));
+    let t1 = thread_cpu();
+    let base = b.finish();
+    let t2 = thread_cpu();
+    eprintln!("build of {n}: push {:.2?} + finish {:.2?} CPU", t1 - t0, t2 - t1);
+    let store = Store::new(Snapshot::from_base(Arc::new(base), n as u64));
     let keys = data.sample_hits(k, 1);
     let t = std::time::Instant::now();
     let bytes = run_lookups(&store, &keys);
