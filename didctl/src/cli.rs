@@ -1,0 +1,437 @@
+//! The command line: flags, environment variables, subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Printed at the end of `didctl --help`; README.md repeats it.
+pub const EXIT_CODES: &str = "\
+Exit codes (stable; scripts may rely on them):
+  0  success
+  1  usage or configuration error, unreadable input file (nothing was sent, or didctl stopped before the server answered)
+  2  the server refused the request (4xx other than those below: 400 bad input, 401 bad token, 403 wrong token kind, ...)
+  3  not found (404)
+  4  conflict (409): taken, not in a state that allows it, still allocated, ...
+  5  unprocessable (422): pool exhausted, not allocatable, ...; also `import` when some inputs were rejected
+  6  server error (5xx), unreachable server, or an answer didctl cannot read
+
+On error the server's problem is printed to stderr as `title: detail`.";
+
+/// didroute command line for operators and tenant admins.
+///
+/// Talks to the control plane's REST API (and, for `lookup`, to a lookup node).
+/// Operator commands (tenants, keys, import, inventory, events) need the
+/// operator token; tenant commands (available, reserve, allocate, numbers,
+/// remap, release, reclaim, history) need one of the tenant's API keys.
+/// Tables for people by default; `--json` prints the server's JSON as is.
+#[derive(Debug, Parser)]
+#[command(name = "didctl", version, after_help = EXIT_CODES, max_term_width = 120)]
+pub struct Cli {
+    /// Control-plane base URL. Plain http:// only: didctl has no TLS built in
+    /// (reach an https endpoint through a local TLS proxy or tunnel).
+    #[arg(
+        long,
+        env = "DIDROUTE_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub url: String,
+
+    /// Bearer token: the operator token, or a tenant API key (drk_…).
+    #[arg(long, env = "DIDROUTE_TOKEN", hide_env_values = true, global = true, help_heading = "Global options")]
+    pub token: Option<String>,
+
+    /// Lookup-node base URL (for `lookup`; plain http:// only).
+    #[arg(
+        long,
+        env = "DIDROUTE_LOOKUP_URL",
+        default_value = "http://127.0.0.1:8081",
+        global = true,
+        help_heading = "Global options"
+    )]
+    pub lookup_url: String,
+
+    /// Print the server's JSON instead of tables (for scripts).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub json: bool,
+
+    /// Seconds to wait for each answer from the server.
+    #[arg(long, env = "DIDROUTE_TIMEOUT", default_value_t = 120, global = true, help_heading = "Global options", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and list tenants (operator token).
+    #[command(subcommand)]
+    Tenants(TenantsCmd),
+    /// Create tenant API keys (operator token).
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Import numbers into the inventory from a PortSIP or CSV file (operator token).
+    Import(ImportArgs),
+    /// Search, update and delete inventory numbers (operator token).
+    #[command(subcommand)]
+    Inventory(InventoryCmd),
+    /// Numbers this tenant may take: public inventory and its private pool (tenant key).
+    Available(AvailableArgs),
+    /// Reserve a number, or any QUANTITY numbers matching criteria (tenant key).
+    Reserve(ReserveArgs),
+    /// Cancel this tenant's reservation of a number (tenant key).
+    CancelReservation {
+        /// The reserved number (+15551234567, 15551234567).
+        number: String,
+    },
+    /// Allocate a number, or any QUANTITY numbers matching criteria, with its route (tenant key).
+    Allocate(AllocateArgs),
+    /// List this tenant's numbers or show one (tenant key).
+    #[command(subcommand)]
+    Numbers(NumbersCmd),
+    /// Change an allocated number's routing in place (tenant key).
+    Remap(RemapArgs),
+    /// Release an allocated number to cooldown (tenant key).
+    Release(ReleaseArgs),
+    /// Take back a number this tenant released, while it is aging (tenant key).
+    Reclaim {
+        /// The released number.
+        number: String,
+    },
+    /// A number's audit trail, as this tenant may see it (tenant key).
+    History {
+        /// The number.
+        number: String,
+    },
+    /// Look a number's route up on a lookup node (no token needed).
+    Lookup(LookupArgs),
+    /// Read the change-event feed (operator token).
+    #[command(subcommand)]
+    Events(EventsCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantsCmd {
+    /// Create a tenant.
+    Create {
+        /// The tenant's name (unique).
+        name: String,
+    },
+    /// List every tenant.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Create an API key for a tenant; the key is shown once.
+    Create {
+        /// The tenant's id.
+        tenant_id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// `.csv` files, or a first line that starts with a `number` column; PortSIP otherwise.
+    Auto,
+    /// One or more numbers or ranges per line, separated by `;`, newlines or commas:
+    /// `15550001000-15550001999;4420790000`.
+    Portsip,
+    /// A header row, then one number or range per row. Columns: number (required), country,
+    /// region, area_code, provider, carrier_module, number_type, monthly_cost, currency, tenant_id.
+    Csv,
+}
+
+/// Number attributes: for a PortSIP file they apply to every number; for a
+/// CSV file they fill in columns that are absent or empty.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ImportAttrs {
+    /// ISO 3166-1 alpha-2 country (required unless every CSV row has one).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Region (state, county, city) the numbers are searched by.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Area code (derived from the number for NANP numbers).
+    #[arg(long)]
+    pub area_code: Option<String>,
+    /// Carrier the numbers come from (default: simulated).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// inventory, managed, local or mdn.
+    #[arg(long)]
+    pub carrier_module: Option<String>,
+    /// local, mobile, toll_free, national or shared_cost.
+    #[arg(long)]
+    pub number_type: Option<String>,
+    /// Monthly cost of each number (default 0).
+    #[arg(long)]
+    pub monthly_cost: Option<f64>,
+    /// ISO 4217 code, e.g. USD (default USD).
+    #[arg(long)]
+    pub currency: Option<String>,
+    /// Put the numbers in this tenant's private pool.
+    #[arg(long = "tenant", value_name = "TENANT_ID")]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+    /// How to read FILE.
+    #[arg(long, value_enum, default_value_t = ImportFormat::Auto)]
+    pub format: ImportFormat,
+    #[command(flatten)]
+    pub attrs: ImportAttrs,
+    /// Most numbers sent in one request; big files stream in batches of this size.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch_size: u64,
+    /// No progress bar on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Filters shared by inventory search and available numbers.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SearchFilters {
+    /// ISO 3166-1 alpha-2 country.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Region (state, county, city).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Area code (NANP: digits 2-4 of the number).
+    #[arg(long)]
+    pub area_code: Option<String>,
+    /// Leading digits (1555, +4420).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Digits anywhere in the number (vanity search).
+    #[arg(long)]
+    pub contains: Option<String>,
+    /// local, mobile, toll_free, national or shared_cost.
+    #[arg(long)]
+    pub number_type: Option<String>,
+}
+
+/// Paging of list endpoints.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Paging {
+    /// Page size (1 to 1000; the server's default is 100, 1000 with --all).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Start after this number (the `next_cursor` of a previous page).
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Follow `next_cursor` and print every page.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCmd {
+    /// Search every number, any status.
+    Search {
+        #[command(flatten)]
+        filters: SearchFilters,
+        /// available, reserved, allocated, cooldown, aging or disabled.
+        #[arg(long)]
+        status: Option<String>,
+        /// unknown, pending, active, purchase_failed or port_pending.
+        #[arg(long)]
+        provisioning_status: Option<String>,
+        /// Numbers held by, or in the private pool of, this tenant.
+        #[arg(long = "tenant", value_name = "TENANT_ID")]
+        tenant_id: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Update a number: provisioning status, block/unblock, cost, provider.
+    Patch(PatchArgs),
+    /// Delete a number for good (refused while allocated or reserved).
+    Delete {
+        /// The number.
+        number: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PatchArgs {
+    /// The number.
+    pub number: String,
+    /// unknown, pending, active, purchase_failed or port_pending.
+    #[arg(long)]
+    pub provisioning_status: Option<String>,
+    /// Block the number (withdrawing its route).
+    #[arg(long, conflicts_with = "enable")]
+    pub disable: bool,
+    /// Unblock a disabled number back to available.
+    #[arg(long)]
+    pub enable: bool,
+    /// The new monthly cost.
+    #[arg(long)]
+    pub monthly_cost: Option<f64>,
+    /// The new provider.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Let the number be allocated while its provisioning is `unknown`.
+    #[arg(long, value_name = "BOOL")]
+    pub allow_unknown_provisioning: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub struct AvailableArgs {
+    #[command(flatten)]
+    pub filters: SearchFilters,
+    #[command(flatten)]
+    pub paging: Paging,
+}
+
+/// "Any QUANTITY numbers matching": the criteria of reserve and allocate.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Criteria {
+    /// Take numbers of this country (ISO 3166-1 alpha-2) instead of a named NUMBER.
+    #[arg(long, required_unless_present = "number", conflicts_with = "number")]
+    pub country: Option<String>,
+    /// Region (state, county, city).
+    #[arg(long, requires = "country")]
+    pub region: Option<String>,
+    /// Area code (NANP: digits 2-4 of the number).
+    #[arg(long, requires = "country")]
+    pub area_code: Option<String>,
+    /// Leading digits (1555, +4420).
+    #[arg(long, requires = "country")]
+    pub prefix: Option<String>,
+    /// local, mobile, toll_free, national or shared_cost.
+    #[arg(long, requires = "country")]
+    pub number_type: Option<String>,
+    /// How many numbers (all or nothing).
+    #[arg(long, requires = "country")]
+    pub quantity: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReserveArgs {
+    /// The number to reserve; or give --country and the other criteria.
+    pub number: Option<String>,
+    #[command(flatten)]
+    pub criteria: Criteria,
+    /// How long to hold the numbers, in seconds (server default: 30 minutes).
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<u64>,
+    /// Makes a retried request answer like the first instead of reserving again.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AllocateArgs {
+    /// The number to allocate (available, or reserved by this tenant); or give --country and criteria.
+    pub number: Option<String>,
+    #[command(flatten)]
+    pub criteria: Criteria,
+    /// psap, utilities, document_telephony or mdoc.
+    #[arg(long)]
+    pub subsystem: String,
+    /// The dashboard that shows the number's calls.
+    #[arg(long = "dashboard", value_name = "DASHBOARD_ID")]
+    pub dashboard_id: String,
+    /// The customer label (the greeting of non-psap lines).
+    #[arg(long = "label", value_name = "CUSTOMER_LABEL")]
+    pub customer_label: String,
+    /// A name for people (shown in dashboards).
+    #[arg(long)]
+    pub friendly_name: Option<String>,
+    /// The organisation the numbers belong to, in the tenant's own terms.
+    #[arg(long = "organisation", value_name = "ORGANISATION_ID")]
+    pub organisation_id: Option<String>,
+    /// Mark the numbers as provisioned automatically.
+    #[arg(long)]
+    pub auto_provisioned: bool,
+    /// Makes a retried request answer like the first instead of allocating again.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NumbersCmd {
+    /// This tenant's numbers (reserved, allocated, cooldown, aging).
+    List {
+        /// psap, utilities, document_telephony or mdoc.
+        #[arg(long)]
+        subsystem: Option<String>,
+        /// reserved, allocated, cooldown or aging.
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// One number with its route.
+    Get {
+        /// The number.
+        number: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("change").required(true).multiple(true)
+    .args(["subsystem", "dashboard_id", "customer_label", "friendly_name"])))]
+pub struct RemapArgs {
+    /// The allocated number.
+    pub number: String,
+    /// psap, utilities, document_telephony or mdoc.
+    #[arg(long)]
+    pub subsystem: Option<String>,
+    /// The new dashboard.
+    #[arg(long = "dashboard", value_name = "DASHBOARD_ID")]
+    pub dashboard_id: Option<String>,
+    /// The new customer label.
+    #[arg(long = "label", value_name = "CUSTOMER_LABEL")]
+    pub customer_label: Option<String>,
+    /// The new friendly name.
+    #[arg(long)]
+    pub friendly_name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The allocated number.
+    pub number: String,
+    /// Why it is released (kept with the number and in its history).
+    #[arg(long)]
+    pub reason: String,
+    /// Free-text notes kept with the release.
+    #[arg(long)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// The number (+15551234567, 15551234567).
+    pub number: String,
+    /// Answer only once the node has applied this position (the `seq` a write returned).
+    #[arg(long)]
+    pub min_seq: Option<u64>,
+    /// How long the node may wait for --min-seq, in milliseconds (node default 1000).
+    #[arg(long, requires = "min_seq")]
+    pub wait_ms: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCmd {
+    /// Print events as JSON lines, one per event: up to the head, or on and on with --follow.
+    Tail {
+        /// Start after this position; `head` starts at the newest event.
+        #[arg(long, default_value = "0")]
+        after: String,
+        /// Keep waiting for new events (long poll) until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+        /// Events per request (1 to 10000).
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
+}

@@ -1,0 +1,468 @@
+//! One function per command: build the request, print the answer.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use crate::cli::{
+    AllocateArgs, Cli, Command, Criteria, EventsCmd, InventoryCmd, KeysCmd, LookupArgs, NumbersCmd, Paging, PatchArgs,
+    ReleaseArgs, RemapArgs, ReserveArgs, SearchFilters, TenantsCmd,
+};
+use crate::client::{self, segment, Client, Failure, Query, Result};
+use crate::output::{self, cell, key_values, table};
+
+/// Largest page the list endpoints give.
+const MAX_PAGE: u32 = 1000;
+/// How long one `events tail --follow` request waits for news on the server.
+const FOLLOW_WAIT_MS: u64 = 30_000;
+
+pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
+    let json_out = cli.json;
+    match &cli.command {
+        Command::Tenants(TenantsCmd::Create { name }) => {
+            let a = c.call(Method::POST, "/v1/tenants", &vec![], Some(&json!({ "name": name })), &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, &["id", "name", "created_at"]));
+        }
+        Command::Tenants(TenantsCmd::List) => {
+            let a = c.call(Method::GET, "/v1/tenants", &vec![], None, &[]).await?;
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "tenants").iter().map(|t| fields(t, &["id", "name", "created_at"])).collect();
+                tabulate(&["id", "name", "created_at"], rows, "no tenants")
+            });
+        }
+        Command::Keys(KeysCmd::Create { tenant_id }) => {
+            let path = format!("/v1/tenants/{}/api-keys", segment(tenant_id));
+            let a = c.call(Method::POST, &path, &vec![], None, &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, &["key", "key_prefix", "id", "tenant_id", "created_at"]));
+            eprintln!("didctl: the key is shown only this once; store it now");
+        }
+        Command::Import(args) => crate::import::run(c, args, json_out).await?,
+        Command::Inventory(InventoryCmd::Search { filters, status, provisioning_status, tenant_id, paging }) => {
+            let mut q = filter_query(filters);
+            q.push(("status", status.clone()));
+            q.push(("provisioning_status", provisioning_status.clone()));
+            q.push(("tenant_id", tenant_id.clone()));
+            let body = pages(c, "/v1/inventory", q, paging).await?;
+            show(json_out, &body, || inventory_table(&body));
+        }
+        Command::Inventory(InventoryCmd::Patch(p)) => patch(c, p, json_out).await?,
+        Command::Inventory(InventoryCmd::Delete { number }) => {
+            c.call(Method::DELETE, &format!("/v1/inventory/{}", segment(number)), &vec![], None, &[]).await?;
+            let body = json!({ "number": number, "deleted": true });
+            show(json_out, &body, || format!("deleted {number}\n"));
+        }
+        Command::Available(args) => {
+            let body = pages(c, "/v1/available-numbers", filter_query(&args.filters), &args.paging).await?;
+            show(json_out, &body, || available_table(&body));
+        }
+        Command::Reserve(args) => reserve(c, args, json_out).await?,
+        Command::CancelReservation { number } => {
+            let path = format!("/v1/reservations/{}", segment(number));
+            let a = c.call(Method::DELETE, &path, &vec![], None, &[]).await?;
+            show(json_out, &a.body, || {
+                format!(
+                    "cancelled the reservation of {}: {}\n{}",
+                    cell(&a.body["number"]),
+                    cell(&a.body["status"]),
+                    seq_line(&a.body)
+                )
+            });
+        }
+        Command::Allocate(args) => allocate(c, args, json_out).await?,
+        Command::Numbers(NumbersCmd::List { subsystem, status, paging }) => {
+            let q = vec![("subsystem", subsystem.clone()), ("status", status.clone())];
+            let body = pages(c, "/v1/numbers", q, paging).await?;
+            show(json_out, &body, || numbers_table(list(&body, "numbers")) + &next_line(&body));
+        }
+        Command::Numbers(NumbersCmd::Get { number }) => {
+            let a = c.call(Method::GET, &format!("/v1/numbers/{}", segment(number)), &vec![], None, &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, VIEW_ORDER));
+        }
+        Command::Remap(args) => remap(c, args, json_out).await?,
+        Command::Release(args) => release(c, args, json_out).await?,
+        Command::Reclaim { number } => {
+            let path = format!("/v1/numbers/{}/reclaim", segment(number));
+            let a = c.call(Method::POST, &path, &vec![], None, &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, VIEW_ORDER));
+        }
+        Command::History { number } => {
+            let path = format!("/v1/numbers/{}/history", segment(number));
+            let a = c.call(Method::GET, &path, &vec![], None, &[]).await?;
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "history")
+                    .iter()
+                    .map(|h| {
+                        let mut r = fields(h, &["id", "at", "action", "actor"]);
+                        r.push(h.get("detail").map_or("-".into(), |d| d.to_string()));
+                        r
+                    })
+                    .collect();
+                tabulate(&["id", "at", "action", "actor", "detail"], rows, "no history")
+            });
+        }
+        Command::Lookup(args) => lookup(cli, args).await?,
+        Command::Events(EventsCmd::Tail { after, follow, limit }) => {
+            tail(c, after, *follow, *limit, Duration::from_secs(cli.timeout)).await?
+        }
+    }
+    Ok(())
+}
+
+/// Prints the server's JSON, or the human rendering.
+fn show(json_out: bool, body: &Value, human: impl FnOnce() -> String) {
+    if json_out {
+        output::json(body);
+    } else {
+        output::out(&human());
+    }
+}
+
+fn list<'a>(body: &'a Value, key: &str) -> &'a [Value] {
+    body.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+fn fields(v: &Value, keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|k| cell(v.get(*k).unwrap_or(&Value::Null))).collect()
+}
+
+fn tabulate(headers: &[&str], rows: Vec<Vec<String>>, empty: &str) -> String {
+    if rows.is_empty() {
+        format!("{empty}\n")
+    } else {
+        table(headers, &rows)
+    }
+}
+
+fn seq_line(body: &Value) -> String {
+    match body.get("seq").and_then(Value::as_u64) {
+        Some(seq) => format!("seq {seq} (lookup --min-seq {seq} reads this change)\n"),
+        None => String::new(),
+    }
+}
+
+/// The order of a number's fields in `key  value` listings.
+const VIEW_ORDER: &[&str] = &["number", "status", "route", "last_route", "country", "seq"];
+
+fn filter_query(f: &SearchFilters) -> Query<'static> {
+    vec![
+        ("country", f.country.clone()),
+        ("region", f.region.clone()),
+        ("area_code", f.area_code.clone()),
+        ("prefix", f.prefix.clone()),
+        ("contains", f.contains.clone()),
+        ("number_type", f.number_type.clone()),
+    ]
+}
+
+/// One page, or with `--all` every page joined as `{numbers, next_cursor: null}`.
+async fn pages(c: &Client, path: &str, mut q: Query<'_>, paging: &Paging) -> Result<Value> {
+    let limit = paging.limit.or(paging.all.then_some(MAX_PAGE));
+    q.push(("limit", limit.map(|l| l.to_string())));
+    if !paging.all {
+        q.push(("cursor", paging.cursor.clone()));
+        return Ok(c.call(Method::GET, path, &q, None, &[]).await?.body);
+    }
+    let mut numbers = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut page_q = q.clone();
+        page_q.push(("cursor", cursor.clone()));
+        let mut body = c.call(Method::GET, path, &page_q, None, &[]).await?.body;
+        if let Some(Value::Array(items)) = body.get_mut("numbers").map(Value::take) {
+            numbers.extend(items);
+        }
+        match body.get("next_cursor").and_then(Value::as_str) {
+            Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_owned()),
+            _ => break,
+        }
+    }
+    Ok(json!({ "numbers": numbers, "next_cursor": null }))
+}
+
+fn money(v: &Value) -> String {
+    match (v.get("monthly_cost"), v.get("currency").and_then(Value::as_str)) {
+        (Some(c), Some(cur)) if !c.is_null() => format!("{} {cur}", cell(c)),
+        (Some(c), _) => cell(c),
+        _ => "-".into(),
+    }
+}
+
+fn inventory_table(body: &Value) -> String {
+    let rows = list(body, "numbers")
+        .iter()
+        .map(|n| {
+            let mut r = fields(
+                n,
+                &[
+                    "number",
+                    "status",
+                    "provisioning_status",
+                    "country",
+                    "region",
+                    "area_code",
+                    "number_type",
+                    "carrier_module",
+                ],
+            );
+            r.push(money(n));
+            r.extend(fields(n, &["tenant_id", "pool_tenant_id"]));
+            r
+        })
+        .collect();
+    let mut s = tabulate(
+        &["number", "status", "provisioning", "country", "region", "area", "type", "module", "cost", "tenant", "pool"],
+        rows,
+        "no numbers",
+    );
+    s.push_str(&next_line(body));
+    s
+}
+
+fn available_table(body: &Value) -> String {
+    let rows = list(body, "numbers")
+        .iter()
+        .map(|n| {
+            let mut r = fields(n, &["number", "country", "region", "area_code", "number_type"]);
+            r.push(money(n));
+            r.push(cell(n.get("private_pool").unwrap_or(&Value::Null)));
+            r
+        })
+        .collect();
+    let mut s = tabulate(&["number", "country", "region", "area", "type", "cost", "private"], rows, "no numbers");
+    s.push_str(&next_line(body));
+    s
+}
+
+fn next_line(body: &Value) -> String {
+    match body.get("next_cursor").and_then(Value::as_str) {
+        Some(c) => format!("more: --cursor {c} (or --all)\n"),
+        None => String::new(),
+    }
+}
+
+/// A tenant's numbers (allocated, reserved, released) as a table.
+fn numbers_table(numbers: &[Value]) -> String {
+    let rows = numbers
+        .iter()
+        .map(|n| {
+            let route = match &n["route"] {
+                Value::Null => &n["last_route"],
+                r => r,
+            };
+            let until = match n["status"].as_str() {
+                Some("reserved") => &n["reserved_until"],
+                Some("cooldown") => &n["cooldown_until"],
+                Some("aging") => &n["reclaim_until"],
+                _ => &Value::Null,
+            };
+            let mut r = fields(n, &["number", "status"]);
+            r.extend(fields(route, &["subsystem", "dashboard_id", "customer_label", "friendly_name"]));
+            r.push(cell(until));
+            r
+        })
+        .collect();
+    tabulate(&["number", "status", "subsystem", "dashboard", "label", "friendly_name", "until"], rows, "no numbers")
+}
+
+/// `number`, or `criteria` and `quantity`, of a reserve or allocate body.
+fn target(body: &mut Map<String, Value>, number: &Option<String>, c: &Criteria) {
+    if let Some(n) = number {
+        body.insert("number".into(), json!(n));
+        return;
+    }
+    let mut crit = Map::new();
+    for (k, v) in [
+        ("country", &c.country),
+        ("region", &c.region),
+        ("area_code", &c.area_code),
+        ("prefix", &c.prefix),
+        ("number_type", &c.number_type),
+    ] {
+        if let Some(v) = v {
+            crit.insert(k.into(), json!(v));
+        }
+    }
+    body.insert("criteria".into(), Value::Object(crit));
+    if let Some(q) = c.quantity {
+        body.insert("quantity".into(), json!(q));
+    }
+}
+
+fn idempotency(key: &Option<String>) -> Vec<(&'static str, &str)> {
+    key.as_deref().map(|k| ("idempotency-key", k)).into_iter().collect()
+}
+
+async fn reserve(c: &Client, args: &ReserveArgs, json_out: bool) -> Result<()> {
+    let mut body = Map::new();
+    target(&mut body, &args.number, &args.criteria);
+    if let Some(ttl) = args.ttl {
+        body.insert("ttl_seconds".into(), json!(ttl));
+    }
+    let headers = idempotency(&args.idempotency_key);
+    let a = c.call(Method::POST, "/v1/reservations", &vec![], Some(&Value::Object(body)), &headers).await?;
+    show(json_out, &a.body, || numbers_table(list(&a.body, "numbers")) + &seq_line(&a.body));
+    Ok(())
+}
+
+async fn allocate(c: &Client, args: &AllocateArgs, json_out: bool) -> Result<()> {
+    let mut body = Map::new();
+    target(&mut body, &args.number, &args.criteria);
+    body.insert("subsystem".into(), json!(args.subsystem));
+    body.insert("dashboard_id".into(), json!(args.dashboard_id));
+    body.insert("customer_label".into(), json!(args.customer_label));
+    if let Some(f) = &args.friendly_name {
+        body.insert("friendly_name".into(), json!(f));
+    }
+    if let Some(o) = &args.organisation_id {
+        body.insert("organisation_id".into(), json!(o));
+    }
+    if args.auto_provisioned {
+        body.insert("auto_provisioned".into(), json!(true));
+    }
+    let headers = idempotency(&args.idempotency_key);
+    let a = c.call(Method::POST, "/v1/numbers", &vec![], Some(&Value::Object(body)), &headers).await?;
+    show(json_out, &a.body, || numbers_table(list(&a.body, "numbers")) + &seq_line(&a.body));
+    Ok(())
+}
+
+async fn remap(c: &Client, args: &RemapArgs, json_out: bool) -> Result<()> {
+    let mut body = Map::new();
+    for (k, v) in [
+        ("subsystem", &args.subsystem),
+        ("dashboard_id", &args.dashboard_id),
+        ("customer_label", &args.customer_label),
+        ("friendly_name", &args.friendly_name),
+    ] {
+        if let Some(v) = v {
+            body.insert(k.into(), json!(v));
+        }
+    }
+    let path = format!("/v1/numbers/{}", segment(&args.number));
+    let a = c.call(Method::PATCH, &path, &vec![], Some(&Value::Object(body)), &[]).await?;
+    show(json_out, &a.body, || key_values(&a.body, VIEW_ORDER));
+    Ok(())
+}
+
+async fn release(c: &Client, args: &ReleaseArgs, json_out: bool) -> Result<()> {
+    let mut body = json!({ "reason": args.reason });
+    if let Some(n) = &args.notes {
+        body["notes"] = json!(n);
+    }
+    let path = format!("/v1/numbers/{}/release", segment(&args.number));
+    let a = c.call(Method::POST, &path, &vec![], Some(&body), &[]).await?;
+    show(json_out, &a.body, || {
+        let n = &a.body["number"];
+        let what = if n.is_null() {
+            format!("released {}: the tenant's own number was removed\n", args.number)
+        } else {
+            format!(
+                "released {}: {} until {}; reclaim until {}\n",
+                cell(&n["number"]),
+                cell(&n["status"]),
+                cell(&n["cooldown_until"]),
+                cell(&n["reclaim_until"])
+            )
+        };
+        what + &seq_line(&a.body)
+    });
+    Ok(())
+}
+
+async fn patch(c: &Client, p: &PatchArgs, json_out: bool) -> Result<()> {
+    let mut body = Map::new();
+    if let Some(s) = &p.provisioning_status {
+        body.insert("provisioning_status".into(), json!(s));
+    }
+    if p.disable || p.enable {
+        body.insert("disabled".into(), json!(p.disable));
+    }
+    if let Some(cost) = p.monthly_cost {
+        body.insert("monthly_cost".into(), json!(cost));
+    }
+    if let Some(pr) = &p.provider {
+        body.insert("provider".into(), json!(pr));
+    }
+    if let Some(a) = p.allow_unknown_provisioning {
+        body.insert("allow_unknown_provisioning".into(), json!(a));
+    }
+    if body.is_empty() {
+        return Err(Failure::usage(
+            "nothing to change: give --provisioning-status, --disable, --enable, --monthly-cost, --provider or --allow-unknown-provisioning",
+        ));
+    }
+    let path = format!("/v1/inventory/{}", segment(&p.number));
+    let a = c.call(Method::PATCH, &path, &vec![], Some(&Value::Object(body)), &[]).await?;
+    show(json_out, &a.body, || {
+        key_values(&a.body["number"], &["number", "status", "provisioning_status"]) + &seq_line(&a.body)
+    });
+    Ok(())
+}
+
+async fn lookup(cli: &Cli, args: &LookupArgs) -> Result<()> {
+    let base = client::base_url("--lookup-url", "DIDROUTE_LOOKUP_URL", &cli.lookup_url)?;
+    let node = Client::new(base, None, Duration::from_secs(cli.timeout))?;
+    let q = vec![("min_seq", args.min_seq.map(|s| s.to_string())), ("wait_ms", args.wait_ms.map(|w| w.to_string()))];
+    let wait = Duration::from_millis(args.wait_ms.unwrap_or(1000));
+    let path = format!("/v1/routes/{}", segment(&args.number));
+    let a = node.call_with(Method::GET, &path, &q, None, &[], Duration::from_secs(cli.timeout) + wait, false).await?;
+    show(cli.json, &a.body, || {
+        let mut s = key_values(
+            &a.body,
+            &["number", "tenant_id", "subsystem", "dashboard_id", "customer_label", "country", "greeting"],
+        );
+        if let Some(seq) = a.headers.get("didroute-seq").and_then(|v| v.to_str().ok()) {
+            s.push_str(&format!("answered at seq {seq}\n"));
+        }
+        s
+    });
+    Ok(())
+}
+
+/// Failures worth retrying while following the feed.
+fn transient(f: &Failure) -> bool {
+    matches!(f, Failure::Unreachable(_)) || f.status().is_some_and(|s| s >= 500)
+}
+
+async fn tail(c: &Client, after: &str, follow: bool, limit: u32, timeout: Duration) -> Result<()> {
+    let mut after: u64 = if after == "head" {
+        let q = vec![("after", Some("0".into())), ("limit", Some("1".into()))];
+        let a = c.call(Method::GET, "/v1/events", &q, None, &[]).await?;
+        a.body["head_seq"].as_u64().ok_or_else(|| Failure::Unreachable("the event feed sent no head_seq".into()))?
+    } else {
+        after.parse().map_err(|_| Failure::usage(format!("--after {after:?}: give a position (0, 1042) or `head`")))?
+    };
+    let wait_ms = if follow { FOLLOW_WAIT_MS } else { 0 };
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        let q = vec![
+            ("after", Some(after.to_string())),
+            ("limit", Some(limit.to_string())),
+            ("wait_ms", Some(wait_ms.to_string())),
+        ];
+        let page = match c
+            .call_with(Method::GET, "/v1/events", &q, None, &[], timeout + Duration::from_millis(wait_ms), true)
+            .await
+        {
+            Ok(a) => a.body,
+            Err(f) if follow && transient(&f) => {
+                eprintln!("didctl: {f}; retrying in {:.1}s", backoff.as_secs_f64());
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+            Err(f) => return Err(f),
+        };
+        backoff = Duration::from_millis(250);
+        let events = list(&page, "events");
+        for e in events {
+            output::json_line(e);
+        }
+        let last = page["last_seq"].as_u64().unwrap_or(after);
+        let head = page["head_seq"].as_u64().unwrap_or(last);
+        after = after.max(last);
+        if !follow && (events.is_empty() || after >= head) {
+            return Ok(());
+        }
+    }
+}

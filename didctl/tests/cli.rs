@@ -1,0 +1,552 @@
+//! `didctl` run for real, as a subprocess, against a live control plane (on
+//! port 0, over its own fresh database) and a lookup node tailing it.
+//!
+//! The database server is `DATABASE_URL` (a superuser URL; `scripts/test`
+//! starts a private cluster and sets it), or the machine's PostgreSQL at
+//! 127.0.0.1:5432 when unset.
+
+use std::path::Path;
+use std::time::Duration;
+
+use didroute_control_plane::config::{DbArgs, Settings};
+use didroute_control_plane::db::{self, Db};
+use didroute_control_plane::AppState;
+use didroute_lookup::{Config, Node};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Mutex};
+use uuid::Uuid;
+
+const OPERATOR_TOKEN: &str = "didctl-test-operator-token-0123456789";
+
+/// Migrations create cluster-wide roles: one at a time per test process.
+static MIGRATE: Mutex<()> = Mutex::const_new(());
+
+async fn fresh_database() -> String {
+    let admin =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("didroute_t_{}", Uuid::new_v4().simple());
+    let pool = PgPool::connect(&admin).await.expect("connect to DATABASE_URL (is PostgreSQL running?)");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+    pool.close().await;
+    let url = db::with_database(&admin, &name).unwrap();
+    let _guard = MIGRATE.lock().await;
+    db::migrate(&url, None).await.expect("migrate");
+    url
+}
+
+/// A control plane and a lookup node, stopped on drop.
+struct Live {
+    cp: String,
+    lookup: String,
+    _node: Node,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+async fn start() -> Live {
+    let owner_url = fresh_database().await;
+    let args = DbArgs {
+        database_url: None,
+        app_database_url: None,
+        operator_database_url: None,
+        db_role_password: None,
+        db_pool_size: 8,
+    };
+    let db = Db::connect(&args, &owner_url).await.expect("connect pools");
+    let settings = Settings {
+        operator_token: OPERATOR_TOKEN.to_owned(),
+        cooldown: Duration::from_secs(300),
+        reclaim_window: Duration::from_secs(10 * 24 * 3600),
+        lifecycle_interval: None,
+    };
+    let state = AppState::new(db, settings);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cp = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(didroute_control_plane::run(listener, state, async {
+        let _ = rx.await;
+    }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let node = Node::start(&Config::new(cp.clone(), OPERATOR_TOKEN), listener).await.expect("lookup node starts");
+    tokio::time::timeout(Duration::from_secs(10), node.wait_ready()).await.expect("lookup node ready");
+    let lookup = format!("http://{}", node.local_addr());
+    Live { cp, lookup, _node: node, stop: Some(stop) }
+}
+
+/// What one run of didctl did.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// stdout as JSON; fails the test when it is not exactly one JSON document.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "didctl failed: {self:#?}");
+        self
+    }
+
+    /// Asserts the exit code and that stderr carries the problem `title: detail`.
+    #[track_caller]
+    fn fails(self, code: i32, stderr_has: &str) -> Run {
+        assert_eq!(self.code, code, "exit code: {self:#?}");
+        assert!(self.stderr.contains(stderr_has), "stderr lacks {stderr_has:?}: {self:#?}");
+        self
+    }
+}
+
+impl Live {
+    /// Runs didctl with DIDROUTE_URL / DIDROUTE_LOOKUP_URL pointing here and
+    /// `token` as DIDROUTE_TOKEN (none when None); nothing else inherited.
+    async fn run(&self, token: Option<&str>, args: &[&str]) -> Run {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_didctl"));
+        cmd.args(args)
+            .env_remove("DIDROUTE_TOKEN")
+            .env_remove("DIDROUTE_TIMEOUT")
+            .env("DIDROUTE_URL", &self.cp)
+            .env("DIDROUTE_LOOKUP_URL", &self.lookup);
+        if let Some(t) = token {
+            cmd.env("DIDROUTE_TOKEN", t);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+            .await
+            .expect("didctl finishes in time")
+            .expect("didctl runs");
+        Run {
+            code: out.status.code().expect("didctl exited, not killed"),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    async fn op(&self, args: &[&str]) -> Run {
+        self.run(Some(OPERATOR_TOKEN), args).await
+    }
+
+    /// Creates a tenant and a key through didctl; returns (id, key).
+    async fn tenant(&self, name: &str) -> (String, String) {
+        let t = self.op(&["tenants", "create", name, "--json"]).await.ok().json();
+        assert_eq!(t["name"], name);
+        let id = t["id"].as_str().unwrap().to_owned();
+        let k = self.op(&["keys", "create", &id, "--json"]).await.ok();
+        assert!(k.stderr.contains("shown only this once"), "{k:#?}");
+        let k = k.json();
+        assert_eq!(k["tenant_id"], id.as_str());
+        let key = k["key"].as_str().unwrap().to_owned();
+        assert!(key.starts_with("drk_") && key.starts_with(k["key_prefix"].as_str().unwrap()), "{k}");
+        (id, key)
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+fn numbers(v: &Value) -> Vec<&str> {
+    v["numbers"].as_array().unwrap().iter().map(|n| n["number"].as_str().unwrap()).collect()
+}
+
+/// Lines of stderr that are progress reports (one per request when stderr is not a terminal).
+fn progress_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.starts_with("import ") && l.contains(" numbers ")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_keys_and_imports() {
+    let live = start().await;
+    let (a, _) = live.tenant("Metro PSAP").await;
+
+    // a second tenant of the same name: 409, exit 4, the problem on stderr
+    let dup = live.op(&["tenants", "create", "Metro PSAP"]).await;
+    dup.fails(4, "Conflict: a tenant named \"Metro PSAP\" already exists");
+
+    // the human table, aligned, with a header
+    let list = live.op(&["tenants", "list"]).await.ok();
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert!(lines[0].starts_with("ID ") && lines[0].contains("NAME") && lines[0].contains("CREATED_AT"), "{list:#?}");
+    assert!(lines[1].starts_with(&a) && lines[1].contains("Metro PSAP"), "{list:#?}");
+    assert_eq!(lines[0].find("NAME"), lines[1].find("Metro PSAP"), "columns line up: {list:#?}");
+    let listed = live.op(&["tenants", "list", "--json"]).await.ok().json();
+    assert_eq!(listed["tenants"].as_array().unwrap().len(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+
+    // PortSIP: ranges over several lines and `;`, one bad part, one number of
+    // another country; 100 numbers per request means 4 requests
+    let portsip = write(
+        dir.path(),
+        "pool.txt",
+        "15550001000-15550001249;15550001250-15550001299\n+15550002000\n\n4420790000;bogus\n",
+    );
+    let run = live
+        .op(&["import", &portsip, "--country", "US", "--monthly-cost", "1.25", "--batch-size", "100", "--json"])
+        .await;
+    let summary = run.json();
+    assert_eq!(run.code, 5, "rejected inputs make exit 5: {run:#?}");
+    assert_eq!(summary["imported"], 301, "{summary}");
+    assert_eq!(summary["already_present"], 0);
+    let rejected: Vec<&str> =
+        summary["rejected"].as_array().unwrap().iter().map(|r| r["input"].as_str().unwrap()).collect();
+    assert_eq!(rejected.len(), 2, "{summary}");
+    assert!(rejected.contains(&"bogus") && rejected.iter().any(|r| r.contains("4420790000")), "{summary}");
+    let progress = progress_lines(&run.stderr);
+    assert_eq!(progress.len(), 4, "one progress line per request on a non-terminal stderr: {run:#?}");
+    assert!(progress[3].contains("100.0%") && progress[3].contains("303/303 numbers"), "{run:#?}");
+    assert!(run.stderr.contains("2 of the inputs were rejected"), "{run:#?}");
+
+    // again, quietly: nothing new, no progress
+    let again = live.op(&["import", &portsip, "--country", "US", "--quiet", "--json"]).await;
+    assert_eq!(again.code, 5);
+    assert_eq!(again.json()["already_present"], 301);
+    assert!(progress_lines(&again.stderr).is_empty(), "{again:#?}");
+
+    // CSV: groups by attributes, a tenant's private pool, a quoted field with
+    // a comma, a row whose cost is not a number (rejected here, the rest goes on)
+    let mut csv = String::from(
+        "number,country,region,area_code,provider,carrier_module,number_type,monthly_cost,currency,tenant_id\n",
+    );
+    for i in 0..10 {
+        csv.push_str(&format!("+1555000300{i},US,NY,,,,local,2.50,USD,\n"));
+    }
+    for i in 0..5 {
+        csv.push_str(&format!("1555000400{i},US,,,,,,,,{a}\n"));
+    }
+    csv.push_str("+442079460000,GB,London,,,,local,3,GBP,\n");
+    csv.push_str("+15550005000,US,\"Kings County, NY\",,,,,,,\n");
+    csv.push_str("+15550005001,US,,,,,,abc,,\n");
+    let csv_path = write(dir.path(), "numbers.csv", &csv);
+    let run = live.op(&["import", &csv_path, "--batch-size", "4", "--json"]).await;
+    let summary = run.json();
+    assert_eq!(run.code, 5, "{run:#?}");
+    assert_eq!(summary["imported"], 17, "{summary}");
+    assert_eq!(summary["rejected"].as_array().unwrap().len(), 1, "{summary}");
+    assert_eq!(summary["rejected"][0]["input"], "+15550005001");
+    assert!(summary["rejected"][0]["reason"].as_str().unwrap().contains("monthly_cost \"abc\""), "{summary}");
+    let progress = progress_lines(&run.stderr);
+    // 10 numbers in batches of 4 (3), 5 in the pool (2), 1 GB, 1 Kings County
+    assert_eq!(progress.len(), 7, "{run:#?}");
+    assert!(progress.last().unwrap().contains("100.0%"), "{run:#?}");
+
+    // what the CSV said arrived
+    let ny = live.op(&["inventory", "search", "--country", "US", "--prefix", "1555000300", "--json"]).await.ok().json();
+    assert_eq!(numbers(&ny).len(), 10);
+    assert!(ny["numbers"].as_array().unwrap().iter().all(|n| n["region"] == "NY"
+        && n["monthly_cost"] == 2.5
+        && n["currency"] == "USD"
+        && n["status"] == "available"));
+    let pool = live.op(&["inventory", "search", "--tenant", &a, "--json"]).await.ok().json();
+    assert_eq!(numbers(&pool), ["+15550004000", "+15550004001", "+15550004002", "+15550004003", "+15550004004"]);
+    assert!(pool["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["pool_tenant_id"] == a.as_str() && n["carrier_module"] == "managed"));
+    let kings = live.op(&["inventory", "search", "--contains", "15550005000", "--json"]).await.ok().json();
+    assert_eq!(kings["numbers"][0]["region"], "Kings County, NY");
+    let gb = live.op(&["inventory", "search", "--country", "GB", "--json"]).await.ok().json();
+    assert_eq!(numbers(&gb), ["+442079460000"]);
+    assert_eq!(gb["numbers"][0]["currency"], "GBP");
+
+    // paging: one page and its cursor, or every page with --all
+    let page = live.op(&["inventory", "search", "--country", "US", "--limit", "100", "--json"]).await.ok().json();
+    assert_eq!(numbers(&page).len(), 100);
+    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
+    let next = live
+        .op(&["inventory", "search", "--country", "US", "--limit", "100", "--cursor", &cursor, "--json"])
+        .await
+        .ok()
+        .json();
+    assert!(numbers(&next)[0] > cursor.as_str());
+    let all =
+        live.op(&["inventory", "search", "--country", "US", "--limit", "100", "--all", "--json"]).await.ok().json();
+    let all_numbers = numbers(&all);
+    assert_eq!(all_numbers.len(), 301 + 10 + 5 + 1, "every US number over 4 pages");
+    assert!(all_numbers.windows(2).all(|w| w[0] < w[1]), "in order, no duplicates");
+    assert!(all["next_cursor"].is_null());
+    let human = live.op(&["inventory", "search", "--country", "US", "--limit", "2"]).await.ok();
+    let lines: Vec<&str> = human.stdout.lines().collect();
+    assert!(lines[0].starts_with("NUMBER") && lines[0].contains("PROVISIONING"), "{human:#?}");
+    assert!(lines[1].starts_with("+15550001000 ") && lines[1].contains("available"), "{human:#?}");
+    assert!(lines[3].starts_with("more: --cursor +15550001001"), "{human:#?}");
+
+    // patch: block and unblock, and nothing to change is a usage error
+    let off = live.op(&["inventory", "patch", "+15550002000", "--disable", "--json"]).await.ok().json();
+    assert_eq!(off["number"]["status"], "disabled");
+    let on = live.op(&["inventory", "patch", "+15550002000", "--enable", "--monthly-cost", "9", "--json"]).await.ok();
+    let on = on.json();
+    assert_eq!(on["number"]["status"], "available");
+    assert_eq!(on["number"]["monthly_cost"], 9.0);
+    live.op(&["inventory", "patch", "+15550002000"]).await.fails(1, "nothing to change");
+
+    // delete: gone, then 404
+    let del = live.op(&["inventory", "delete", "+15550002000"]).await.ok();
+    assert_eq!(del.stdout, "deleted +15550002000\n");
+    live.op(&["inventory", "delete", "+15550002000"]).await.fails(3, "Not found: +15550002000 is not in the inventory");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allocate_lookup_remap_release_history_events() {
+    let live = start().await;
+    let (a, key) = live.tenant("Metro PSAP").await;
+    let (_, other) = live.tenant("Other Co").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "pool.txt", "15550001000-15550001099");
+    live.op(&["import", &file, "--country", "US", "--monthly-cost", "1.25", "--quiet"]).await.ok();
+    let k = Some(key.as_str());
+
+    // available numbers, with cost
+    let avail = live.run(k, &["available", "--country", "US", "--prefix", "1555000100", "--json"]).await.ok().json();
+    assert_eq!(numbers(&avail).len(), 10);
+    assert_eq!(avail["numbers"][0]["monthly_cost"], 1.25);
+    let human = live.run(k, &["available", "--country", "US", "--limit", "1"]).await.ok();
+    assert!(human.stdout.lines().nth(1).unwrap().contains("1.25 USD"), "{human:#?}");
+
+    // reserve and cancel one number; reserve two by criteria
+    let r = live.run(k, &["reserve", "+15550001000", "--ttl", "600", "--json"]).await.ok().json();
+    assert_eq!(r["numbers"][0]["status"], "reserved");
+    assert!(r["numbers"][0]["reserved_until"].is_string());
+    let other_try = live
+        .run(Some(&other), &["allocate", "+15550001000", "--subsystem", "psap", "--dashboard", "d", "--label", "l"]);
+    other_try.await.fails(4, "Conflict: ");
+    let cancel = live.run(k, &["cancel-reservation", "+15550001000"]).await.ok();
+    assert!(cancel.stdout.starts_with("cancelled the reservation of +15550001000: available"), "{cancel:#?}");
+    let two =
+        live.run(k, &["reserve", "--country", "US", "--prefix", "1555000100", "--quantity", "2", "--json"]).await.ok();
+    assert_eq!(numbers(&two.json()), ["+15550001000", "+15550001001"]);
+    live.run(k, &["cancel-reservation", "+15550001000"]).await.ok();
+    live.run(k, &["cancel-reservation", "+15550001001"]).await.ok();
+    live.run(k, &["cancel-reservation", "+15550001001"])
+        .await
+        .fails(3, "Not found: +15550001001 is not one of your numbers");
+
+    // allocate with an idempotency key: a retry answers the same, changes nothing
+    let alloc = [
+        "allocate",
+        "+15550001000",
+        "--subsystem",
+        "psap",
+        "--dashboard",
+        "dispatch-east",
+        "--label",
+        "Metro 911",
+        "--friendly-name",
+        "Main line",
+        "--idempotency-key",
+        "alloc-1",
+        "--json",
+    ];
+    let first = live.run(k, &alloc).await.ok().json();
+    let retry = live.run(k, &alloc).await.ok().json();
+    assert_eq!(first, retry, "a retried allocation answers as the first did");
+    assert_eq!(first["numbers"][0]["status"], "allocated");
+    assert_eq!(first["numbers"][0]["route"]["subsystem"], "psap");
+    let seq = first["seq"].as_u64().unwrap().to_string();
+
+    // by criteria, human: a table and the seq
+    let more = live
+        .run(
+            k,
+            &[
+                "allocate",
+                "--country",
+                "US",
+                "--prefix",
+                "1555000100",
+                "--quantity",
+                "2",
+                "--subsystem",
+                "utilities",
+                "--dashboard",
+                "water",
+                "--label",
+                "Water Co",
+            ],
+        )
+        .await
+        .ok();
+    let lines: Vec<&str> = more.stdout.lines().collect();
+    assert!(lines[0].starts_with("NUMBER") && lines[0].contains("SUBSYSTEM"), "{more:#?}");
+    assert!(lines[1].starts_with("+15550001001") && lines[1].contains("utilities") && lines[1].contains("Water Co"));
+    assert!(lines[2].starts_with("+15550001002"));
+    assert!(lines[3].starts_with("seq "), "{more:#?}");
+
+    // lookup on the node, reading our own write
+    let route = live.run(None, &["lookup", "+15550001000", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["tenant_id"], a.as_str());
+    assert_eq!(route["subsystem"], "psap");
+    assert_eq!(route["greeting"]["kind"], "emergency");
+    assert_eq!(route["greeting"]["emergency_number"], "911");
+    let human = live.run(None, &["lookup", "15550001000"]).await.ok();
+    assert!(human.stdout.starts_with("number "), "{human:#?}");
+    assert!(human.stdout.contains("dispatch-east") && human.stdout.contains("answered at seq "), "{human:#?}");
+
+    // remap: the lookup follows
+    let remapped =
+        live.run(k, &["remap", "+15550001000", "--subsystem", "utilities", "--label", "Metro Water", "--json"]).await;
+    let remapped = remapped.ok().json();
+    assert_eq!(remapped["route"]["customer_label"], "Metro Water");
+    let seq = remapped["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+15550001000", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["subsystem"], "utilities");
+    assert_eq!(route["greeting"]["kind"], "label");
+    live.run(k, &["remap", "+15550001000"]).await.fails(1, "--subsystem");
+
+    // the tenant's numbers
+    let mine = live.run(k, &["numbers", "list", "--json"]).await.ok().json();
+    assert_eq!(numbers(&mine), ["+15550001000", "+15550001001", "+15550001002"]);
+    let one = live.run(k, &["numbers", "get", "+15550001000", "--json"]).await.ok().json();
+    assert_eq!(one["route"]["friendly_name"], "Main line");
+    let human = live.run(k, &["numbers", "list", "--subsystem", "utilities", "--limit", "1"]).await.ok();
+    let lines: Vec<&str> = human.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "header, one row, the cursor: {human:#?}");
+    // +15550001000 was remapped to utilities above
+    assert!(lines[1].starts_with("+15550001000 ") && lines[1].contains("Metro Water"), "{human:#?}");
+    assert_eq!(lines[2], "more: --cursor +15550001000 (or --all)");
+
+    // release: cooldown, the node stops resolving it, reclaim must wait
+    let rel = live
+        .run(k, &["release", "+15550001000", "--reason", "customer left", "--notes", "ticket 42", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(rel["number"]["status"], "cooldown");
+    assert_eq!(rel["number"]["release_reason"], "customer left");
+    let seq = rel["seq"].as_u64().unwrap().to_string();
+    live.run(None, &["lookup", "+15550001000", "--min-seq", &seq]).await.fails(3, "Number not routed: ");
+    live.run(k, &["reclaim", "+15550001000"]).await.fails(4, "Conflict: +15550001000 is in cooldown until");
+    let human = live.run(k, &["release", "+15550001001", "--reason", "moved"]).await.ok();
+    assert!(human.stdout.starts_with("released +15550001001: cooldown until "), "{human:#?}");
+
+    // history
+    let h = live.run(k, &["history", "+15550001000", "--json"]).await.ok().json();
+    let actions: Vec<&str> = h["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "number.reserve",
+            "number.reservation_cancel",
+            "number.reserve",
+            "number.reservation_cancel",
+            "number.allocate",
+            "number.remap",
+            "number.release"
+        ]
+    );
+    let human = live.run(k, &["history", "+15550001000"]).await.ok();
+    assert!(human.stdout.lines().next().unwrap().contains("ACTION"));
+    assert_eq!(human.stdout.lines().count(), 1 + actions.len());
+
+    // events: one JSON line per event, in order, up to the head, then exit
+    let tail = live.op(&["events", "tail"]).await.ok();
+    let events: Vec<Value> = tail.stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert!(!events.is_empty());
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let ours: Vec<&str> =
+        events.iter().filter(|e| e["number"] == "+15550001000").map(|e| e["op"].as_str().unwrap()).collect();
+    assert!(ours.contains(&"upsert"), "the allocation published the route: {ours:?}");
+    assert_eq!(ours.last(), Some(&"delete"), "the release withdrew the route: {ours:?}");
+    let last = *seqs.last().unwrap();
+    let after = live.op(&["events", "tail", "--after", &(last - 1).to_string(), "--limit", "1"]).await.ok();
+    assert_eq!(after.stdout.lines().count(), 1);
+    let none = live.op(&["events", "tail", "--after", "head"]).await.ok();
+    assert_eq!(none.stdout, "");
+    // pages of one event still reach the head
+    let paged = live.op(&["events", "tail", "--limit", "1"]).await.ok();
+    assert_eq!(paged.stdout, tail.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_have_exit_codes_and_problem_text() {
+    let live = start().await;
+    let (_, key) = live.tenant("Metro PSAP").await;
+    let (_, other) = live.tenant("Other Co").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "pool.txt", "15550001000-15550001009");
+    live.op(&["import", &file, "--country", "US", "--quiet"]).await.ok();
+    let k = Some(key.as_str());
+
+    // 400: not a number, from the server, exit 2, stdout empty
+    let bad =
+        live.run(k, &["history", "not-a-number"]).await.fails(2, "Bad request: \"not-a-number\" is not a valid number");
+    assert_eq!(bad.stdout, "");
+    live.run(None, &["lookup", "12"]).await.fails(2, "Invalid number: ");
+    // 404
+    live.run(k, &["history", "+15559999999"]).await.fails(3, "Not found: +15559999999 is not one of your numbers");
+    live.run(None, &["lookup", "+15550001005"]).await.fails(3, "Number not routed: ");
+    live.op(&["keys", "create", &Uuid::new_v4().to_string()]).await.fails(3, "Not found: no tenant");
+    // 409: another tenant's number
+    let args = ["allocate", "+15550001000", "--subsystem", "psap", "--dashboard", "d", "--label", "l"];
+    live.run(k, &args).await.ok();
+    live.run(Some(&other), &args).await.fails(4, "Conflict: +15550001000 is taken");
+    live.op(&["inventory", "delete", "+15550001000"]).await.fails(4, "Conflict: +15550001000 is allocated");
+    // 422: the pool cannot give that many
+    live.run(
+        k,
+        &["allocate", "--country", "US", "--quantity", "50", "--subsystem", "psap", "--dashboard", "d", "--label", "l"],
+    )
+    .await
+    .fails(5, "Unprocessable request: only 9 of the 50 numbers asked for match");
+    // 400 for a bad subsystem, checked by the server
+    live.run(k, &["allocate", "+15550001001", "--subsystem", "fax", "--dashboard", "d", "--label", "l"])
+        .await
+        .fails(2, "Bad request: ");
+    // 401: a wrong token, given as a flag
+    live.run(None, &["--token", "not-the-token", "tenants", "list"])
+        .await
+        .fails(2, "Unauthorized: the bearer token is not valid");
+    // 403: a tenant key on an operator route
+    live.run(k, &["tenants", "list"]).await.fails(2, "Forbidden: this route needs the operator token");
+
+    // configuration and usage: exit 1, nothing sent
+    live.run(None, &["tenants", "list"]).await.fails(1, "no token: set DIDROUTE_TOKEN or pass --token");
+    live.op(&["--url", "https://example.com", "tenants", "list"]).await.fails(1, "plain http:// only");
+    live.op(&["--url", "localhost:8080", "tenants", "list"]).await.fails(1, "use an http:// URL");
+    live.op(&[]).await.fails(1, "Usage: didctl");
+    live.op(&["tenants", "list", "--no-such-flag"]).await.fails(1, "--no-such-flag");
+    live.run(k, &["allocate", "--subsystem", "psap", "--dashboard", "d", "--label", "l"]).await.fails(1, "--country");
+    live.run(
+        k,
+        &["allocate", "+15550001001", "--country", "US", "--subsystem", "psap", "--dashboard", "d", "--label", "l"],
+    )
+    .await
+    .fails(1, "cannot be used with");
+    live.op(&["events", "tail", "--after", "soon"]).await.fails(1, "--after \"soon\"");
+    live.op(&["import", "/no/such/file.txt", "--country", "US"]).await.fails(1, "cannot read /no/such/file.txt");
+    live.op(&["import", &file]).await.fails(1, "needs --country");
+    let bad_csv = write(dir.path(), "bad.csv", "number,colour\n+15550009000,red\n");
+    live.op(&["import", &bad_csv]).await.fails(1, "unknown column \"colour\"");
+    live.op(&["import", &file, "--country", "US", "--tenant", "t1"]).await.fails(1, "tenant_id \"t1\" is not a UUID");
+    // a 400 on a PortSIP import stops it: exit 2
+    live.op(&["import", &file, "--country", "XX"]).await.fails(2, "Bad request: ");
+
+    // help: exit 0 on stdout, with the exit codes
+    let help = live.run(None, &["--help"]).await.ok();
+    assert!(help.stdout.contains("Exit codes") && help.stdout.contains("3  not found (404)"), "{help:#?}");
+
+    // unreachable: exit 6
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    live.op(&["--url", &url, "tenants", "list"]).await.fails(6, "cannot connect");
+    live.run(None, &["--lookup-url", &url, "lookup", "+15550001000"]).await.fails(6, "cannot connect");
+}
