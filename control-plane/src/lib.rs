@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod graphql;
 pub mod outbox;
 pub mod service;
 pub mod state;

@@ -50,6 +50,7 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let served = Arc::new(openapi.clone());
     let router = router
         .route("/openapi.json", get(move || async move { axum::Json(served.as_ref().clone()) }))
+        .route("/graphql", axum::routing::post(crate::graphql::handler))
         .fallback(|| async { ApiError::NoSuchRoute })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this route does not take that method".into())

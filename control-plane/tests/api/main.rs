@@ -2,6 +2,7 @@
 
 mod e2e;
 mod errors;
+mod graphql;
 mod helpers;
 mod isolation;
 mod lifecycle;

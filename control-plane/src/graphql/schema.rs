@@ -1,0 +1,276 @@
+//! Queries and mutations. Every resolver checks who is calling, then calls
+//! the service layer, exactly as the REST handler of the same operation does.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_graphql::{Context, EmptySubscription, Object, Schema};
+use uuid::Uuid;
+
+use super::types::*;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::service::claim::{self, Action, Target, DEFAULT_RESERVATION_TTL, MAX_RESERVATION_TTL};
+use crate::service::idempotency::Key;
+use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput};
+use crate::service::{inventory, tenants};
+use crate::state::AppState;
+
+pub type DidrouteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Deepest selection accepted. The schema itself nests at most four levels
+/// (`numbers { numbers { route { greeting } } }`); the rest is room for
+/// introspection (`ofType { ofType { … } }`), which GraphQL tools send.
+pub const MAX_DEPTH: usize = 15;
+
+/// Largest complexity accepted. Every field costs 1; a field that reads the
+/// database costs [`DB_COST`] more; a list costs its page size (or quantity)
+/// times its selection. A page of 100 numbers with all their fields and
+/// routes fits; a page of 1,000 with every field, or history per number for
+/// a page of 1,000, does not: ask for fewer fields or a smaller page.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// Page size when `limit` is not given: the service's default.
+const DEFAULT_LIMIT: i64 = 100;
+
+/// The complexity of a page of `limit` items (invalid limits are refused by
+/// the service; here they are only clamped so the arithmetic stays sane).
+fn page(limit: Option<i64>, child: usize) -> usize {
+    DB_COST + limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 1000) as usize * child
+}
+
+/// The schema, built once.
+pub fn schema() -> &'static DidrouteSchema {
+    static SCHEMA: OnceLock<DidrouteSchema> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+            .limit_depth(MAX_DEPTH)
+            .limit_complexity(MAX_COMPLEXITY)
+            .limit_directives(8)
+            .finish()
+    })
+}
+
+fn state<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
+    ctx.data::<AppState>().map_err(|_| ApiError::Internal(anyhow::anyhow!("graphql request without AppState")))
+}
+
+fn principal(ctx: &Context<'_>) -> Result<Principal, ApiError> {
+    ctx.data::<Principal>()
+        .copied()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("graphql request without a Principal")))
+}
+
+/// The calling tenant, or FORBIDDEN for the operator token (as `auth::Tenant`).
+pub(super) fn tenant<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiError> {
+    match principal(ctx)? {
+        Principal::Tenant(t) => Ok((state(ctx)?, t)),
+        Principal::Operator => {
+            Err(ApiError::Forbidden("this field acts for a tenant: use one of the tenant's API keys".into()))
+        }
+    }
+}
+
+/// The operator, or FORBIDDEN for a tenant key (as `auth::Operator`).
+fn operator<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
+    match principal(ctx)? {
+        Principal::Operator => state(ctx),
+        Principal::Tenant(_) => Err(ApiError::Forbidden("this field needs the operator token".into())),
+    }
+}
+
+/// `quantity` for the service, which checks its range.
+fn to_quantity(q: Option<i64>) -> Option<u32> {
+    q.map(|q| q.clamp(0, u32::MAX as i64) as u32)
+}
+
+/// The hold of a reservation. The same check as `POST /v1/reservations`
+/// (api/numbers.rs), with the service's bounds and message: it belongs in
+/// `service::claim` so both callers share one copy.
+fn reservation_ttl(ttl_seconds: Option<i64>) -> Result<Duration, ApiError> {
+    let Some(secs) = ttl_seconds else { return Ok(DEFAULT_RESERVATION_TTL) };
+    if !(1..=MAX_RESERVATION_TTL.as_secs() as i64).contains(&secs) {
+        return Err(ApiError::BadRequest(
+            "invalid-field",
+            format!("ttl_seconds must be between 1 and {}", MAX_RESERVATION_TTL.as_secs()),
+        ));
+    }
+    Ok(Duration::from_secs(secs as u64))
+}
+
+/// An `Idempotency-Key` for a claim mutation: the same key space as REST,
+/// hashed with the mutation's name and arguments, so reusing a key with other
+/// arguments (or for a REST request) is refused as `UNPROCESSABLE`.
+fn claim_key(key: Option<&str>, operation: &str, args: serde_json::Value) -> Result<Option<Key>, ApiError> {
+    key.map(|k| Key::new(k, operation, &args)).transpose()
+}
+
+pub struct QueryRoot;
+
+#[Object(name = "Query")]
+impl QueryRoot {
+    /// This tenant's numbers (reserved, allocated, cooldown, aging), paged by number.
+    #[graphql(complexity = "page(limit, child_complexity)")]
+    async fn numbers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<NumbersFilter>,
+        #[graphql(desc = "1 to 1000, default 100")] limit: Option<i64>,
+        #[graphql(desc = "the nextCursor of the previous page")] cursor: Option<String>,
+    ) -> async_graphql::Result<NumberPage> {
+        let (s, t) = tenant(ctx)?;
+        let filter = filter.unwrap_or_default();
+        let f = ListFilter { subsystem: filter.subsystem.map(Into::into), status: filter.status, limit, cursor };
+        Ok(from_rest(&numbers::list(s, t, f).await?)?)
+    }
+
+    /// One of this tenant's numbers with its route (and, if asked, its history).
+    /// Another tenant's number is NOT_FOUND, exactly like one that does not exist.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn number(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "E.164 (`+15551234567`), or bare international digits")] number: String,
+    ) -> async_graphql::Result<Number> {
+        let (s, t) = tenant(ctx)?;
+        Ok(from_rest(&numbers::get(s, t, parse_number(&number)?).await?)?)
+    }
+
+    /// What this tenant may take: public inventory and its own private pool, with cost.
+    #[graphql(complexity = "page(limit, child_complexity)")]
+    async fn available_numbers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AvailableFilter>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<AvailableNumberPage> {
+        let (s, t) = tenant(ctx)?;
+        let q = filter.unwrap_or_default().query(limit, cursor);
+        Ok(from_rest(&inventory::available(&s.db, t, q).await?)?)
+    }
+
+    /// Every tenant (operator).
+    #[graphql(complexity = "page(None, child_complexity)")]
+    async fn tenants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tenant>> {
+        let s = operator(ctx)?;
+        Ok(from_rest(&tenants::list(&s.db).await?)?)
+    }
+
+    /// Every number in any status (operator), paged by number.
+    #[graphql(complexity = "page(limit, child_complexity)")]
+    async fn inventory(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InventoryFilter>,
+        limit: Option<i64>,
+        cursor: Option<String>,
+    ) -> async_graphql::Result<InventoryPage> {
+        let s = operator(ctx)?;
+        let q = filter.unwrap_or_default().query(limit, cursor);
+        Ok(from_rest(&inventory::search(&s.db, q).await?)?)
+    }
+}
+
+pub struct MutationRoot;
+
+#[Object(name = "Mutation")]
+impl MutationRoot {
+    /// Allocates one named number, or `quantity` numbers matching `criteria`
+    /// (all or nothing), routed as `route`. With `idempotencyKey`, a repeat
+    /// answers as the first call did and changes nothing.
+    #[graphql(complexity = "DB_COST + quantity.unwrap_or(1).clamp(1, 1000) as usize * child_complexity")]
+    async fn allocate(
+        &self,
+        ctx: &Context<'_>,
+        number: Option<String>,
+        criteria: Option<CriteriaInput>,
+        quantity: Option<i64>,
+        route: RouteInput,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<Claimed> {
+        let (s, t) = tenant(ctx)?;
+        let args = serde_json::json!({ "number": number, "criteria": criteria, "quantity": quantity, "route": route });
+        let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
+        let key = claim_key(idempotency_key.as_deref(), "graphql allocate", args)?;
+        let answer = claim::claim(s, t, target, Action::Allocate(route.into()), key).await?;
+        Ok(from_json(answer)?)
+    }
+
+    /// Reserves one named number, or `quantity` numbers matching `criteria`,
+    /// for `ttlSeconds` (default 30 minutes).
+    #[graphql(complexity = "DB_COST + quantity.unwrap_or(1).clamp(1, 1000) as usize * child_complexity")]
+    async fn reserve(
+        &self,
+        ctx: &Context<'_>,
+        number: Option<String>,
+        criteria: Option<CriteriaInput>,
+        quantity: Option<i64>,
+        ttl_seconds: Option<i64>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<Claimed> {
+        let (s, t) = tenant(ctx)?;
+        let args = serde_json::json!({
+            "number": number, "criteria": criteria, "quantity": quantity, "ttl_seconds": ttl_seconds
+        });
+        let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
+        let ttl = reservation_ttl(ttl_seconds)?;
+        let key = claim_key(idempotency_key.as_deref(), "graphql reserve", args)?;
+        let answer = claim::claim(s, t, target, Action::Reserve { ttl }, key).await?;
+        Ok(from_json(answer)?)
+    }
+
+    /// Cancels this tenant's reservation of `number`.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn cancel_reservation(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+    ) -> async_graphql::Result<ReservationCancelled> {
+        let (s, t) = tenant(ctx)?;
+        let number = parse_number(&number)?;
+        let seq = claim::cancel_reservation(s, t, number).await?;
+        Ok(ReservationCancelled { number: number.to_string(), status: "available".into(), seq })
+    }
+
+    /// Changes an allocated number's routing in place (at least one field).
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn remap(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        subsystem: Option<Subsystem>,
+        dashboard_id: Option<String>,
+        customer_label: Option<String>,
+        friendly_name: Option<String>,
+    ) -> async_graphql::Result<NumberChange> {
+        let (s, t) = tenant(ctx)?;
+        let input = RemapInput { subsystem: subsystem.map(Into::into), dashboard_id, customer_label, friendly_name };
+        let changed = numbers::remap(s, t, parse_number(&number)?, &input).await?;
+        Ok(NumberChange { number: from_rest(&changed.body)?, seq: changed.seq })
+    }
+
+    /// Releases an allocated number to cooldown (deleted for `local`/`mdn`
+    /// numbers); lookups stop resolving it.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn release(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        reason: String,
+        notes: Option<String>,
+    ) -> async_graphql::Result<Released> {
+        let (s, t) = tenant(ctx)?;
+        let changed = numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }).await?;
+        Ok(Released { number: changed.body.as_ref().map(from_rest).transpose()?, seq: changed.seq })
+    }
+
+    /// Takes back a number this tenant released, with its last route, while
+    /// it is aging.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn reclaim(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<NumberChange> {
+        let (s, t) = tenant(ctx)?;
+        let changed = numbers::reclaim(s, t, parse_number(&number)?).await?;
+        Ok(NumberChange { number: from_rest(&changed.body)?, seq: changed.seq })
+    }
+}
