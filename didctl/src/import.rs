@@ -304,7 +304,7 @@ pub async fn run(client: &Client, args: &ImportArgs, json_out: bool) -> Result<(
     }
     if c.rejected > 0 {
         return Err(Failure::Partial(format!(
-            "{} of the inputs were rejected (listed on stdout); everything else was imported",
+            "inputs rejected: {} (listed on stdout); everything else was imported",
             c.rejected
         )));
     }

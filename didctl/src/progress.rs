@@ -81,7 +81,7 @@ impl Progress {
         let secs = self.start.elapsed().as_secs_f64();
         let rate = if secs > 0.0 { self.done as f64 / secs } else { 0.0 };
         format!(
-            "import {pct:5.1}%  {}/{} numbers  imported {}  already present {}  rejected {}  ({} requests, {rate:.0}/s)",
+            "import {pct:5.1}%  {}/{} numbers  imported {}  already present {}  rejected {}  requests {}  {rate:.0}/s",
             self.done, self.total, c.imported, c.already_present, c.rejected, c.requests
         )
     }
