@@ -236,7 +236,25 @@ impl Snapshot {
             held += 1;
             routable += u64::from(route != TOMBSTONE);
         }
+        // Sparse numbers are distinct and never in a block with a container.
+        let mut last: Option<u64> = None;
+        for i in sparse.order() {
+            let (number, _, _) = sparse.at(i);
+            if last.is_some_and(|l| l >= number) {
+                return Err(malformed(format!("sparse number {number} appears twice")));
+            }
+            last = Some(number);
+            if directory.get(number / 1000).is_some() {
+                return Err(malformed(format!("sparse number {number} is also in a block container")));
+            }
+        }
+        let mut previous: Option<u64> = None;
         for (block, offset) in directory.sorted() {
+            // Containers are laid out in block order: a fold streams them so.
+            if previous.is_some_and(|p| p >= block) {
+                return Err(malformed(format!("block {block} is out of order")));
+            }
+            previous = Some(block);
             if offset as usize != expect {
                 return Err(malformed(format!("block {block} starts at {offset}, expected {expect}")));
             }
