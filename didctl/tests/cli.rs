@@ -116,15 +116,7 @@ impl Live {
     /// Runs didctl with DIDROUTE_URL / DIDROUTE_LOOKUP_URL pointing here and
     /// `token` as DIDROUTE_TOKEN (none when None); nothing else inherited.
     async fn run(&self, token: Option<&str>, args: &[&str]) -> Run {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_didctl"));
-        cmd.args(args)
-            .env_remove("DIDROUTE_TOKEN")
-            .env_remove("DIDROUTE_TIMEOUT")
-            .env("DIDROUTE_URL", &self.cp)
-            .env("DIDROUTE_LOOKUP_URL", &self.lookup);
-        if let Some(t) = token {
-            cmd.env("DIDROUTE_TOKEN", t);
-        }
+        let mut cmd = self.command(token, args);
         let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
             .await
             .expect("didctl finishes in time")
@@ -139,6 +131,20 @@ impl Live {
             eprintln!("$ didctl {}\n{}{}[exit {}]\n", args.join(" "), run.stdout, run.stderr, run.code);
         }
         run
+    }
+
+    fn command(&self, token: Option<&str>, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_didctl"));
+        cmd.args(args)
+            .env_remove("DIDROUTE_TOKEN")
+            .env_remove("DIDROUTE_TIMEOUT")
+            .env("DIDROUTE_URL", &self.cp)
+            .env("DIDROUTE_LOOKUP_URL", &self.lookup)
+            .kill_on_drop(true);
+        if let Some(t) = token {
+            cmd.env("DIDROUTE_TOKEN", t);
+        }
+        cmd
     }
 
     async fn op(&self, args: &[&str]) -> Run {
@@ -478,6 +484,52 @@ async fn allocate_lookup_remap_release_history_events() {
     // pages of one event still reach the head
     let paged = live.op(&["events", "tail", "--limit", "1"]).await.ok();
     assert_eq!(paged.stdout, tail.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tail_follows_and_ends_quietly_when_the_reader_goes() {
+    use std::process::Stdio;
+    use tokio::io::AsyncBufReadExt;
+
+    let live = start().await;
+    let (_, key) = live.tenant("Metro PSAP").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "pool.txt", "15550001000-15550001009");
+    live.op(&["import", &file, "--country", "US", "--quiet"]).await.ok();
+    let k = Some(key.as_str());
+    // imports publish no route events: the feed is still empty
+    assert_eq!(live.op(&["events", "tail"]).await.ok().stdout, "");
+
+    let mut child = live
+        .command(Some(OPERATOR_TOKEN), &["events", "tail", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("didctl starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    live.run(k, &["allocate", "+15550001000", "--subsystem", "psap", "--dashboard", "d", "--label", "l"]).await.ok();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the follower prints the event while it happens")
+        .unwrap()
+        .expect("a line");
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["number"], "+15550001000");
+    assert_eq!(event["op"], "upsert");
+    assert_eq!(event["route"]["subsystem"], "psap");
+
+    // the reader goes away (`didctl events tail -f | head -1`): the next
+    // event cannot be written and didctl ends with success, silently
+    drop(lines);
+    live.run(k, &["remap", "+15550001000", "--label", "m"]).await.ok();
+    let status = tokio::time::timeout(Duration::from_secs(40), child.wait())
+        .await
+        .expect("didctl ends once stdout is closed")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).await.unwrap();
+    assert_eq!(stderr, "", "no panic, no message");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
