@@ -94,3 +94,40 @@ pub struct DataDirArgs {
     #[arg(long, env = "DIDROUTE_DATA_DIR", default_value = "./.didroute")]
     pub data_dir: PathBuf,
 }
+
+/// Kafka: where the outbox relay publishes (`serve` and `standalone` run a
+/// relay when the brokers are set; `relay` runs one on its own).
+#[derive(Debug, Clone, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, `host:port[,host:port…]`. Unset: no Kafka;
+    /// lookup nodes tail the control plane's event feed.
+    #[arg(long, env = "DIDROUTE_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// The routes topic (create it first: see the README for its settings).
+    #[arg(long, env = "DIDROUTE_KAFKA_TOPIC", default_value = crate::relay::DEFAULT_TOPIC)]
+    pub kafka_topic: String,
+}
+
+impl KafkaArgs {
+    /// The relay's settings, when Kafka is configured.
+    pub fn relay_settings(&self) -> anyhow::Result<Option<crate::relay::RelaySettings>> {
+        let Some(brokers) = self.kafka_brokers.as_deref().map(str::trim).filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        anyhow::ensure!(
+            brokers
+                .split(',')
+                .all(|b| b.trim().rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())),
+            "DIDROUTE_KAFKA_BROKERS {brokers:?} is not a list of host:port"
+        );
+        let topic = &self.kafka_topic;
+        anyhow::ensure!(
+            !topic.is_empty()
+                && topic.len() <= 249
+                && topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+            "DIDROUTE_KAFKA_TOPIC {topic:?} is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)"
+        );
+        Ok(Some(crate::relay::RelaySettings::new(brokers, topic.clone())))
+    }
+}

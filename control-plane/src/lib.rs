@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod graphql;
 pub mod outbox;
+pub mod relay;
 pub mod service;
 pub mod state;
 
@@ -56,4 +57,16 @@ pub async fn run(
         jobs.abort();
     }
     Ok(res?)
+}
+
+/// Runs the outbox relay until `shutdown`, when Kafka is configured: the hook
+/// `serve` and `standalone` use. The relay waits while another one is active.
+pub fn spawn_relay(
+    state: &AppState,
+    settings: Option<relay::RelaySettings>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    let settings = settings?;
+    let relay = relay::Relay::new(state.db.operator.clone(), settings);
+    Some(tokio::spawn(relay.run(shutdown)))
 }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use didroute_control_plane::config::{DataDirArgs, DbArgs, ServeArgs};
+use didroute_control_plane::config::{DataDirArgs, DbArgs, KafkaArgs, ServeArgs};
 use didroute_control_plane::db::{self, embedded::EmbeddedPg, Db};
 use didroute_control_plane::AppState;
 use tokio::net::TcpListener;
@@ -20,12 +20,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the control-plane API (needs DATABASE_URL).
+    /// Run the control-plane API (needs DATABASE_URL); with
+    /// DIDROUTE_KAFKA_BROKERS, also the outbox relay.
     Serve {
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]
         serve: ServeArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+    /// Run only the outbox relay to Kafka (needs DATABASE_URL and
+    /// DIDROUTE_KAFKA_BROKERS); one relay is active at a time, others wait.
+    Relay {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
     },
     /// Apply database migrations (needs DATABASE_URL of the schema owner).
     Migrate {
@@ -41,6 +52,8 @@ enum Command {
         serve: ServeArgs,
         #[command(flatten)]
         data: DataDirArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
         /// Lookup-node listen address.
         #[arg(long, env = "DIDROUTE_LOOKUP_LISTEN", default_value = "127.0.0.1:8081")]
         lookup_listen: std::net::SocketAddr,
@@ -77,29 +90,53 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Serve { db, serve } => {
+        Command::Serve { db, serve, kafka } => {
             let url = db.database_url.clone().context("DATABASE_URL is required for serve (or use standalone)")?;
             let token = serve.operator_token.clone().context("DIDROUTE_OPERATOR_TOKEN is required for serve")?;
             let settings = serve.settings(token)?;
+            let relay = kafka.relay_settings()?;
             db::migrate(&url, db.db_role_password.as_deref()).await?;
             let state = AppState::new(Db::connect(&db, &url).await?, settings);
             let listener =
                 TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
             tracing::info!(addr = %listener.local_addr()?, "control plane listening");
-            didroute_control_plane::run(listener, state, shutdown_signal()).await
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let relay = didroute_control_plane::spawn_relay(&state, relay, stop(rx));
+            let served = didroute_control_plane::run(listener, state, shutdown_signal()).await;
+            let _ = tx.send(true);
+            if let Some(relay) = relay {
+                if let Ok(Err(e)) = relay.await {
+                    tracing::error!(error = %e, "outbox relay stopped with an error");
+                }
+            }
+            served
         }
-        Command::Standalone { db, serve, data, lookup_listen } => {
-            standalone(db, serve, data.data_dir, lookup_listen).await
+        Command::Relay { db, kafka } => {
+            let url = db.database_url.clone().context("DATABASE_URL is required for relay")?;
+            let settings = kafka.relay_settings()?.context("DIDROUTE_KAFKA_BROKERS is required for relay")?;
+            db::migrate(&url, db.db_role_password.as_deref()).await?;
+            let db = Db::connect(&db, &url).await?;
+            didroute_control_plane::relay::Relay::new(db.operator, settings).run(shutdown_signal()).await
+        }
+        Command::Standalone { db, serve, data, kafka, lookup_listen } => {
+            standalone(db, serve, data.data_dir, kafka, lookup_listen).await
         }
     }
+}
+
+/// Resolves when `rx` turns true.
+async fn stop(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
 }
 
 async fn standalone(
     db: DbArgs,
     serve: ServeArgs,
     data_dir: PathBuf,
+    kafka: KafkaArgs,
     lookup_listen: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
+    let relay_settings = kafka.relay_settings()?;
     let (url, embedded) = match db.database_url.clone() {
         Some(u) => (u, None),
         None => {
@@ -141,9 +178,15 @@ async fn standalone(
     let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    if let Some(relay) = &relay_settings {
+        println!("  kafka:           {} topic {} (relay and lookup node)", relay.brokers, relay.topic);
+    }
+    let relay = didroute_control_plane::spawn_relay(&state, relay_settings, stop(rx.clone()));
     let cp = tokio::spawn(didroute_control_plane::run(cp_listener, state, stop(rx.clone())));
     let mut lookup_config = didroute_lookup::Config::new(format!("http://{cp_addr}"), token.clone());
     lookup_config.listen = lookup_addr;
+    lookup_config.kafka_brokers = kafka.kafka_brokers.clone().filter(|b| !b.trim().is_empty());
+    lookup_config.kafka_topic = kafka.kafka_topic.clone();
     let lookup = tokio::spawn(didroute_lookup::run(lookup_config, lookup_listener, stop(rx.clone())));
     shutdown_signal().await;
     let _ = tx.send(true);
@@ -152,6 +195,11 @@ async fn standalone(
     }
     if let Ok(Err(e)) = lookup.await {
         tracing::error!(error = %e, "lookup node stopped with an error");
+    }
+    if let Some(relay) = relay {
+        if let Ok(Err(e)) = relay.await {
+            tracing::error!(error = %e, "outbox relay stopped with an error");
+        }
     }
     if let Some(pg) = embedded {
         tokio::task::spawn_blocking(move || pg.stop()).await??;

@@ -39,7 +39,20 @@ pub struct Config {
     /// Also fold a non-empty overlay at this interval.
     #[arg(long, env = "DIDROUTE_LOOKUP_FOLD_INTERVAL_MS", default_value_t = 5_000)]
     pub fold_interval_ms: u64,
+
+    /// Kafka bootstrap servers (`host:port[,host:port…]`): when set, the node
+    /// consumes the routes topic instead of tailing the control plane's feed
+    /// (and needs no operator token).
+    #[arg(long, env = "DIDROUTE_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+
+    /// The routes topic.
+    #[arg(long, env = "DIDROUTE_KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
+    pub kafka_topic: String,
 }
+
+/// The topic the control plane's relay publishes to by default.
+pub const DEFAULT_KAFKA_TOPIC: &str = "didroute.routes.v1";
 
 /// Largest page the control plane serves.
 pub const MAX_PAGE_LIMIT: u32 = 10_000;
@@ -62,6 +75,12 @@ pub enum ConfigError {
     FoldThreshold,
     #[error("DIDROUTE_LOOKUP_FOLD_INTERVAL_MS must be between 10 and 3600000, got {0}")]
     FoldInterval(u64),
+    #[error("DIDROUTE_KAFKA_BROKERS {0:?} is not a list of host:port")]
+    KafkaBrokers(String),
+    #[error("DIDROUTE_KAFKA_TOPIC {0:?} is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)")]
+    KafkaTopic(String),
+    #[error("DIDROUTE_KAFKA_BROKERS is set but this build has no Kafka support (build with the `kafka` feature)")]
+    KafkaUnsupported,
 }
 
 /// A configuration that passed [`Config::validate`].
@@ -73,6 +92,8 @@ pub struct Validated {
     pub feed_wait_ms: u64,
     pub fold_threshold: usize,
     pub fold_interval: Duration,
+    /// Consume Kafka (brokers, topic) instead of the feed.
+    pub kafka: Option<(String, String)>,
 }
 
 impl Config {
@@ -83,8 +104,16 @@ impl Config {
     }
 
     pub fn validate(&self) -> Result<Validated, ConfigError> {
-        let token = self.operator_token.as_deref().ok_or(ConfigError::MissingToken)?;
-        if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let kafka = self.validate_kafka()?;
+        // A node on Kafka never calls the control plane: no token needed.
+        let token = match (self.operator_token.as_deref(), &kafka) {
+            (Some(token), _) => token,
+            (None, Some(_)) => "",
+            (None, None) => return Err(ConfigError::MissingToken),
+        };
+        if (kafka.is_none() || !token.is_empty())
+            && (token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
             return Err(ConfigError::BadToken);
         }
         let bad_url = |reason: &str| ConfigError::FeedUrl { url: self.feed_url.clone(), reason: reason.to_owned() };
@@ -109,7 +138,35 @@ impl Config {
             feed_wait_ms: self.feed_wait_ms,
             fold_threshold: self.fold_threshold,
             fold_interval: Duration::from_millis(self.fold_interval_ms),
+            kafka,
         })
+    }
+
+    fn validate_kafka(&self) -> Result<Option<(String, String)>, ConfigError> {
+        let Some(brokers) = self.kafka_brokers.as_deref().map(str::trim).filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        let host_port = |b: &str| {
+            let b = b.trim();
+            let b = b.split_once("://").map_or(b, |(_, rest)| rest);
+            matches!(b.rsplit_once(':'), Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok())
+        };
+        if !brokers.split(',').all(host_port) {
+            return Err(ConfigError::KafkaBrokers(brokers.to_owned()));
+        }
+        let topic = &self.kafka_topic;
+        if topic.is_empty()
+            || topic.len() > 249
+            || topic == "."
+            || topic == ".."
+            || !topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(ConfigError::KafkaTopic(topic.clone()));
+        }
+        if !cfg!(feature = "kafka") {
+            return Err(ConfigError::KafkaUnsupported);
+        }
+        Ok(Some((brokers.to_owned(), topic.clone())))
     }
 }
 
@@ -124,6 +181,8 @@ impl Default for Config {
             feed_wait_ms: 25_000,
             fold_threshold: 50_000,
             fold_interval_ms: 5_000,
+            kafka_brokers: None,
+            kafka_topic: DEFAULT_KAFKA_TOPIC.to_owned(),
         }
     }
 }
@@ -139,6 +198,8 @@ impl std::fmt::Debug for Config {
             .field("feed_wait_ms", &self.feed_wait_ms)
             .field("fold_threshold", &self.fold_threshold)
             .field("fold_interval_ms", &self.fold_interval_ms)
+            .field("kafka_brokers", &self.kafka_brokers)
+            .field("kafka_topic", &self.kafka_topic)
             .finish()
     }
 }
@@ -176,5 +237,26 @@ mod tests {
         );
         assert_eq!(Config { fold_threshold: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::FoldThreshold);
         assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn kafka_needs_no_token_and_checks_its_settings() {
+        let kafka = Config { kafka_brokers: Some("127.0.0.1:9092,kafka-2:9092".into()), ..Config::default() };
+        if cfg!(feature = "kafka") {
+            let valid = kafka.validate().unwrap();
+            assert_eq!(valid.kafka, Some(("127.0.0.1:9092,kafka-2:9092".into(), DEFAULT_KAFKA_TOPIC.into())));
+        } else {
+            assert_eq!(kafka.validate().unwrap_err(), ConfigError::KafkaUnsupported);
+        }
+        for bad in ["kafka", "host:port", ":9092"] {
+            let err = Config { kafka_brokers: Some(bad.into()), ..kafka.clone() }.validate().unwrap_err();
+            assert_eq!(err, ConfigError::KafkaBrokers(bad.into()));
+        }
+        for bad in ["", "a b", "x/y"] {
+            let err = Config { kafka_topic: bad.into(), ..kafka.clone() }.validate().unwrap_err();
+            assert_eq!(err, ConfigError::KafkaTopic(bad.into()));
+        }
+        let blank = Config { kafka_brokers: Some(" ".into()), ..Config::default() };
+        assert_eq!(blank.validate().unwrap_err(), ConfigError::MissingToken, "blank means no Kafka");
     }
 }

@@ -67,9 +67,22 @@ impl Node {
     /// Must be called within a Tokio runtime.
     pub async fn start(config: &Config, listener: TcpListener) -> Result<Node, NodeError> {
         let valid = config.validate()?;
-        let source = HttpFeed::new(&valid.feed_url, &valid.operator_token, valid.feed_page_limit, valid.feed_wait_ms)?;
         let settings = TailerSettings { fold_threshold: valid.fold_threshold, ..TailerSettings::default() };
         let local_addr = listener.local_addr().map_err(NodeError::Listener)?;
+        #[cfg(feature = "kafka")]
+        if let Some((brokers, topic)) = &valid.kafka {
+            tracing::info!(
+                listen = %local_addr,
+                kafka = %brokers,
+                topic = %topic,
+                fold_threshold = valid.fold_threshold,
+                fold_interval_ms = valid.fold_interval.as_millis() as u64,
+                "lookup node starting"
+            );
+            let source = feed::kafka::KafkaFeed::new(feed::kafka::KafkaSettings::new(brokers, topic));
+            return Ok(Node::start_with(source, settings, valid.fold_interval, listener, local_addr));
+        }
+        let source = HttpFeed::new(&valid.feed_url, &valid.operator_token, valid.feed_page_limit, valid.feed_wait_ms)?;
         tracing::info!(
             listen = %local_addr,
             feed = %source.events_url(),
@@ -80,7 +93,7 @@ impl Node {
         Ok(Node::start_with(source, settings, valid.fold_interval, listener, local_addr))
     }
 
-    /// Starts a node on any event source (tests, and later Kafka).
+    /// Starts a node on any event source (tests, or a tuned Kafka source).
     pub fn start_with<S: EventSource>(
         source: S,
         settings: TailerSettings,

@@ -1,12 +1,14 @@
 //! Where change events come from, and the task that keeps the snapshot
 //! current with them.
 //!
-//! [`EventSource`] is the seam: today the control plane's HTTP feed
-//! ([`HttpFeed`]); a Kafka consumer implements the same trait later and the
+//! [`EventSource`] is the seam: the control plane's HTTP feed ([`HttpFeed`])
+//! or, with the `kafka` feature, the routes topic ([`kafka::KafkaFeed`]); the
 //! [`Tailer`] drives either one.
 
 mod backoff;
 mod http;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod tailer;
 
 use std::future::Future;

@@ -1,0 +1,11 @@
+//! Kafka: the outbox relay and lookup nodes consuming the routes topic,
+//! against a real broker (tansu, started by ./scripts/test) and, for
+//! faults that need precise timing, rdkafka's in-process mock cluster.
+
+mod helpers;
+
+mod e2e;
+mod faults;
+mod readiness;
+mod relay;
+mod repeats;
