@@ -90,6 +90,7 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
     let mut partition_of: HashMap<E164, i32> = HashMap::new();
     for r in &records {
         assert_eq!(r.key, r.event.number.to_string(), "key = number");
+        assert!(r.offset >= 0);
         let prev = per_partition.insert(r.partition, r.event.seq).unwrap_or(0);
         assert!(r.event.seq > prev, "partition {} out of order: {prev} then {}", r.partition, r.event.seq);
         let p = *partition_of.entry(r.event.number).or_insert(r.partition);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use didroute_control_plane::service::changes::{self, Change};
 use didroute_shared::E164;
+use rdkafka::mocking::MockCluster;
 use reqwest::StatusCode;
 use tokio::sync::Notify;
 
@@ -51,12 +52,12 @@ async fn late_commit_is_published_not_skipped() {
     relay.published(later).await;
     let (s, r) = route(&node, "+15550008001", later).await;
     assert_eq!(s, StatusCode::OK, "{r}");
-    let unsequenced: Option<i64> = sqlx::query_scalar("SELECT seq FROM outbox WHERE id = $1")
+    let visible: Option<Option<i64>> = sqlx::query_scalar("SELECT seq FROM outbox WHERE id = $1")
         .bind(late_id)
-        .fetch_one(&app.state.db.operator)
+        .fetch_optional(&app.state.db.operator)
         .await
         .unwrap();
-    assert_eq!(unsequenced, None, "the open transaction's row has no position yet");
+    assert_eq!(visible, None, "the open transaction's row is neither visible nor sequenced yet");
     assert!(
         late_id
             < sqlx::query_scalar::<_, i64>("SELECT id FROM outbox WHERE seq = $1")
@@ -84,8 +85,13 @@ async fn late_commit_is_published_not_skipped() {
 /// when the first one dies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_relay_at_a_time_and_a_standby_takes_over() {
-    let brokers = need_broker!();
-    let topic = new_topic(&brokers, 1).await;
+    // rdkafka's mock cluster: tansu 0.6 acknowledges but drops records of a
+    // second idempotent producer on the same partition, which this test
+    // (a relay taking over from another) would report as lost
+    let mock = MockCluster::new(1).expect("mock cluster");
+    let brokers = mock.bootstrap_servers();
+    let topic = "didroute.routes.v1".to_owned();
+    mock.create_topic(&topic, 1, 1).unwrap();
     let app = spawn_app().await;
     let mut one = spawn_relay(&app, relay_settings(&brokers, &topic));
     one.active().await;
@@ -118,8 +124,13 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
 /// through it, one reading the topic afterwards) end as with one delivery.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relay_killed_between_publishing_and_marking() {
-    let brokers = need_broker!();
-    let topic = new_topic(&brokers, 2).await;
+    // rdkafka's mock cluster: tansu 0.6 acknowledges but drops records of a
+    // second idempotent producer on the same partition, which this test
+    // (a relay taking over from another) would report as lost
+    let mock = MockCluster::new(1).expect("mock cluster");
+    let brokers = mock.bootstrap_servers();
+    let topic = "didroute.routes.v1".to_owned();
+    mock.create_topic(&topic, 2, 1).unwrap();
     let app = spawn_app().await;
     let t = app.tenant("metro").await;
     app.import("15550008200-15550008239", "US").await;
