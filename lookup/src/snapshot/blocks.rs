@@ -98,6 +98,13 @@ fn get_bits(data: &[u8], start: usize, bit: usize, width: usize) -> Option<u64> 
     Some(if width == 64 { v } else { v & ((1u64 << width) - 1) })
 }
 
+/// The most bytes [`encode`] appends for a block of `count` members.
+pub(crate) fn max_encoded_len(count: usize) -> usize {
+    // Header, a palette entry and a 64-bit version delta plus an 11-bit
+    // route index per member, and the larger of bitmap and list.
+    HEADER + count * 4 + BITMAP_BYTES.max(count * 2) + (count * (11 + 64)).div_ceil(8)
+}
+
 /// Appends the container of one block: `members` with distinct offsets in
 /// ascending order, at least one.
 pub(crate) fn encode(out: &mut Vec<u8>, members: &[Member], palette: &mut Vec<u32>) {
@@ -368,6 +375,7 @@ mod tests {
         }
         let mut seen = Vec::new();
         assert_eq!(for_each(&data, 1, |x| seen.push(x)), Some(end));
+        assert!(end - 1 <= max_encoded_len(members.len()));
         assert_eq!(seen, members);
     }
 

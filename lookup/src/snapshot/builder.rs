@@ -119,10 +119,20 @@ impl Writer {
         if self.members.len() <= SPARSE_MAX
             && self.members.iter().all(|m| sparse::fits(base + u64::from(m.offset), m.route, m.version))
         {
+            let need = self.members.len() * sparse::RECORD;
+            if self.sparse.capacity() - self.sparse.len() < need {
+                self.sparse.reserve_exact(need.max(self.sparse.capacity() / 16));
+            }
             for m in &self.members {
                 sparse::push(&mut self.sparse, base + u64::from(m.offset), m.route, m.version);
             }
         } else {
+            // Grow the arena by 1/16 at a time rather than doubling: a fold
+            // that outgrows its estimate must not hold twice the new base.
+            let need = blocks::max_encoded_len(self.members.len());
+            if self.data.capacity() - self.data.len() < need {
+                self.data.reserve_exact(need.max(self.data.capacity() / 16));
+            }
             let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
             self.directory.push((self.block, at));
             blocks::encode(&mut self.data, &self.members, &mut self.palette);
