@@ -38,8 +38,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use didroute_shared::ChangeEvent;
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -539,6 +540,24 @@ impl EventSource for KafkaFeed {
     }
 }
 
+/// librdkafka's context for the node's consumers: its errors go to the log
+/// as warnings, except the end-of-partition events the node asks for
+/// (`enable.partition.eof`), which are routine.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QuietContext;
+
+impl ClientContext for QuietContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(%error, reason, "librdkafka");
+        }
+    }
+}
+
+impl ConsumerContext for QuietContext {}
+
+type NodeConsumer = BaseConsumer<QuietContext>;
+
 /// The consumer settings: a group id of its own (never committed, never
 /// joined: partitions are assigned, not subscribed), from the beginning,
 /// partition-end events on, short fetch waits for latency.
@@ -563,7 +582,7 @@ pub fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
     config
 }
 
-type Connected = (BaseConsumer, HashMap<i32, Part>, u64);
+type Connected = (NodeConsumer, HashMap<i32, Part>, u64);
 
 /// Blocking: metadata, watermarks, the target, and the assignment.
 fn connect(settings: &KafkaSettings) -> Result<Connected, KafkaFeedError> {
@@ -572,7 +591,8 @@ fn connect(settings: &KafkaSettings) -> Result<Connected, KafkaFeedError> {
         brokers: settings.brokers.clone(),
         reason,
     };
-    let consumer: BaseConsumer = consumer_config(settings).create().map_err(KafkaFeedError::Client)?;
+    let consumer: NodeConsumer =
+        consumer_config(settings).create_with_context(QuietContext).map_err(KafkaFeedError::Client)?;
     let timeout = settings.contact_timeout;
     let metadata = consumer
         .fetch_metadata(Some(settings.topic.as_str()), timeout)
@@ -614,7 +634,8 @@ fn last_positions(settings: &KafkaSettings, parts: &HashMap<i32, Part>) -> Resul
     if filled.is_empty() {
         return Ok(0);
     }
-    let probe: BaseConsumer = consumer_config(settings).create().map_err(KafkaFeedError::Client)?;
+    let probe: NodeConsumer =
+        consumer_config(settings).create_with_context(QuietContext).map_err(KafkaFeedError::Client)?;
     let mut assignment = TopicPartitionList::new();
     for &(partition, offset) in &filled {
         assignment
@@ -650,7 +671,7 @@ fn last_positions(settings: &KafkaSettings, parts: &HashMap<i32, Part>) -> Resul
 /// The consumer thread: polls, decodes, hands records over in batches, and
 /// probes the watermarks every `probe.0`.
 fn consume(
-    consumer: BaseConsumer,
+    consumer: NodeConsumer,
     topic: String,
     partitions: Vec<i32>,
     (probe_every, probe_timeout): (Duration, Duration),
