@@ -41,11 +41,21 @@ fn play(feed: &FakeFeed, events: &[(E164, u64, Option<Route>)]) -> u64 {
     seq
 }
 
+/// Status and body of each answer. A route's `seq` depends on when the node
+/// last folded (a folded number reports its base's position), so it is
+/// checked against its contract (never past the node's position) and left
+/// out of the comparison.
 async fn answers(t: &TestNode, numbers: &[E164]) -> Vec<(u16, Option<serde_json::Value>)> {
     let mut out = Vec::new();
     for n in numbers {
         let a = t.get(&format!("/v1/routes/{n}")).await;
-        out.push((a.status, (a.status == 200).then(|| a.json())));
+        let body = (a.status == 200).then(|| {
+            let mut v = a.json();
+            let seq = v.as_object_mut().unwrap().remove("seq").unwrap().as_u64().unwrap();
+            assert!(seq <= a.seq(), "a route's seq {seq} is past the node's {}", a.seq());
+            v
+        });
+        out.push((a.status, body));
     }
     out
 }
