@@ -1275,18 +1275,33 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     };
     // (B's statement, the privileges it needs, and the control: who runs
     // what, affecting how many rows when the app role holds those privileges)
-    let strict: [(String, &[&str], Ctx, String, u64); 4] = [
+    // privileges are (operation, column): a column-level UPDATE grant on
+    // status and response does not let anyone rewrite tenant_id
+    type Needs = &'static [(&'static str, Option<&'static str>)];
+    let strict: [(String, Needs, Ctx, String, u64); 4] = [
         // claiming A's existing key, and a key A never used, as the service does
-        (claim_a.clone(), &["INSERT"], Ctx::Tenant(a.id), claim_a, 0),
-        (claim_fresh.clone(), &["INSERT"], Ctx::Tenant(a.id), claim_fresh, 1),
+        (claim_a.clone(), &[("INSERT", None)], Ctx::Tenant(a.id), claim_a, 0),
+        (claim_fresh.clone(), &[("INSERT", None)], Ctx::Tenant(a.id), claim_fresh, 1),
         // overwriting A's stored answer through the conflict path
-        (overwrite_a.clone(), &["INSERT", "UPDATE"], Ctx::Tenant(a.id), overwrite_a, 1),
+        (
+            overwrite_a.clone(),
+            &[("INSERT", None), ("UPDATE", Some("status")), ("UPDATE", Some("response"))],
+            Ctx::Tenant(a.id),
+            overwrite_a,
+            1,
+        ),
         // moving B's own key under A (control: B may rewrite the row as its own)
-        (rehome(a), &["UPDATE"], Ctx::Tenant(b.id), rehome(b), 1),
+        (rehome(a), &[("UPDATE", Some("tenant_id"))], Ctx::Tenant(b.id), rehome(b), 1),
     ];
     for (sql, needs, control_ctx, control_sql, n) in &strict {
-        let control =
-            if needs.iter().all(|op| granted[&("idempotency_keys", *op)]) { Expect::Rows(*n) } else { Expect::Denied };
+        let mut allowed = true;
+        for (op, column) in needs.iter() {
+            allowed &= match column {
+                None => granted[&("idempotency_keys", *op)],
+                Some(c) => app_has_column_privilege(&w.owner, "idempotency_keys", c, op).await,
+            };
+        }
+        let control = if allowed { Expect::Rows(*n) } else { Expect::Denied };
         assert_expect(
             &format!("control: {control_sql}"),
             control,
@@ -1388,6 +1403,18 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
         }
     }
     assert_eq!(a_snapshot(&w, a).await, a_rows, "tenant A's rows after tenant B's blanket writes");
+}
+
+/// Whether the app role may run `op` on `table.column` (column-level grants count).
+async fn app_has_column_privilege(owner: &PgPool, table: &str, column: &str, op: &str) -> bool {
+    sqlx::query_scalar("SELECT has_column_privilege($1::name, $2::regclass, $3::text, $4)")
+        .bind(APP_ROLE)
+        .bind(table)
+        .bind(column)
+        .bind(op)
+        .fetch_one(owner)
+        .await
+        .unwrap()
 }
 
 /// Tenant A's rows in every tenant table, as text, seen by the owner (no RLS).
