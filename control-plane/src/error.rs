@@ -45,6 +45,23 @@ impl ApiError {
         ApiError::NotFound(detail.into())
     }
 
+    /// The last segment of the problem `type`: a small, fixed set (metrics
+    /// label their outcomes with it).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(slug, _) | ApiError::Conflict(slug, _) | ApiError::Unprocessable(slug, _) => slug,
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
+            ApiError::NoSuchRoute => "no-such-route",
+            ApiError::Database(e) => database_kind(e).1,
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
     /// The problem document this error answers with.
     pub fn problem(&self) -> Problem {
         match self {
@@ -73,36 +90,35 @@ impl ApiError {
 /// Constraint and trigger errors that reach here are the caller's doing
 /// (the SQL enforces the rules); anything else is ours.
 fn database_problem(e: &sqlx::Error) -> Problem {
+    let (status, slug, title, fixed) = database_kind(e);
+    let detail = match (fixed, e) {
+        (Some(d), _) => d.to_owned(),
+        (None, sqlx::Error::Database(db)) => db.message().to_owned(),
+        (None, _) => "the server failed; the error is logged".to_owned(),
+    };
+    Problem::new(status, slug, title, detail)
+}
+
+/// Status, slug, title and (unless the database's own message says it
+/// better) a fixed detail for a database error.
+fn database_kind(e: &sqlx::Error) -> (u16, &'static str, &'static str, Option<&'static str>) {
     if let sqlx::Error::Database(db) = e {
-        let msg = db.message().to_owned();
         match db.code().as_deref() {
             // numbers_guard: a lifecycle transition that is not allowed
-            Some("DR001") => return Problem::new(409, "invalid-transition", "Conflict", msg),
-            Some("DR002") => return Problem::new(422, "not-allocatable", "Unprocessable request", msg),
-            Some("23505") => return Problem::new(409, "already-exists", "Conflict", msg),
-            Some("23514") | Some("23502") => {
-                return Problem::new(422, "constraint-violated", "Unprocessable request", msg)
-            }
+            Some("DR001") => return (409, "invalid-transition", "Conflict", None),
+            Some("DR002") => return (422, "not-allocatable", "Unprocessable request", None),
+            Some("23505") => return (409, "already-exists", "Conflict", None),
+            Some("23514") | Some("23502") => return (422, "constraint-violated", "Unprocessable request", None),
             Some("40001") | Some("40P01") => {
-                return Problem::new(
-                    503,
-                    "retry",
-                    "Service unavailable",
-                    "the change conflicted with another; retry it",
-                )
+                return (503, "retry", "Service unavailable", Some("the change conflicted with another; retry it"))
             }
             _ => {}
         }
     }
     if matches!(e, sqlx::Error::PoolTimedOut) {
-        return Problem::new(
-            503,
-            "overloaded",
-            "Service unavailable",
-            "no database connection was free in time; retry",
-        );
+        return (503, "overloaded", "Service unavailable", Some("no database connection was free in time; retry"));
     }
-    Problem::new(500, "internal", "Internal server error", "the server failed; the error is logged")
+    (500, "internal", "Internal server error", Some("the server failed; the error is logged"))
 }
 
 impl IntoResponse for ApiError {

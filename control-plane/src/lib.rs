@@ -9,6 +9,8 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod graphql;
+pub mod logging;
+pub mod metrics;
 pub mod outbox;
 pub mod relay;
 pub mod service;
@@ -38,7 +40,7 @@ pub async fn run(
     let jobs = state
         .settings
         .lifecycle_interval
-        .map(|every| tokio::spawn(service::lifecycle::run_forever(state.db.clone(), every)));
+        .map(|every| tokio::spawn(service::lifecycle::run_forever(state.db.clone(), state.metrics.clone(), every)));
     let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
     let server = api::serve(listener, state, async move {
         shutdown.await;
@@ -68,5 +70,6 @@ pub fn spawn_relay(
 ) -> Option<tokio::task::JoinHandle<anyhow::Result<()>>> {
     let settings = settings?;
     let relay = relay::Relay::new(state.db.operator.clone(), settings);
+    state.metrics.watch_relay(relay.status());
     Some(tokio::spawn(relay.run(shutdown)))
 }

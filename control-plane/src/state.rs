@@ -6,6 +6,7 @@ use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,11 +15,17 @@ pub struct AppState {
     /// Highest sequenced outbox position. Writers and the outbox listener
     /// push it, so long-polling feed readers wake without polling the database.
     pub head: Arc<watch::Sender<u64>>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
-        AppState { db, settings: Arc::new(settings), head: Arc::new(watch::channel(0).0) }
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            head: Arc::new(watch::channel(0).0),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 
     /// Records a position a writer just sequenced.

@@ -25,6 +25,35 @@ pub struct ProblemDoc {
     detail: String,
 }
 
+/// The problem answers of every authenticated route: 400 (a malformed path,
+/// query or header), 401 (no or a wrong token), 403 (the wrong kind of
+/// principal), 500, and 503 (the database is unreachable). Listed once so the
+/// routes' documentation cannot drift apart.
+pub struct AuthErrors;
+
+/// The problem answers of every route that reads a JSON body: 413 (too
+/// large) and 415 (not `application/json`).
+pub struct BodyErrors;
+
+fn problems(codes: &[u16]) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+    codes
+        .iter()
+        .map(|c| (c.to_string(), utoipa::openapi::RefOr::Ref(utoipa::openapi::Ref::from_response_name("ProblemDoc"))))
+        .collect()
+}
+
+impl utoipa::IntoResponses for AuthErrors {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        problems(&[400, 401, 403, 500, 503])
+    }
+}
+
+impl utoipa::IntoResponses for BodyErrors {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        problems(&[413, 415])
+    }
+}
+
 /// Which call-handling surface receives calls to a number.
 #[derive(ToSchema)]
 #[schema(as = Subsystem, rename_all = "snake_case")]
@@ -170,6 +199,7 @@ impl Modify for BearerAuth {
         (name = "numbers", description = "tenant: allocate, remap, release, reclaim, history"),
         (name = "reservations", description = "tenant: hold numbers before allocating them"),
         (name = "events", description = "operator: the change feed lookup nodes tail"),
+        (name = "graphql", description = "the same operations as GraphQL, for operators and tenants"),
         (name = "service", description = "health, readiness, metrics, this document")
     )
 )]

@@ -12,7 +12,7 @@ use crate::extract::Query;
 use crate::outbox;
 use crate::state::AppState;
 #[allow(unused_imports)]
-use super::docs::ProblemDoc;
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 const MAX_LIMIT: i64 = 10_000;
 const MAX_WAIT_MS: u64 = 60_000;
@@ -29,11 +29,7 @@ pub struct FeedQuery {
 
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(FeedQuery),
     responses((status = 200, description = "events after `after`, oldest first", body = super::docs::FeedPage),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 /// Events after `after`; with `wait_ms`, holds the request until there is
 /// one (long poll). Answers `{events, last_seq, head_seq}`.
 pub async fn feed(_: Operator, State(s): State<AppState>, Query(q): Query<FeedQuery>) -> ApiResult<impl IntoResponse> {

@@ -30,10 +30,6 @@ pub async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let head = *s.head.borrow();
-    let body = format!(
-        "# HELP didroute_outbox_head_seq Highest sequenced outbox position.\n\
-         # TYPE didroute_outbox_head_seq gauge\n\
-         didroute_outbox_head_seq {head}\n"
-    );
+    let body = s.metrics.render(head, &s.db.operator).await;
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -14,7 +14,7 @@ use crate::service::numbers::parse_number;
 use crate::service::provisioning::{self, InventoryPatch};
 use crate::state::AppState;
 #[allow(unused_imports)]
-use super::docs::ProblemDoc;
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 #[utoipa::path(post, path = "/v1/inventory", tag = "inventory",
     request_body(content(
@@ -23,13 +23,8 @@ use super::docs::ProblemDoc;
     ), description = "numbers as PortSIP syntax or a list (JSON), or a CSV file with a header row"),
     responses((status = 200, description = "what was imported and what was rejected, with reasons", body = inventory::ImportResult),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 /// JSON (`application/json`) or CSV (`text/csv`).
 pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> ApiResult<impl IntoResponse> {
     let is_csv = req
@@ -62,11 +57,7 @@ pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> Api
 
 #[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(SearchQuery),
     responses((status = 200, description = "a page of inventory, every status", body = inventory::InventoryPage),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn search(
     _: Operator,
     State(s): State<AppState>,
@@ -81,13 +72,8 @@ pub async fn search(
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 pub async fn patch(
     _: Operator,
     State(s): State<AppState>,
@@ -101,11 +87,7 @@ pub async fn patch(
     responses((status = 204, description = "deleted for good"),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn delete(_: Operator, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
     provisioning::delete(&s, parse_number(&n)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -113,11 +95,7 @@ pub async fn delete(_: Operator, State(s): State<AppState>, Path(n): Path<String
 
 #[utoipa::path(get, path = "/v1/available-numbers", tag = "inventory", params(SearchQuery),
     responses((status = 200, description = "numbers this tenant may take, with cost", body = inventory::AvailablePage),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn available(
     Tenant(t): Tenant,
     State(s): State<AppState>,

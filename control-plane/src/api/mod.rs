@@ -1,6 +1,7 @@
 //! The REST API: routes, and the fallbacks that keep every error problem+json.
 
 pub mod docs;
+mod observe;
 mod events;
 mod health;
 mod inventory;
@@ -44,17 +45,18 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
+        .routes(routes!(crate::graphql::handler::handler))
         .split_for_parts();
     let mut openapi = openapi;
     docs::document_self(&mut openapi);
     let served = Arc::new(openapi.clone());
     let router = router
         .route("/openapi.json", get(move || async move { axum::Json(served.as_ref().clone()) }))
-        .route("/graphql", axum::routing::post(crate::graphql::handler))
         .fallback(|| async { ApiError::NoSuchRoute })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this route does not take that method".into())
         })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state);
     (router, openapi)
 }

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use crate::auth::Tenant;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::service::claim::{self, Action, Criteria, Target, DEFAULT_RESERVATION_TTL, MAX_RESERVATION_TTL};
+use crate::service::claim::{self, Action, Criteria, Target};
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
 #[allow(unused_imports)]
-use super::docs::ProblemDoc;
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 /// One named number, or criteria and a quantity; plus the route.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -57,13 +57,8 @@ fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 pub async fn allocate(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -83,13 +78,8 @@ pub async fn allocate(
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 pub async fn reserve(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -98,15 +88,10 @@ pub async fn reserve(
 ) -> ApiResult<impl IntoResponse> {
     let body: ReserveRequest = typed(&raw)?;
     let target = Target::from_fields(body.number.as_deref(), body.criteria, body.quantity)?;
-    let ttl = body.ttl_seconds.map(std::time::Duration::from_secs).unwrap_or(DEFAULT_RESERVATION_TTL);
-    if ttl.is_zero() || ttl > MAX_RESERVATION_TTL {
-        return Err(ApiError::BadRequest(
-            "invalid-field",
-            format!("ttl_seconds must be between 1 and {}", MAX_RESERVATION_TTL.as_secs()),
-        ));
-    }
+    // u64 keeps negative values out at parsing; anything past i64 is over the maximum anyway
+    let action = Action::reserve(body.ttl_seconds.map(|v| i64::try_from(v).unwrap_or(i64::MAX)))?;
     let key = idempotency_key(&headers, "POST /v1/reservations", &raw)?;
-    let answer = claim::claim(&s, t, target, Action::Reserve { ttl }, key).await?;
+    let answer = claim::claim(&s, t, target, action, key).await?;
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
@@ -114,11 +99,7 @@ pub async fn reserve(
     responses((status = 200, description = "back in inventory", body = super::docs::Cancelled),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn cancel_reservation(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -131,11 +112,7 @@ pub async fn cancel_reservation(
 
 #[utoipa::path(get, path = "/v1/numbers", tag = "numbers", params(ListFilter),
     responses((status = 200, description = "this tenant's numbers", body = numbers::Page),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn list(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -147,11 +124,7 @@ pub async fn list(
 #[utoipa::path(get, path = "/v1/numbers/{number}", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
     responses((status = 200, description = "the number with its route", body = numbers::NumberView),
         (status = 404, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(numbers::get(&s, t, parse_number(&n)?).await?))
 }
@@ -161,13 +134,8 @@ pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<Str
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 pub async fn remap(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -182,13 +150,8 @@ pub async fn remap(
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 pub async fn release(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -204,11 +167,7 @@ pub async fn release(
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn reclaim(
     Tenant(t): Tenant,
     State(s): State<AppState>,
@@ -220,11 +179,7 @@ pub async fn reclaim(
 #[utoipa::path(get, path = "/v1/numbers/{number}/history", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
     responses((status = 200, description = "this tenant's audit trail of the number", body = super::docs::History),
         (status = 404, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn history(
     Tenant(t): Tenant,
     State(s): State<AppState>,

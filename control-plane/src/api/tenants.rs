@@ -10,7 +10,7 @@ use crate::extract::{Json, Path};
 use crate::service::tenants;
 use crate::state::AppState;
 #[allow(unused_imports)]
-use super::docs::ProblemDoc;
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,13 +22,8 @@ pub struct CreateTenant {
     responses((status = 201, description = "created", body = crate::service::tenants::Tenant),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 413, response = ProblemDoc),
-        (status = 415, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        BodyErrors,
+        AuthErrors))]
 pub async fn create(
     _: Operator,
     State(s): State<AppState>,
@@ -39,11 +34,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants",
     responses((status = 200, description = "every tenant", body = super::docs::Tenants),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(serde_json::json!({ "tenants": tenants::list(&s.db).await? })))
 }
@@ -52,11 +43,7 @@ pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl Into
     params(("id" = uuid::Uuid, Path, description = "tenant id")),
     responses((status = 201, description = "the key, shown once", body = crate::service::tenants::NewKey),
         (status = 404, response = ProblemDoc),
-        (status = 400, response = ProblemDoc),
-        (status = 401, response = ProblemDoc),
-        (status = 403, response = ProblemDoc),
-        (status = 500, response = ProblemDoc),
-        (status = 503, response = ProblemDoc)))]
+        AuthErrors))]
 pub async fn create_key(_: Operator, State(s): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
     Ok((StatusCode::CREATED, axum::Json(tenants::create_key(&s.db, id).await?)))
 }

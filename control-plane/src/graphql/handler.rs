@@ -7,19 +7,35 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::api::docs::{AuthErrors, BodyErrors};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::state::AppState;
 
 /// A GraphQL-over-HTTP request body. `extensions` and unknown fields are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct GraphqlRequest {
+    /// The GraphQL document (the schema is available by introspection).
     query: String,
+    /// Values for the document's variables: a JSON object.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     variables: Option<serde_json::Value>,
+    /// Which operation of the document to run, when it holds several.
     #[serde(default, rename = "operationName")]
     operation_name: Option<String>,
+}
+
+/// A GraphQL response: `data`, and `errors` whose `extensions` carry the
+/// problem details (`code`, `status`, `type`, `title`, `detail`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct GraphqlResponse {
+    #[schema(value_type = Option<Object>)]
+    data: Option<serde_json::Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    errors: Option<Vec<serde_json::Value>>,
 }
 
 /// Authentication comes first and is the REST one: a missing or invalid
@@ -27,6 +43,10 @@ pub struct GraphqlRequest {
 /// every other route. So is a body that is not a GraphQL request (400). Past
 /// that the answer is 200 with GraphQL `errors` whose `extensions` carry the
 /// problem (`code`, `status`, `type`, `title`, `detail`).
+#[utoipa::path(post, path = "/graphql", tag = "graphql", request_body = GraphqlRequest,
+    responses((status = 200, description = "the GraphQL response; errors in `errors`", body = GraphqlResponse),
+        BodyErrors,
+        AuthErrors))]
 pub async fn handler(
     principal: Principal,
     State(state): State<AppState>,

@@ -19,7 +19,7 @@
 //! anything runs, with `GRAPHQL_VALIDATION_FAILED`.
 
 mod error;
-mod handler;
+pub(crate) mod handler;
 mod schema;
 mod types;
 

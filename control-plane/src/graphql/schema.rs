@@ -2,7 +2,6 @@
 //! the service layer, exactly as the REST handler of the same operation does.
 
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use async_graphql::{Context, EmptySubscription, Object, Schema};
 use uuid::Uuid;
@@ -10,7 +9,7 @@ use uuid::Uuid;
 use super::types::*;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::service::claim::{self, Action, Target, DEFAULT_RESERVATION_TTL, MAX_RESERVATION_TTL};
+use crate::service::claim::{self, Action, Target};
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput};
 use crate::service::{inventory, tenants};
@@ -82,20 +81,6 @@ fn operator<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
 /// `quantity` for the service, which checks its range.
 fn to_quantity(q: Option<i64>) -> Option<u32> {
     q.map(|q| q.clamp(0, u32::MAX as i64) as u32)
-}
-
-/// The hold of a reservation. The same check as `POST /v1/reservations`
-/// (api/numbers.rs), with the service's bounds and message: it belongs in
-/// `service::claim` so both callers share one copy.
-fn reservation_ttl(ttl_seconds: Option<i64>) -> Result<Duration, ApiError> {
-    let Some(secs) = ttl_seconds else { return Ok(DEFAULT_RESERVATION_TTL) };
-    if !(1..=MAX_RESERVATION_TTL.as_secs() as i64).contains(&secs) {
-        return Err(ApiError::BadRequest(
-            "invalid-field",
-            format!("ttl_seconds must be between 1 and {}", MAX_RESERVATION_TTL.as_secs()),
-        ));
-    }
-    Ok(Duration::from_secs(secs as u64))
 }
 
 /// An `Idempotency-Key` for a claim mutation: the same key space as REST,
@@ -214,9 +199,9 @@ impl MutationRoot {
             "number": number, "criteria": criteria, "quantity": quantity, "ttl_seconds": ttl_seconds
         });
         let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
-        let ttl = reservation_ttl(ttl_seconds)?;
+        let action = Action::reserve(ttl_seconds)?;
         let key = claim_key(idempotency_key.as_deref(), "graphql reserve", args)?;
-        let answer = claim::claim(s, t, target, Action::Reserve { ttl }, key).await?;
+        let answer = claim::claim(s, t, target, action, key).await?;
         Ok(from_json(answer)?)
     }
 

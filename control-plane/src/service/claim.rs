@@ -115,6 +115,22 @@ pub enum Action {
     Reserve { ttl: Duration },
 }
 
+impl Action {
+    /// A reservation held for `ttl_seconds` (the default when absent), which
+    /// must lie between 1 second and [`MAX_RESERVATION_TTL`]. REST and GraphQL
+    /// both build their reservations here, so the bounds live in one place.
+    pub fn reserve(ttl_seconds: Option<i64>) -> Result<Action, ApiError> {
+        let Some(secs) = ttl_seconds else { return Ok(Action::Reserve { ttl: DEFAULT_RESERVATION_TTL }) };
+        if !(1..=MAX_RESERVATION_TTL.as_secs() as i64).contains(&secs) {
+            return Err(ApiError::BadRequest(
+                "invalid-field",
+                format!("ttl_seconds must be between 1 and {}", MAX_RESERVATION_TTL.as_secs()),
+            ));
+        }
+        Ok(Action::Reserve { ttl: Duration::from_secs(secs as u64) })
+    }
+}
+
 /// The numbers taken and the position of the change.
 #[derive(Debug, Serialize)]
 pub struct Claimed {
@@ -135,6 +151,28 @@ pub async fn claim(
     action: Action,
     key: Option<Key>,
 ) -> ApiResult<Answer> {
+    let label = match action {
+        Action::Allocate(_) => "allocate",
+        Action::Reserve { .. } => "reserve",
+    };
+    let result = claim_once(state, tenant, target, action, key).await;
+    state.metrics.claim(label, result.as_ref().map(|(answer, replayed)| (taken(answer), *replayed)));
+    result.map(|(answer, _)| answer)
+}
+
+/// How many numbers an answer holds.
+fn taken(answer: &Answer) -> usize {
+    answer["numbers"].as_array().map_or(0, Vec::len)
+}
+
+/// [`claim`], telling a replayed answer from a fresh one.
+async fn claim_once(
+    state: &AppState,
+    tenant: Uuid,
+    target: Target,
+    action: Action,
+    key: Option<Key>,
+) -> ApiResult<(Answer, bool)> {
     if let Action::Allocate(route) = &action {
         route.validate()?;
     }
@@ -142,7 +180,7 @@ pub async fn claim(
     if let Some(key) = &key {
         if let Some(stored) = idempotency::begin(&mut tx, tenant, key).await? {
             tx.rollback().await?;
-            return replay(state, stored).await;
+            return Ok((replay(state, stored).await?, true));
         }
     }
     let taken = match &target {
@@ -207,7 +245,7 @@ pub async fn claim(
         idempotency::finish(&mut tx, tenant, key, 201, &body, &last_id.into_iter().collect::<Vec<_>>()).await?;
     }
     let seq = commit_and_sequence(state, tx, last_id).await?;
-    Ok(with_seq(body, seq))
+    Ok((with_seq(body, seq), false))
 }
 
 fn with_seq(mut body: serde_json::Value, seq: u64) -> serde_json::Value {
@@ -303,6 +341,62 @@ async fn take_matching(
     quantity: u32,
     action: &Action,
 ) -> ApiResult<Taken> {
+    // the tenant's own private pool first, then public inventory
+    let mut got = pick(conn, tenant, f, quantity, action, Pool::Private).await?;
+    if got.len() < quantity as usize {
+        let more = pick(conn, tenant, f, quantity - got.len() as u32, action, Pool::Public).await?;
+        got.extend(more);
+    }
+    got.sort_by_key(|t| t.0);
+    Ok(got)
+}
+
+/// Where [`pick`] looks; each has its own index (migration
+/// `claim_paths`) in the order the pick reads.
+#[derive(Clone, Copy)]
+enum Pool {
+    /// The claiming tenant's private pool.
+    Private,
+    /// Public inventory.
+    Public,
+}
+
+/// Claims up to `quantity` matching numbers of one pool: a single statement.
+async fn pick(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    f: &Filter,
+    quantity: u32,
+    action: &Action,
+    pool: Pool,
+) -> ApiResult<Taken> {
+    // Only the filters given become predicates, so the statement's plan is
+    // an index range scan in e164 order that stops after `quantity` rows.
+    let mut extra = String::new();
+    let mut binds: Vec<String> = Vec::new();
+    let mut add = |predicate: &str, value: String| {
+        binds.push(value);
+        extra.push_str(&format!(" AND {predicate} ${}", binds.len() + 4));
+    };
+    if let Some(r) = &f.region {
+        add("region =", r.clone());
+    }
+    if let Some(a) = &f.area_code {
+        add("area_code =", a.clone());
+    }
+    if let Some(p) = &f.prefix {
+        // byte order: every number starting with +<prefix> sorts between
+        // +<prefix> and +<prefix>: (':' follows '9')
+        add("e164 COLLATE \"C\" >=", format!("+{p}"));
+        add("e164 COLLATE \"C\" <", format!("+{p}:"));
+    }
+    if let Some(t) = &f.number_type {
+        add("number_type =", t.clone());
+    }
+    let pool_predicate = match pool {
+        Pool::Private => "pool_tenant_id = $1",
+        Pool::Public => "pool_tenant_id IS NULL",
+    };
     // SKIP LOCKED: rows another claimer is taking right now are passed over,
     // not waited for. The pick is a CTE on purpose: a CTE with FOR UPDATE is
     // evaluated exactly once, whereas `IN (SELECT … LIMIT n FOR UPDATE SKIP
@@ -310,16 +404,11 @@ async fn take_matching(
     let sql = format!(
         "WITH picked AS (
              SELECT e164 FROM numbers
-             WHERE status = 'available' AND tenant_id IS NULL
-               AND country = $3
-               AND ($4::text IS NULL OR region = $4)
-               AND ($5::text IS NULL OR area_code = $5)
-               AND ($6::text IS NULL OR e164 LIKE '+' || $6 || '%')
-               AND ($7::text IS NULL OR number_type = $7)
+             WHERE status = 'available' AND tenant_id IS NULL AND {pool_predicate}
+               AND country = $3::bpchar{extra}
                AND (provisioning_status = 'active' OR (provisioning_status = 'unknown' AND allow_unknown_provisioning))
-             -- the tenant's own private pool first, then public inventory
-             ORDER BY (pool_tenant_id IS NULL), e164
-             LIMIT $8
+             ORDER BY e164 COLLATE \"C\"
+             LIMIT $4
              FOR UPDATE SKIP LOCKED)
          UPDATE numbers n SET {}
          FROM picked
@@ -327,18 +416,12 @@ async fn take_matching(
          RETURNING n.e164, n.country",
         set_clause(action)
     );
-    let rows = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(ttl_secs(action))
-        .bind(f.country.alpha2())
-        .bind(&f.region)
-        .bind(&f.area_code)
-        .bind(&f.prefix)
-        .bind(&f.number_type)
-        .bind(quantity as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-    taken_from_rows(rows)
+    let mut query =
+        sqlx::query(&sql).bind(tenant).bind(ttl_secs(action)).bind(f.country.alpha2()).bind(quantity as i64);
+    for b in binds {
+        query = query.bind(b);
+    }
+    taken_from_rows(query.fetch_all(&mut *conn).await?)
 }
 
 async fn write_routes(conn: &mut PgConnection, tenant: Uuid, numbers: &[E164], input: &RouteInput) -> ApiResult<()> {

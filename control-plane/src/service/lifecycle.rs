@@ -5,6 +5,7 @@
 //! its rows with `FOR UPDATE SKIP LOCKED` and moves them with a
 //! compare-and-set on the status, so no row is processed twice.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use didroute_shared::E164;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use super::changes::{self, Change};
 use crate::db::Db;
+use crate::metrics::Metrics;
 use crate::outbox;
 
 /// Rows one pass of one job moves; a job loops until fewer are due.
@@ -135,13 +137,21 @@ async fn pass(db: &Db, job: &Job) -> Result<u64, sqlx::Error> {
 }
 
 /// Runs the jobs every `interval` until the task is dropped.
-pub async fn run_forever(db: Db, interval: Duration) {
+pub async fn run_forever(db: Db, metrics: Arc<Metrics>, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = run_once(&db).await {
-            tracing::warn!(error = %e, "lifecycle jobs failed; retrying next tick");
+        match run_once(&db).await {
+            Ok(r) => metrics.lifecycle_run(Ok(&[
+                (EXPIRE_RESERVATIONS.action, r.reservations_expired),
+                (END_COOLDOWN.action, r.cooled_down),
+                (END_RECLAIM_WINDOW.action, r.returned_to_inventory),
+            ])),
+            Err(e) => {
+                metrics.lifecycle_run(Err(()));
+                tracing::warn!(error = %e, "lifecycle jobs failed; retrying next tick");
+            }
         }
     }
 }

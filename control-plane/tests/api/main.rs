@@ -7,5 +7,6 @@ mod helpers;
 mod isolation;
 mod lifecycle;
 mod numbers;
+mod observability;
 mod openapi;
 mod rls;

@@ -1,0 +1,47 @@
+//! What every request gets on its way through: a request id (the caller's
+//! `x-request-id` when it sent a usable one, else a fresh one) echoed in the
+//! response and carried by every log line the request writes, one log line
+//! when it is answered, and its count and latency in `/metrics`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::state::AppState;
+
+/// The header a request id travels in, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Longest caller-chosen request id kept; longer ones are replaced.
+const MAX_REQUEST_ID: usize = 128;
+
+pub async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .filter(|v| usable(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()).expect("hex is a valid header"));
+    // the route template, not the path: `/v1/numbers/{number}` keeps the
+    // metric labels few and the logs free of the number itself
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""), method = %method, route = %route);
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    s.metrics.request(method.as_str(), &route, status, elapsed);
+    span.in_scope(|| tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "answered"));
+    res.headers_mut().insert(REQUEST_ID, id);
+    res
+}
+
+/// Visible ASCII, not empty, not too long: safe to log and to echo.
+fn usable(id: &[u8]) -> bool {
+    !id.is_empty() && id.len() <= MAX_REQUEST_ID && id.iter().all(|b| b.is_ascii_graphic())
+}
