@@ -8,6 +8,11 @@
 CREATE INDEX numbers_claimable ON numbers (country, (e164 COLLATE "C"))
     WHERE status = 'available' AND tenant_id IS NULL AND pool_tenant_id IS NULL;
 
+-- numbers_available (country, e164 text_pattern_ops) WHERE available served
+-- nothing numbers_search (country, status, e164 text_pattern_ops) does not;
+-- dropping it keeps an import's index maintenance where it was (GOALS.md C3)
+DROP INDEX numbers_available;
+
 -- a tenant's private pool, per country
 CREATE INDEX numbers_pool_claimable ON numbers (pool_tenant_id, country, (e164 COLLATE "C"))
     WHERE status = 'available' AND tenant_id IS NULL AND pool_tenant_id IS NOT NULL;

@@ -1,6 +1,10 @@
 //! Bearer authentication: the operator token from configuration, or a tenant
 //! API key (stored as its SHA-256; the key itself is shown once, at creation).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -67,13 +71,82 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
     if !token.starts_with(KEY_PREFIX) {
         return Err(ApiError::Unauthorized("the bearer token is not valid".into()));
     }
+    let hash = hash_key(token);
+    if let Some(tenant) = state.keys.get(&hash) {
+        return Ok(Principal::Tenant(tenant));
+    }
     // looked up on the operator pool: no tenant is known before this query
     let tenant: Option<Uuid> =
         sqlx::query_scalar("SELECT tenant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL")
-            .bind(&hash_key(token)[..])
+            .bind(&hash[..])
             .fetch_optional(&state.db.operator)
             .await?;
-    tenant.map(Principal::Tenant).ok_or_else(|| ApiError::Unauthorized("the bearer token is not valid".into()))
+    let tenant = tenant.ok_or_else(|| ApiError::Unauthorized("the bearer token is not valid".into()))?;
+    state.keys.put(hash, tenant);
+    Ok(Principal::Tenant(tenant))
+}
+
+/// Tenant keys recently found valid, so a busy tenant's requests do not each
+/// cost a query (GOALS.md C1). Only valid keys are kept, for `ttl`: a key
+/// revoked in the database stops working within that time.
+pub struct KeyCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<[u8; 32], (Uuid, Instant)>>,
+}
+
+/// How long a valid key is trusted without asking the database again.
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Most keys kept; past it, expired entries go, then all of them.
+const KEY_CACHE_MAX: usize = 10_000;
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> KeyCache {
+        KeyCache { ttl, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> Option<Uuid> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(hash).filter(|(_, at)| at.elapsed() < self.ttl).map(|(tenant, _)| *tenant)
+    }
+
+    fn put(&self, hash: [u8; 32], tenant: Uuid) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= KEY_CACHE_MAX {
+            entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+            if entries.len() >= KEY_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (tenant, Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_key_expires_after_its_ttl() {
+        let cache = KeyCache::new(Duration::from_millis(50));
+        let (a, b) = (hash_key("drk_a"), hash_key("drk_b"));
+        let tenant = Uuid::new_v4();
+        assert_eq!(cache.get(&a), None);
+        cache.put(a, tenant);
+        assert_eq!((cache.get(&a), cache.get(&b)), (Some(tenant), None));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(cache.get(&a), None, "expired");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        for i in 0..KEY_CACHE_MAX + 5 {
+            cache.put(hash_key(&format!("drk_{i}")), Uuid::new_v4());
+        }
+        let len = cache.entries.lock().unwrap().len();
+        assert!(len <= KEY_CACHE_MAX, "{len}");
+        assert!(cache.get(&hash_key(&format!("drk_{}", KEY_CACHE_MAX + 4))).is_some(), "the newest key is kept");
+    }
 }
 
 impl FromRequestParts<AppState> for Principal {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::auth::{KeyCache, KEY_CACHE_TTL};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::metrics::Metrics;
@@ -16,6 +17,8 @@ pub struct AppState {
     /// push it, so long-polling feed readers wake without polling the database.
     pub head: Arc<watch::Sender<u64>>,
     pub metrics: Arc<Metrics>,
+    /// Tenant keys recently found valid (see [`KeyCache`]).
+    pub keys: Arc<KeyCache>,
 }
 
 impl AppState {
@@ -25,6 +28,7 @@ impl AppState {
             settings: Arc::new(settings),
             head: Arc::new(watch::channel(0).0),
             metrics: Arc::new(Metrics::new()),
+            keys: Arc::new(KeyCache::new(KEY_CACHE_TTL)),
         }
     }
 

@@ -48,12 +48,9 @@ impl Db {
     /// Begins a transaction on the app pool scoped to `tenant`. The setting is
     /// transaction-local (`set_config(…, true)`): it ends with the transaction.
     pub async fn tenant_tx(&self, tenant: Uuid) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let mut tx = self.app.begin().await?;
-        sqlx::query("SELECT set_config('didroute.tenant_id', $1, true)")
-            .bind(tenant.to_string())
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx)
+        // one round trip: BEGIN and the tenant setting travel together (a
+        // UUID's text is hex and hyphens, safe to inline)
+        self.app.begin_with(format!("BEGIN; SELECT set_config('didroute.tenant_id', '{tenant}', true)")).await
     }
 }
 

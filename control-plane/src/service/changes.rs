@@ -32,21 +32,20 @@ pub async fn record(
     let numbers: Vec<String> = changes.iter().map(|c| c.number.to_string()).collect();
     let tenants: Vec<Option<Uuid>> = changes.iter().map(|c| c.tenant).collect();
     let details: Vec<serde_json::Value> = changes.iter().map(|c| c.detail.clone()).collect();
-    sqlx::query(
-        "INSERT INTO audit_log (e164, tenant_id, actor, action, detail)
-         SELECT e, t, $3, $4, d FROM unnest($1::text[], $2::uuid[], $5::jsonb[]) AS x(e, t, d)",
+    // one statement: the audit rows, and the events themselves, derived from
+    // the numbers' state by didroute_emit in the order of `changes` (the CTE
+    // runs whether or not the outer query reads it)
+    sqlx::query_scalar(
+        "WITH audit AS (
+             INSERT INTO audit_log (e164, tenant_id, actor, action, detail)
+             SELECT e, t, $3, $4, d FROM unnest($1::text[], $2::uuid[], $5::jsonb[]) AS x(e, t, d))
+         SELECT max(id) FROM (SELECT didroute_emit(e) AS id FROM unnest($1::text[]) AS e) AS emitted",
     )
     .bind(&numbers)
     .bind(&tenants)
     .bind(actor)
     .bind(action)
     .bind(&details)
-    .execute(&mut *conn)
-    .await?;
-    // the events themselves are derived from the numbers' state by
-    // didroute_emit, in the order of `changes`
-    sqlx::query_scalar("SELECT max(id) FROM (SELECT didroute_emit(e) AS id FROM unnest($1::text[]) AS e) AS emitted")
-        .bind(&numbers)
-        .fetch_one(&mut *conn)
-        .await
+    .fetch_one(&mut *conn)
+    .await
 }

@@ -409,7 +409,7 @@ impl SearchQuery {
 /// The filters as SQL over `numbers`, parameters $1..$10 in [`Search`] order;
 /// keyset pagination on the number keeps pages stable under concurrent changes.
 const SEARCH_PREDICATE: &str = "
-    ($1::text IS NULL OR country = $1)
+    ($1::text IS NULL OR country = $1::bpchar)  -- char(2): compared as text, no index would serve it
     AND ($2::text IS NULL OR region = $2)
     AND ($3::text IS NULL OR area_code = $3)
     AND ($4::text IS NULL OR e164 LIKE '+' || $4 || '%')
