@@ -15,7 +15,8 @@
 # Knobs (environment, read by the benchmark): BENCH_CLIENTS (32),
 # BENCH_SECONDS (20), BENCH_WARMUP_SECONDS (3), BENCH_C3_RUNS (3),
 # BENCH_DB_POOL_SIZE (16), BENCH_ONLY (c1 or c3), BENCH_KEEP_DB (1 keeps the
-# benchmark databases).
+# benchmark databases), BENCH_PG_OPTIONS (extra server options for the
+# private cluster, e.g. "-c max_wal_size=8GB").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ fi
 . scripts/pg.sh
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  start_private_postgres bench -c max_connections=400 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on
+  start_private_postgres bench -c max_connections=400 -c shared_buffers=256MB -c fsync=on -c synchronous_commit=on ${BENCH_PG_OPTIONS:-}
 fi
 
 echo "== machine"
