@@ -49,6 +49,17 @@ pub struct Config {
     /// The routes topic.
     #[arg(long, env = "DIDROUTE_KAFKA_TOPIC", default_value = DEFAULT_KAFKA_TOPIC)]
     pub kafka_topic: String,
+
+    /// A snapshot file to start from and keep current: when it exists and
+    /// verifies, the node loads it and reads only the events after it (on
+    /// Kafka, from the offsets recorded beside it) before it is ready; while
+    /// it runs, it rewrites the file every snapshot interval.
+    #[arg(long, env = "DIDROUTE_LOOKUP_SNAPSHOT_PATH")]
+    pub snapshot_path: Option<std::path::PathBuf>,
+
+    /// How often the snapshot file is rewritten (when the position moved).
+    #[arg(long, env = "DIDROUTE_LOOKUP_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000)]
+    pub snapshot_interval_ms: u64,
 }
 
 /// The topic the control plane's relay publishes to by default.
@@ -81,6 +92,10 @@ pub enum ConfigError {
     KafkaTopic(String),
     #[error("DIDROUTE_KAFKA_BROKERS is set but this build has no Kafka support (build with the `kafka` feature)")]
     KafkaUnsupported,
+    #[error("DIDROUTE_LOOKUP_SNAPSHOT_INTERVAL_MS must be between 1000 and 86400000, got {0}")]
+    SnapshotInterval(u64),
+    #[error("DIDROUTE_LOOKUP_SNAPSHOT_PATH {0:?} is not a file path in an existing directory")]
+    SnapshotPath(std::path::PathBuf),
 }
 
 /// A configuration that passed [`Config::validate`].
@@ -94,6 +109,8 @@ pub struct Validated {
     pub fold_interval: Duration,
     /// Consume Kafka (brokers, topic) instead of the feed.
     pub kafka: Option<(String, String)>,
+    /// The snapshot file to start from and keep current.
+    pub snapshots: Option<crate::snapshot_files::SnapshotFiles>,
 }
 
 impl Config {
@@ -131,6 +148,23 @@ impl Config {
         if !(10..=3_600_000).contains(&self.fold_interval_ms) {
             return Err(ConfigError::FoldInterval(self.fold_interval_ms));
         }
+        if !(1_000..=86_400_000).contains(&self.snapshot_interval_ms) {
+            return Err(ConfigError::SnapshotInterval(self.snapshot_interval_ms));
+        }
+        let snapshots = match &self.snapshot_path {
+            None => None,
+            Some(path) => {
+                let dir_ok = path.file_name().is_some()
+                    && path.parent().is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
+                if !dir_ok || path.is_dir() {
+                    return Err(ConfigError::SnapshotPath(path.clone()));
+                }
+                Some(crate::snapshot_files::SnapshotFiles {
+                    path: path.clone(),
+                    interval: Duration::from_millis(self.snapshot_interval_ms),
+                })
+            }
+        };
         Ok(Validated {
             feed_url,
             operator_token: token.to_owned(),
@@ -139,6 +173,7 @@ impl Config {
             fold_threshold: self.fold_threshold,
             fold_interval: Duration::from_millis(self.fold_interval_ms),
             kafka,
+            snapshots,
         })
     }
 
@@ -183,6 +218,8 @@ impl Default for Config {
             fold_interval_ms: 5_000,
             kafka_brokers: None,
             kafka_topic: DEFAULT_KAFKA_TOPIC.to_owned(),
+            snapshot_path: None,
+            snapshot_interval_ms: 60_000,
         }
     }
 }
@@ -198,6 +235,8 @@ impl std::fmt::Debug for Config {
             .field("feed_wait_ms", &self.feed_wait_ms)
             .field("fold_threshold", &self.fold_threshold)
             .field("fold_interval_ms", &self.fold_interval_ms)
+            .field("snapshot_path", &self.snapshot_path)
+            .field("snapshot_interval_ms", &self.snapshot_interval_ms)
             .field("kafka_brokers", &self.kafka_brokers)
             .field("kafka_topic", &self.kafka_topic)
             .finish()

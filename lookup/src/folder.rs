@@ -8,10 +8,12 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 
 use crate::app::App;
+use crate::snapshot_files::Writer;
 
 /// Folds when woken (the overlay passed its threshold) or every `interval`
-/// while the overlay is not empty, until `stop` turns true.
-pub async fn run(app: Arc<App>, interval: Duration, mut stop: watch::Receiver<bool>) {
+/// while the overlay is not empty, until `stop` turns true. With `writer`,
+/// also keeps the snapshot file current (after a fold, or on a tick).
+pub async fn run(app: Arc<App>, interval: Duration, mut writer: Option<Writer>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -21,6 +23,9 @@ pub async fn run(app: Arc<App>, interval: Duration, mut stop: watch::Receiver<bo
             _ = app.fold_wanted().notified() => {}
         }
         if app.store().load().overlay_len() == 0 {
+            if let Some(writer) = writer.as_mut() {
+                writer.maybe_write(&app).await;
+            }
             continue;
         }
         let worker = Arc::clone(&app);
@@ -37,6 +42,9 @@ pub async fn run(app: Arc<App>, interval: Duration, mut stop: watch::Receiver<bo
             }
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "folding failed; the current snapshot keeps serving"),
+        }
+        if let Some(writer) = writer.as_mut() {
+            writer.maybe_write(&app).await;
         }
     }
     tracing::debug!("folder stopped");

@@ -23,6 +23,7 @@ pub mod folder;
 pub mod metrics;
 pub mod server;
 pub mod snapshot;
+pub mod snapshot_files;
 pub mod status;
 
 use std::future::Future;
@@ -77,10 +78,19 @@ impl Node {
                 topic = %topic,
                 fold_threshold = valid.fold_threshold,
                 fold_interval_ms = valid.fold_interval.as_millis() as u64,
+                snapshot_file = ?valid.snapshots.as_ref().map(|f| f.path.display().to_string()),
                 "lookup node starting"
             );
-            let source = feed::kafka::KafkaFeed::new(feed::kafka::KafkaSettings::new(brokers, topic));
-            return Ok(Node::start_with(source, settings, valid.fold_interval, listener, local_addr));
+            let app = Arc::new(App::new("kafka"));
+            let mut kafka = feed::kafka::KafkaSettings::new(brokers, topic);
+            kafka.track_positions = valid.snapshots.is_some();
+            // from the snapshot file, at the offsets recorded with it
+            kafka.start = valid.snapshots.as_ref().and_then(|f| f.load(&app)).and_then(|boot| {
+                let positions = boot.positions.filter(|_| boot.source == "kafka")?;
+                feed::kafka::StartAt::from_positions(boot.seq, &positions, topic)
+            });
+            let source = feed::kafka::KafkaFeed::new(kafka);
+            return Ok(Node::start_on(app, source, settings, valid.fold_interval, valid.snapshots, listener, local_addr));
         }
         let source = HttpFeed::new(&valid.feed_url, &valid.operator_token, valid.feed_page_limit, valid.feed_wait_ms)?;
         tracing::info!(
@@ -88,9 +98,15 @@ impl Node {
             feed = %source.events_url(),
             fold_threshold = valid.fold_threshold,
             fold_interval_ms = valid.fold_interval.as_millis() as u64,
+            snapshot_file = ?valid.snapshots.as_ref().map(|f| f.path.display().to_string()),
             "lookup node starting"
         );
-        Ok(Node::start_with(source, settings, valid.fold_interval, listener, local_addr))
+        let app = Arc::new(App::new(source.name()));
+        // the feed resumes from the snapshot's position alone
+        if let Some(files) = &valid.snapshots {
+            files.load(&app);
+        }
+        Ok(Node::start_on(app, source, settings, valid.fold_interval, valid.snapshots, listener, local_addr))
     }
 
     /// Starts a node on any event source (tests, or a tuned Kafka source).
@@ -102,6 +118,21 @@ impl Node {
         local_addr: SocketAddr,
     ) -> Node {
         let app = Arc::new(App::new(source.name()));
+        Node::start_on(app, source, settings, fold_interval, None, listener, local_addr)
+    }
+
+    /// Starts a node on `app` (which may hold a snapshot loaded from a file)
+    /// and any event source; with `snapshots`, keeps that file current.
+    pub fn start_on<S: EventSource>(
+        app: Arc<App>,
+        source: S,
+        settings: TailerSettings,
+        fold_interval: std::time::Duration,
+        snapshots: Option<snapshot_files::SnapshotFiles>,
+        listener: TcpListener,
+        local_addr: SocketAddr,
+    ) -> Node {
+        let writer = snapshots.map(|files| snapshot_files::Writer::new(files, source.resume()));
         let (stop, stopping) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let tailer = Tailer::new(source, Arc::clone(&app), settings);
@@ -112,7 +143,7 @@ impl Node {
         });
         let (folder_app, rx) = (Arc::clone(&app), stopping.clone());
         tasks.spawn(async move {
-            folder::run(folder_app, fold_interval, rx).await;
+            folder::run(folder_app, fold_interval, writer, rx).await;
             "folder"
         });
         let (server_app, mut rx) = (Arc::clone(&app), stopping);

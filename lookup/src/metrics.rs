@@ -48,6 +48,9 @@ pub struct Metrics {
     pub ready: IntGauge,
     /// Snapshot files loaded and installed.
     pub snapshot_loads: IntCounter,
+    /// Snapshot files written (bootstrap files, L7), and the position of the last.
+    pub snapshot_writes: IntCounter,
+    pub snapshot_written_seq: IntGauge,
     /// Snapshot files refused, one counter per [`SnapshotError::REASONS`].
     snapshot_rejected: Vec<IntCounter>,
 }
@@ -107,6 +110,12 @@ impl Metrics {
         );
         Metrics {
             snapshot_loads: counter(&r, "didroute_lookup_snapshot_loads_total", "Snapshot files loaded and installed."),
+            snapshot_writes: counter(&r, "didroute_lookup_snapshot_writes_total", "Snapshot files written for bootstrap."),
+            snapshot_written_seq: gauge(
+                &r,
+                "didroute_lookup_snapshot_written_seq",
+                "Position of the last snapshot file written.",
+            ),
             snapshot_rejected: SnapshotError::REASONS
                 .iter()
                 .map(|reason| rejected.with_label_values(&[reason]))

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod bootstrap;
 mod e2e;
 mod faults;
 mod readiness;

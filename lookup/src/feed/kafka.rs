@@ -26,15 +26,22 @@
 //!   a hole still open after `gap_grace` while every partition is read to
 //!   its watermark (compacted away) is skipped. Repeats pass through: the
 //!   snapshot drops anything not newer than the version it holds (R6).
+//! - Bootstrap (L7). Given [`StartAt`] (from a snapshot file's positions,
+//!   see [`crate::snapshot_files`]), each partition is read from the offset
+//!   recorded there instead of its beginning, and positions start at the
+//!   file's `seq`. With `track_positions`, the source keeps a small
+//!   [`Ledger`] of the records it has handed over but the node may not have
+//!   applied yet, so a snapshot file written at position `seq` can record
+//!   offsets from which every later event is read again.
 //! - Contact. Every `probe_interval` the consumer thread asks the broker for
 //!   the high watermarks. A failed probe, or none for `contact_timeout`,
 //!   makes [`fetch`](EventSource::fetch) fail: the node keeps serving its
 //!   snapshot and its lag grows (R7). Caught up means every partition is read
 //!   to the watermark of a recent probe.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use didroute_shared::ChangeEvent;
@@ -46,7 +53,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
-use super::{EventSource, Page};
+use super::{EventSource, Page, Resume};
 
 /// The default topic.
 pub const DEFAULT_TOPIC: &str = "didroute.routes.v1";
@@ -77,6 +84,78 @@ pub struct KafkaSettings {
     /// How long a hole in the positions may stay open, with every partition
     /// read to its watermark, before it is skipped.
     pub gap_grace: Duration,
+    /// Where to start instead of each partition's beginning.
+    pub start: Option<StartAt>,
+    /// Keep the [`Ledger`] snapshot files need.
+    pub track_positions: bool,
+}
+
+/// Where a bootstrapped node starts reading: the position its snapshot
+/// covers and, per partition, an offset from which every later event is in
+/// the topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartAt {
+    pub seq: u64,
+    pub offsets: HashMap<i32, i64>,
+}
+
+/// The records handed over since the node's last known applied position,
+/// per partition, with the next offset to read: enough to say from where a
+/// restart must read to see every event after a given position.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    topic: String,
+    parts: HashMap<i32, (i64, VecDeque<(i64, u64)>)>,
+}
+
+impl Ledger {
+    /// Per partition, the first offset whose event may be newer than `seq`.
+    fn offsets(&self, seq: u64) -> HashMap<i32, i64> {
+        self.parts
+            .iter()
+            .map(|(&p, (next, records))| (p, records.iter().find(|r| r.1 > seq).map_or(*next, |r| r.0)))
+            .collect()
+    }
+
+    fn note(&mut self, partition: i32, offset: i64, seq: u64) {
+        let (next, records) = self.parts.entry(partition).or_default();
+        *next = (*next).max(offset + 1);
+        records.push_back((offset, seq));
+    }
+
+    /// Forgets records the node has applied (`seq` at most `applied`).
+    fn applied(&mut self, applied: u64) {
+        for (_, records) in self.parts.values_mut() {
+            records.retain(|r| r.1 > applied);
+        }
+    }
+}
+
+/// Shares the ledger with the snapshot writer.
+#[derive(Debug, Clone)]
+pub struct KafkaResume(Arc<Mutex<Ledger>>);
+
+impl Resume for KafkaResume {
+    fn positions(&self, seq: u64) -> serde_json::Value {
+        let ledger = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let offsets: BTreeMap<String, i64> = ledger.offsets(seq).into_iter().map(|(p, o)| (p.to_string(), o)).collect();
+        serde_json::json!({ "topic": ledger.topic, "offsets": offsets })
+    }
+}
+
+impl StartAt {
+    /// Reads the positions a snapshot file recorded (see [`KafkaResume`])
+    /// for `topic`; None when they are for another topic or malformed.
+    pub fn from_positions(seq: u64, positions: &serde_json::Value, topic: &str) -> Option<StartAt> {
+        if positions.get("topic")?.as_str()? != topic {
+            return None;
+        }
+        let mut offsets = HashMap::new();
+        for (p, o) in positions.get("offsets")?.as_object()? {
+            offsets.insert(p.parse().ok()?, o.as_i64().filter(|o| *o >= 0)?);
+        }
+        Some(StartAt { seq, offsets })
+    }
 }
 
 impl KafkaSettings {
@@ -91,6 +170,8 @@ impl KafkaSettings {
             probe_timeout: Duration::from_secs(2),
             contact_timeout: Duration::from_secs(5),
             gap_grace: Duration::from_secs(1),
+            start: None,
+            track_positions: false,
         }
     }
 }
@@ -176,6 +257,8 @@ pub struct KafkaFeed {
     gap_since: Option<Instant>,
     last_contact: Instant,
     lost: Option<String>,
+    /// With `track_positions`: the records handed over while tailing.
+    ledger: Option<Arc<Mutex<Ledger>>>,
 }
 
 impl std::fmt::Debug for KafkaFeed {
@@ -191,7 +274,11 @@ impl std::fmt::Debug for KafkaFeed {
 
 impl KafkaFeed {
     pub fn new(settings: KafkaSettings) -> KafkaFeed {
+        let ledger = settings
+            .track_positions
+            .then(|| Arc::new(Mutex::new(Ledger { topic: settings.topic.clone(), ..Ledger::default() })));
         KafkaFeed {
+            ledger,
             settings,
             phase: Phase::Idle,
             rx: None,
@@ -236,16 +323,19 @@ impl KafkaFeed {
             partitions = parts.len(),
             records = parts.values().map(|p| p.start_high - p.low).sum::<i64>(),
             target_seq = target,
-            "reading the Kafka topic from the beginning"
+            from_seq = self.settings.start.as_ref().map_or(0, |s| s.seq),
+            "reading the Kafka topic"
         );
         self.parts = parts;
         self.rx = Some(rx);
         self.poller = Some(Poller { stop, thread: Some(thread) });
         self.phase = Phase::CatchUp;
-        self.target = target;
+        // a bootstrapped node's snapshot already holds everything up to here
+        let from = self.settings.start.as_ref().map_or(0, |s| s.seq);
+        self.target = target.max(from);
         self.reported = 0;
-        self.max_seen = 0;
-        self.position = 0;
+        self.max_seen = from;
+        self.position = from;
         self.held.clear();
         self.gap_since = None;
         self.last_contact = Instant::now();
@@ -302,11 +392,24 @@ impl KafkaFeed {
                         p.high = p.high.max(p.next);
                     }
                 }
+                // catch-up hands everything it reads to the first snapshot,
+                // so only tailing needs the ledger
+                if let (Some(ledger), Phase::Tail) = (&self.ledger, self.phase) {
+                    let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+                    for r in &records {
+                        ledger.note(r.partition, r.offset, r.event.as_ref().map_or(0, |e| e.seq));
+                    }
+                }
                 Ok(records)
             }
             Item::Eof(partition) => {
                 if let Some(p) = self.parts.get_mut(&partition) {
                     p.next = p.next.max(p.high);
+                    if let (Some(ledger), Phase::Tail) = (&self.ledger, self.phase) {
+                        let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+                        let (next, _) = ledger.parts.entry(partition).or_default();
+                        *next = (*next).max(p.next);
+                    }
                 }
                 Ok(Vec::new())
             }
@@ -334,6 +437,11 @@ impl KafkaFeed {
             if self.catch_up_done() {
                 self.phase = Phase::Tail;
                 self.position = self.max_seen;
+                if let Some(ledger) = &self.ledger {
+                    // everything read so far is in this last catch-up page
+                    let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
+                    ledger.parts = self.parts.iter().map(|(&id, p)| (id, (p.next, VecDeque::new()))).collect();
+                }
                 let last = self.max_seen.max(self.target);
                 return Ok(Page { events, rejected, last_seq: last, head_seq: last });
             }
@@ -520,7 +628,15 @@ impl EventSource for KafkaFeed {
         "kafka"
     }
 
+    fn resume(&self) -> Option<Arc<dyn Resume>> {
+        self.ledger.as_ref().map(|l| Arc::new(KafkaResume(Arc::clone(l))) as Arc<dyn Resume>)
+    }
+
     async fn fetch(&mut self, after: u64, wait: bool) -> Result<Page, KafkaFeedError> {
+        // the tailer asks from what it has applied: older records are done
+        if let (Some(ledger), Phase::Tail) = (&self.ledger, self.phase) {
+            ledger.lock().unwrap_or_else(|e| e.into_inner()).applied(after);
+        }
         // A catch-up asked for again after it finished: read from the start.
         let restart = self.phase == Phase::Tail && after == 0 && !wait;
         if self.phase == Phase::Idle || restart || self.rx.is_none() {
@@ -615,7 +731,17 @@ fn connect(settings: &KafkaSettings) -> Result<Connected, KafkaFeedError> {
         let (low, high) = consumer
             .fetch_watermarks(&settings.topic, p.id(), timeout)
             .map_err(|e| KafkaFeedError::Unreachable(format!("watermarks of partition {}: {e}", p.id())))?;
-        parts.insert(p.id(), Part { low, start_high: high, high, next: low });
+        // a bootstrapped node reads from the offsets its snapshot recorded
+        // (never below what the broker still holds, nor past its end)
+        let from = match settings.start.as_ref().and_then(|s| s.offsets.get(&p.id())) {
+            Some(&at) if at < low => {
+                tracing::warn!(partition = p.id(), at, low, "the snapshot's offset is no longer in the topic; reading from the oldest record");
+                low
+            }
+            Some(&at) => at.min(high),
+            None => low,
+        };
+        parts.insert(p.id(), Part { low: from, start_high: high, high, next: from });
     }
     let target = last_positions(settings, &parts)?;
     let mut assignment = TopicPartitionList::new();

@@ -42,12 +42,25 @@ impl Page {
     }
 }
 
+/// Where a source would have to start reading again to deliver every event
+/// after a position; written beside a snapshot file at that position.
+pub trait Resume: Send + Sync + std::fmt::Debug {
+    fn positions(&self, seq: u64) -> serde_json::Value;
+}
+
 /// A source of change events addressed by position (seq).
 pub trait EventSource: Send + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Reported as the snapshot's `source` (`"feed"`, later `"kafka"`).
     fn name(&self) -> &'static str;
+
+    /// What a snapshot file at a position must record for this source to
+    /// resume from it (Kafka: per-partition offsets); None when the position
+    /// alone says it (the HTTP feed).
+    fn resume(&self) -> Option<std::sync::Arc<dyn Resume>> {
+        None
+    }
 
     /// The next events after position `after`. With `wait`, the source may
     /// hold the request open until one arrives (long poll) instead of

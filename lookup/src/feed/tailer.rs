@@ -91,6 +91,9 @@ impl<S: EventSource> Tailer<S> {
     /// builds the base once, publishes it and marks the node ready. Nothing
     /// is published before, so a partial snapshot is never served.
     async fn catch_up(&mut self) {
+        if self.app.store().load().seq() > 0 {
+            return self.catch_up_onto_snapshot().await;
+        }
         loop {
             let started = Instant::now();
             let mut builder = BaseBuilder::new();
@@ -146,6 +149,50 @@ impl<S: EventSource> Tailer<S> {
                     tracing::error!(%error, "building the initial snapshot failed; catching up again");
                     tokio::time::sleep(self.backoff.next_delay()).await;
                 }
+            }
+        }
+    }
+
+    /// Catch-up for a node that loaded a snapshot file (L7): reads from the
+    /// file's position up to the head seen at the start, applying each page
+    /// on top of the loaded snapshot (folds keep the overlay small), then
+    /// marks the node ready. Until then nothing is answered as ready, as in
+    /// a full catch-up (R8).
+    async fn catch_up_onto_snapshot(&mut self) {
+        let started = Instant::now();
+        let from = self.app.store().load().seq();
+        let mut target = None;
+        let mut stalled = false;
+        loop {
+            let after = self.app.store().load().seq();
+            let page = self.fetch(after, false).await;
+            let target = *target.get_or_insert(page.head_seq.max(from));
+            let progressed = page.last_seq > after || !page.events.is_empty();
+            let app = &self.app;
+            let outcome = app.store().apply(&page.events, page.last_seq);
+            let snapshot = app.store().load_full();
+            app.metrics().record_apply(&outcome, &snapshot);
+            if snapshot.overlay_len() >= self.settings.fold_threshold {
+                app.fold_wanted().notify_one();
+            }
+            if snapshot.seq() >= target {
+                tracing::info!(
+                    from,
+                    seq = snapshot.seq(),
+                    numbers = snapshot.numbers(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "caught up from the snapshot file: serving"
+                );
+                app.status().set_ready();
+                app.metrics().ready.set(1);
+                return;
+            }
+            if !progressed {
+                if !stalled {
+                    tracing::info!(after, target, "the source has not yet released events up to its head; waiting");
+                }
+                stalled = true;
+                tokio::time::sleep(self.settings.stall_pause).await;
             }
         }
     }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bootstrap;
 mod caller_id;
 mod delivery;
 mod fold;

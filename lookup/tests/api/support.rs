@@ -70,6 +70,8 @@ struct FeedState {
     unauthorized: AtomicUsize,
     /// Largest `limit` and `wait_ms` seen, to check what the node asks for.
     seen: Mutex<HashMap<&'static str, u64>>,
+    /// The `after` of every authorised request, in order.
+    afters: Mutex<Vec<u64>>,
 }
 
 /// A stand-in for the control plane's `GET /v1/events`, following its
@@ -101,6 +103,7 @@ async fn events(State(s): State<Arc<FeedState>>, headers: HeaderMap, Query(q): Q
         s.unauthorized.fetch_add(1, Ordering::SeqCst);
         return problem(StatusCode::UNAUTHORIZED, "missing or wrong operator token");
     }
+    s.afters.lock().unwrap().push(q.after);
     {
         let mut seen = s.seen.lock().unwrap();
         let limit = seen.entry("limit").or_default();
@@ -145,6 +148,7 @@ impl FakeFeed {
             requests: AtomicUsize::new(0),
             unauthorized: AtomicUsize::new(0),
             seen: Mutex::new(HashMap::new()),
+            afters: Mutex::new(Vec::new()),
         });
         let app = Router::new().route("/v1/events", get(events)).with_state(Arc::clone(&state));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -211,6 +215,11 @@ impl FakeFeed {
 
     pub fn unauthorized(&self) -> usize {
         self.state.unauthorized.load(Ordering::SeqCst)
+    }
+
+    /// The `after` of every authorised request so far, in order.
+    pub fn afters(&self) -> Vec<u64> {
+        self.state.afters.lock().unwrap().clone()
     }
 
     pub fn max_seen(&self, param: &'static str) -> u64 {
@@ -285,6 +294,12 @@ impl TestNode {
 
     pub async fn stop(mut self) {
         self.node.take().unwrap().shutdown().await.unwrap();
+    }
+
+    /// Stops the node and hands its feed back, to start another node on it.
+    pub async fn stop_keeping_feed(mut self) -> FakeFeed {
+        self.node.take().unwrap().shutdown().await.unwrap();
+        self.feed
     }
 }
 
