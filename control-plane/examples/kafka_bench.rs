@@ -7,7 +7,11 @@
 //! position reaching the write's `seq` (the moment a lookup would answer
 //! with the change), observed in-process without polling.
 //!
-//! L7: a lookup node's cold start to ready on a topic of 10M numbers.
+//! L7: a lookup node's cold start to ready on a topic of 10M numbers, by
+//! replaying the topic (`l7`) and by snapshot bootstrap (`l7boot`: a
+//! 10M-number snapshot file with the topic positions it covers, and a tail
+//! of L7_TAIL changes in the topic after it; the node loads the file, reads
+//! the tail and is ready).
 //!
 //! Needs DATABASE_URL (for L6) and a broker in DIDROUTE_TEST_KAFKA_BROKERS:
 //!
@@ -17,7 +21,8 @@
 //!   cargo run --release -p didroute-control-plane --example kafka_bench -- l6 l7'
 //! ```
 //!
-//! Options (environment): L6_CHANGES (default 3000), L7_NUMBERS (10000000).
+//! Options (environment): L6_CHANGES (default 3000), L7_NUMBERS (10000000),
+//! L7_TAIL (100000).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -82,6 +87,107 @@ async fn start_node_on(kafka: Option<(&str, &str)>, feed: &str) -> Node {
         ),
         None => Node::start(&Config::new(feed, TOKEN), listener).await.expect("feed node"),
     }
+}
+
+/// L7 by snapshot bootstrap: the file a node (or a job) wrote at position
+/// `count`, the changes published after it, and a node started from both.
+async fn l7_boot(brokers: &str) {
+    use didroute_lookup::snapshot::{BaseBuilder, Snapshot};
+    use didroute_lookup::snapshot_files::SnapshotFiles;
+    let count: usize = std::env::var("L7_NUMBERS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
+    let tail: usize = std::env::var("L7_TAIL").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let topic = format!("didroute.bench.{}", uuid::Uuid::new_v4().simple());
+    create_topic(brokers, &topic).await;
+    let events = realistic(count);
+    // the tail: remaps of random numbers, positions after the file's
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let later: Vec<ChangeEvent> = (0..tail)
+        .map(|i| {
+            let mut e = events[rng.gen_range(0..events.len())].clone();
+            e.seq = (count + i + 1) as u64;
+            e.version = e.seq;
+            if let Some(r) = e.route.as_mut() {
+                r.customer_label = format!("Remapped {i}");
+            }
+            e
+        })
+        .collect();
+    let started = Instant::now();
+    let mut builder = BaseBuilder::new();
+    for e in events {
+        builder.push_event(e);
+    }
+    let snapshot = Snapshot::from_base(Arc::new(builder.finish()), count as u64);
+    let dir = std::env::temp_dir().join(format!("didroute-l7-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = SnapshotFiles { path: dir.join("lookup.snapshot"), interval: Duration::from_secs(3600) };
+    // the topic holds only the tail, so the file covers offset 0 onwards
+    files.write_snapshot(&snapshot, "kafka", json!({"topic": topic, "offsets": {"0": 0}})).unwrap();
+    let size = std::fs::metadata(&files.path).unwrap().len();
+    println!(
+        "L7 bootstrap: wrote a snapshot file of {} numbers ({:.0} MB) in {:.1} s",
+        snapshot.numbers(),
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    drop(snapshot);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "20")
+        .set("queue.buffering.max.messages", "1000000")
+        .set("message.timeout.ms", "600000")
+        .create()
+        .unwrap();
+    let mut pending = Vec::with_capacity(later.len());
+    for e in &later {
+        let (key, payload) = (e.number.to_string(), e.encode());
+        loop {
+            match producer.send_result(FutureRecord::to(&topic).key(&key).payload(&payload)) {
+                Ok(d) => {
+                    pending.push(d);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(_), _)) => tokio::time::sleep(Duration::from_millis(2)).await,
+                Err((e, _)) => panic!("{e}"),
+            }
+        }
+    }
+    for d in pending {
+        d.await.unwrap().map_err(|(e, _)| e).unwrap();
+    }
+    for round in 0..2 {
+        let config = Config {
+            kafka_brokers: Some(brokers.to_owned()),
+            kafka_topic: topic.clone(),
+            snapshot_path: Some(files.path.clone()),
+            // the node rewrites the file once when ready (after the
+            // measurement), so round 1 is a restart from the node's own file
+            snapshot_interval_ms: 86_400_000,
+            ..Config::default()
+        };
+        let started = Instant::now();
+        let node = Node::start(&config, TcpListener::bind("127.0.0.1:0").await.unwrap()).await.unwrap();
+        node.wait_ready().await;
+        let took = started.elapsed();
+        let s = node.app().store().load_full();
+        println!(
+            "L7 bootstrap round {round}: cold start to ready with {} numbers from the file plus {tail} changes from Kafka: {:.2} s (seq {}, peak RSS so far {} MB)",
+            s.numbers(),
+            took.as_secs_f64(),
+            s.seq(),
+            peak_rss_mb()
+        );
+        node.shutdown().await.unwrap();
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// This process's peak resident set (VmHWM), in MB.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .map_or(0, |kb: u64| kb / 1024)
 }
 
 /// Lookups against `node` until `stop`, counting answers.
@@ -328,5 +434,8 @@ async fn main() {
     }
     if all || args.iter().any(|a| a == "l7") {
         l7(&brokers).await;
+    }
+    if all || args.iter().any(|a| a == "l7boot") {
+        l7_boot(&brokers).await;
     }
 }

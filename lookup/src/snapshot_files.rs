@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::feed::Resume;
+use crate::snapshot::Snapshot;
 
 /// Where the node keeps its snapshot file and how often it rewrites it.
 #[derive(Debug, Clone)]
@@ -94,14 +95,20 @@ impl SnapshotFiles {
         let applied = app.store().load().seq();
         let positions = resume.map_or(serde_json::Value::Null, |r| r.positions(applied));
         let snapshot = app.store().load_full();
-        let seq = snapshot.seq();
-        debug_assert!(seq >= applied);
-        let record = Positions { seq, source: app.source().to_owned(), positions };
+        debug_assert!(snapshot.seq() >= applied);
+        self.write_snapshot(&snapshot, app.source(), positions)?;
+        Ok(snapshot.seq())
+    }
+
+    /// Writes `snapshot` with the resume `positions` of `source` (what
+    /// [`SnapshotFiles::write`] does with a node's own snapshot; a job or a
+    /// benchmark may prepare a file for nodes to start from).
+    pub fn write_snapshot(&self, snapshot: &Snapshot, source: &str, positions: serde_json::Value) -> std::io::Result<()> {
+        let record = Positions { seq: snapshot.seq(), source: source.to_owned(), positions };
         let tmp = tmp_path(&self.positions_path());
         write_synced(&tmp, &serde_json::to_vec(&record).expect("positions serialise"))?;
         snapshot.write_file(&self.path)?;
-        std::fs::rename(&tmp, self.positions_path())?;
-        Ok(seq)
+        std::fs::rename(&tmp, self.positions_path())
     }
 }
 
