@@ -133,6 +133,7 @@ async fn l7_boot(brokers: &str) {
     drop(snapshot);
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
         .set("linger.ms", "20")
         .set("queue.buffering.max.messages", "1000000")
         .set("message.timeout.ms", "600000")
@@ -171,10 +172,11 @@ async fn l7_boot(brokers: &str) {
         let took = started.elapsed();
         let s = node.app().store().load_full();
         println!(
-            "L7 bootstrap round {round}: cold start to ready with {} numbers from the file plus {tail} changes from Kafka: {:.2} s (seq {}, peak RSS so far {} MB)",
+            "L7 bootstrap round {round}: cold start to ready with {} numbers from the file plus {tail} changes in the topic: {:.2} s (seq {}, {} events read from Kafka, peak RSS so far {} MB)",
             s.numbers(),
             took.as_secs_f64(),
             s.seq(),
+            node.app().metrics().events_applied.get() + node.app().metrics().events_stale.get(),
             peak_rss_mb()
         );
         node.shutdown().await.unwrap();

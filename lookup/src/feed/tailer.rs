@@ -163,11 +163,14 @@ impl<S: EventSource> Tailer<S> {
         let from = self.app.store().load().seq();
         let mut target = None;
         let mut stalled = false;
+        // the source's position, not the store's: an event applied early
+        // (a record ahead of others) must not end the catch-up
+        let mut after = from;
         loop {
-            let after = self.app.store().load().seq();
             let page = self.fetch(after, false).await;
             let target = *target.get_or_insert(page.head_seq.max(from));
             let progressed = page.last_seq > after || !page.events.is_empty();
+            after = after.max(page.last_seq);
             let app = &self.app;
             let outcome = app.store().apply(&page.events, page.last_seq);
             let snapshot = app.store().load_full();
@@ -175,7 +178,7 @@ impl<S: EventSource> Tailer<S> {
             if snapshot.overlay_len() >= self.settings.fold_threshold {
                 app.fold_wanted().notify_one();
             }
-            if snapshot.seq() >= target {
+            if after >= target {
                 tracing::info!(
                     from,
                     seq = snapshot.seq(),
