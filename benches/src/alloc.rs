@@ -2,7 +2,7 @@
 //!
 //! Install it in a benchmark binary:
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static ALLOC: didroute_benches::alloc::Counting = didroute_benches::alloc::Counting;
 //! ```
