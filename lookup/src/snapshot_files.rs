@@ -89,15 +89,23 @@ impl SnapshotFiles {
 
     /// Writes the node's current snapshot and the positions that resume it.
     /// Blocking (encodes and syncs the file): run it on a blocking thread.
-    pub fn write(&self, app: &App, resume: Option<&dyn Resume>) -> std::io::Result<u64> {
+    /// Returns the position written, or None when the source cannot give
+    /// a resume point right now (nothing is written then).
+    pub fn write(&self, app: &App, resume: Option<&dyn Resume>) -> std::io::Result<Option<u64>> {
         // positions first, for what is applied now: the snapshot taken next
         // is at least as new, so they never skip an event it lacks
         let applied = app.store().load().seq();
-        let positions = resume.map_or(serde_json::Value::Null, |r| r.positions(applied));
+        let positions = match resume {
+            None => serde_json::Value::Null,
+            Some(r) => match r.positions(applied) {
+                Some(p) => p,
+                None => return Ok(None),
+            },
+        };
         let snapshot = app.store().load_full();
         debug_assert!(snapshot.seq() >= applied);
         self.write_snapshot(&snapshot, app.source(), positions)?;
-        Ok(snapshot.seq())
+        Ok(Some(snapshot.seq()))
     }
 
     /// Writes `snapshot` with the resume `positions` of `source` (what
@@ -152,7 +160,8 @@ impl Writer {
         let (files, resume, worker) = (self.files.clone(), self.resume.clone(), Arc::clone(app));
         let started = Instant::now();
         match tokio::task::spawn_blocking(move || files.write(&worker, resume.as_deref())).await {
-            Ok(Ok(seq)) => {
+            Ok(Ok(None)) => tracing::debug!("the event source is catching up; the snapshot file waits"),
+            Ok(Ok(Some(seq))) => {
                 self.last = Some((Instant::now(), seq));
                 app.metrics().snapshot_writes.inc();
                 app.metrics().snapshot_written_seq.set(seq as i64);
@@ -168,7 +177,10 @@ impl Writer {
                 self.last = Some((Instant::now(), self.last.map_or(0, |l| l.1)));
                 tracing::warn!(path = %self.files.path.display(), %error, "cannot write the snapshot file");
             }
-            Err(error) => tracing::error!(%error, "writing the snapshot file failed"),
+            Err(error) => {
+                self.last = Some((Instant::now(), self.last.map_or(0, |l| l.1)));
+                tracing::error!(%error, "writing the snapshot file failed");
+            }
         }
     }
 }

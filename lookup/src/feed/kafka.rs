@@ -99,35 +99,68 @@ pub struct StartAt {
     pub offsets: HashMap<i32, i64>,
 }
 
-/// The records handed over since the node's last known applied position,
-/// per partition, with the next offset to read: enough to say from where a
-/// restart must read to see every event after a given position.
+/// The records taken off the topic while tailing that the node may not have
+/// applied yet, per partition, with the offset after the last record taken:
+/// enough to say from where a restart must read to see every event after a
+/// given position.
 #[derive(Debug, Default)]
 pub struct Ledger {
     topic: String,
-    parts: HashMap<i32, (i64, VecDeque<(i64, u64)>)>,
+    /// False while the source catches up again after a restart: records read
+    /// then are not tracked, so no resume point can be given.
+    valid: bool,
+    parts: HashMap<i32, (i64, VecDeque<Taken>)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Taken {
+    offset: i64,
+    seq: u64,
+    /// Returned in a page the tailer has since applied (it applies each page
+    /// before it fetches again).
+    applied: bool,
 }
 
 impl Ledger {
-    /// Per partition, the first offset whose event may be newer than `seq`.
-    fn offsets(&self, seq: u64) -> HashMap<i32, i64> {
-        self.parts
-            .iter()
-            .map(|(&p, (next, records))| (p, records.iter().find(|r| r.1 > seq).map_or(*next, |r| r.0)))
-            .collect()
+    /// Per partition, the first offset whose event may be missing from a
+    /// snapshot at `seq`: the first record newer than `seq` or not yet
+    /// applied; None while no resume point can be given.
+    fn offsets(&self, seq: u64) -> Option<HashMap<i32, i64>> {
+        if !self.valid {
+            return None;
+        }
+        Some(
+            self.parts
+                .iter()
+                .map(|(&p, (read, records))| {
+                    (p, records.iter().find(|r| r.seq > seq || !r.applied).map_or(*read, |r| r.offset))
+                })
+                .collect(),
+        )
     }
 
     fn note(&mut self, partition: i32, offset: i64, seq: u64) {
-        let (next, records) = self.parts.entry(partition).or_default();
-        *next = (*next).max(offset + 1);
-        records.push_back((offset, seq));
+        let (read, records) = self.parts.entry(partition).or_default();
+        *read = (*read).max(offset + 1);
+        records.push_back(Taken { offset, seq, applied: false });
     }
 
-    /// Forgets records the node has applied (`seq` at most `applied`).
-    fn applied(&mut self, applied: u64) {
+    /// At a tailing fetch: every record taken before it was returned and
+    /// applied, except those still held back beyond a hole; records applied
+    /// and not newer than `applied` are forgotten.
+    fn fetched(&mut self, applied: u64, held: &BTreeMap<u64, ChangeEvent>) {
         for (_, records) in self.parts.values_mut() {
-            records.retain(|r| r.1 > applied);
+            for r in records.iter_mut() {
+                r.applied = r.applied || !held.contains_key(&r.seq);
+            }
+            records.retain(|r| !r.applied || r.seq > applied);
         }
+        self.valid = true;
+    }
+
+    /// Catch-up ended: everything read so far is in its last page.
+    fn restart_at(&mut self, parts: &HashMap<i32, Part>) {
+        self.parts = parts.iter().map(|(&id, p)| (id, (p.read, VecDeque::new()))).collect();
     }
 }
 
@@ -136,10 +169,10 @@ impl Ledger {
 pub struct KafkaResume(Arc<Mutex<Ledger>>);
 
 impl Resume for KafkaResume {
-    fn positions(&self, seq: u64) -> serde_json::Value {
+    fn positions(&self, seq: u64) -> Option<serde_json::Value> {
         let ledger = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let offsets: BTreeMap<String, i64> = ledger.offsets(seq).into_iter().map(|(p, o)| (p.to_string(), o)).collect();
-        serde_json::json!({ "topic": ledger.topic, "offsets": offsets })
+        let offsets: BTreeMap<String, i64> = ledger.offsets(seq)?.into_iter().map(|(p, o)| (p.to_string(), o)).collect();
+        Some(serde_json::json!({ "topic": ledger.topic, "offsets": offsets }))
     }
 }
 
@@ -215,6 +248,9 @@ struct Part {
     high: i64,
     /// Next offset to read.
     next: i64,
+    /// One past the last record handed over from this partition (never
+    /// moved by watermarks: what a resume point may rely on).
+    read: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,6 +366,10 @@ impl KafkaFeed {
         self.rx = Some(rx);
         self.poller = Some(Poller { stop, thread: Some(thread) });
         self.phase = Phase::CatchUp;
+        if let Some(ledger) = &self.ledger {
+            // records read while catching up again are not tracked
+            ledger.lock().unwrap_or_else(|e| e.into_inner()).valid = false;
+        }
         // a bootstrapped node's snapshot already holds everything up to here
         let from = self.settings.start.as_ref().map_or(0, |s| s.seq);
         self.target = target.max(from);
@@ -389,6 +429,7 @@ impl KafkaFeed {
                 for r in &records {
                     if let Some(p) = self.parts.get_mut(&r.partition) {
                         p.next = p.next.max(r.offset + 1);
+                        p.read = p.read.max(r.offset + 1);
                         p.high = p.high.max(p.next);
                     }
                 }
@@ -403,13 +444,10 @@ impl KafkaFeed {
                 Ok(records)
             }
             Item::Eof(partition) => {
+                // the watermark may be newer than this event: never a
+                // resume point (see Part::read)
                 if let Some(p) = self.parts.get_mut(&partition) {
                     p.next = p.next.max(p.high);
-                    if let (Some(ledger), Phase::Tail) = (&self.ledger, self.phase) {
-                        let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
-                        let (next, _) = ledger.parts.entry(partition).or_default();
-                        *next = (*next).max(p.next);
-                    }
                 }
                 Ok(Vec::new())
             }
@@ -438,9 +476,9 @@ impl KafkaFeed {
                 self.phase = Phase::Tail;
                 self.position = self.max_seen;
                 if let Some(ledger) = &self.ledger {
-                    // everything read so far is in this last catch-up page
-                    let mut ledger = ledger.lock().unwrap_or_else(|e| e.into_inner());
-                    ledger.parts = self.parts.iter().map(|(&id, p)| (id, (p.next, VecDeque::new()))).collect();
+                    // everything read so far is in this last catch-up page;
+                    // valid again once the tailer fetches after applying it
+                    ledger.lock().unwrap_or_else(|e| e.into_inner()).restart_at(&self.parts);
                 }
                 let last = self.max_seen.max(self.target);
                 return Ok(Page { events, rejected, last_seq: last, head_seq: last });
@@ -633,9 +671,9 @@ impl EventSource for KafkaFeed {
     }
 
     async fn fetch(&mut self, after: u64, wait: bool) -> Result<Page, KafkaFeedError> {
-        // the tailer asks from what it has applied: older records are done
+        // the tailer applied every page it got before asking again
         if let (Some(ledger), Phase::Tail) = (&self.ledger, self.phase) {
-            ledger.lock().unwrap_or_else(|e| e.into_inner()).applied(after);
+            ledger.lock().unwrap_or_else(|e| e.into_inner()).fetched(after, &self.held);
         }
         // A catch-up asked for again after it finished: read from the start.
         let restart = self.phase == Phase::Tail && after == 0 && !wait;
@@ -738,10 +776,15 @@ fn connect(settings: &KafkaSettings) -> Result<Connected, KafkaFeedError> {
                 tracing::warn!(partition = p.id(), at, low, "the snapshot's offset is no longer in the topic; reading from the oldest record");
                 low
             }
-            Some(&at) => at.min(high),
+            Some(&at) if at > high => {
+                // positions of another incarnation of the topic
+                tracing::warn!(partition = p.id(), at, high, "the snapshot's offset is past the end of the topic; reading from the oldest record");
+                low
+            }
+            Some(&at) => at,
             None => low,
         };
-        parts.insert(p.id(), Part { low: from, start_high: high, high, next: from });
+        parts.insert(p.id(), Part { low: from, start_high: high, high, next: from, read: from });
     }
     let target = last_positions(settings, &parts)?;
     let mut assignment = TopicPartitionList::new();
@@ -883,6 +926,87 @@ mod tests {
         }
     }
 
+    fn tailing_feed() -> KafkaFeed {
+        let mut settings = KafkaSettings::new("127.0.0.1:1", "t");
+        settings.track_positions = true;
+        let mut feed = KafkaFeed::new(settings);
+        feed.parts.insert(0, Part { low: 0, start_high: 5, high: 5, next: 5, read: 5 });
+        feed.phase = Phase::Tail;
+        feed.ledger.as_ref().unwrap().lock().unwrap().restart_at(&feed.parts);
+        feed
+    }
+
+    fn offsets(feed: &KafkaFeed, seq: u64) -> Option<i64> {
+        feed.ledger.as_ref().unwrap().lock().unwrap().offsets(seq).map(|o| o[&0])
+    }
+
+    fn records(rs: &[(i64, u64)]) -> Item {
+        Item::Records(rs.iter().map(|&(offset, seq)| Record { partition: 0, offset, event: Ok(event(seq)) }).collect())
+    }
+
+    #[test]
+    fn no_resume_point_until_the_tailer_fetched_after_catch_up() {
+        let mut feed = tailing_feed();
+        assert_eq!(offsets(&feed, 100), None, "the last catch-up page may not be applied yet");
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(100, &feed.held);
+        assert_eq!(offsets(&feed, 100), Some(5));
+    }
+
+    #[test]
+    fn a_watermark_never_becomes_a_resume_point() {
+        let mut feed = tailing_feed();
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(100, &feed.held);
+        // a probe saw offsets 5 and 6 published; an older end-of-partition
+        // event arrives after it, before the records themselves
+        feed.note(Item::Heads(vec![(0, 7)])).unwrap();
+        feed.note(Item::Eof(0)).unwrap();
+        assert_eq!(offsets(&feed, 100), Some(5), "offsets 5 and 6 were never handed over");
+        feed.note(records(&[(5, 101), (6, 102)])).unwrap();
+        assert_eq!(offsets(&feed, 102), Some(5), "taken but not applied");
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(102, &feed.held);
+        assert_eq!(offsets(&feed, 102), Some(7));
+        assert_eq!(offsets(&feed, 101), Some(7), "applied records are in any snapshot written after");
+    }
+
+    #[test]
+    fn a_late_record_taken_but_not_applied_pins_the_resume_point() {
+        let mut feed = tailing_feed();
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(101, &feed.held);
+        // seq 100 arrives late (below the applied position 101): it is in a
+        // page the tailer has not applied when the writer asks
+        feed.note(records(&[(5, 100)])).unwrap();
+        assert_eq!(offsets(&feed, 101), Some(5));
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(101, &feed.held);
+        assert_eq!(offsets(&feed, 101), Some(6));
+    }
+
+    #[test]
+    fn a_held_record_pins_the_resume_point_until_released() {
+        let mut feed = tailing_feed();
+        feed.position = 100;
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(100, &feed.held);
+        feed.note(records(&[(5, 102)])).unwrap();
+        let mut out = Vec::new();
+        feed.accept(event(102), &mut out);
+        assert!(out.is_empty(), "held beyond the hole at 101");
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(100, &feed.held);
+        assert_eq!(offsets(&feed, 200), Some(5), "held, so not applied whatever the position");
+        feed.note(records(&[(6, 101)])).unwrap();
+        feed.accept(event(101), &mut out);
+        assert_eq!(out.iter().map(|e| e.seq).collect::<Vec<_>>(), [101, 102]);
+        feed.ledger.as_ref().unwrap().lock().unwrap().fetched(102, &feed.held);
+        assert_eq!(offsets(&feed, 102), Some(7));
+    }
+
+    #[test]
+    fn positions_round_trip_and_refuse_another_topic() {
+        let positions = serde_json::json!({"topic": "t", "offsets": {"0": 7, "3": 0}});
+        let at = StartAt::from_positions(9, &positions, "t").unwrap();
+        assert_eq!((at.seq, at.offsets[&0], at.offsets[&3]), (9, 7, 0));
+        assert_eq!(StartAt::from_positions(9, &positions, "other"), None);
+        assert_eq!(StartAt::from_positions(9, &serde_json::json!({"topic": "t", "offsets": {"0": -1}}), "t"), None);
+    }
+
     #[test]
     fn events_pass_in_position_order_and_repeats_pass_through() {
         let mut feed = KafkaFeed::new(KafkaSettings::new("127.0.0.1:1", "t"));
@@ -906,8 +1030,8 @@ mod tests {
     fn catch_up_progress_stays_below_the_target() {
         let mut feed = KafkaFeed::new(KafkaSettings::new("127.0.0.1:1", "t"));
         feed.target = 1000;
-        feed.parts.insert(0, Part { low: 10, start_high: 510, high: 510, next: 10 });
-        feed.parts.insert(1, Part { low: 0, start_high: 500, high: 500, next: 0 });
+        feed.parts.insert(0, Part { low: 10, start_high: 510, high: 510, next: 10, read: 10 });
+        feed.parts.insert(1, Part { low: 0, start_high: 500, high: 500, next: 0, read: 0 });
         assert_eq!(feed.progress(), 0);
         feed.parts.get_mut(&0).unwrap().next = 510;
         assert_eq!(feed.progress(), 499);

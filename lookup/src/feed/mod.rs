@@ -45,7 +45,8 @@ impl Page {
 /// Where a source would have to start reading again to deliver every event
 /// after a position; written beside a snapshot file at that position.
 pub trait Resume: Send + Sync + std::fmt::Debug {
-    fn positions(&self, seq: u64) -> serde_json::Value;
+    /// None while the source cannot say (it is catching up again).
+    fn positions(&self, seq: u64) -> Option<serde_json::Value>;
 }
 
 /// A source of change events addressed by position (seq).

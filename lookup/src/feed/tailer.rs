@@ -178,7 +178,9 @@ impl<S: EventSource> Tailer<S> {
             if snapshot.overlay_len() >= self.settings.fold_threshold {
                 app.fold_wanted().notify_one();
             }
-            if after >= target {
+            // the source must say it is caught up too: a Kafka catch-up
+            // reports positions below its head until every partition is read
+            if after >= target && page.caught_up() {
                 tracing::info!(
                     from,
                     seq = snapshot.seq(),

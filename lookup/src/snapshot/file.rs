@@ -301,7 +301,11 @@ impl Snapshot {
     /// synced, then renamed over it).
     pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
         let bytes = self.encode();
-        let tmp = path.with_extension("tmp");
+        // appended, not replacing an extension: `a.bin` and `a.snap` must
+        // not share a temporary file, nor may `x.tmp` be its own
+        let mut tmp = path.to_owned().into_os_string();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
