@@ -946,7 +946,7 @@ mod tests {
 
     #[test]
     fn no_resume_point_until_the_tailer_fetched_after_catch_up() {
-        let mut feed = tailing_feed();
+        let feed = tailing_feed();
         assert_eq!(offsets(&feed, 100), None, "the last catch-up page may not be applied yet");
         feed.ledger.as_ref().unwrap().lock().unwrap().fetched(100, &feed.held);
         assert_eq!(offsets(&feed, 100), Some(5));
