@@ -89,6 +89,33 @@ async fn start_node_on(kafka: Option<(&str, &str)>, feed: &str) -> Node {
     }
 }
 
+/// Publishes `events` in order, 100,000 in flight at most, waiting out a
+/// full producer queue; returns the bytes sent (keys and values).
+async fn publish_all(producer: &FutureProducer, topic: &str, events: &[ChangeEvent]) -> usize {
+    let mut bytes = 0usize;
+    for chunk in events.chunks(100_000) {
+        let mut pending = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            let (key, payload) = (e.number.to_string(), e.encode());
+            bytes += payload.len() + key.len();
+            loop {
+                match producer.send_result(FutureRecord::to(topic).key(&key).payload(&payload)) {
+                    Ok(d) => {
+                        pending.push(d);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(_), _)) => tokio::time::sleep(Duration::from_millis(2)).await,
+                    Err((e, _)) => panic!("{e}"),
+                }
+            }
+        }
+        for d in pending {
+            d.await.unwrap().map_err(|(e, _)| e).unwrap();
+        }
+    }
+    bytes
+}
+
 /// L7 by snapshot bootstrap: the file a node (or a job) wrote at position
 /// `count`, the changes published after it, and a node started from both.
 async fn l7_boot(brokers: &str) {
@@ -139,23 +166,7 @@ async fn l7_boot(brokers: &str) {
         .set("message.timeout.ms", "600000")
         .create()
         .unwrap();
-    let mut pending = Vec::with_capacity(later.len());
-    for e in &later {
-        let (key, payload) = (e.number.to_string(), e.encode());
-        loop {
-            match producer.send_result(FutureRecord::to(&topic).key(&key).payload(&payload)) {
-                Ok(d) => {
-                    pending.push(d);
-                    break;
-                }
-                Err((KafkaError::MessageProduction(_), _)) => tokio::time::sleep(Duration::from_millis(2)).await,
-                Err((e, _)) => panic!("{e}"),
-            }
-        }
-    }
-    for d in pending {
-        d.await.unwrap().map_err(|(e, _)| e).unwrap();
-    }
+    publish_all(&producer, &topic, &later).await;
     for round in 0..2 {
         let config = Config {
             kafka_brokers: Some(brokers.to_owned()),
@@ -385,28 +396,7 @@ async fn l7(brokers: &str) {
         .create()
         .unwrap();
     let started = Instant::now();
-    let mut bytes = 0usize;
-    for chunk in events.chunks(100_000) {
-        let mut pending = Vec::with_capacity(chunk.len());
-        for e in chunk {
-            let key = e.number.to_string();
-            let payload = e.encode();
-            bytes += payload.len() + key.len();
-            loop {
-                match producer.send_result(FutureRecord::to(&topic).key(&key).payload(&payload)) {
-                    Ok(d) => {
-                        pending.push(d);
-                        break;
-                    }
-                    Err((KafkaError::MessageProduction(_), _)) => tokio::time::sleep(Duration::from_millis(2)).await,
-                    Err((e, _)) => panic!("{e}"),
-                }
-            }
-        }
-        for d in pending {
-            d.await.unwrap().map_err(|(e, _)| e).unwrap();
-        }
-    }
+    let bytes = publish_all(&producer, &topic, &events).await;
     println!("L7: produced {count} events ({:.0} MB) in {:.1} s", bytes as f64 / 1e6, started.elapsed().as_secs_f64());
     drop(events);
     for round in 0..2 {

@@ -115,11 +115,7 @@ impl<S: EventSource> Tailer<S> {
                     break;
                 }
                 if !progressed {
-                    if !stalled {
-                        tracing::info!(after, target, "the source has not yet released events up to its head; waiting");
-                    }
-                    stalled = true;
-                    tokio::time::sleep(self.settings.stall_pause).await;
+                    Self::stall(self.settings.stall_pause, &mut stalled, after, target).await;
                 }
             }
             let pushed = builder.len();
@@ -139,8 +135,7 @@ impl<S: EventSource> Tailer<S> {
                         "caught up: serving a complete snapshot"
                     );
                     app.store().replace(snapshot);
-                    app.status().set_ready();
-                    app.metrics().ready.set(1);
+                    self.mark_ready();
                     return;
                 }
                 Err(error) => {
@@ -171,13 +166,7 @@ impl<S: EventSource> Tailer<S> {
             let target = *target.get_or_insert(page.head_seq.max(from));
             let progressed = page.last_seq > after || !page.events.is_empty();
             after = after.max(page.last_seq);
-            let app = &self.app;
-            let outcome = app.store().apply(&page.events, page.last_seq);
-            let snapshot = app.store().load_full();
-            app.metrics().record_apply(&outcome, &snapshot);
-            if snapshot.overlay_len() >= self.settings.fold_threshold {
-                app.fold_wanted().notify_one();
-            }
+            let snapshot = self.apply_page(&page);
             // the source must say it is caught up too: a Kafka catch-up
             // reports positions below its head until every partition is read
             if after >= target && page.caught_up() {
@@ -188,18 +177,52 @@ impl<S: EventSource> Tailer<S> {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "caught up from the snapshot file: serving"
                 );
-                app.status().set_ready();
-                app.metrics().ready.set(1);
+                self.mark_ready();
                 return;
             }
             if !progressed {
-                if !stalled {
-                    tracing::info!(after, target, "the source has not yet released events up to its head; waiting");
-                }
-                stalled = true;
-                tokio::time::sleep(self.settings.stall_pause).await;
+                Self::stall(self.settings.stall_pause, &mut stalled, after, target).await;
             }
         }
+    }
+
+    /// Applies one page to the store as one batch and wakes the folder when
+    /// the overlay has grown past its threshold; returns the new snapshot.
+    fn apply_page(&self, page: &Page) -> Arc<Snapshot> {
+        let app = &self.app;
+        let outcome = app.store().apply(&page.events, page.last_seq);
+        let snapshot = app.store().load_full();
+        app.metrics().record_apply(&outcome, &snapshot);
+        if outcome.applied + outcome.stale + outcome.rejected > 0 {
+            tracing::debug!(
+                seq = snapshot.seq(),
+                applied = outcome.applied,
+                stale = outcome.stale,
+                rejected = outcome.rejected,
+                overlay = snapshot.overlay_len(),
+                "applied a batch"
+            );
+        }
+        if snapshot.overlay_len() >= self.settings.fold_threshold {
+            app.fold_wanted().notify_one();
+        }
+        snapshot
+    }
+
+    fn mark_ready(&self) {
+        self.app.status().set_ready();
+        self.app.metrics().ready.set(1);
+    }
+
+    /// The source has not released events up to its head yet (a
+    /// late-committing gap): says so once, then pauses before asking again.
+    /// (Takes the pause, not `&self`: the source need not be `Sync`.)
+    async fn stall(pause: Duration, stalled: &mut bool, after: u64, target: u64) {
+        if !*stalled {
+            tracing::info!(after, target, "the source has not yet released events up to its head; waiting");
+        }
+        *stalled = true;
+        tokio::time::sleep(pause).await;
     }
 
     /// Long-polls from the applied position and applies each page as one
@@ -208,24 +231,8 @@ impl<S: EventSource> Tailer<S> {
         loop {
             let after = self.app.store().load().seq();
             let page = self.fetch(after, true).await;
-            let app = &self.app;
-            let outcome = app.store().apply(&page.events, page.last_seq);
-            let snapshot = app.store().load_full();
-            app.metrics().record_apply(&outcome, &snapshot);
-            app.metrics().lag_seconds.set(app.status().lag().as_secs_f64());
-            if outcome.applied + outcome.stale + outcome.rejected > 0 {
-                tracing::debug!(
-                    seq = snapshot.seq(),
-                    applied = outcome.applied,
-                    stale = outcome.stale,
-                    rejected = outcome.rejected,
-                    overlay = snapshot.overlay_len(),
-                    "applied a batch"
-                );
-            }
-            if snapshot.overlay_len() >= self.settings.fold_threshold {
-                app.fold_wanted().notify_one();
-            }
+            self.apply_page(&page);
+            self.app.metrics().lag_seconds.set(self.app.status().lag().as_secs_f64());
         }
     }
 }
