@@ -122,7 +122,12 @@ impl Metrics {
                 "Numbers allocated or reserved, by action.",
                 &["action"],
             ),
-            lifecycle_runs: counter_vec(&r, "didroute_lifecycle_runs_total", "Lifecycle job runs, by outcome.", &["outcome"]),
+            lifecycle_runs: counter_vec(
+                &r,
+                "didroute_lifecycle_runs_total",
+                "Lifecycle job runs, by outcome.",
+                &["outcome"],
+            ),
             lifecycle_moved: counter_vec(
                 &r,
                 "didroute_lifecycle_moved_total",
@@ -156,7 +161,11 @@ impl Metrics {
                 "didroute_relay_published_through_seq",
                 "Highest position this process's relay published.",
             ),
-            relay_published: counter(&r, "didroute_relay_published_total", "Outbox rows this process's relay published."),
+            relay_published: counter(
+                &r,
+                "didroute_relay_published_total",
+                "Outbox rows this process's relay published.",
+            ),
             relay_delivery_failures: counter(
                 &r,
                 "didroute_relay_delivery_failures_total",
@@ -218,7 +227,10 @@ impl Metrics {
                 self.database_up.set(0);
             }
             Err(_) => {
-                tracing::warn!(timeout_ms = SCRAPE_DB_TIMEOUT.as_millis() as u64, "metrics: outbox backlog query timed out");
+                tracing::warn!(
+                    timeout_ms = SCRAPE_DB_TIMEOUT.as_millis() as u64,
+                    "metrics: outbox backlog query timed out"
+                );
                 self.database_up.set(0);
             }
         }

@@ -154,8 +154,8 @@ impl Config {
         let snapshots = match &self.snapshot_path {
             None => None,
             Some(path) => {
-                let dir_ok = path.file_name().is_some()
-                    && path.parent().is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
+                let dir_ok =
+                    path.file_name().is_some() && path.parent().is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
                 if !dir_ok || path.is_dir() {
                     return Err(ConfigError::SnapshotPath(path.clone()));
                 }

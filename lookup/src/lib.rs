@@ -90,7 +90,15 @@ impl Node {
                 feed::kafka::StartAt::from_positions(boot.seq, &positions, topic)
             });
             let source = feed::kafka::KafkaFeed::new(kafka);
-            return Ok(Node::start_on(app, source, settings, valid.fold_interval, valid.snapshots, listener, local_addr));
+            return Ok(Node::start_on(
+                app,
+                source,
+                settings,
+                valid.fold_interval,
+                valid.snapshots,
+                listener,
+                local_addr,
+            ));
         }
         let source = HttpFeed::new(&valid.feed_url, &valid.operator_token, valid.feed_page_limit, valid.feed_wait_ms)?;
         tracing::info!(

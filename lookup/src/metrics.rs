@@ -110,7 +110,11 @@ impl Metrics {
         );
         Metrics {
             snapshot_loads: counter(&r, "didroute_lookup_snapshot_loads_total", "Snapshot files loaded and installed."),
-            snapshot_writes: counter(&r, "didroute_lookup_snapshot_writes_total", "Snapshot files written for bootstrap."),
+            snapshot_writes: counter(
+                &r,
+                "didroute_lookup_snapshot_writes_total",
+                "Snapshot files written for bootstrap.",
+            ),
             snapshot_written_seq: gauge(
                 &r,
                 "didroute_lookup_snapshot_written_seq",

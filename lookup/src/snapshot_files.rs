@@ -111,7 +111,12 @@ impl SnapshotFiles {
     /// Writes `snapshot` with the resume `positions` of `source` (what
     /// [`SnapshotFiles::write`] does with a node's own snapshot; a job or a
     /// benchmark may prepare a file for nodes to start from).
-    pub fn write_snapshot(&self, snapshot: &Snapshot, source: &str, positions: serde_json::Value) -> std::io::Result<()> {
+    pub fn write_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        source: &str,
+        positions: serde_json::Value,
+    ) -> std::io::Result<()> {
         let record = Positions { seq: snapshot.seq(), source: source.to_owned(), positions };
         let tmp = tmp_path(&self.positions_path());
         write_synced(&tmp, &serde_json::to_vec(&record).expect("positions serialise"))?;

@@ -13,7 +13,10 @@ use crate::service::numbers::NumberView;
 /// An error: `application/problem+json` (RFC 9457).
 #[derive(ToSchema, ToResponse)]
 #[schema(as = Problem)]
-#[response(description = "problem details: what was wrong and how to fix it", content_type = "application/problem+json")]
+#[response(
+    description = "problem details: what was wrong and how to fix it",
+    content_type = "application/problem+json"
+)]
 #[allow(dead_code)]
 pub struct ProblemDoc {
     /// URI naming the kind of problem, e.g. `https://didroute.dev/problems/invalid-number`.

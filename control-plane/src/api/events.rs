@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 
+#[allow(unused_imports)]
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::outbox;
 use crate::state::AppState;
-#[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 const MAX_LIMIT: i64 = 10_000;
 const MAX_WAIT_MS: u64 = 60_000;

@@ -2,10 +2,10 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 #[allow(unused_imports)]
 use super::docs::ProblemDoc;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 #[utoipa::path(get, path = "/healthz", tag = "service", security(()),
     responses((status = 200, description = "alive", body = String, content_type = "text/plain")))]

@@ -6,6 +6,8 @@ use crate::auth::{Operator, Tenant};
 use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 
+#[allow(unused_imports)]
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 use super::INVENTORY_BODY_LIMIT;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -13,8 +15,6 @@ use crate::service::inventory::{self, ImportRequest, SearchQuery};
 use crate::service::numbers::parse_number;
 use crate::service::provisioning::{self, InventoryPatch};
 use crate::state::AppState;
-#[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 #[utoipa::path(post, path = "/v1/inventory", tag = "inventory",
     request_body(content(

@@ -1,11 +1,11 @@
 //! The REST API: routes, and the fallbacks that keep every error problem+json.
 
 pub mod docs;
-mod observe;
 mod events;
 mod health;
 mod inventory;
 mod numbers;
+mod observe;
 mod tenants;
 
 use std::future::Future;
@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use tokio::net::TcpListener;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -4,6 +4,8 @@ use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+#[allow(unused_imports)]
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 use crate::auth::Tenant;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -11,8 +13,6 @@ use crate::service::claim::{self, Action, Criteria, Target};
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
-#[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 /// One named number, or criteria and a quantity; plus the route.
 #[derive(Deserialize, utoipa::ToSchema)]

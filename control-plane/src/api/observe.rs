@@ -21,12 +21,9 @@ const MAX_REQUEST_ID: usize = 128;
 
 pub async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .filter(|v| usable(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()).expect("hex is a valid header"));
+    let id = req.headers().get(REQUEST_ID).filter(|v| usable(v.as_bytes())).cloned().unwrap_or_else(|| {
+        HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string()).expect("hex is a valid header")
+    });
     // the route template, not the path: `/v1/numbers/{number}` keeps the
     // metric labels few and the logs free of the number itself
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();

@@ -4,13 +4,13 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use uuid::Uuid;
 
+#[allow(unused_imports)]
+use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 use crate::auth::Operator;
 use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use crate::service::tenants;
 use crate::state::AppState;
-#[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

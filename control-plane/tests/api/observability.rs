@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
-use sqlx::Connection;
 use serde_json::{json, Value};
+use sqlx::Connection;
 
 use crate::helpers::{fresh_database, settings, spawn_app, spawn_app_with, TestApp, OPERATOR_TOKEN};
 
@@ -126,7 +126,11 @@ async fn request_ids_are_echoed_and_carried_by_the_json_logs() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let answered = |id: &str| -> Vec<Value> {
-        lines.iter().filter(|l| l["fields"]["message"] == "answered" && l["span"]["request_id"] == id).cloned().collect()
+        lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == "answered" && l["span"]["request_id"] == id)
+            .cloned()
+            .collect()
     };
     let first = answered("call-7f3a-prewarm");
     assert_eq!(first.len(), 1, "one log line for the request: {lines:#?}");
@@ -166,7 +170,8 @@ fn metric(m: &BTreeMap<(String, String), f64>, name: &str, labels: &[&str]) -> f
     let mut labels = labels.to_vec();
     labels.sort();
     let key = (name.to_owned(), labels.join(","));
-    *m.get(&key).unwrap_or_else(|| panic!("no series {key:?} in {:#?}", m.keys().filter(|k| k.0 == name).collect::<Vec<_>>()))
+    *m.get(&key)
+        .unwrap_or_else(|| panic!("no series {key:?} in {:#?}", m.keys().filter(|k| k.0 == name).collect::<Vec<_>>()))
 }
 
 #[tokio::test]
@@ -203,7 +208,9 @@ async fn metrics_count_requests_claims_and_the_outbox() {
     }
 
     let m = scrape(&app).await;
-    let claims = |outcome: &str| metric(&m, "didroute_claims_total", &["action=\"allocate\"", &format!("outcome=\"{outcome}\"")]);
+    let claims = |outcome: &str| {
+        metric(&m, "didroute_claims_total", &["action=\"allocate\"", &format!("outcome=\"{outcome}\"")])
+    };
     assert_eq!(claims("allocated"), 2.0, "one by number, one by criteria");
     assert_eq!(claims("replayed"), 1.0);
     assert_eq!(claims("already-allocated"), 1.0);
@@ -269,7 +276,12 @@ async fn metrics_count_lifecycle_runs_and_what_they_moved() {
     let t = app.tenant("held").await;
     app.import("+15558880001", "US").await;
     let (s, body) = app
-        .call(Method::POST, "/v1/reservations", Some(&t.key), Some(json!({ "number": "+15558880001", "ttl_seconds": 1 })))
+        .call(
+            Method::POST,
+            "/v1/reservations",
+            Some(&t.key),
+            Some(json!({ "number": "+15558880001", "ttl_seconds": 1 })),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -60,15 +60,27 @@ async fn every_route_is_documented_and_every_documented_route_exists() {
     for (method, path) in &ops {
         let concrete = path.replace("{number}", "+15550000000").replace("{id}", &uuid::Uuid::new_v4().to_string());
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let res = app.http.request(method.clone(), format!("{}{concrete}", app.base)).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+        let res = app
+            .http
+            .request(method.clone(), format!("{}{concrete}", app.base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         let body: Value = res.json().await.unwrap_or(Value::Null);
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
-        assert_ne!(body["type"], "https://didroute.dev/problems/no-such-route", "{method} {path} is documented but not routed");
+        assert_ne!(
+            body["type"], "https://didroute.dev/problems/no-such-route",
+            "{method} {path} is documented but not routed"
+        );
     }
     // and an unknown route really hits the fallback, so the check above can fail
     let (s, body) = app.op(Method::GET, "/v1/nothing-here", None).await;
-    assert_eq!((s, &body["type"]), (StatusCode::NOT_FOUND, &serde_json::json!("https://didroute.dev/problems/no-such-route")));
+    assert_eq!(
+        (s, &body["type"]),
+        (StatusCode::NOT_FOUND, &serde_json::json!("https://didroute.dev/problems/no-such-route"))
+    );
 
     // every error answer is documented as problem+json
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -94,9 +106,6 @@ fn no_route_bypasses_the_documenting_router() {
     let source = include_str!("../../src/api/mod.rs");
     let plain: Vec<&str> = source.lines().filter(|l| l.contains(".route(")).map(str::trim).collect();
     for line in &plain {
-        assert!(
-            line.contains("\"/openapi.json\""),
-            "a route added outside routes!(): {line}"
-        );
+        assert!(line.contains("\"/openapi.json\""), "a route added outside routes!(): {line}");
     }
 }

@@ -67,7 +67,8 @@ async fn a_node_bootstraps_from_its_snapshot_file_and_reads_only_the_rest_of_the
     let positions: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("lookup.snapshot.positions.json")).unwrap()).unwrap();
     assert_eq!((positions["seq"].as_u64(), positions["source"].as_str()), (Some(200), Some("kafka")), "{positions}");
-    let offsets: i64 = positions["positions"]["offsets"].as_object().unwrap().values().map(|o| o.as_i64().unwrap()).sum();
+    let offsets: i64 =
+        positions["positions"]["offsets"].as_object().unwrap().values().map(|o| o.as_i64().unwrap()).sum();
     assert_eq!(offsets, 200, "every record of the first 200 is covered: {positions}");
     one.shutdown().await.unwrap();
 

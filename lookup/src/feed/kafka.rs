@@ -171,7 +171,8 @@ pub struct KafkaResume(Arc<Mutex<Ledger>>);
 impl Resume for KafkaResume {
     fn positions(&self, seq: u64) -> Option<serde_json::Value> {
         let ledger = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let offsets: BTreeMap<String, i64> = ledger.offsets(seq)?.into_iter().map(|(p, o)| (p.to_string(), o)).collect();
+        let offsets: BTreeMap<String, i64> =
+            ledger.offsets(seq)?.into_iter().map(|(p, o)| (p.to_string(), o)).collect();
         Some(serde_json::json!({ "topic": ledger.topic, "offsets": offsets }))
     }
 }
@@ -773,12 +774,22 @@ fn connect(settings: &KafkaSettings) -> Result<Connected, KafkaFeedError> {
         // (never below what the broker still holds, nor past its end)
         let from = match settings.start.as_ref().and_then(|s| s.offsets.get(&p.id())) {
             Some(&at) if at < low => {
-                tracing::warn!(partition = p.id(), at, low, "the snapshot's offset is no longer in the topic; reading from the oldest record");
+                tracing::warn!(
+                    partition = p.id(),
+                    at,
+                    low,
+                    "the snapshot's offset is no longer in the topic; reading from the oldest record"
+                );
                 low
             }
             Some(&at) if at > high => {
                 // positions of another incarnation of the topic
-                tracing::warn!(partition = p.id(), at, high, "the snapshot's offset is past the end of the topic; reading from the oldest record");
+                tracing::warn!(
+                    partition = p.id(),
+                    at,
+                    high,
+                    "the snapshot's offset is past the end of the topic; reading from the oldest record"
+                );
                 low
             }
             Some(&at) => at,
