@@ -19,6 +19,12 @@
 //!   measures thread CPU time (`didroute_benches::cpu::ThreadCpu`): this
 //!   2-core machine is shared, and CPU time is not inflated by preemption.
 //!
+//! Two peers are measured in the same run: std `HashMap` (what a service
+//! would reach for first) and an `fst::Map` (what DESIGN.md started the
+//! lookup node with): numbers as 8-byte big-endian keys (digit order is
+//! numeric order) and the record packed into the fst's own `u64` output
+//! (route index << 42 | version), its most compact form: no side table.
+//!
 //! A summary table is printed at the end (stderr) for BENCHMARKS.md.
 
 use std::collections::HashMap;
@@ -65,8 +71,28 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The fst peer's output: route index in the high bits, version below.
+const FST_VERSION_BITS: u32 = 42;
+
+/// Builds the fst peer: sorts `(number, output)` and streams it into a
+/// `fst::MapBuilder` (keys must arrive in byte order).
+fn build_fst(data: &Dataset) -> fst::Map<Vec<u8>> {
+    let mut items: Vec<(u64, u64)> = data
+        .entries
+        .iter()
+        .map(|e| (e.number.as_u64(), (u64::from(e.route) << FST_VERSION_BITS) | e.version))
+        .collect();
+    items.sort_unstable_by_key(|i| i.0);
+    items.dedup_by_key(|i| i.0);
+    let mut b = fst::MapBuilder::memory();
+    for (number, out) in items {
+        b.insert(number.to_be_bytes(), out).expect("keys in order");
+    }
+    b.into_map()
+}
+
 fn label(n: usize) -> String {
-    if n % 1_000_000 == 0 {
+    if n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
     } else {
         format!("{}k", n / 1000)
@@ -76,7 +102,7 @@ fn label(n: usize) -> String {
 fn build(data: &Dataset) -> didroute_lookup::snapshot::Base {
     let mut b = BaseBuilder::with_capacity(data.entries.len());
     for (i, e) in data.entries.iter().enumerate() {
-        b.push_ref(e.number, &data.routes[e.route as usize], u64::from(e.version), Dataset::seq_of(i));
+        b.push_ref(e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i));
     }
     b.finish()
 }
@@ -193,7 +219,10 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
 
     // L5 + L2: fold 100k changes into the base.
     let events = changes(&data, FOLD_CHANGES, 3);
+    let before = alloc::live();
     let layered = apply_all(Snapshot::from_base(Arc::clone(&base), n as u64), &events);
+    // What the node holds beside the base until the fold: the overlay.
+    let overlay_bytes = alloc::live() - before;
     let (mut times, mut walls) = (Vec::new(), Vec::new());
     let mut fold_peak = 0;
     for _ in 0..runs() {
@@ -207,12 +236,14 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
         drop(folded);
     }
     report.row(format!(
-        "| {label} | didroute fold {} changes | {:.2?} CPU ({:.2?} wall) | peak while the old base serves: {:.1} MiB = {:.2}x the base |",
+        "| {label} | didroute fold {} changes | {:.2?} CPU ({:.2?} wall) | peak while the old base serves: {:.1} MiB = {:.2}x the base; {:.2}x the snapshot before the fold (base + {:.1} MiB overlay) |",
         events.len(),
         median(times),
         median(walls),
         mib(bytes + fold_peak),
-        (bytes + fold_peak) as f64 / bytes as f64
+        (bytes + fold_peak) as f64 / bytes as f64,
+        (bytes + overlay_bytes + fold_peak) as f64 / (bytes + overlay_bytes) as f64,
+        mib(overlay_bytes),
     ));
     drop(layered);
 
@@ -236,6 +267,26 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
         mib(alloc::peak() - before)
     ));
 
+    // Peer: the fst map (sorted build, bytes of the automaton).
+    let (mut times, mut fst_map) = (Vec::new(), None);
+    let mut fst_bytes = 0;
+    for _ in 0..runs() {
+        drop(fst_map.take());
+        let before = alloc::live();
+        let cpu = thread_cpu();
+        let m = build_fst(&data);
+        times.push(thread_cpu() - cpu);
+        fst_bytes = alloc::live() - before;
+        fst_map = Some(m);
+    }
+    let fst_map = fst_map.expect("at least one run");
+    report.row(format!(
+        "| {label} | fst::Map (record in the output) | build {:.2?} CPU | {:.1} MiB = {:.2} B/number (+ route table) | | |",
+        median(times),
+        mib(fst_bytes),
+        fst_bytes as f64 / n as f64,
+    ));
+
     // L1: lookups through the store, with a realistic overlay on top.
     let store = Store::new(apply_all(Snapshot::from_base(Arc::clone(&base), n as u64), &events[..OVERLAY]));
     let mut g = c.benchmark_group(format!("lookup/{label}"));
@@ -256,6 +307,16 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
                 i = (i + 1) & (KEYS - 1);
                 let hit = map.get(&black_box(keys[i]));
                 black_box(hit.map(|&(r, v, s)| (Arc::as_ptr(&routes[r as usize]), v, s)))
+            })
+        });
+        g.bench_function(format!("fst/{name}"), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                let hit = fst_map.get(black_box(keys[i]).as_u64().to_be_bytes());
+                black_box(hit.map(|o| {
+                    (Arc::as_ptr(&routes[(o >> FST_VERSION_BITS) as usize]), o & ((1 << FST_VERSION_BITS) - 1))
+                }))
             })
         });
     }

@@ -105,8 +105,8 @@ impl E164 {
         Self::from_digits(std::str::from_utf8(digits).expect("ascii digits"))
     }
 
-    /// Writes the digits (no `+`) into `buf` and returns them: the key the
-    /// lookup snapshot's fst is built on. No allocation.
+    /// Writes the digits (no `+`) into `buf` and returns them (rendering an
+    /// answer, checking calling codes). No allocation.
     pub fn digits<'a>(&self, buf: &'a mut [u8; 20]) -> &'a [u8] {
         write_digits(self.0, buf)
     }

@@ -37,7 +37,7 @@ use hyper_util::rt::TokioIo;
 fn snapshot(data: &Dataset) -> Snapshot {
     let mut b = BaseBuilder::with_capacity(data.entries.len());
     for (i, e) in data.entries.iter().enumerate() {
-        b.push_ref(e.number, &data.routes[e.route as usize], u64::from(e.version), Dataset::seq_of(i));
+        b.push_ref(e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i));
     }
     Snapshot::from_base(Arc::new(b.finish()), data.entries.len() as u64)
 }
@@ -128,7 +128,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
         .map(|(i, e)| ChangeEvent {
             seq: Dataset::seq_of(i),
             number: e.number,
-            version: u64::from(e.version),
+            version: e.version,
             op: Op::Upsert,
             route: Some(data.routes[e.route as usize].clone()),
             at,

@@ -44,7 +44,7 @@ fn main() {
     let t0 = thread_cpu();
     let mut b = BaseBuilder::with_capacity(n);
     for (i, e) in data.entries.iter().enumerate() {
-        b.push_ref(e.number, &data.routes[e.route as usize], u64::from(e.version), Dataset::seq_of(i));
+        b.push_ref(e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i));
     }
     let t1 = thread_cpu();
     let base = b.finish();

@@ -27,10 +27,13 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
 
     let mut numbers = Vec::new();
     let mut last = 0;
+    // number -> position of the change that set its current route
+    let mut set_at: HashMap<String, u64> = HashMap::new();
     for i in 0..20 {
         let n = format!("+1555000{}", 7000 + i);
         let t = if i % 2 == 0 { &a } else { &b };
         last = app.allocate(t, &n, &format!("label {i}")).await;
+        set_at.insert(n.clone(), last);
         numbers.push(n);
     }
     let (s, r) = route(&first, &numbers[0], last).await;
@@ -40,6 +43,7 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
 
     // remap and release: visible with read-your-writes
     let seq = app.remap(&a, &numbers[0], "remapped").await;
+    set_at.insert(numbers[0].clone(), seq);
     let (s, r) = route(&first, &numbers[0], seq).await;
     assert_eq!((s, r["customer_label"].as_str()), (StatusCode::OK, Some("remapped")), "{r}");
     let seq = app.release(&b, &numbers[1]).await;
@@ -47,6 +51,7 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
     assert_eq!(s, StatusCode::NOT_FOUND, "released: {r}");
     for i in 2..10 {
         last = app.remap(if i % 2 == 0 { &a } else { &b }, &numbers[i], &format!("again {i}")).await;
+        set_at.insert(numbers[i].clone(), last);
     }
     for i in 10..14 {
         last = app.release(if i % 2 == 0 { &a } else { &b }, &numbers[i]).await;
@@ -57,10 +62,20 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
     applied(&first, last).await;
     applied(&second, last).await;
 
-    // both nodes answer the same for every number, and what the control plane says
+    // both nodes answer the same for every number, and what the control plane
+    // says. A route's `seq` is a position at which it was current: the
+    // change's own until a node folds it into its base, then the base's
+    // position, so it may differ between nodes that folded at different
+    // times, but never falls before the change or past the node's position.
     for (i, n) in numbers.iter().enumerate() {
-        let (s1, r1) = route(&first, n, last).await;
-        let (s2, r2) = route(&second, n, last).await;
+        let (s1, mut r1) = route(&first, n, last).await;
+        let (s2, mut r2) = route(&second, n, last).await;
+        for r in [&mut r1, &mut r2] {
+            if let Some(seq) = r.as_object_mut().and_then(|o| o.remove("seq")) {
+                let seq = seq.as_u64().expect("seq is a number");
+                assert!((set_at[n]..=last).contains(&seq), "{n}: seq {seq} outside {}..={last}", set_at[n]);
+            }
+        }
         assert_eq!((s1, &r1), (s2, &r2), "{n}: the nodes disagree");
         let expect = match i {
             0 => Some("remapped".to_owned()),

@@ -14,7 +14,7 @@ struct SnapshotInfo {
     seq: u64,
     /// Routable numbers.
     numbers: u64,
-    /// When the base (the fst) under the current snapshot was built.
+    /// When the base (the block index) under the current snapshot was built.
     #[serde(with = "time::serde::rfc3339")]
     built_at: OffsetDateTime,
     source: &'static str,

@@ -73,7 +73,7 @@ impl Base {
     pub(crate) fn entry(&self, number: E164) -> Option<(u32, u64)> {
         let n = number.as_u64();
         match self.directory.get(n / 1000) {
-            Some(at) => blocks::probe(&self.data, at as usize, (n % 1000) as u16),
+            Some(found) => blocks::probe(&self.data, found, (n % 1000) as u16),
             None => self.sparse.get(n),
         }
     }
@@ -85,24 +85,17 @@ impl Base {
         Some(Held { route, version, seq: self.seq })
     }
 
-    /// Every number held as `(number, route, version)`, in numeric order;
-    /// skips (and logs) malformed containers.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(u64, u32, u64)) {
-        let order = self.sparse.order();
-        let mut sparse = order.into_iter().map(|i| self.sparse.at(i)).peekable();
+    /// Every number of a block container as `(number, route, version)`, in
+    /// numeric order (the sparse table's numbers are not included); skips
+    /// (and logs) malformed containers.
+    pub(crate) fn for_each_container(&self, mut f: impl FnMut(u64, u32, u64)) {
         for (block, at) in self.directory.sorted() {
-            while let Some((n, r, v)) = sparse.next_if(|e| e.0 < block * 1000) {
-                f(n, r, v);
-            }
             let ok = blocks::for_each(&self.data, at as usize, |m| {
                 f(block * 1000 + u64::from(m.offset), m.route, m.version)
             });
             if ok.is_none() {
                 tracing::error!(block, at, "skipping a malformed block container");
             }
-        }
-        for (n, r, v) in sparse {
-            f(n, r, v);
         }
     }
 

@@ -1,7 +1,7 @@
 //! Snapshot files: a folded snapshot as bytes, verified before use (R11).
 //!
 //! ```text
-//!  0  magic "DIDRSNAP"          8  format u32 (1)     12  reserved u32 (0)
+//!  0  magic "DIDRSNAP"          8  format u32 (2)     12  reserved u32 (0)
 //! 16  seq u64                  24  numbers u64        32  len u64 (with tombstones)
 //! 40  built_at unix s i64      48  built_at ns u32    52  reserved u32
 //! 56  directory slots u64      64  data bytes u64     72  sparse numbers u64
@@ -33,7 +33,9 @@ use super::sparse::{self, Sparse};
 use super::Snapshot;
 
 const MAGIC: &[u8; 8] = b"DIDRSNAP";
-const FORMAT: u32 = 1;
+/// 2: directory slots carry their container's palette length and bitmap
+/// flag above the key (format 1 files are refused and rebuilt from the feed).
+const FORMAT: u32 = 2;
 const HEADER: usize = 96;
 const TRAILER: usize = 8;
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -224,6 +226,7 @@ impl Snapshot {
             return Err(malformed("the block arena lacks its padding"));
         }
         sparse.check().map_err(malformed)?;
+        directory.check_hints(&data).map_err(malformed)?;
         let known = |route: u32| route == TOMBSTONE || (route as usize) < routes.len();
         let arena = data.len() - blocks::PADDING;
         let mut expect = 0usize;

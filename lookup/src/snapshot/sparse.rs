@@ -18,6 +18,8 @@ const ROUTE_MASK: u64 = (1 << ROUTE_BITS) - 1;
 /// The packed route of a deleted number.
 const PACKED_TOMBSTONE: u64 = ROUTE_MASK;
 const NUMBER_LIMIT: u64 = 1 << NUMBER_BITS;
+/// Route indexes below this pack into a record.
+pub(crate) const ROUTE_LIMIT: usize = PACKED_TOMBSTONE as usize;
 
 #[derive(Clone, Default)]
 pub(crate) struct Sparse {
@@ -67,8 +69,10 @@ pub(crate) fn bucket_of(number: u64, buckets: usize) -> usize {
 
 impl Sparse {
     /// A table of the records in `records` (distinct numbers), reordered in
-    /// place by bucket: the only extra memory is a 4-byte index per number
-    /// while it runs.
+    /// place by bucket (an American flag sort: each swap puts one record in
+    /// its bucket for good): the only extra memory is one cursor per bucket,
+    /// a byte per number, while it runs. A fold builds this while the old
+    /// base still serves, so the peak counts.
     pub(crate) fn build(mut records: Vec<u8>) -> Sparse {
         let n = records.len() / RECORD;
         if n == 0 {
@@ -83,40 +87,29 @@ impl Sparse {
         for i in 1..=nb {
             buckets[i] += buckets[i - 1];
         }
-        // dest[i]: where record i goes. Then follow each cycle once.
-        let mut next = buckets.clone();
-        let mut dest: Vec<u32> = (0..n)
-            .map(|i| {
-                let b = bucket(&records, i);
-                let d = next[b];
-                next[b] += 1;
-                d
-            })
-            .collect();
-        drop(next);
-        const DONE: u32 = u32::MAX;
-        let mut carried = [0u8; RECORD];
-        let mut held = [0u8; RECORD];
-        for start in 0..n {
-            if dest[start] == DONE || dest[start] as usize == start {
-                dest[start] = DONE;
-                continue;
-            }
-            carried.copy_from_slice(&records[start * RECORD..(start + 1) * RECORD]);
-            let mut i = start;
-            loop {
-                let d = dest[i] as usize;
-                dest[i] = DONE;
-                held.copy_from_slice(&records[d * RECORD..(d + 1) * RECORD]);
-                records[d * RECORD..(d + 1) * RECORD].copy_from_slice(&carried);
-                carried = held;
-                if d == start {
-                    break;
+        // next[b]: the first position of bucket b not yet known to hold a
+        // record of b. Every record before it is in place.
+        let mut next: Vec<u32> = buckets[..nb].to_vec();
+        let mut a = [0u8; RECORD];
+        for b in 0..nb {
+            let end = buckets[b + 1];
+            while next[b] < end {
+                let i = next[b] as usize;
+                let d = bucket(&records, i);
+                if d == b {
+                    next[b] += 1;
+                    continue;
                 }
-                i = d;
+                // d > b: earlier buckets are complete. Swap record i into d's
+                // next free position; what comes back is looked at next.
+                let j = next[d] as usize;
+                next[d] += 1;
+                a.copy_from_slice(&records[i * RECORD..(i + 1) * RECORD]);
+                records.copy_within(j * RECORD..(j + 1) * RECORD, i * RECORD);
+                records[j * RECORD..(j + 1) * RECORD].copy_from_slice(&a);
             }
         }
-        drop(dest);
+        drop(next);
         records.shrink_to_fit();
         Sparse { buckets, records }
     }
@@ -153,7 +146,7 @@ impl Sparse {
 
     /// Why the table cannot be what a builder wrote, if it cannot.
     pub(crate) fn check(&self) -> Result<(), String> {
-        if self.records.len() % RECORD != 0 {
+        if !self.records.len().is_multiple_of(RECORD) {
             return Err("the sparse records are not whole".into());
         }
         let n = self.len();

@@ -208,6 +208,70 @@ fn fold_answers_exactly_what_the_overlay_answered() {
     assert_eq!(built.numbers(), layered.numbers());
 }
 
+/// Scattered numbers: a fold copies the sparse records of blocks no change
+/// touches and merges the rest, so every way a change meets a sparse block
+/// must come out right (and hold together as a snapshot file).
+#[test]
+fn fold_keeps_sparse_blocks_exact() {
+    // Blocks of one, two and three numbers, all in the sparse table.
+    let block = |b: u64, offsets: &[u64]| -> Vec<E164> {
+        offsets.iter().map(|o| E164::from_u64(15_550_000_000 + b * 1000 + o).unwrap()).collect()
+    };
+    let untouched = [block(1, &[7]), block(2, &[1, 999]), block(3, &[0, 5, 6])].concat();
+    let remapped = block(4, &[10, 20]); // one of two remapped
+    let grown = block(5, &[1, 2, 3]); // a fourth number added: now a container
+    let deleted = block(6, &[40, 41]); // one of two deleted (a tombstone stays)
+    let newcomer = block(7, &[500]); // a new scattered number
+    let busy = block(8, &(0..100).map(|i| i * 7).collect::<Vec<_>>()); // a container
+    let mut seq = 0;
+    let mut events = Vec::new();
+    let mut add = |n: &E164, label: &str, version: u64| {
+        seq += 1;
+        events.push(upsert(seq, *n, version, route(u128::from(version % 3), label)));
+    };
+    for (i, n) in [&untouched[..], &remapped, &grown, &deleted, &busy].concat().iter().enumerate() {
+        add(n, &format!("first {}", i % 4), 1000 + i as u64);
+    }
+    let (s, _) = Snapshot::empty().with_events(&events, seq);
+    let s = s.folded();
+    assert_eq!(s.base().sparse_count(), untouched.len() + remapped.len() + grown.len() + deleted.len());
+    assert_eq!(s.base().block_count(), 1);
+
+    let later = vec![
+        upsert(200, remapped[0], 5000, route(9, "moved")),
+        upsert(201, E164::from_u64(15_550_005_004).unwrap(), 5001, route(9, "fourth")),
+        delete(202, deleted[1], 5002),
+        upsert(203, newcomer[0], 5003, route(2, "new")),
+        upsert(204, busy[3], 5004, route(9, "moved")),
+    ];
+    let (layered, o) = s.with_events(&later, 204);
+    assert_eq!(o.applied, later.len());
+    let folded = layered.folded();
+    let all: Vec<E164> = [&untouched[..], &remapped, &grown, &deleted, &newcomer, &busy]
+        .concat()
+        .into_iter()
+        .chain([E164::from_u64(15_550_005_004).unwrap(), E164::from_u64(15_550_004_011).unwrap()])
+        .collect();
+    assert_eq!(answers(&folded, &all), answers(&layered, &all));
+    for n in &all {
+        assert_eq!(folded.version_of(*n), layered.version_of(*n), "{n}: versions, tombstones included");
+    }
+    assert_eq!(folded.numbers(), layered.numbers());
+    // untouched 6 + remapped 2 + deleted 2 (one a tombstone) + the newcomer;
+    // block 5 grew to four and took a container.
+    assert_eq!(folded.base().sparse_count(), 11);
+    assert_eq!(folded.base().block_count(), 2);
+    // Routes stay deduplicated: as many as a build from every event keeps.
+    let mut b = BaseBuilder::new();
+    events.iter().chain(&later).cloned().for_each(|e| b.push_event(e));
+    let built = b.finish();
+    assert_eq!(folded.base().route_count(), built.route_count());
+    assert_eq!(answers(&Snapshot::from_base(Arc::new(built), 204), &all), answers(&layered, &all));
+    // The new base holds together: its file decodes and answers the same.
+    let back = Snapshot::decode(&folded.encode()).unwrap();
+    assert_eq!(answers(&back, &all), answers(&layered, &all));
+}
+
 #[test]
 fn duplicated_and_shuffled_delivery_ends_like_single_delivery() {
     for seed in 1..=5u64 {
