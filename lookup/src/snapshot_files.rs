@@ -15,7 +15,8 @@
 //! apply only when newer than what the node holds (R6). The positions are
 //! taken before the snapshot they are written with, so they never point past
 //! an event the snapshot lacks. Both are written to temporary files and
-//! renamed, the snapshot first; a positions file whose `seq` differs from the
+//! renamed, the snapshot first, each rename made durable (the directory
+//! synced) before the next; a positions file whose `seq` differs from the
 //! snapshot's (a crash between the renames) is ignored, and the node then
 //! reads the topic from the beginning on top of the loaded snapshot.
 
@@ -120,8 +121,11 @@ impl SnapshotFiles {
         let record = Positions { seq: snapshot.seq(), source: source.to_owned(), positions };
         let tmp = tmp_path(&self.positions_path());
         write_synced(&tmp, &serde_json::to_vec(&record).expect("positions serialise"))?;
+        // the snapshot's rename is synced before the positions' is made, so
+        // no crash leaves new positions beside an old snapshot
         snapshot.write_file(&self.path)?;
-        std::fs::rename(&tmp, self.positions_path())
+        std::fs::rename(&tmp, self.positions_path())?;
+        crate::snapshot::sync_parent(&self.positions_path())
     }
 }
 

@@ -300,8 +300,10 @@ impl Snapshot {
         Ok(Snapshot::from_base(Arc::new(base), seq))
     }
 
-    /// Writes the snapshot to `path` atomically (a temporary file beside it,
-    /// synced, then renamed over it).
+    /// Writes the snapshot to `path` atomically and durably (a temporary
+    /// file beside it, synced, renamed over it, then the directory synced so
+    /// the rename itself survives a power loss and lands before any later
+    /// one).
     pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
         let bytes = self.encode();
         // appended, not replacing an extension: `a.bin` and `a.snap` must
@@ -312,11 +314,18 @@ impl Snapshot {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_parent(path)
     }
 
     /// Reads and verifies the snapshot at `path`.
     pub fn read_file(path: &Path) -> Result<Snapshot, SnapshotError> {
         Snapshot::decode(&std::fs::read(path)?)
     }
+}
+
+/// Syncs the directory holding `path`: what makes a rename in it durable.
+pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(dir)?.sync_all()
 }

@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 pub use apply::ApplyOutcome;
 pub use base::Base;
 pub use builder::BaseBuilder;
+pub(crate) use file::sync_parent;
 pub use file::SnapshotError;
 pub use overlay::Overlay;
 pub use render::RenderedRoute;
