@@ -272,6 +272,46 @@ fn fold_keeps_sparse_blocks_exact() {
     assert_eq!(answers(&back, &all), answers(&layered, &all));
 }
 
+/// Many small blocks (one to six numbers: both sides of the sparse /
+/// container line) folded round after round: every fold answers what the
+/// layered snapshot answered, a build from every event agrees, and every
+/// folded base holds together as a snapshot file.
+#[test]
+fn repeated_folds_of_small_blocks_match_a_full_build() {
+    for seed in 1..=20u64 {
+        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut numbers = Vec::new();
+        for b in 0..40u64 {
+            let mut offsets: Vec<u64> = (0..1 + rng.below(6)).map(|_| rng.below(1000)).collect();
+            offsets.sort_unstable();
+            offsets.dedup();
+            numbers.extend(offsets.into_iter().map(|o| E164::from_u64(15_550_000_000 + b * 7000 + o).unwrap()));
+        }
+        let events = history(&mut rng, &numbers, 600);
+        let mut s = Snapshot::empty();
+        for (round, chunk) in events.chunks(97).enumerate() {
+            let through = chunk.last().unwrap().seq;
+            let (layered, o) = s.with_events(chunk, through);
+            assert_eq!(o.rejected, 0);
+            let folded = layered.folded();
+            assert_eq!(answers(&folded, &numbers), answers(&layered, &numbers), "seed {seed} round {round}");
+            for n in &numbers {
+                assert_eq!(folded.version_of(*n), layered.version_of(*n), "seed {seed} round {round}: {n}");
+            }
+            assert_eq!(folded.numbers(), layered.numbers(), "seed {seed} round {round}");
+            let back = Snapshot::decode(&folded.encode()).unwrap_or_else(|e| panic!("seed {seed} round {round}: {e}"));
+            assert_eq!(answers(&back, &numbers), answers(&folded, &numbers), "seed {seed} round {round}");
+            s = folded;
+        }
+        let mut b = BaseBuilder::new();
+        events.iter().cloned().for_each(|e| b.push_event(e));
+        let built = Snapshot::from_base(Arc::new(b.finish()), events.len() as u64);
+        assert_eq!(answers(&built, &numbers), answers(&s, &numbers), "seed {seed}");
+        assert_eq!(built.base().sparse_count(), s.base().sparse_count(), "seed {seed}");
+        assert_eq!(built.base().block_count(), s.base().block_count(), "seed {seed}");
+    }
+}
+
 #[test]
 fn duplicated_and_shuffled_delivery_ends_like_single_delivery() {
     for seed in 1..=5u64 {
