@@ -224,7 +224,7 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
     // What the node holds beside the base until the fold: the overlay.
     let overlay_bytes = alloc::live() - before;
     let (mut times, mut walls) = (Vec::new(), Vec::new());
-    let mut fold_peak = 0;
+    let (mut fold_peak, mut folded_bytes) = (0, 0);
     for _ in 0..runs() {
         let before = alloc::live();
         alloc::reset_peak();
@@ -233,13 +233,15 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
         times.push(thread_cpu() - cpu);
         walls.push(t.elapsed());
         fold_peak = alloc::peak() - before;
+        folded_bytes = alloc::live() - before;
         drop(folded);
     }
     report.row(format!(
-        "| {label} | didroute fold {} changes | {:.2?} CPU ({:.2?} wall) | peak while the old base serves: {:.1} MiB = {:.2}x the base; {:.2}x the snapshot before the fold (base + {:.1} MiB overlay) |",
+        "| {label} | didroute fold {} changes | {:.2?} CPU ({:.2?} wall) | new base {:.1} MiB; peak while the old base serves: {:.1} MiB = {:.2}x the base; {:.2}x the snapshot before the fold (base + {:.1} MiB overlay) |",
         events.len(),
         median(times),
         median(walls),
+        mib(folded_bytes),
         mib(bytes + fold_peak),
         (bytes + fold_peak) as f64 / bytes as f64,
         (bytes + overlay_bytes + fold_peak) as f64 / (bytes + overlay_bytes) as f64,

@@ -111,7 +111,7 @@ impl Base {
         }
         merged.sort_unstable_by_key(|m| m.0);
 
-        let mut merge = Merge { writer, routes, changes: changes.iter().copied().peekable() };
+        let mut merge = Merge { writer, routes, changes: changes.into_iter().peekable() };
         let mut merged = merged.into_iter().peekable();
         self.for_each_container(|number, route, version| {
             while let Some((n, r, v)) = merged.next_if(|m| m.0 < number) {
@@ -127,13 +127,14 @@ impl Base {
 }
 
 /// The ordered merge of old entries with the sorted changes.
-struct Merge<'a, I: Iterator<Item = (u64, &'a Slot)>> {
+struct Merge<'a> {
     writer: Writer,
     routes: Routes<'a>,
-    changes: std::iter::Peekable<I>,
+    /// Owned, so the sorted list is freed before the new base is finished.
+    changes: std::iter::Peekable<std::vec::IntoIter<(u64, &'a Slot)>>,
 }
 
-impl<'a, I: Iterator<Item = (u64, &'a Slot)>> Merge<'a, I> {
+impl<'a> Merge<'a> {
     fn change(&mut self, number: u64, slot: &'a Slot) {
         let route = match &slot.route {
             Some(route) => self.routes.intern(route),
@@ -164,6 +165,8 @@ impl<'a, I: Iterator<Item = (u64, &'a Slot)>> Merge<'a, I> {
         while let Some((n, slot)) = self.changes.next() {
             self.change(n, slot);
         }
-        self.writer.finish(self.routes.routes)
+        let Merge { writer, routes, changes } = self;
+        drop(changes);
+        writer.finish(routes.routes)
     }
 }

@@ -87,6 +87,10 @@ impl Sparse {
         for i in 1..=nb {
             buckets[i] += buckets[i - 1];
         }
+        // Trim the growth slack first: the cursors below are the only other
+        // memory this takes.
+        records.truncate(n * RECORD);
+        records.shrink_to_fit();
         // next[b]: the first position of bucket b not yet known to hold a
         // record of b. Every record before it is in place.
         let mut next: Vec<u32> = buckets[..nb].to_vec();
