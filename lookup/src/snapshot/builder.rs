@@ -3,6 +3,7 @@
 //! [`Writer`], which encodes numbers arriving in ascending order into block
 //! containers (also what a fold streams into, without sorting).
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,38 +12,100 @@ use time::OffsetDateTime;
 
 use super::base::{Base, TOMBSTONE};
 use super::blocks::{self, Directory, Member};
-use super::hash::FxHashMap;
+use super::hash::{FxHashMap, FxHasher};
 use super::render::RenderedRoute;
 use super::sparse::{self, Sparse};
 
 /// Distinct routes, each rendered once.
+///
+/// A build interns the route of every number it is given (millions of
+/// numbers, a few thousand routes), so the hash is a quick one: a route's
+/// fixed-size fields, its string lengths and the first and last bytes of its
+/// two main strings, with no pass over every byte; a candidate is then
+/// compared in full, so interning stays exact. (Keeping routes as encodings
+/// in one contiguous arena, compared byte for byte, measured no faster.)
 #[derive(Default)]
 pub(crate) struct RouteTable {
     pub(crate) routes: Vec<Arc<RenderedRoute>>,
-    by_route: FxHashMap<Route, u32>,
+    /// Quick hash -> the newest route index with it.
+    heads: FxHashMap<u64, u32>,
+    /// `chain[i]`: the next older index with route `i`'s quick hash, or
+    /// [`TOMBSTONE`] at the end.
+    chain: Vec<u32>,
+}
+
+/// Up to 8 bytes of `s` from its start and up to 8 from its end.
+#[inline]
+fn ends_of(s: &str) -> (u64, u64) {
+    let b = s.as_bytes();
+    let n = b.len().min(8);
+    let (mut first, mut last) = ([0u8; 8], [0u8; 8]);
+    first[..n].copy_from_slice(&b[..n]);
+    last[..n].copy_from_slice(&b[b.len() - n..]);
+    (u64::from_le_bytes(first), u64::from_le_bytes(last))
+}
+
+#[inline]
+fn quick_hash(r: &Route) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(r.tenant_id.as_bytes());
+    r.subsystem.hash(&mut h);
+    r.country.hash(&mut h);
+    let len = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() as u64 + 1);
+    h.write_u64(
+        r.dashboard_id.len() as u64
+            ^ (r.customer_label.len() as u64) << 16
+            ^ len(&r.friendly_name) << 32
+            ^ len(&r.organisation_id) << 48
+            ^ u64::from(r.auto_provisioned) << 63,
+    );
+    let (a, b) = ends_of(&r.dashboard_id);
+    let (c, d) = ends_of(&r.customer_label);
+    h.write_u64(a);
+    h.write_u64(b);
+    h.write_u64(c);
+    h.write_u64(d);
+    h.finish()
 }
 
 impl RouteTable {
-    fn next_index(&self) -> u32 {
-        // TOMBSTONE is u32::MAX: four billion distinct routes would be a bug
-        // upstream long before memory ran out here.
-        u32::try_from(self.routes.len()).ok().filter(|&i| i != TOMBSTONE).expect("fewer than 2^32 - 1 distinct routes")
+    /// The index of a route equal to `route`, if interned; and its quick hash.
+    #[inline]
+    fn find(&self, route: &Route) -> (Option<u32>, u64) {
+        let hash = quick_hash(route);
+        let mut at = self.heads.get(&hash).copied().unwrap_or(TOMBSTONE);
+        while at != TOMBSTONE {
+            if self.routes[at as usize].route() == route {
+                return (Some(at), hash);
+            }
+            at = self.chain[at as usize];
+        }
+        (None, hash)
     }
 
-    pub(crate) fn intern(&mut self, route: Route) -> u32 {
-        if let Some(&index) = self.by_route.get(&route) {
-            return index;
-        }
-        let index = self.next_index();
-        self.routes.push(Arc::new(RenderedRoute::new(route.clone())));
-        self.by_route.insert(route, index);
+    fn add(&mut self, route: Route, hash: u64) -> u32 {
+        // TOMBSTONE is u32::MAX: four billion distinct routes would be a bug
+        // upstream long before memory ran out here.
+        let index = u32::try_from(self.routes.len())
+            .ok()
+            .filter(|&i| i != TOMBSTONE)
+            .expect("fewer than 2^32 - 1 distinct routes");
+        self.routes.push(Arc::new(RenderedRoute::new(route)));
+        self.chain.push(self.heads.insert(hash, index).unwrap_or(TOMBSTONE));
         index
     }
 
+    pub(crate) fn intern(&mut self, route: Route) -> u32 {
+        match self.find(&route) {
+            (Some(index), _) => index,
+            (None, hash) => self.add(route, hash),
+        }
+    }
+
     pub(crate) fn intern_ref(&mut self, route: &Route) -> u32 {
-        match self.by_route.get(route) {
-            Some(&index) => index,
-            None => self.intern(route.clone()),
+        match self.find(route) {
+            (Some(index), _) => index,
+            (None, hash) => self.add(route.clone(), hash),
         }
     }
 }
@@ -288,17 +351,16 @@ impl BaseBuilder {
 }
 
 /// Sorts by number, in place: a most-significant-digit radix sort (an
-/// American flag sort: counts, then swaps that put each item in its bucket
-/// for good), 10 bits a level from the highest bit in which the range's
-/// numbers differ, down to runs of 64 or fewer, which a comparison sort
-/// finishes. No scratch buffer: a catch-up of 100M events sorts its 2.4 GB
-/// where it lies, and the deep levels run on buckets that fit in cache.
-/// Items of one number keep no particular order; `finish` keeps the highest
-/// version of each, whatever the order.
+/// American flag sort: counts, then cycle-leader swaps that put each item in
+/// its bucket for good), taking as many bits a level as the run is large (up
+/// to 12: 4,096 buckets for millions of items, a few for hundreds) from the
+/// highest bit in which the run's numbers differ; runs of 256 or fewer are
+/// finished by a comparison sort. No scratch buffer: a catch-up of 100M
+/// events sorts its 2.4 GB where it lies, and the deep levels run on buckets
+/// that fit in cache. Items of one number keep no particular order; `finish`
+/// keeps the highest version of each, whatever the order.
 fn sort_by_number(items: &mut [Item]) {
-    const BITS: u32 = 10;
-    const BUCKETS: usize = 1 << BITS;
-    if items.len() <= 64 {
+    if items.len() <= 256 {
         items.sort_unstable_by_key(|i| i.number);
         return;
     }
@@ -306,23 +368,26 @@ fn sort_by_number(items: &mut [Item]) {
     if min == max {
         return;
     }
-    // Every item agrees on the bits above `top`.
+    // Every item agrees on the bits above `top`. About 16 items a bucket.
     let top = u64::BITS - (min ^ max).leading_zeros();
-    let shift = top.saturating_sub(BITS);
-    let digit = |i: &Item| ((i.number >> shift) as usize) & (BUCKETS - 1);
-    let mut ends = [0usize; BUCKETS];
+    let want = (usize::BITS - items.len().leading_zeros()).saturating_sub(4).clamp(4, 12);
+    let bits = want.min(top);
+    let shift = top - bits;
+    let buckets = 1usize << bits;
+    let digit = |i: &Item| ((i.number >> shift) as usize) & (buckets - 1);
+    let mut ends = vec![0usize; buckets];
     for i in items.iter() {
         ends[digit(i)] += 1;
     }
-    let mut heads = [0usize; BUCKETS];
+    let mut heads = vec![0usize; buckets];
     let mut sum = 0;
-    for b in 0..BUCKETS {
+    for b in 0..buckets {
         heads[b] = sum;
         sum += ends[b];
         ends[b] = sum;
     }
-    let starts = heads;
-    for b in 0..BUCKETS {
+    let starts = heads.clone();
+    for b in 0..buckets {
         while heads[b] < ends[b] {
             // Carry the item at b's head around its cycle in a register:
             // each step drops it at its bucket's head and picks up what was
@@ -341,9 +406,12 @@ fn sort_by_number(items: &mut [Item]) {
             heads[b] += 1;
         }
     }
+    drop(heads);
     if shift > 0 {
-        for b in 0..BUCKETS {
-            sort_by_number(&mut items[starts[b]..ends[b]]);
+        for b in 0..buckets {
+            if ends[b] - starts[b] > 1 {
+                sort_by_number(&mut items[starts[b]..ends[b]]);
+            }
         }
     }
 }
@@ -351,6 +419,30 @@ fn sort_by_number(items: &mut [Item]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_alike_at_their_ends_stay_apart() {
+        let route = |label: &str| Route {
+            tenant_id: uuid::Uuid::from_u128(7),
+            subsystem: didroute_shared::Subsystem::Utilities,
+            dashboard_id: "dash".into(),
+            customer_label: label.into(),
+            country: didroute_shared::Country::parse("US").unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+        };
+        // Same tenant, lengths and first and last 8 bytes: one quick hash.
+        let (a, b) = (route("AAAAAAAA-x-BBBBBBBB"), route("AAAAAAAA-y-BBBBBBBB"));
+        assert_eq!(quick_hash(&a), quick_hash(&b));
+        let mut t = RouteTable::default();
+        let (ia, ib) = (t.intern_ref(&a), t.intern(b.clone()));
+        assert_ne!(ia, ib);
+        assert_eq!((t.intern(a.clone()), t.intern_ref(&b)), (ia, ib));
+        assert_eq!(t.routes[ia as usize].route(), &a);
+        assert_eq!(t.routes[ib as usize].route(), &b);
+        assert_eq!(t.routes.len(), 2);
+    }
 
     #[test]
     fn radix_sort_sorts() {

@@ -94,23 +94,30 @@ impl Sparse {
         // next[b]: the first position of bucket b not yet known to hold a
         // record of b. Every record before it is in place.
         let mut next: Vec<u32> = buckets[..nb].to_vec();
-        let mut a = [0u8; RECORD];
+        let (mut carried, mut held) = ([0u8; RECORD], [0u8; RECORD]);
         for b in 0..nb {
             let end = buckets[b + 1];
             while next[b] < end {
+                // Carry the record at b's head around its cycle: each step
+                // drops it at its bucket's next free position and picks up
+                // what was there, until one belongs to b. (d > b always:
+                // earlier buckets are complete.)
                 let i = next[b] as usize;
-                let d = bucket(&records, i);
-                if d == b {
-                    next[b] += 1;
-                    continue;
+                carried.copy_from_slice(&records[i * RECORD..(i + 1) * RECORD]);
+                loop {
+                    let d = bucket_of(number_at(&carried, 0).unwrap_or(0), nb);
+                    if d == b {
+                        break;
+                    }
+                    let j = next[d] as usize;
+                    next[d] += 1;
+                    let slot = &mut records[j * RECORD..(j + 1) * RECORD];
+                    held.copy_from_slice(slot);
+                    slot.copy_from_slice(&carried);
+                    carried = held;
                 }
-                // d > b: earlier buckets are complete. Swap record i into d's
-                // next free position; what comes back is looked at next.
-                let j = next[d] as usize;
-                next[d] += 1;
-                a.copy_from_slice(&records[i * RECORD..(i + 1) * RECORD]);
-                records.copy_within(j * RECORD..(j + 1) * RECORD, i * RECORD);
-                records[j * RECORD..(j + 1) * RECORD].copy_from_slice(&a);
+                records[i * RECORD..(i + 1) * RECORD].copy_from_slice(&carried);
+                next[b] += 1;
             }
         }
         drop(next);
