@@ -397,6 +397,21 @@ impl Directory {
         v
     }
 
+    /// Fills in the hints of slots written without them (snapshot format 1,
+    /// whose slot words are the bare key).
+    pub(crate) fn add_hints(&mut self, data: &[u8]) -> Result<(), String> {
+        for s in self.slots.iter_mut().filter(|s| word(s) != 0) {
+            let w = word(s);
+            if w > KEY_MASK {
+                return Err(format!("directory slot {w:#x} is not a block key"));
+            }
+            let (palette_len, bitmap) = hint_at(data, s[2] as usize);
+            let w = w | (u64::from(palette_len) & PALETTE_MASK) << PALETTE_SHIFT | u64::from(bitmap) << BITMAP_SHIFT;
+            (s[0], s[1]) = (w as u32, (w >> 32) as u32);
+        }
+        Ok(())
+    }
+
     /// Why a slot's hint (or a bit no slot uses) disagrees with `data`, if
     /// one does: a snapshot file is checked with this before it serves.
     pub(crate) fn check_hints(&self, data: &[u8]) -> Result<(), String> {

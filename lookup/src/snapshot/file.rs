@@ -34,7 +34,9 @@ use super::Snapshot;
 
 const MAGIC: &[u8; 8] = b"DIDRSNAP";
 /// 2: directory slots carry their container's palette length and bitmap
-/// flag above the key (format 1 files are refused and rebuilt from the feed).
+/// flag above the key. Format 1 (the same without them) is still read: its
+/// hints are computed from the containers on load, so an upgrade does not
+/// make a node replay its whole history.
 const FORMAT: u32 = 2;
 const HEADER: usize = 96;
 const TRAILER: usize = 8;
@@ -49,7 +51,7 @@ pub enum SnapshotError {
     Truncated { len: usize, need: usize },
     #[error("not a didroute snapshot (bad magic bytes)")]
     NotASnapshot,
-    #[error("snapshot format {0} is not supported (this build reads format {FORMAT})")]
+    #[error("snapshot format {0} is not supported (this build reads formats 1 to {FORMAT})")]
     Format(u32),
     #[error("the snapshot fails its checksum: it is corrupt")]
     Checksum,
@@ -171,7 +173,7 @@ impl Snapshot {
             return Err(SnapshotError::NotASnapshot);
         }
         let format = u32_at(bytes, 8);
-        if format != FORMAT {
+        if format != FORMAT && format != 1 {
             return Err(SnapshotError::Format(format));
         }
         let seq = u64_at(bytes, 16);
@@ -204,7 +206,7 @@ impl Snapshot {
         }
 
         let mut at = HEADER;
-        let directory =
+        let mut directory =
             Directory { slots: (0..slots).map(|i| [0, 4, 8].map(|o| u32_at(bytes, at + i * 12 + o))).collect() };
         at += slots * 12;
         let data = bytes[at..at + data_len].to_vec();
@@ -226,6 +228,9 @@ impl Snapshot {
             return Err(malformed("the block arena lacks its padding"));
         }
         sparse.check().map_err(malformed)?;
+        if format == 1 {
+            directory.add_hints(&data).map_err(malformed)?;
+        }
         directory.check_hints(&data).map_err(malformed)?;
         let known = |route: u32| route == TOMBSTONE || (route as usize) < routes.len();
         let arena = data.len() - blocks::PADDING;
@@ -328,4 +333,60 @@ impl Snapshot {
 pub(crate) fn sync_parent(path: &Path) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use didroute_shared::{Country, Subsystem, E164};
+    use uuid::Uuid;
+
+    use super::*;
+
+    /// A file written before format 2 (slots without hints) still loads and
+    /// answers the same; one with stray bits above a key does not.
+    #[test]
+    fn format_1_files_still_load() {
+        let route = |t: u128| Route {
+            tenant_id: Uuid::from_u128(t),
+            subsystem: Subsystem::Utilities,
+            dashboard_id: format!("dash-{t}"),
+            customer_label: format!("label {t}"),
+            country: Country::parse("US").unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+        };
+        let numbers: Vec<E164> = (0..300u64)
+            .map(|i| 15_550_000_000 + i * 3)
+            .chain((0..40u64).map(|i| 15_550_200_000 + i * 11))
+            .chain((0..5u64).map(|i| 12_125_550_000 + i * 7919))
+            .map(|n| E164::from_u64(n).unwrap())
+            .collect();
+        let base = Base::build(numbers.iter().enumerate().map(|(i, n)| (*n, route(i as u128 % 3), 10 + i as u64, 1)));
+        let s = Snapshot::from_base(Arc::new(base), 1);
+        let v2 = s.encode();
+        let as_format_1 = |keep_hints: bool| {
+            let mut bytes = v2.clone();
+            bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+            for i in 0..u64_at(&bytes, 56) as usize {
+                // the high half of the slot word: key bits 32-39, then hints
+                let at = HEADER + i * 12 + 4;
+                let high = if keep_hints { u32_at(&bytes, at) } else { u32_at(&bytes, at) & 0xff };
+                bytes[at..at + 4].copy_from_slice(&high.to_le_bytes());
+            }
+            let body = bytes.len() - TRAILER;
+            let sum = checksum(&bytes[..body]);
+            bytes[body..].copy_from_slice(&sum.to_le_bytes());
+            bytes
+        };
+        let back = Snapshot::decode(&as_format_1(false)).unwrap();
+        for n in &numbers {
+            assert_eq!(back.get(*n).map(|h| h.to_json()), s.get(*n).map(|h| h.to_json()), "{n}");
+        }
+        assert!(back.get(E164::from_u64(15_550_000_001).unwrap()).is_none());
+        assert!(matches!(Snapshot::decode(&as_format_1(true)), Err(SnapshotError::Malformed(_))));
+        let mut v3 = v2.clone();
+        v3[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert!(matches!(Snapshot::decode(&v3), Err(SnapshotError::Format(3))));
+    }
 }
