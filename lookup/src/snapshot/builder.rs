@@ -19,20 +19,28 @@ use super::sparse::{self, Sparse};
 /// Distinct routes, each rendered once.
 ///
 /// A build interns the route of every number it is given (millions of
-/// numbers, a few thousand routes), so the hash is a quick one: a route's
-/// fixed-size fields, its string lengths and the first and last bytes of its
-/// two main strings, with no pass over every byte; a candidate is then
-/// compared in full, so interning stays exact. (Keeping routes as encodings
-/// in one contiguous arena, compared byte for byte, measured no faster.)
+/// numbers, a few thousand routes), so the hash is first a quick one: a
+/// route's fixed-size fields, its string lengths and the first and last 8
+/// bytes of each string, with no pass over every byte; a candidate is then
+/// compared in full, so interning stays exact.
+/// Routes alike in all of that (strings that differ only in the middle)
+/// would share one chain, so a chain longer than [`MAX_CHAIN`] switches the
+/// table to hashing every byte. (Keeping routes as encodings in one
+/// contiguous arena, compared byte for byte, measured no faster.)
 #[derive(Default)]
 pub(crate) struct RouteTable {
     pub(crate) routes: Vec<Arc<RenderedRoute>>,
-    /// Quick hash -> the newest route index with it.
+    /// Hash -> the newest route index with it.
     heads: FxHashMap<u64, u32>,
-    /// `chain[i]`: the next older index with route `i`'s quick hash, or
+    /// `chain[i]`: the next older index with route `i`'s hash, or
     /// [`TOMBSTONE`] at the end.
     chain: Vec<u32>,
+    /// Hashing every byte (after a long chain).
+    full: bool,
 }
+
+/// Candidates a lookup compares before the table hashes every byte.
+const MAX_CHAIN: usize = 8;
 
 /// Up to 8 bytes of `s` from its start and up to 8 from its end.
 #[inline]
@@ -59,20 +67,60 @@ fn quick_hash(r: &Route) -> u64 {
             ^ len(&r.organisation_id) << 48
             ^ u64::from(r.auto_provisioned) << 63,
     );
-    let (a, b) = ends_of(&r.dashboard_id);
-    let (c, d) = ends_of(&r.customer_label);
-    h.write_u64(a);
-    h.write_u64(b);
-    h.write_u64(c);
-    h.write_u64(d);
+    for s in [Some(&r.dashboard_id), Some(&r.customer_label), r.friendly_name.as_ref(), r.organisation_id.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        let (first, last) = ends_of(s);
+        h.write_u64(first);
+        h.write_u64(last);
+    }
+    h.finish()
+}
+
+#[inline]
+fn full_hash(r: &Route) -> u64 {
+    let mut h = FxHasher::default();
+    r.hash(&mut h);
     h.finish()
 }
 
 impl RouteTable {
-    /// The index of a route equal to `route`, if interned; and its quick hash.
     #[inline]
-    fn find(&self, route: &Route) -> (Option<u32>, u64) {
-        let hash = quick_hash(route);
+    fn hash(&self, route: &Route) -> u64 {
+        if self.full {
+            full_hash(route)
+        } else {
+            quick_hash(route)
+        }
+    }
+
+    /// The index of a route equal to `route`, if interned; and its hash.
+    #[inline]
+    fn find(&mut self, route: &Route) -> (Option<u32>, u64) {
+        let hash = self.hash(route);
+        let mut at = self.heads.get(&hash).copied().unwrap_or(TOMBSTONE);
+        let mut walked = 0;
+        while at != TOMBSTONE {
+            if self.routes[at as usize].route() == route {
+                return (Some(at), hash);
+            }
+            at = self.chain[at as usize];
+            walked += 1;
+            if walked > MAX_CHAIN && !self.full {
+                return self.find_after_rehash(route);
+            }
+        }
+        (None, hash)
+    }
+
+    /// [`RouteTable::find`] once a chain grew too long: hashes every byte
+    /// from now on.
+    #[cold]
+    #[inline(never)]
+    fn find_after_rehash(&mut self, route: &Route) -> (Option<u32>, u64) {
+        self.rehash_full();
+        let hash = full_hash(route);
         let mut at = self.heads.get(&hash).copied().unwrap_or(TOMBSTONE);
         while at != TOMBSTONE {
             if self.routes[at as usize].route() == route {
@@ -81,6 +129,15 @@ impl RouteTable {
             at = self.chain[at as usize];
         }
         (None, hash)
+    }
+
+    /// Switches to hashing every byte and rebuilds the chains.
+    fn rehash_full(&mut self) {
+        self.full = true;
+        self.heads.clear();
+        for (i, r) in self.routes.iter().enumerate() {
+            self.chain[i] = self.heads.insert(full_hash(r.route()), i as u32).unwrap_or(TOMBSTONE);
+        }
     }
 
     fn add(&mut self, route: Route, hash: u64) -> u32 {
@@ -442,6 +499,44 @@ mod tests {
         assert_eq!(t.routes[ia as usize].route(), &a);
         assert_eq!(t.routes[ib as usize].route(), &b);
         assert_eq!(t.routes.len(), 2);
+        assert!(!t.full);
+    }
+
+    #[test]
+    fn long_chains_switch_to_hashing_every_byte() {
+        // Labels alike at both ends and in length: one quick hash for all.
+        let route = |i: usize| Route {
+            tenant_id: uuid::Uuid::from_u128(7),
+            subsystem: didroute_shared::Subsystem::Utilities,
+            dashboard_id: "dash".into(),
+            customer_label: format!("AAAAAAAA-{i:04}-BBBBBBBB"),
+            country: didroute_shared::Country::parse("US").unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+        };
+        let routes: Vec<Route> = (0..2000).map(route).collect();
+        assert_eq!(quick_hash(&routes[0]), quick_hash(&routes[1999]));
+        let mut t = RouteTable::default();
+        let first: Vec<u32> = routes.iter().map(|r| t.intern_ref(r)).collect();
+        assert!(t.full, "a chain past {MAX_CHAIN} switched the table");
+        assert_eq!(first, (0..2000).collect::<Vec<u32>>());
+        // Everything is found again, through chains of full hashes.
+        for (i, r) in routes.iter().enumerate().rev() {
+            assert_eq!(t.intern(r.clone()), i as u32);
+            assert_eq!(t.routes[i].route(), r);
+        }
+        let longest = (0..t.chain.len())
+            .map(|mut i| {
+                let mut n = 1;
+                while t.chain[i] != TOMBSTONE {
+                    i = t.chain[i] as usize;
+                    n += 1;
+                }
+                n
+            })
+            .max();
+        assert!(longest <= Some(2), "chains stay short: {longest:?}");
     }
 
     #[test]

@@ -252,6 +252,11 @@ impl Snapshot {
                 return Err(malformed(format!("sparse number {number} appears twice")));
             }
             last = Some(number);
+            // E.164 numbers have at most 15 digits: a larger one could only
+            // be a crafted file (and would overflow a directory key)
+            if number >= 1_000_000_000_000_000 {
+                return Err(malformed(format!("sparse number {number} has more than 15 digits")));
+            }
             if directory.get(number / 1000).is_some() {
                 return Err(malformed(format!("sparse number {number} is also in a block container")));
             }
@@ -263,6 +268,12 @@ impl Snapshot {
                 return Err(malformed(format!("block {block} is out of order")));
             }
             previous = Some(block);
+            // Every slot is where a probe looks for it: an unreachable one
+            // would hide its container from lookups (and from the check
+            // above that sparse numbers have no container).
+            if directory.get(block).map(|f| f.at) != Some(offset) {
+                return Err(malformed(format!("block {block}'s directory slot is not where a lookup finds it")));
+            }
             if offset as usize != expect {
                 return Err(malformed(format!("block {block} starts at {offset}, expected {expect}")));
             }
@@ -388,5 +399,38 @@ mod tests {
         let mut v3 = v2.clone();
         v3[8..12].copy_from_slice(&3u32.to_le_bytes());
         assert!(matches!(Snapshot::decode(&v3), Err(SnapshotError::Format(3))));
+    }
+
+    /// A checksummed file whose one container sits in a slot a lookup never
+    /// probes would hide that block (and let sparse numbers share it): refused.
+    #[test]
+    fn unreachable_directory_slots_are_refused() {
+        let route = Route {
+            tenant_id: Uuid::from_u128(1),
+            subsystem: Subsystem::Utilities,
+            dashboard_id: "d".into(),
+            customer_label: "l".into(),
+            country: Country::parse("US").unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+        };
+        let numbers = (10..20u64).map(|o| E164::from_u64(15_550_000_000 + o).unwrap());
+        let s = Snapshot::from_base(Arc::new(Base::build(numbers.map(|n| (n, route.clone(), 5, 1)))), 1);
+        let mut bytes = s.encode();
+        assert_eq!(u64_at(&bytes, 56), 2, "one container, two slots");
+        Snapshot::decode(&bytes).unwrap();
+        // Swap the two slots: the container moves off its probe path.
+        let (a, b) = (HEADER, HEADER + 12);
+        let first = bytes[a..a + 12].to_vec();
+        bytes.copy_within(b..b + 12, a);
+        bytes[b..b + 12].copy_from_slice(&first);
+        let body = bytes.len() - TRAILER;
+        let sum = checksum(&bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+        match Snapshot::decode(&bytes) {
+            Err(SnapshotError::Malformed(why)) => assert!(why.contains("not where a lookup finds it"), "{why}"),
+            other => panic!("accepted or refused for another reason: {other:?}"),
+        }
     }
 }

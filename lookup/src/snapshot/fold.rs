@@ -99,7 +99,10 @@ impl Base {
         let mut merged: Vec<(u64, u32, u64)> = Vec::new();
         for i in 0..self.sparse.len() {
             let (number, route, version) = self.sparse.at(i as u32);
-            if copy_sparse && !touched(number) {
+            // (A sparse number whose block also has a container cannot come
+            // from a verified base; if one did, the merge keeps both in one
+            // container instead of hiding one behind the other.)
+            if copy_sparse && !touched(number) && self.directory.get(number / 1000).is_none() {
                 let Some(route) = routes.old(route) else {
                     tracing::error!(number, "skipping a sparse entry with an unknown route while folding");
                     continue;
