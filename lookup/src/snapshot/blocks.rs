@@ -316,6 +316,18 @@ fn hint_at(data: &[u8], at: usize) -> (u16, bool) {
     (u16_at(data, at + 3).unwrap_or(0), data.get(at).is_some_and(|f| f & BITMAP != 0))
 }
 
+/// The slot word of `key` with the hint of the container at `at` above it.
+fn hinted(key: u64, data: &[u8], at: u32) -> u64 {
+    let (palette_len, bitmap) = hint_at(data, at as usize);
+    key | (u64::from(palette_len) & PALETTE_MASK) << PALETTE_SHIFT | u64::from(bitmap) << BITMAP_SHIFT
+}
+
+/// The hint a slot word carries: palette length and bitmap flag.
+#[inline]
+fn hint_of(w: u64) -> (u16, bool) {
+    (((w >> PALETTE_SHIFT) & PALETTE_MASK) as u16, (w >> BITMAP_SHIFT) & 1 == 1)
+}
+
 /// Block id -> container, open addressing with linear probing. A slot is
 /// `[word low, word high, offset]` (all 0 = empty), the 64-bit word holding
 /// the key and the container's hint, so one probe reads one 12-byte slot,
@@ -345,8 +357,7 @@ impl Directory {
         for &(block, offset) in entries {
             let key = block + 1;
             debug_assert!(key <= KEY_MASK);
-            let (palette_len, bitmap) = hint_at(data, offset as usize);
-            let w = key | (u64::from(palette_len) & PALETTE_MASK) << PALETTE_SHIFT | u64::from(bitmap) << BITMAP_SHIFT;
+            let w = hinted(key, data, offset);
             let mut i = home(key, len);
             while slots[i] != [0; 3] {
                 i += 1;
@@ -372,11 +383,8 @@ impl Directory {
             let s = self.slots.get(i)?;
             let w = word(s);
             if w & KEY_MASK == key {
-                return Some(Found {
-                    at: s[2],
-                    palette_len: ((w >> PALETTE_SHIFT) & PALETTE_MASK) as u16,
-                    bitmap: (w >> BITMAP_SHIFT) & 1 == 1,
-                });
+                let (palette_len, bitmap) = hint_of(w);
+                return Some(Found { at: s[2], palette_len, bitmap });
             }
             if w == 0 {
                 return None;
@@ -405,8 +413,7 @@ impl Directory {
             if w > KEY_MASK {
                 return Err(format!("directory slot {w:#x} is not a block key"));
             }
-            let (palette_len, bitmap) = hint_at(data, s[2] as usize);
-            let w = w | (u64::from(palette_len) & PALETTE_MASK) << PALETTE_SHIFT | u64::from(bitmap) << BITMAP_SHIFT;
+            let w = hinted(w, data, s[2]);
             (s[0], s[1]) = (w as u32, (w >> 32) as u32);
         }
         Ok(())
@@ -421,9 +428,7 @@ impl Directory {
             if w & KEY_MASK == 0 || w >> (BITMAP_SHIFT + 1) != 0 {
                 return Err(format!("directory slot {w:#x} is not a block key"));
             }
-            let (palette_len, bitmap) = hint_at(data, s[2] as usize);
-            if u64::from(palette_len) != (w >> PALETTE_SHIFT) & PALETTE_MASK || bitmap != ((w >> BITMAP_SHIFT) & 1 == 1)
-            {
+            if hint_at(data, s[2] as usize) != hint_of(w) {
                 return Err(format!("the directory's hint for block {block} disagrees with its container"));
             }
         }

@@ -95,23 +95,35 @@ impl RouteTable {
         }
     }
 
-    /// The index of a route equal to `route`, if interned; and its hash.
+    /// Walks `hash`'s chain for `route`: `Some(index)` of an equal route or
+    /// `Some(None)` at the chain's end; `None` once more than `limit`
+    /// candidates differed.
     #[inline]
-    fn find(&mut self, route: &Route) -> (Option<u32>, u64) {
-        let hash = self.hash(route);
+    fn walk(&self, hash: u64, route: &Route, limit: usize) -> Option<Option<u32>> {
         let mut at = self.heads.get(&hash).copied().unwrap_or(TOMBSTONE);
         let mut walked = 0;
         while at != TOMBSTONE {
             if self.routes[at as usize].route() == route {
-                return (Some(at), hash);
+                return Some(Some(at));
             }
             at = self.chain[at as usize];
             walked += 1;
-            if walked > MAX_CHAIN && !self.full {
-                return self.find_after_rehash(route);
+            if walked > limit {
+                return None;
             }
         }
-        (None, hash)
+        Some(None)
+    }
+
+    /// The index of a route equal to `route`, if interned; and its hash.
+    #[inline]
+    fn find(&mut self, route: &Route) -> (Option<u32>, u64) {
+        let hash = self.hash(route);
+        let limit = if self.full { usize::MAX } else { MAX_CHAIN };
+        match self.walk(hash, route, limit) {
+            Some(found) => (found, hash),
+            None => self.find_after_rehash(route),
+        }
     }
 
     /// [`RouteTable::find`] once a chain grew too long: hashes every byte
@@ -121,14 +133,7 @@ impl RouteTable {
     fn find_after_rehash(&mut self, route: &Route) -> (Option<u32>, u64) {
         self.rehash_full();
         let hash = full_hash(route);
-        let mut at = self.heads.get(&hash).copied().unwrap_or(TOMBSTONE);
-        while at != TOMBSTONE {
-            if self.routes[at as usize].route() == route {
-                return (Some(at), hash);
-            }
-            at = self.chain[at as usize];
-        }
-        (None, hash)
+        (self.walk(hash, route, usize::MAX).flatten(), hash)
     }
 
     /// Switches to hashing every byte and rebuilds the chains.

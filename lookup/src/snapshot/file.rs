@@ -353,11 +353,8 @@ mod tests {
 
     use super::*;
 
-    /// A file written before format 2 (slots without hints) still loads and
-    /// answers the same; one with stray bits above a key does not.
-    #[test]
-    fn format_1_files_still_load() {
-        let route = |t: u128| Route {
+    fn route(t: u128) -> Route {
+        Route {
             tenant_id: Uuid::from_u128(t),
             subsystem: Subsystem::Utilities,
             dashboard_id: format!("dash-{t}"),
@@ -366,7 +363,20 @@ mod tests {
             friendly_name: None,
             organisation_id: None,
             auto_provisioned: false,
-        };
+        }
+    }
+
+    /// Writes the checksum of an edited file again.
+    fn reseal(bytes: &mut [u8]) {
+        let body = bytes.len() - TRAILER;
+        let sum = checksum(&bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+    }
+
+    /// A file written before format 2 (slots without hints) still loads and
+    /// answers the same; one with stray bits above a key does not.
+    #[test]
+    fn format_1_files_still_load() {
         let numbers: Vec<E164> = (0..300u64)
             .map(|i| 15_550_000_000 + i * 3)
             .chain((0..40u64).map(|i| 15_550_200_000 + i * 11))
@@ -385,9 +395,7 @@ mod tests {
                 let high = if keep_hints { u32_at(&bytes, at) } else { u32_at(&bytes, at) & 0xff };
                 bytes[at..at + 4].copy_from_slice(&high.to_le_bytes());
             }
-            let body = bytes.len() - TRAILER;
-            let sum = checksum(&bytes[..body]);
-            bytes[body..].copy_from_slice(&sum.to_le_bytes());
+            reseal(&mut bytes);
             bytes
         };
         let back = Snapshot::decode(&as_format_1(false)).unwrap();
@@ -405,18 +413,8 @@ mod tests {
     /// probes would hide that block (and let sparse numbers share it): refused.
     #[test]
     fn unreachable_directory_slots_are_refused() {
-        let route = Route {
-            tenant_id: Uuid::from_u128(1),
-            subsystem: Subsystem::Utilities,
-            dashboard_id: "d".into(),
-            customer_label: "l".into(),
-            country: Country::parse("US").unwrap(),
-            friendly_name: None,
-            organisation_id: None,
-            auto_provisioned: false,
-        };
         let numbers = (10..20u64).map(|o| E164::from_u64(15_550_000_000 + o).unwrap());
-        let s = Snapshot::from_base(Arc::new(Base::build(numbers.map(|n| (n, route.clone(), 5, 1)))), 1);
+        let s = Snapshot::from_base(Arc::new(Base::build(numbers.map(|n| (n, route(1), 5, 1)))), 1);
         let mut bytes = s.encode();
         assert_eq!(u64_at(&bytes, 56), 2, "one container, two slots");
         Snapshot::decode(&bytes).unwrap();
@@ -425,9 +423,7 @@ mod tests {
         let first = bytes[a..a + 12].to_vec();
         bytes.copy_within(b..b + 12, a);
         bytes[b..b + 12].copy_from_slice(&first);
-        let body = bytes.len() - TRAILER;
-        let sum = checksum(&bytes[..body]);
-        bytes[body..].copy_from_slice(&sum.to_le_bytes());
+        reseal(&mut bytes);
         match Snapshot::decode(&bytes) {
             Err(SnapshotError::Malformed(why)) => assert!(why.contains("not where a lookup finds it"), "{why}"),
             other => panic!("accepted or refused for another reason: {other:?}"),
