@@ -27,6 +27,11 @@ struct SnapshotInfo {
 }
 
 pub fn snapshot(app: &App) -> Reply {
+    // Readiness first, then the snapshot: the tailer publishes the complete
+    // snapshot before it marks the node ready, so `ready: true` never comes
+    // with an earlier (empty) snapshot. The other way round an answer read
+    // in between says `ready: false` beside the complete snapshot.
+    let ready = app.is_ready();
     let s = app.store().load_full();
     let lag = app.status().lag().as_secs_f64();
     let info = SnapshotInfo {
@@ -35,7 +40,7 @@ pub fn snapshot(app: &App) -> Reply {
         built_at: s.built_at(),
         source: app.source(),
         lag_seconds: (lag * 1000.0).round() / 1000.0,
-        ready: app.is_ready(),
+        ready,
         overlay_entries: s.overlay_len(),
     };
     with_seq(reply::json(StatusCode::OK, &info), s.seq())
@@ -46,8 +51,10 @@ pub fn healthz() -> Reply {
 }
 
 pub fn readyz(app: &App) -> Reply {
+    // readiness before the position, as in `snapshot`
+    let ready = app.is_ready();
     let seq = app.store().load().seq();
-    if app.is_ready() {
+    if ready {
         reply::json(StatusCode::OK, &serde_json::json!({"status": "ready", "seq": seq}))
     } else {
         problem(
