@@ -203,11 +203,20 @@ fn member(data: &[u8], l: &Layout, rank: usize) -> Option<(u32, u64)> {
 /// an address that does not wait for the container's header: both cache
 /// lines are fetched at once (one dependent miss fewer), and a number that
 /// is not a member answers before the header is needed.
+///
+/// For a bitmap container the slot also gives the packed entries' length,
+/// so the line holding this offset's entry can be guessed (members are
+/// spread over the block, so rank ≈ offset × count / 1,000) and touched in
+/// the same round as the bitmap: when the guess is right, the entry read
+/// after the popcount hits the cache instead of waiting for memory.
 #[inline]
 pub(crate) fn probe(data: &[u8], found: Found, offset: u16) -> Option<(u32, u64)> {
     let at = found.at as usize;
     let members = at + HEADER + usize::from(found.palette_len) * 4;
     let bitmap_rank = if found.bitmap {
+        let guess = members + BITMAP_BYTES + usize::from(offset) * usize::from(found.packed_half) * 2 / 1000;
+        // Only the load matters: its value is thrown away.
+        std::hint::black_box(data.get(guess).copied());
         let word = usize::from(offset / 64);
         let w = u64_at(data, members + word * 8)?;
         let bit = 1u64 << (offset % 64);
@@ -293,39 +302,56 @@ pub(crate) fn for_each(data: &[u8], at: usize, mut f: impl FnMut(Member)) -> Opt
 
 /// Bits of a directory key, `block + 1` (0 marks an empty slot; a block id,
 /// `number / 1000`, is below 10^12 < 2^40).
-const KEY_BITS: u32 = 40;
+pub(crate) const KEY_BITS: u32 = 40;
 const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
 /// Above the key a slot keeps its container's palette length (10 bits: at
 /// most 1,000) and bitmap flag: what a probe needs to find the members
-/// without reading the header first (see [`probe`]).
+/// without reading the header first (see [`probe`]); and, in the top 13
+/// bits, the length of the packed entries in 2-byte units (at most
+/// 1,000 × 75 bits, 4,688 units), from which a probe guesses where its
+/// entry lies.
 const PALETTE_SHIFT: u32 = KEY_BITS;
 const PALETTE_MASK: u64 = (1 << 10) - 1;
 const BITMAP_SHIFT: u32 = KEY_BITS + 10;
+pub(crate) const PACKED_SHIFT: u32 = BITMAP_SHIFT + 1;
+const PACKED_MASK: u64 = (1 << (u64::BITS - PACKED_SHIFT)) - 1;
 
-/// A directory hit: where the block's container starts, and the two header
-/// fields that say where its members start.
+/// A directory hit: where the block's container starts, and the header
+/// fields that say where its members and packed entries start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Found {
     pub at: u32,
     pub palette_len: u16,
     pub bitmap: bool,
+    /// Length of the packed entries in 2-byte units (a guide, not trusted:
+    /// a probe only prefetches with it).
+    pub packed_half: u16,
 }
 
-/// The slot hint of the container at `at`: palette length and bitmap flag.
-fn hint_at(data: &[u8], at: usize) -> (u16, bool) {
-    (u16_at(data, at + 3).unwrap_or(0), data.get(at).is_some_and(|f| f & BITMAP != 0))
+/// A slot's hint: what [`Found`] carries besides the offset.
+type Hint = (u16, bool, u16);
+
+/// The slot hint of the container at `at`: palette length, bitmap flag and
+/// packed length in 2-byte units (0 for a container that does not parse).
+fn hint_at(data: &[u8], at: usize) -> Hint {
+    let palette_len = u16_at(data, at + 3).unwrap_or(0);
+    let bitmap = data.get(at).is_some_and(|f| f & BITMAP != 0);
+    let packed_half = layout(data, at).map_or(0, |l| (l.end - l.packed).div_ceil(2).min(PACKED_MASK as usize));
+    (palette_len, bitmap, packed_half as u16)
 }
 
 /// The slot word of `key` with the hint of the container at `at` above it.
 fn hinted(key: u64, data: &[u8], at: u32) -> u64 {
-    let (palette_len, bitmap) = hint_at(data, at as usize);
-    key | (u64::from(palette_len) & PALETTE_MASK) << PALETTE_SHIFT | u64::from(bitmap) << BITMAP_SHIFT
+    let (palette_len, bitmap, packed_half) = hint_at(data, at as usize);
+    key | (u64::from(palette_len) & PALETTE_MASK) << PALETTE_SHIFT
+        | u64::from(bitmap) << BITMAP_SHIFT
+        | u64::from(packed_half) << PACKED_SHIFT
 }
 
-/// The hint a slot word carries: palette length and bitmap flag.
+/// The hint a slot word carries.
 #[inline]
-fn hint_of(w: u64) -> (u16, bool) {
-    (((w >> PALETTE_SHIFT) & PALETTE_MASK) as u16, (w >> BITMAP_SHIFT) & 1 == 1)
+fn hint_of(w: u64) -> Hint {
+    (((w >> PALETTE_SHIFT) & PALETTE_MASK) as u16, (w >> BITMAP_SHIFT) & 1 == 1, (w >> PACKED_SHIFT) as u16)
 }
 
 /// Block id -> container, open addressing with linear probing. A slot is
@@ -383,8 +409,8 @@ impl Directory {
             let s = self.slots.get(i)?;
             let w = word(s);
             if w & KEY_MASK == key {
-                let (palette_len, bitmap) = hint_of(w);
-                return Some(Found { at: s[2], palette_len, bitmap });
+                let (palette_len, bitmap, packed_half) = hint_of(w);
+                return Some(Found { at: s[2], palette_len, bitmap, packed_half });
             }
             if w == 0 {
                 return None;
@@ -405,15 +431,16 @@ impl Directory {
         v
     }
 
-    /// Fills in the hints of slots written without them (snapshot format 1,
-    /// whose slot words are the bare key).
-    pub(crate) fn add_hints(&mut self, data: &[u8]) -> Result<(), String> {
+    /// Fills in the hints of slots written by an older format: a bare key
+    /// (format 1) or a key with palette length and bitmap flag (format 2).
+    /// `legacy_bits`: how many low bits such a slot word may use.
+    pub(crate) fn add_hints(&mut self, data: &[u8], legacy_bits: u32) -> Result<(), String> {
         for s in self.slots.iter_mut().filter(|s| word(s) != 0) {
             let w = word(s);
-            if w > KEY_MASK {
+            if w >> legacy_bits != 0 {
                 return Err(format!("directory slot {w:#x} is not a block key"));
             }
-            let w = hinted(w, data, s[2]);
+            let w = hinted(w & KEY_MASK, data, s[2]);
             (s[0], s[1]) = (w as u32, (w >> 32) as u32);
         }
         Ok(())
@@ -425,7 +452,7 @@ impl Directory {
         for s in self.slots.iter().filter(|s| word(s) != 0) {
             let w = word(s);
             let block = (w & KEY_MASK).wrapping_sub(1);
-            if w & KEY_MASK == 0 || w >> (BITMAP_SHIFT + 1) != 0 {
+            if w & KEY_MASK == 0 {
                 return Err(format!("directory slot {w:#x} is not a block key"));
             }
             if hint_at(data, s[2] as usize) != hint_of(w) {
@@ -460,8 +487,8 @@ mod tests {
         data.extend_from_slice(&[0; PADDING + 1]);
         for o in 0..1000u16 {
             let want = members.iter().find(|x| x.offset == o).map(|x| (x.route, x.version));
-            let (palette_len, bitmap) = hint_at(&data, 1);
-            assert_eq!(probe(&data, Found { at: 1, palette_len, bitmap }, o), want, "offset {o}");
+            let (palette_len, bitmap, packed_half) = hint_at(&data, 1);
+            assert_eq!(probe(&data, Found { at: 1, palette_len, bitmap, packed_half }, o), want, "offset {o}");
         }
         let mut seen = Vec::new();
         assert_eq!(for_each(&data, 1, |x| seen.push(x)), Some(end));
@@ -492,15 +519,20 @@ mod tests {
         let mut entries: Vec<(u64, u32)> = (0..5000u64).map(|i| (i * 7919 + (i << 27), i as u32)).collect();
         let mut data = vec![0u8; 5000 * 14 + PADDING];
         for (i, e) in entries.iter_mut().enumerate() {
-            // Headers with assorted hints: bitmap flag and palette length.
+            // Headers with assorted hints: bitmap flag, palette length and
+            // packed length (count x version width bits).
             e.1 = (i * 14) as u32;
             data[i * 14] = if i % 3 == 0 { BITMAP } else { 0 };
+            data[i * 14 + 1..i * 14 + 3].copy_from_slice(&((i % 1000) as u16).to_le_bytes());
             data[i * 14 + 3..i * 14 + 5].copy_from_slice(&((i % 1001) as u16).to_le_bytes());
+            data[i * 14 + 5] = (i % 65) as u8;
         }
         let d = Directory::build(&entries, &data);
         d.check_hints(&data).unwrap();
         for (i, &(b, o)) in entries.iter().enumerate() {
-            assert_eq!(d.get(b), Some(Found { at: o, palette_len: (i % 1001) as u16, bitmap: i % 3 == 0 }));
+            let packed_half = ((i % 1000) * (i % 65)).div_ceil(8).div_ceil(2) as u16;
+            let found = Found { at: o, palette_len: (i % 1001) as u16, bitmap: i % 3 == 0, packed_half };
+            assert_eq!(d.get(b), Some(found));
         }
         assert_eq!(d.get(3), None);
         assert_eq!(d.get(KEY_MASK), None, "a block past the key width");
@@ -512,7 +544,7 @@ mod tests {
 
     #[test]
     fn malformed_containers_answer_nothing() {
-        let at = |palette_len, bitmap| Found { at: 0, palette_len, bitmap };
+        let at = |palette_len, bitmap| Found { at: 0, palette_len, bitmap, packed_half: 0 };
         assert_eq!(probe(&[], at(0, false), 1), None);
         assert_eq!(probe(&[0x80, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], at(1, true), 1), None);
         // A slot hint that disagrees with a well-formed container.

@@ -1,7 +1,7 @@
 //! Snapshot files: a folded snapshot as bytes, verified before use (R11).
 //!
 //! ```text
-//!  0  magic "DIDRSNAP"          8  format u32 (2)     12  reserved u32 (0)
+//!  0  magic "DIDRSNAP"          8  format u32 (3)     12  reserved u32 (0)
 //! 16  seq u64                  24  numbers u64        32  len u64 (with tombstones)
 //! 40  built_at unix s i64      48  built_at ns u32    52  reserved u32
 //! 56  directory slots u64      64  data bytes u64     72  sparse numbers u64
@@ -33,11 +33,12 @@ use super::sparse::{self, Sparse};
 use super::Snapshot;
 
 const MAGIC: &[u8; 8] = b"DIDRSNAP";
-/// 2: directory slots carry their container's palette length and bitmap
-/// flag above the key. Format 1 (the same without them) is still read: its
-/// hints are computed from the containers on load, so an upgrade does not
-/// make a node replay its whole history.
-const FORMAT: u32 = 2;
+/// 3: directory slots carry their container's palette length, bitmap flag
+/// and packed length above the key. Formats 1 (a bare key) and 2 (without
+/// the packed length) are still read: their hints are computed from the
+/// containers on load, so an upgrade does not make a node replay its whole
+/// history.
+const FORMAT: u32 = 3;
 const HEADER: usize = 96;
 const TRAILER: usize = 8;
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -173,7 +174,7 @@ impl Snapshot {
             return Err(SnapshotError::NotASnapshot);
         }
         let format = u32_at(bytes, 8);
-        if format != FORMAT && format != 1 {
+        if !(1..=FORMAT).contains(&format) {
             return Err(SnapshotError::Format(format));
         }
         let seq = u64_at(bytes, 16);
@@ -228,8 +229,10 @@ impl Snapshot {
             return Err(malformed("the block arena lacks its padding"));
         }
         sparse.check().map_err(malformed)?;
-        if format == 1 {
-            directory.add_hints(&data).map_err(malformed)?;
+        match format {
+            1 => directory.add_hints(&data, blocks::KEY_BITS).map_err(malformed)?,
+            2 => directory.add_hints(&data, blocks::PACKED_SHIFT).map_err(malformed)?,
+            _ => {}
         }
         directory.check_hints(&data).map_err(malformed)?;
         let known = |route: u32| route == TOMBSTONE || (route as usize) < routes.len();
@@ -373,10 +376,11 @@ mod tests {
         bytes[body..].copy_from_slice(&sum.to_le_bytes());
     }
 
-    /// A file written before format 2 (slots without hints) still loads and
-    /// answers the same; one with stray bits above a key does not.
+    /// Files of formats 1 (slots without hints) and 2 (slots without the
+    /// packed length) still load and answer the same; one with bits its
+    /// format does not have in a slot does not.
     #[test]
-    fn format_1_files_still_load() {
+    fn older_format_files_still_load() {
         let numbers: Vec<E164> = (0..300u64)
             .map(|i| 15_550_000_000 + i * 3)
             .chain((0..40u64).map(|i| 15_550_200_000 + i * 11))
@@ -385,28 +389,36 @@ mod tests {
             .collect();
         let base = Base::build(numbers.iter().enumerate().map(|(i, n)| (*n, route(i as u128 % 3), 10 + i as u64, 1)));
         let s = Snapshot::from_base(Arc::new(base), 1);
-        let v2 = s.encode();
-        let as_format_1 = |keep_hints: bool| {
-            let mut bytes = v2.clone();
-            bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let current = s.encode();
+        // `keep`: the bits of the slot word's high half (key bits 32-39,
+        // then hints) the older file keeps
+        let as_format = |format: u32, keep: u32| {
+            let mut bytes = current.clone();
+            bytes[8..12].copy_from_slice(&format.to_le_bytes());
             for i in 0..u64_at(&bytes, 56) as usize {
-                // the high half of the slot word: key bits 32-39, then hints
                 let at = HEADER + i * 12 + 4;
-                let high = if keep_hints { u32_at(&bytes, at) } else { u32_at(&bytes, at) & 0xff };
+                let high = u32_at(&bytes, at) & keep;
                 bytes[at..at + 4].copy_from_slice(&high.to_le_bytes());
             }
             reseal(&mut bytes);
             bytes
         };
-        let back = Snapshot::decode(&as_format_1(false)).unwrap();
-        for n in &numbers {
-            assert_eq!(back.get(*n).map(|h| h.to_json()), s.get(*n).map(|h| h.to_json()), "{n}");
+        let key_only = (1 << (blocks::KEY_BITS - 32)) - 1;
+        let format_2 = (1 << (blocks::PACKED_SHIFT - 32)) - 1;
+        for (format, keep) in [(1, key_only), (2, format_2)] {
+            let back = Snapshot::decode(&as_format(format, keep)).unwrap();
+            for n in &numbers {
+                assert_eq!(back.get(*n).map(|h| h.to_json()), s.get(*n).map(|h| h.to_json()), "{n}");
+            }
+            assert!(back.get(E164::from_u64(15_550_000_001).unwrap()).is_none());
+            assert_eq!(back.base().directory.slots, s.base().directory.slots, "format {format}: hints restored");
         }
-        assert!(back.get(E164::from_u64(15_550_000_001).unwrap()).is_none());
-        assert!(matches!(Snapshot::decode(&as_format_1(true)), Err(SnapshotError::Malformed(_))));
-        let mut v3 = v2.clone();
-        v3[8..12].copy_from_slice(&3u32.to_le_bytes());
-        assert!(matches!(Snapshot::decode(&v3), Err(SnapshotError::Format(3))));
+        // the bits of a newer format in an older file
+        assert!(matches!(Snapshot::decode(&as_format(1, format_2)), Err(SnapshotError::Malformed(_))));
+        assert!(matches!(Snapshot::decode(&as_format(2, u32::MAX)), Err(SnapshotError::Malformed(_))));
+        let mut next = current.clone();
+        next[8..12].copy_from_slice(&(FORMAT + 1).to_le_bytes());
+        assert!(matches!(Snapshot::decode(&next), Err(SnapshotError::Format(4))));
     }
 
     /// A checksummed file whose one container sits in a slot a lookup never
