@@ -141,14 +141,24 @@ pub(crate) fn encode(out: &mut Vec<u8>, members: &[Member], palette: &mut Vec<u3
     let (width, vwidth) = (usize::from(width), usize::from(vwidth));
     let start = out.len();
     let bytes = (members.len() * (width + vwidth)).div_ceil(8);
-    out.resize(start + bytes, 0);
+    // 8 zero bytes past the end so an entry can be or-ed in as one word
+    out.resize(start + bytes + 8, 0);
     for (i, m) in members.iter().enumerate() {
         // The palette is sorted: the index is the position.
         let index = palette.binary_search(&m.route).expect("route is in the palette") as u64;
         let bit = i * (width + vwidth);
-        put_bits(out, start, bit, index);
-        put_bits(out, start, bit + width, m.version - vbase);
+        if width + vwidth <= 56 {
+            // index and version delta in one word, or-ed in at once
+            let at = start + bit / 8;
+            let entry = (index | (m.version - vbase) << width) << (bit % 8);
+            let word: &mut [u8; 8] = (&mut out[at..at + 8]).try_into().expect("8 bytes");
+            *word = (u64::from_le_bytes(*word) | entry).to_le_bytes();
+        } else {
+            put_bits(out, start, bit, index);
+            put_bits(out, start, bit + width, m.version - vbase);
+        }
     }
+    out.truncate(start + bytes);
 }
 
 /// A container's header, bounds-checked.
