@@ -90,6 +90,11 @@ taskset -c 1 "$BIN" pg-csv "$NUMBERS" | "${PSQL[@]}" -c "COPY routes FROM STDIN 
 "${PSQL[@]}" -c "ALTER TABLE routes ADD PRIMARY KEY (id)" -c "VACUUM ANALYZE routes"
 # Warm the cache the way the other servers are warm: touch every page.
 "${PSQL[@]}" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" -c "SELECT pg_prewarm('routes'), pg_prewarm('routes_pkey')" >/dev/null || true
+# Write the load out now: a timed checkpoint (and the kernel's writeback of
+# its 4 GB) landing in a later run stalled the servers on core 0 for ~100 ms
+# (seen as a lookup p99 of 56 ms at 64 connections on 2026-12-04).
+"${PSQL[@]}" -c "CHECKPOINT"
+sync
 PG_MIB=$("${PSQL[@]}" -At -c "SELECT pg_total_relation_size('routes')/1048576")
 printf '\\set id random(0, %d)\nSELECT body FROM routes WHERE id = :id;\n' $((NUMBERS - 1)) >"$OUT/select.sql"
 
@@ -156,13 +161,18 @@ run_pg() { # conns -> "rps p50 p99 -"
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load before the runs: $LOAD" >&2
+# A pause before every run: the previous run's processes on core 0 (64
+# PostgreSQL backends tearing down their mappings of 4 GB of shared buffers)
+# otherwise land in the next run; the lookup run follows pgbench and showed
+# a p99 of 24-56 ms at 64 connections where a run alone shows 1-2 ms.
+settle() { sleep "${SETTLE:-5}"; }
 declare -A R
 for c in $CONNS; do
     echo "connections $c" >&2
-    R[lookup,$c]=$(run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c")
-    R[bare,$c]=$(run_wrk "$OUT/bare.lua" "http://$BARE_ADDR/" "$c")
-    R[redis,$c]=$(run_redis "$c")
-    R[pg,$c]=$(run_pg "$c")
+    settle; R[lookup,$c]=$(run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c")
+    settle; R[bare,$c]=$(run_wrk "$OUT/bare.lua" "http://$BARE_ADDR/" "$c")
+    settle; R[redis,$c]=$(run_redis "$c")
+    settle; R[pg,$c]=$(run_pg "$c")
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 LOOKUP_RSS_AFTER=$(rss_mib $LOOKUP_PID)
