@@ -101,8 +101,9 @@ fn get_bits(data: &[u8], start: usize, bit: usize, width: usize) -> Option<u64> 
 /// The most bytes [`encode`] appends for a block of `count` members.
 pub(crate) fn max_encoded_len(count: usize) -> usize {
     // Header, a palette entry and a 64-bit version delta plus an 11-bit
-    // route index per member, and the larger of bitmap and list.
-    HEADER + count * 4 + BITMAP_BYTES.max(count * 2) + (count * (11 + 64)).div_ceil(8)
+    // route index per member, the larger of bitmap and list, and the 8
+    // bytes `encode` writes words into past its end (then truncates).
+    HEADER + count * 4 + BITMAP_BYTES.max(count * 2) + (count * (11 + 64)).div_ceil(8) + 8
 }
 
 /// Appends the container of one block: `members` with distinct offsets in
@@ -490,9 +491,13 @@ mod tests {
     }
 
     fn roundtrip(members: &[Member]) {
-        let mut data = vec![0xee];
+        // exactly the room the writer reserves: encode must not outgrow it
+        let mut data = Vec::with_capacity(1 + max_encoded_len(members.len()));
+        data.push(0xee);
+        let room = data.capacity();
         let mut palette = Vec::new();
         encode(&mut data, members, &mut palette);
+        assert_eq!(data.capacity(), room, "encode stays within max_encoded_len");
         let end = data.len();
         data.extend_from_slice(&[0; PADDING + 1]);
         for o in 0..1000u16 {
@@ -519,6 +524,10 @@ mod tests {
         roundtrip(&full);
         let one_route: Vec<Member> = (0..1000).step_by(3).map(|i| m(i, 9, 2)).collect();
         roundtrip(&one_route);
+        // the largest list container: 64 routes, 64-bit version deltas
+        let widest_list: Vec<Member> =
+            (0..64).map(|i| m(i * 15, i as u32, if i % 2 == 0 { 0 } else { u64::MAX - i as u64 })).collect();
+        roundtrip(&widest_list);
         let wide: Vec<Member> =
             (0..100).map(|i| m(i * 7, i as u32 % 2, if i % 2 == 0 { 0 } else { u64::MAX - i as u64 })).collect();
         roundtrip(&wide);
