@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Builds a base of N realistic numbers (default 1M), then looks up K random
-//! present numbers (default 200k) through the store; only `run_lookups` is
-//! counted. Divide `Ir` by K for instructions per lookup.
+//! present numbers (default 200k) through the store, or with a third
+//! argument `miss` K realistic misses; only `run_lookups` is counted. Divide
+//! `Ir` by K for instructions per lookup.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -51,7 +52,9 @@ fn main() {
     let t2 = thread_cpu();
     eprintln!("build of {n}: push {:.2?} + finish {:.2?} CPU", t1 - t0, t2 - t1);
     let store = Store::new(Snapshot::from_base(Arc::new(base), n as u64));
-    let keys = data.sample_hits(k, 1);
+    // a third argument `miss` looks up realistic misses instead of hits
+    let misses = args.next().is_some_and(|a| a == "miss");
+    let keys = if misses { data.sample_misses(k, 1) } else { data.sample_hits(k, 1) };
     let t = std::time::Instant::now();
     let bytes = run_lookups(&store, &keys);
     eprintln!("{k} lookups, {bytes} answer bytes, {:.0} ns each", t.elapsed().as_nanos() as f64 / k as f64);
