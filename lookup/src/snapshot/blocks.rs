@@ -457,8 +457,8 @@ impl Directory {
         Ok(())
     }
 
-    /// Why a slot's hint (or a bit no slot uses) disagrees with `data`, if
-    /// one does: a snapshot file is checked with this before it serves.
+    /// Why a slot's key is empty or its hint disagrees with `data`, if one
+    /// does: a snapshot file is checked with this before it serves.
     pub(crate) fn check_hints(&self, data: &[u8]) -> Result<(), String> {
         for s in self.slots.iter().filter(|s| word(s) != 0) {
             let w = word(s);
