@@ -15,6 +15,11 @@
 #   answers (redis-benchmark -r N, keys drawn at random);
 # - a private PostgreSQL cluster: `SELECT body FROM routes WHERE id = $1`
 #   (pgbench -M prepared, random id) on a table of the same N answers.
+# CPU: every run also reads the server's own CPU time (/proc/PID/stat;
+# PostgreSQL's backends are counted when the postmaster reaps them) and the
+# client core's busy share. One client core cannot saturate any of these
+# servers here, so "CPU per request" is the client-independent figure: the
+# requests a second a whole core would serve at that cost is its capacity.
 # Memory: RSS of the lookup and bare servers; Redis used_memory and RSS;
 # PostgreSQL table + index size. Prints one markdown table; raw outputs stay
 # in $OUT (default /tmp/didroute-http-bench).
@@ -52,6 +57,12 @@ PGBIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
 echo "building didroute-bench (release)" >&2
 (cd "$ROOT" && cargo build --release -q -p didroute-benches --bin didroute-bench)
 
+# CPU seconds of a process and its reaped children (fields 14-17 of
+# /proc/PID/stat, counted after the parenthesised name, which may hold spaces)
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'; }
+# busy jiffies of core $1 (everything but idle and iowait)
+core_busy() { awk -v c="cpu$1" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+HZ=$(getconf CLK_TCK)
 rss_mib() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 wait_http() { for _ in $(seq 1 600); do curl -sf -o /dev/null "$1" && return 0; sleep 1; done; echo "timeout waiting for $1" >&2; return 1; }
 
@@ -95,6 +106,7 @@ taskset -c 1 "$BIN" pg-csv "$NUMBERS" | "${PSQL[@]}" -c "COPY routes FROM STDIN 
 # (seen as a lookup p99 of 56 ms at 64 connections on 2026-12-04).
 "${PSQL[@]}" -c "CHECKPOINT"
 sync
+PG_PID=$(head -1 "$PGDATA_DIR/postmaster.pid")
 PG_MIB=$("${PSQL[@]}" -At -c "SELECT pg_total_relation_size('routes')/1048576")
 printf '\\set id random(0, %d)\nSELECT body FROM routes WHERE id = :id;\n' $((NUMBERS - 1)) >"$OUT/select.sql"
 
@@ -166,13 +178,29 @@ echo "load before the runs: $LOAD" >&2
 # otherwise land in the next run; the lookup run follows pgbench and showed
 # a p99 of 24-56 ms at 64 connections where a run alone shows 1-2 ms.
 settle() { sleep "${SETTLE:-5}"; }
+# measured PID run... -> the run's own output, then "server_cpu_us_per_request
+# client_core_busy_percent". The run's first field is its req/s; requests =
+# req/s × the run's wall time (redis-benchmark's calibration run included,
+# at about the same rate).
+measured() {
+    local pid=$1; shift
+    local c0 b0 t0 c1 b1 t1 out
+    c0=$(cpu_ticks "$pid"); b0=$(core_busy 1); t0=$(date +%s.%N)
+    out=$("$@")
+    b1=$(core_busy 1); t1=$(date +%s.%N)
+    # pgbench's backends exit as it does: let the postmaster reap them
+    sleep 1
+    c1=$(cpu_ticks "$pid")
+    echo "$out $(awk -v a="$c0" -v b="$c1" -v hz="$HZ" -v t0="$t0" -v t1="$t1" -v rps="${out%% *}" \
+        'BEGIN {if (rps > 0) printf "%.2f", (b - a) / hz * 1e6 / (rps * (t1 - t0)); else printf "-"}') $(awk -v a="$b0" -v b="$b1" -v hz="$HZ" -v t0="$t0" -v t1="$t1" 'BEGIN {printf "%.0f", 100 * (b - a) / hz / (t1 - t0)}')"
+}
 declare -A R
 for c in $CONNS; do
     echo "connections $c" >&2
-    settle; R[lookup,$c]=$(run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c")
-    settle; R[bare,$c]=$(run_wrk "$OUT/bare.lua" "http://$BARE_ADDR/" "$c")
-    settle; R[redis,$c]=$(run_redis "$c")
-    settle; R[pg,$c]=$(run_pg "$c")
+    settle; R[lookup,$c]=$(measured "$LOOKUP_PID" run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c")
+    settle; R[bare,$c]=$(measured "$BARE_PID" run_wrk "$OUT/bare.lua" "http://$BARE_ADDR/" "$c")
+    settle; R[redis,$c]=$(measured "$REDIS_PID" run_redis "$c")
+    settle; R[pg,$c]=$(measured "$PG_PID" run_pg "$c")
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 LOOKUP_RSS_AFTER=$(rss_mib $LOOKUP_PID)
@@ -186,17 +214,23 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else 
 echo
 echo "## HTTP lookups, $NUMBERS numbers, ${DURATION}s per run ($(date -u +%F), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load $LOAD → $LOAD_AFTER)"
 echo
-echo "| conns | server | req/s | p50 | p99 | p99.9 | errors | lookup ÷ this |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| conns | server | req/s | p50 | p99 | p99.9 | errors | lookup ÷ this | server CPU µs/req | req/s per core at that cost | lookup ÷ this, per core | client core busy |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+# $OUT/runs.txt keeps every run's fields for later arithmetic
+: >"$OUT/runs.txt"
+per_core() { awk -v u="$1" 'BEGIN {if (u > 0) printf "%.0f", 1e6 / u; else printf "-"}'; }
 for c in $CONNS; do
-    read -r lr l50 l99 l999 lerr <<<"${R[lookup,$c]}"
-    read -r br b50 b99 b999 berr <<<"${R[bare,$c]}"
-    read -r rr r50 r99 r999 <<<"${R[redis,$c]}"
-    read -r pr p50 p99 p999 <<<"${R[pg,$c]}"
-    echo "| $c | didroute lookup | $lr | $(us "$l50") | $(us "$l99") | $(us "$l999") | $lerr | 1.00 |"
-    echo "| $c | bare hyper (floor) | $br | $(us "$b50") | $(us "$b99") | $(us "$b999") | $berr | $(ratio "$lr" "$br") |"
-    echo "| $c | redis GET | $rr | $(us "$r50") | $(us "$r99") | - | - | $(ratio "$lr" "$rr") |"
-    echo "| $c | postgres prepared select | $pr | $(us "$p50") | $(us "$p99") | $(us "$p999") | - | $(ratio "$lr" "$pr") |"
+    read -r lr l50 l99 l999 lerr lcpu lbusy <<<"${R[lookup,$c]}"
+    read -r br b50 b99 b999 berr bcpu bbusy <<<"${R[bare,$c]}"
+    read -r rr r50 r99 r999 rcpu rbusy <<<"${R[redis,$c]}"
+    read -r pr p50 p99 p999 pcpu pbusy <<<"${R[pg,$c]}"
+    lu=$lcpu; bu=$bcpu; ru=$rcpu; pu=$pcpu
+    lk=$(per_core "$lu")
+    echo "| $c | didroute lookup | $lr | $(us "$l50") | $(us "$l99") | $(us "$l999") | $lerr | 1.00 | $lu | $lk | 1.00 | $lbusy% |"
+    echo "| $c | bare hyper (floor) | $br | $(us "$b50") | $(us "$b99") | $(us "$b999") | $berr | $(ratio "$lr" "$br") | $bu | $(per_core "$bu") | $(ratio "$lk" "$(per_core "$bu")") | $bbusy% |"
+    echo "| $c | redis GET | $rr | $(us "$r50") | $(us "$r99") | - | - | $(ratio "$lr" "$rr") | $ru | $(per_core "$ru") | $(ratio "$lk" "$(per_core "$ru")") | $rbusy% |"
+    echo "| $c | postgres prepared select | $pr | $(us "$p50") | $(us "$p99") | $(us "$p999") | - | $(ratio "$lr" "$pr") | $pu | $(per_core "$pu") | $(ratio "$lk" "$(per_core "$pu")") | $pbusy% |"
+    echo "$c lookup ${R[lookup,$c]}; bare ${R[bare,$c]}; redis ${R[redis,$c]}; pg ${R[pg,$c]}" >>"$OUT/runs.txt"
 done
 echo
 echo "| memory for $NUMBERS numbers | MiB | bytes/number |"

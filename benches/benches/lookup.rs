@@ -101,9 +101,12 @@ fn label(n: usize) -> String {
 
 fn build(data: &Dataset) -> didroute_lookup::snapshot::Base {
     let mut b = BaseBuilder::with_capacity(data.entries.len());
-    for (i, e) in data.entries.iter().enumerate() {
-        b.push_ref(e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i));
-    }
+    b.push_refs(
+        data.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i))),
+    );
     b.finish()
 }
 

@@ -36,9 +36,12 @@ use hyper_util::rt::TokioIo;
 
 fn snapshot(data: &Dataset) -> Snapshot {
     let mut b = BaseBuilder::with_capacity(data.entries.len());
-    for (i, e) in data.entries.iter().enumerate() {
-        b.push_ref(e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i));
-    }
+    b.push_refs(
+        data.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i))),
+    );
     Snapshot::from_base(Arc::new(b.finish()), data.entries.len() as u64)
 }
 

@@ -44,9 +44,12 @@ fn main() {
     // and finishing (sort + encode).
     let t0 = thread_cpu();
     let mut b = BaseBuilder::with_capacity(n);
-    for (i, e) in data.entries.iter().enumerate() {
-        b.push_ref(e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i));
-    }
+    b.push_refs(
+        data.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i))),
+    );
     let t1 = thread_cpu();
     let base = b.finish();
     let t2 = thread_cpu();

@@ -105,9 +105,7 @@ impl<S: EventSource> Tailer<S> {
                 let target = *target.get_or_insert(page.head_seq);
                 let progressed = page.last_seq > after;
                 let taken = page.events.len();
-                for event in page.events {
-                    builder.push_event(event);
-                }
+                builder.push_events(page.events);
                 self.app.metrics().events_applied.inc_by(taken as u64);
                 after = after.max(page.last_seq);
                 tracing::debug!(after, target, events = taken, "catch-up page");

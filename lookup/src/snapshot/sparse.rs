@@ -67,11 +67,50 @@ pub(crate) fn bucket_of(number: u64, buckets: usize) -> usize {
     ((u128::from(h) * buckets as u128) >> 64) as usize
 }
 
+/// Groups the first pass of [`Sparse::build`] places records into.
+const PARTS: usize = 1024;
+
+/// Reorders `records` so that group `g` (of `group(number)`) fills positions
+/// `starts[g]..starts[g + 1]`, where `starts` counts each group's records, in
+/// place: an American flag sort, each swap putting one record in its group
+/// for good. The only extra memory is one cursor per group.
+fn place(records: &mut [u8], starts: &[u32], group: impl Fn(u64) -> usize) {
+    let groups = starts.len() - 1;
+    // next[g]: the first position of group g not yet known to hold a record
+    // of g. Every record before it is in place.
+    let mut next: Vec<u32> = starts[..groups].to_vec();
+    let (mut carried, mut held) = ([0u8; RECORD], [0u8; RECORD]);
+    for g in 0..groups {
+        let end = starts[g + 1];
+        while next[g] < end {
+            // Carry the record at g's head around its cycle: each step drops
+            // it at its group's next free position and picks up what was
+            // there, until one belongs to g. (d > g always: earlier groups
+            // are complete.)
+            let i = next[g] as usize;
+            carried.copy_from_slice(&records[i * RECORD..(i + 1) * RECORD]);
+            loop {
+                let d = group(number_at(&carried, 0).unwrap_or(0));
+                if d == g {
+                    break;
+                }
+                let j = next[d] as usize;
+                next[d] += 1;
+                let slot = &mut records[j * RECORD..(j + 1) * RECORD];
+                held.copy_from_slice(slot);
+                slot.copy_from_slice(&carried);
+                carried = held;
+            }
+            records[i * RECORD..(i + 1) * RECORD].copy_from_slice(&carried);
+            next[g] += 1;
+        }
+    }
+}
+
 impl Sparse {
     /// A table of the records in `records` (distinct numbers), reordered in
-    /// place by bucket (an American flag sort: each swap puts one record in
-    /// its bucket for good): the only extra memory is one cursor per bucket,
-    /// a byte per number, while it runs. A fold builds this while the old
+    /// place by bucket (see [`place`]): the only extra memory is one cursor
+    /// per bucket, a byte per number, while it runs. A fold builds this while the old
     /// base still serves, so the peak counts.
     pub(crate) fn build(mut records: Vec<u8>) -> Sparse {
         let n = records.len() / RECORD;
@@ -91,36 +130,19 @@ impl Sparse {
         // memory this takes.
         records.truncate(n * RECORD);
         records.shrink_to_fit();
-        // next[b]: the first position of bucket b not yet known to hold a
-        // record of b. Every record before it is in place.
-        let mut next: Vec<u32> = buckets[..nb].to_vec();
-        let (mut carried, mut held) = ([0u8; RECORD], [0u8; RECORD]);
-        for b in 0..nb {
-            let end = buckets[b + 1];
-            while next[b] < end {
-                // Carry the record at b's head around its cycle: each step
-                // drops it at its bucket's next free position and picks up
-                // what was there, until one belongs to b. (d > b always:
-                // earlier buckets are complete.)
-                let i = next[b] as usize;
-                carried.copy_from_slice(&records[i * RECORD..(i + 1) * RECORD]);
-                loop {
-                    let d = bucket_of(number_at(&carried, 0).unwrap_or(0), nb);
-                    if d == b {
-                        break;
-                    }
-                    let j = next[d] as usize;
-                    next[d] += 1;
-                    let slot = &mut records[j * RECORD..(j + 1) * RECORD];
-                    held.copy_from_slice(slot);
-                    slot.copy_from_slice(&carried);
-                    carried = held;
-                }
-                records[i * RECORD..(i + 1) * RECORD].copy_from_slice(&carried);
-                next[b] += 1;
-            }
+        // Two passes of the same placement: first into groups of 2^shift
+        // consecutive buckets (at most PARTS of them), then each record into
+        // its bucket, which stays inside its group. One pass straight into
+        // millions of buckets makes every step a cache and TLB miss that the
+        // next step waits for (4.2 s for 12M records at 100M numbers); a
+        // group's records fit in cache, and PARTS moving heads do too.
+        let shift = (usize::BITS - nb.leading_zeros()).saturating_sub(PARTS.trailing_zeros());
+        if shift > 0 {
+            let groups = ((nb - 1) >> shift) + 1;
+            let group_starts: Vec<u32> = (0..=groups).map(|g| buckets[(g << shift).min(nb)]).collect();
+            place(&mut records, &group_starts, |number| bucket_of(number, nb) >> shift);
         }
-        drop(next);
+        place(&mut records, &buckets, |number| bucket_of(number, nb));
         records.shrink_to_fit();
         Sparse { buckets, records }
     }
@@ -191,9 +213,19 @@ mod tests {
 
     #[test]
     fn finds_what_it_holds_and_packs_exactly() {
+        // one placement pass (fewer buckets than PARTS), and two (more)
+        for n in [3000, 50_000] {
+            holds_exactly(n);
+        }
+        assert_eq!(Sparse::default().get(5), None);
+        assert!(!fits(NUMBER_LIMIT, 0, 0) && !fits(1, PACKED_TOMBSTONE as u32, 0) && !fits(1, 0, 1 << 32));
+        assert!(fits(999_999_999_999_999, TOMBSTONE, 0));
+    }
+
+    fn holds_exactly(n: u64) {
         let mut records = Vec::new();
         let mut want = Vec::new();
-        for i in 0..3000u64 {
+        for i in 0..n {
             let number = 15_550_000_000 + i * 7919;
             let route = if i % 7 == 0 { TOMBSTONE } else { (i as u32 * 1399) % (PACKED_TOMBSTONE as u32) };
             let version = (i * 1_000_003) % (1 << 32);
@@ -212,8 +244,5 @@ mod tests {
         let order = s.order();
         assert_eq!(order.len(), want.len());
         assert!(order.windows(2).all(|w| s.at(w[0]).0 < s.at(w[1]).0));
-        assert_eq!(Sparse::default().get(5), None);
-        assert!(!fits(NUMBER_LIMIT, 0, 0) && !fits(1, PACKED_TOMBSTONE as u32, 0) && !fits(1, 0, 1 << 32));
-        assert!(fits(999_999_999_999_999, TOMBSTONE, 0));
     }
 }
