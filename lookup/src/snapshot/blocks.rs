@@ -444,15 +444,21 @@ impl Directory {
 
     /// Fills in the hints of slots written by an older format: a bare key
     /// (format 1) or a key with palette length and bitmap flag (format 2).
-    /// `legacy_bits`: how many low bits such a slot word may use.
+    /// `legacy_bits`: how many low bits such a slot word may use. The hints
+    /// an older file does carry must agree with its containers, as a
+    /// current file's must ([`Directory::check_hints`]).
     pub(crate) fn add_hints(&mut self, data: &[u8], legacy_bits: u32) -> Result<(), String> {
         for s in self.slots.iter_mut().filter(|s| word(s) != 0) {
             let w = word(s);
-            if w >> legacy_bits != 0 {
+            if w >> legacy_bits != 0 || w & KEY_MASK == 0 {
                 return Err(format!("directory slot {w:#x} is not a block key"));
             }
-            let w = hinted(w & KEY_MASK, data, s[2]);
-            (s[0], s[1]) = (w as u32, (w >> 32) as u32);
+            let full = hinted(w & KEY_MASK, data, s[2]);
+            if full & ((1 << legacy_bits) - 1) != w {
+                let block = (w & KEY_MASK) - 1;
+                return Err(format!("the directory's hint for block {block} disagrees with its container"));
+            }
+            (s[0], s[1]) = (full as u32, (full >> 32) as u32);
         }
         Ok(())
     }

@@ -413,6 +413,22 @@ mod tests {
             assert!(back.get(E164::from_u64(15_550_000_001).unwrap()).is_none());
             assert_eq!(back.base().directory.slots, s.base().directory.slots, "format {format}: hints restored");
         }
+        // a format-2 hint that disagrees with its container (the first
+        // slot's bitmap flag or palette length changed)
+        for flip in [1u32 << (blocks::KEY_BITS - 32 + 10), 1 << (blocks::KEY_BITS - 32)] {
+            let mut bytes = as_format(2, format_2);
+            let first = (0..u64_at(&bytes, 56) as usize)
+                .map(|i| HEADER + i * 12)
+                .find(|&at| u32_at(&bytes, at) != 0 || u32_at(&bytes, at + 4) != 0)
+                .expect("a used slot");
+            let high = u32_at(&bytes, first + 4) ^ flip;
+            bytes[first + 4..first + 8].copy_from_slice(&high.to_le_bytes());
+            reseal(&mut bytes);
+            match Snapshot::decode(&bytes) {
+                Err(SnapshotError::Malformed(why)) => assert!(why.contains("disagrees with its container"), "{why}"),
+                other => panic!("a wrong format-2 hint was not refused: {other:?}"),
+            }
+        }
         // the bits of a newer format in an older file
         assert!(matches!(Snapshot::decode(&as_format(1, format_2)), Err(SnapshotError::Malformed(_))));
         assert!(matches!(Snapshot::decode(&as_format(2, u32::MAX)), Err(SnapshotError::Malformed(_))));
