@@ -176,8 +176,10 @@ echo "load before the runs: $LOAD" >&2
 # A pause before every run: the previous run's processes on core 0 (64
 # PostgreSQL backends tearing down their mappings of 4 GB of shared buffers)
 # otherwise land in the next run; the lookup run follows pgbench and showed
-# a p99 of 24-56 ms at 64 connections where a run alone shows 1-2 ms.
-settle() { sleep "${SETTLE:-5}"; }
+# a p99 of 24-56 ms at 64 connections where a run alone shows 1-2 ms. Five
+# seconds was not enough on a 2-core Xeon (p99 14.5-15.9 ms at 16
+# connections in two runs, 1.06 ms with 15 s), hence 15.
+settle() { sleep "${SETTLE:-15}"; }
 # measured PID run... -> the run's own output, then "server_cpu_us_per_request
 # client_core_busy_percent". The run's first field is its req/s; requests =
 # req/s × the run's wall time (redis-benchmark's calibration run included,
