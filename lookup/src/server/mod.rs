@@ -1,6 +1,7 @@
 //! The HTTP server: hyper 1 over a caller-bound listener, one task per
 //! connection, graceful shutdown.
 
+mod guard;
 mod info;
 mod lookup;
 mod query;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -27,8 +28,6 @@ pub use reply::SEQ_HEADER;
 /// How long open connections get to finish their requests after shutdown
 /// begins (a `min_seq` wait can take up to 30 s; it is cut short).
 const DRAIN: Duration = Duration::from_secs(5);
-/// A client must send its request head within this, or is dropped.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops
 /// accepting, lets open connections finish (up to a few seconds) and
@@ -66,19 +65,33 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     tracing::debug!("server stopped");
 }
 
+/// What a connection's requests share: the app, and the counts its guard
+/// watches (one `Arc` clone a request, as the app alone would be).
+struct Connection {
+    app: Arc<App>,
+    activity: guard::Activity,
+}
+
 async fn connection(stream: TcpStream, app: Arc<App>, mut close: watch::Receiver<bool>) {
     // Lookups are small request/response pairs: do not wait to coalesce.
     let _ = stream.set_nodelay(true);
+    let shared = Arc::new(Connection { app, activity: guard::Activity::default() });
+    let state = Arc::clone(&shared);
     let service = service_fn(move |request| {
-        let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(router::handle(&app, request).await) }
+        let state = Arc::clone(&state);
+        async move {
+            state.activity.begin();
+            let reply = router::handle(&state.app, request).await;
+            state.activity.end();
+            Ok::<_, Infallible>(reply)
+        }
     });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .serve_connection(TokioIo::new(stream), service);
+    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
+    let idle = guard::idle(&shared.activity, guard::IDLE_LIMIT, guard::TICK);
+    tokio::pin!(idle);
     tokio::select! {
+        biased;
         result = conn.as_mut() => {
             if let Err(error) = result {
                 tracing::debug!(%error, "connection ended with an error");
@@ -88,5 +101,97 @@ async fn connection(stream: TcpStream, app: Arc<App>, mut close: watch::Receiver
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
+        // Dropping `conn` closes the socket.
+        _ = &mut idle => tracing::debug!(limit = ?guard::IDLE_LIMIT, "closing a connection without a request"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The slow-client guard over real loopback TCP, on tokio's paused clock
+    //! (it jumps to the next timer whenever every task waits).
+
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::{sleep, timeout, Instant};
+
+    use super::guard::{IDLE_LIMIT, TICK};
+    use super::*;
+    use crate::Snapshot;
+
+    const LOOKUP: &[u8] = b"GET /v1/routes/+15551234567 HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    async fn start() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Arc::new(App::with_snapshot("test", Snapshot::empty()));
+        app.status().set_ready();
+        app.status().observe(true);
+        tokio::spawn(serve(listener, app, std::future::pending()));
+        addr
+    }
+
+    /// Waits (a minute at most) for the server to close `stream`; what it
+    /// sent before.
+    async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
+        let mut got = Vec::new();
+        let read = timeout(Duration::from_secs(60), stream.read_to_end(&mut got)).await;
+        assert!(read.is_ok(), "the server kept the connection open for a minute");
+        got
+    }
+
+    /// One answer's head (a lookup's answer arrives in one segment).
+    async fn answer(stream: &mut TcpStream) -> String {
+        let mut buf = [0u8; 4096];
+        let n = timeout(Duration::from_secs(60), stream.read(&mut buf)).await.expect("an answer").unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+
+    fn within_a_tick_after(start: Instant, limit: Duration) {
+        let waited = start.elapsed();
+        assert!(waited >= limit && waited <= limit + 2 * TICK, "closed after {waited:?}, limit {limit:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_trickled_head_is_dropped() {
+        let mut stream = TcpStream::connect(start().await).await.unwrap();
+        let start = Instant::now();
+        stream.write_all(&LOOKUP[..30]).await.unwrap();
+        assert_eq!(until_closed(&mut stream).await, b"", "an incomplete head gets no answer");
+        within_a_tick_after(start, IDLE_LIMIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limit_counts_from_the_last_request() {
+        let mut stream = TcpStream::connect(start().await).await.unwrap();
+        for _ in 0..3 {
+            // 3 × 7 s: longer than the limit in all, never idle that long.
+            stream.write_all(LOOKUP).await.unwrap();
+            let head = answer(&mut stream).await;
+            assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+            sleep(Duration::from_secs(7)).await;
+        }
+        stream.write_all(LOOKUP).await.unwrap();
+        assert!(answer(&mut stream).await.starts_with("HTTP/1.1 404"));
+        let last = Instant::now();
+        assert_eq!(until_closed(&mut stream).await, b"");
+        within_a_tick_after(last, IDLE_LIMIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_longer_than_the_limit_is_answered() {
+        let mut stream = TcpStream::connect(start().await).await.unwrap();
+        let start = Instant::now();
+        let wait = 3 * IDLE_LIMIT;
+        let request = format!(
+            "GET /v1/routes/+15551234567?min_seq=5&wait_ms={} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            wait.as_millis()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let got = String::from_utf8(until_closed(&mut stream).await).unwrap();
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+        assert!(got.contains("not-caught-up"), "{got}");
+        assert!(start.elapsed() >= wait, "answered after {:?}", start.elapsed());
     }
 }

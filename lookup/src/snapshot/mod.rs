@@ -66,11 +66,10 @@ impl Hit<'_> {
         self.route.route()
     }
 
-    /// The API answer for this number, in one exactly-reserved allocation.
+    /// The API answer for this number, in one allocation of exactly its
+    /// length (so turning it into `Bytes` allocates nothing more).
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.route.max_json_len());
-        self.write_json(&mut out);
-        out
+        self.route.to_json(self.number, self.version, self.seq)
     }
 
     /// Appends the API answer to a caller's (reusable) buffer.

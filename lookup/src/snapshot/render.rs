@@ -15,8 +15,6 @@ const HEAD: &[u8] = b"{\"number\":\"+";
 const SEQ: &[u8] = b",\"seq\":";
 /// Longest decimal `u64`.
 const MAX_U64_DIGITS: usize = 20;
-/// Longest E.164 number, in digits.
-const MAX_NUMBER_DIGITS: usize = 15;
 
 /// A distinct route together with its pre-rendered answer body.
 #[derive(Debug)]
@@ -71,38 +69,76 @@ impl RenderedRoute {
         &self.route
     }
 
-    /// An upper bound of the answer's length for any number of this route:
-    /// reserve this much and [`RenderedRoute::write_json`] never reallocates.
-    pub fn max_json_len(&self) -> usize {
-        HEAD.len() + MAX_NUMBER_DIGITS + self.middle.len() + MAX_U64_DIGITS + SEQ.len() + MAX_U64_DIGITS + 1
+    /// The full answer for `number` in a buffer of exactly its length:
+    /// `Bytes::from` takes such a `Vec` over as it is, where a spare byte of
+    /// capacity would cost a second allocation (and atomic reference
+    /// counting) on every answer.
+    pub fn to_json(&self, number: E164, version: u64, seq: u64) -> Vec<u8> {
+        let parts = Parts::new(number, version, seq);
+        let mut out = Vec::with_capacity(parts.len() + self.middle.len());
+        parts.write(&self.middle, &mut out);
+        debug_assert_eq!(out.len(), out.capacity(), "the answer's length was miscounted");
+        out
     }
 
     /// Appends the full answer for `number` to `out`.
     pub fn write_json(&self, number: E164, version: u64, seq: u64, out: &mut Vec<u8>) {
-        let mut digits = [0u8; 20];
+        Parts::new(number, version, seq).write(&self.middle, out);
+    }
+}
+
+/// The three integers of an answer, already in decimal.
+struct Parts {
+    number: Decimal,
+    version: Decimal,
+    seq: Decimal,
+}
+
+impl Parts {
+    fn new(number: E164, version: u64, seq: u64) -> Parts {
+        Parts { number: Decimal::new(number.as_u64()), version: Decimal::new(version), seq: Decimal::new(seq) }
+    }
+
+    /// The answer's length without the route's middle.
+    fn len(&self) -> usize {
+        HEAD.len() + self.number.bytes().len() + self.version.bytes().len() + SEQ.len() + self.seq.bytes().len() + 1
+    }
+
+    fn write(&self, middle: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(HEAD);
-        out.extend_from_slice(number.digits(&mut digits));
-        out.extend_from_slice(&self.middle);
-        push_u64(out, version);
+        out.extend_from_slice(self.number.bytes());
+        out.extend_from_slice(middle);
+        out.extend_from_slice(self.version.bytes());
         out.extend_from_slice(SEQ);
-        push_u64(out, seq);
+        out.extend_from_slice(self.seq.bytes());
         out.push(b'}');
     }
 }
 
-/// Appends `value` in decimal without going through `fmt`.
-fn push_u64(out: &mut Vec<u8>, mut value: u64) {
-    let mut buf = [0u8; MAX_U64_DIGITS];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
+/// A `u64` in decimal, formatted without going through `fmt`.
+struct Decimal {
+    buf: [u8; MAX_U64_DIGITS],
+    start: usize,
+}
+
+impl Decimal {
+    fn new(mut value: u64) -> Decimal {
+        let mut buf = [0u8; MAX_U64_DIGITS];
+        let mut start = buf.len();
+        loop {
+            start -= 1;
+            buf[start] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
         }
+        Decimal { buf, start }
     }
-    out.extend_from_slice(&buf[i..]);
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
 }
 
 #[cfg(test)]
@@ -127,10 +163,11 @@ mod tests {
     fn answer_is_the_api_shape() {
         let r = RenderedRoute::new(route(Subsystem::Psap, "US"));
         let n = E164::parse("+15551234567").unwrap();
-        let mut out = Vec::with_capacity(r.max_json_len());
-        let cap = out.capacity();
-        r.write_json(n, u64::MAX, 1042, &mut out);
-        assert_eq!(out.capacity(), cap, "the reserved length was too small");
+        let out = r.to_json(n, u64::MAX, 1042);
+        assert_eq!(out.len(), out.capacity(), "the answer's buffer is not exactly its length");
+        let mut written = Vec::new();
+        r.write_json(n, u64::MAX, 1042, &mut written);
+        assert_eq!(written, out);
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             v,
