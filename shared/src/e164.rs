@@ -149,7 +149,9 @@ impl E164 {
     }
 }
 
-fn write_digits(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
+/// Writes `value` in decimal at the end of `buf` and returns those bytes
+/// (no `fmt`, no allocation: the lookup answer's integers go through this).
+pub fn write_digits(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;

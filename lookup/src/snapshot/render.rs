@@ -5,6 +5,7 @@
 //! distinct route, when it enters the snapshot, leaves the hot path with
 //! copying bytes and formatting three integers into one exactly-sized buffer.
 
+use didroute_shared::e164::write_digits;
 use didroute_shared::{Country, Greeting, Route, Subsystem, E164};
 use serde::Serialize;
 use uuid::Uuid;
@@ -115,24 +116,16 @@ impl Parts {
     }
 }
 
-/// A `u64` in decimal, formatted without going through `fmt`.
+/// A `u64` in decimal.
 struct Decimal {
     buf: [u8; MAX_U64_DIGITS],
     start: usize,
 }
 
 impl Decimal {
-    fn new(mut value: u64) -> Decimal {
+    fn new(value: u64) -> Decimal {
         let mut buf = [0u8; MAX_U64_DIGITS];
-        let mut start = buf.len();
-        loop {
-            start -= 1;
-            buf[start] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 {
-                break;
-            }
-        }
+        let start = MAX_U64_DIGITS - write_digits(value, &mut buf).len();
         Decimal { buf, start }
     }
 
