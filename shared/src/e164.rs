@@ -149,17 +149,36 @@ impl E164 {
     }
 }
 
+/// "00", "01", … "99": two digits per division when formatting.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        pairs[2 * i] = b'0' + (i / 10) as u8;
+        pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    pairs
+};
+
 /// Writes `value` in decimal at the end of `buf` and returns those bytes
-/// (no `fmt`, no allocation: the lookup answer's integers go through this).
+/// (no `fmt`, no allocation: every lookup answer formats three integers
+/// through this, so it takes two digits per division).
 pub fn write_digits(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
-    loop {
+    while value >= 100 {
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if value >= 10 {
+        let pair = value as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
+        buf[i] = b'0' + value as u8;
     }
     &buf[i..]
 }
@@ -275,5 +294,21 @@ mod tests {
         let json = serde_json::to_string(&n).unwrap();
         assert_eq!(json, "\"+442079460000\"");
         assert_eq!(serde_json::from_str::<E164>(&json).unwrap(), n);
+    }
+
+    #[test]
+    fn write_digits_matches_display() {
+        let mut buf = [0u8; 20];
+        let mut values = vec![0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 15551234567, u64::MAX, u64::MAX - 1];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            assert_eq!(write_digits(v, &mut buf), v.to_string().as_bytes(), "{v}");
+        }
     }
 }
