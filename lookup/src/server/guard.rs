@@ -68,4 +68,3 @@ pub async fn idle(activity: &Activity, limit: Duration, tick: Duration) {
         }
     }
 }
-
