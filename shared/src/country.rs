@@ -68,6 +68,12 @@ impl Country {
         &COUNTRIES[self.0 as usize]
     }
 
+    /// The country's position in the table (alpha-2 order): a compact,
+    /// stable key within one build of this crate.
+    pub fn index(self) -> u16 {
+        self.0
+    }
+
     pub fn alpha2(self) -> &'static str {
         self.info().alpha2
     }

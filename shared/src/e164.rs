@@ -70,7 +70,11 @@ impl E164 {
     /// character, so that callers that stripped a prefix report positions in
     /// the text as written.
     pub(crate) fn from_digits_at(digits: &str, offset: usize) -> Result<Self, NumberError> {
-        if let Some((pos, ch)) = digits.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        // Bytes, not chars: the first byte that is not an ASCII digit starts
+        // the offending character (everything before it is ASCII), and the
+        // lookup path parses every request's number here.
+        if let Some(pos) = digits.bytes().position(|b| !b.is_ascii_digit()) {
+            let ch = digits[pos..].chars().next().expect("a character starts after ASCII digits");
             return Err(NumberError::InvalidCharacter { ch, pos: pos + offset });
         }
         let len = digits.len();
@@ -240,6 +244,9 @@ mod tests {
         assert!(matches!(E164::parse("++15551234567"), Err(NumberError::InvalidCharacter { .. })));
         assert!(matches!(E164::parse("+15551234567 "), Err(NumberError::InvalidCharacter { ch: ' ', .. })));
         assert!(matches!(E164::parse("+٣٣٣٣٣٣٣٣"), Err(NumberError::InvalidCharacter { .. })));
+        // A character of several bytes is reported whole, at its byte offset.
+        assert_eq!(E164::parse("+٣٣٣٣٣٣٣٣"), Err(NumberError::InvalidCharacter { ch: '٣', pos: 1 }));
+        assert_eq!(E164::parse("%2B1555é123"), Err(NumberError::InvalidCharacter { ch: 'é', pos: 7 }));
     }
 
     #[test]

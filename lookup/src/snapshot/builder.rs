@@ -3,7 +3,6 @@
 //! [`Writer`], which encodes numbers arriving in ascending order into block
 //! containers (also what a fold streams into, without sorting).
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,270 +11,9 @@ use time::OffsetDateTime;
 
 use super::base::{Base, TOMBSTONE};
 use super::blocks::{self, Directory, Member};
-use super::hash::{FxHashMap, FxHasher};
 use super::render::RenderedRoute;
+use super::routes::{RouteTable, Warmed, WARM};
 use super::sparse::{self, Sparse};
-
-/// Distinct routes, each rendered once.
-///
-/// A build interns the route of every number it is given (millions of
-/// numbers, a few thousand routes), so the hash is first a quick one: a
-/// route's fixed-size fields, its string lengths and the first and last 8
-/// bytes of each string, with no pass over every byte; a candidate is then
-/// compared in full, so interning stays exact.
-/// Routes alike in all of that (strings that differ only in the middle)
-/// would share one chain, so a chain longer than [`MAX_CHAIN`] switches the
-/// table to hashing every byte. (Keeping routes as encodings in one
-/// contiguous arena, compared byte for byte, measured no faster.)
-#[derive(Default)]
-pub(crate) struct RouteTable {
-    pub(crate) routes: Vec<Arc<RenderedRoute>>,
-    /// Hash -> the newest route index with it.
-    heads: FxHashMap<u64, u32>,
-    /// `chain[i]`: the next older index with route `i`'s hash, or
-    /// [`TOMBSTONE`] at the end.
-    chain: Vec<u32>,
-    /// Hashing every byte (after a long chain).
-    full: bool,
-}
-
-/// Candidates a lookup compares before the table hashes every byte.
-const MAX_CHAIN: usize = 8;
-
-/// What [`RouteTable::warm`] found for a batch: each route's hash and chain
-/// head, valid while the table still has `routes` routes and the same `full`.
-struct Warmed {
-    hashes: [u64; WARM],
-    heads: [u32; WARM],
-    routes: usize,
-    full: bool,
-}
-
-/// Routes [`RouteTable::warm`] loads at a time: enough misses in flight to
-/// fill the memory pipeline, few enough that the first are still cached when
-/// they are interned.
-const WARM: usize = 16;
-
-/// Up to 8 bytes of `b` from its start and up to 8 from its end, as two
-/// words (two plain loads: this runs for every pushed number, where a
-/// `memcpy` call per string end was 15% of interning's instructions).
-#[inline]
-fn ends_of(b: &[u8]) -> (u64, u64) {
-    match (b.first_chunk::<8>(), b.last_chunk::<8>()) {
-        (Some(first), Some(last)) => (u64::from_le_bytes(*first), u64::from_le_bytes(*last)),
-        _ => {
-            // shorter than 8: both ends are the whole string
-            let v = b.iter().rev().fold(0u64, |v, &c| v << 8 | u64::from(c));
-            (v, v)
-        }
-    }
-}
-
-#[inline]
-fn quick_hash(r: &Route) -> u64 {
-    let mut h = FxHasher::default();
-    let tenant = r.tenant_id.as_u64_pair();
-    h.write_u64(tenant.0);
-    h.write_u64(tenant.1);
-    r.subsystem.hash(&mut h);
-    r.country.hash(&mut h);
-    let len = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() as u64 + 1);
-    h.write_u64(
-        r.dashboard_id.len() as u64
-            ^ (r.customer_label.len() as u64) << 16
-            ^ len(&r.friendly_name) << 32
-            ^ len(&r.organisation_id) << 48
-            ^ u64::from(r.auto_provisioned) << 63,
-    );
-    for s in [Some(&r.dashboard_id), Some(&r.customer_label), r.friendly_name.as_ref(), r.organisation_id.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        let (first, last) = ends_of(s.as_bytes());
-        h.write_u64(first);
-        h.write_u64(last);
-    }
-    h.finish()
-}
-
-#[inline]
-fn full_hash(r: &Route) -> u64 {
-    let mut h = FxHasher::default();
-    r.hash(&mut h);
-    h.finish()
-}
-
-impl RouteTable {
-    #[inline]
-    fn hash(&self, route: &Route) -> u64 {
-        if self.full {
-            full_hash(route)
-        } else {
-            quick_hash(route)
-        }
-    }
-
-    /// Walks `hash`'s chain for `route`: `Some(index)` of an equal route or
-    /// `Some(None)` at the chain's end; `None` once more than `limit`
-    /// candidates differed.
-    #[inline]
-    fn walk(&self, hash: u64, route: &Route, limit: usize) -> Option<Option<u32>> {
-        self.walk_from(self.head(hash), route, limit)
-    }
-
-    /// The newest route index with `hash`, or [`TOMBSTONE`].
-    #[inline]
-    fn head(&self, hash: u64) -> u32 {
-        self.heads.get(&hash).copied().unwrap_or(TOMBSTONE)
-    }
-
-    /// [`RouteTable::walk`] from the chain's head `at`.
-    #[inline]
-    fn walk_from(&self, mut at: u32, route: &Route, limit: usize) -> Option<Option<u32>> {
-        let mut walked = 0;
-        while at != TOMBSTONE {
-            if self.routes[at as usize].route() == route {
-                return Some(Some(at));
-            }
-            at = self.chain[at as usize];
-            walked += 1;
-            if walked > limit {
-                return None;
-            }
-        }
-        Some(None)
-    }
-
-    /// The index of a route equal to `route`, if interned; and its hash.
-    #[inline]
-    fn find(&mut self, route: &Route) -> (Option<u32>, u64) {
-        let hash = self.hash(route);
-        let limit = if self.full { usize::MAX } else { MAX_CHAIN };
-        match self.walk(hash, route, limit) {
-            Some(found) => (found, hash),
-            None => self.find_after_rehash(route),
-        }
-    }
-
-    /// [`RouteTable::find`] for the `i`th route of a batch given to
-    /// [`RouteTable::warm`]: starts from the hash and chain head found then,
-    /// unless a route was added since (which may have moved the head).
-    #[inline]
-    fn find_warmed(&mut self, route: &Route, warmed: &Warmed, i: usize) -> (Option<u32>, u64) {
-        if self.routes.len() != warmed.routes || self.full != warmed.full {
-            return self.find(route);
-        }
-        let hash = warmed.hashes[i];
-        let limit = if self.full { usize::MAX } else { MAX_CHAIN };
-        match self.walk_from(warmed.heads[i], route, limit) {
-            Some(found) => (found, hash),
-            None => self.find_after_rehash(route),
-        }
-    }
-
-    /// [`RouteTable::find`] once a chain grew too long: hashes every byte
-    /// from now on.
-    #[cold]
-    #[inline(never)]
-    fn find_after_rehash(&mut self, route: &Route) -> (Option<u32>, u64) {
-        self.rehash_full();
-        let hash = full_hash(route);
-        (self.walk(hash, route, usize::MAX).flatten(), hash)
-    }
-
-    /// Switches to hashing every byte and rebuilds the chains.
-    fn rehash_full(&mut self) {
-        self.full = true;
-        self.heads.clear();
-        for (i, r) in self.routes.iter().enumerate() {
-            self.chain[i] = self.heads.insert(full_hash(r.route()), i as u32).unwrap_or(TOMBSTONE);
-        }
-    }
-
-    fn add(&mut self, route: Route, hash: u64) -> u32 {
-        // TOMBSTONE is u32::MAX: four billion distinct routes would be a bug
-        // upstream long before memory ran out here.
-        let index = u32::try_from(self.routes.len())
-            .ok()
-            .filter(|&i| i != TOMBSTONE)
-            .expect("fewer than 2^32 - 1 distinct routes");
-        self.routes.push(Arc::new(RenderedRoute::new(route)));
-        self.chain.push(self.heads.insert(hash, index).unwrap_or(TOMBSTONE));
-        index
-    }
-
-    /// Loads into the cache what interning `batch` will read, without
-    /// changing anything: each route's own strings (by hashing it) and, where
-    /// its hash is known, the candidate it will be compared with.
-    ///
-    /// Why: a bulk load pushes numbers in arrival order, so consecutive
-    /// numbers hit unrelated routes, and interning one route is a chain of
-    /// dependent cache misses (its strings, the hash slot, the candidate,
-    /// the candidate's strings): ~300 ns a number at 100M numbers and 49k
-    /// routes, where the same work on warm data takes ~60 ns. Run a stage at
-    /// a time over a batch, the misses of different routes overlap instead.
-    /// Read-only; what it found is kept for [`RouteTable::find_warmed`],
-    /// which uses it only while the table is unchanged.
-    fn warm(&self, batch: &[Option<&Route>]) -> Warmed {
-        let mut hashes = [0u64; WARM];
-        for (h, r) in hashes.iter_mut().zip(batch) {
-            if let Some(r) = r {
-                *h = self.hash(r);
-            }
-        }
-        let mut heads = [TOMBSTONE; WARM];
-        for ((at, &h), r) in heads.iter_mut().zip(&hashes).zip(batch) {
-            if r.is_some() {
-                *at = self.head(h);
-            }
-        }
-        for &at in heads.iter().take(batch.len()) {
-            if let Some(candidate) = self.routes.get(at as usize) {
-                let c = candidate.route();
-                for s in [
-                    Some(&c.dashboard_id),
-                    Some(&c.customer_label),
-                    c.friendly_name.as_ref(),
-                    c.organisation_id.as_ref(),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    std::hint::black_box(s.as_bytes().first().copied());
-                }
-            }
-        }
-        Warmed { hashes, heads, routes: self.routes.len(), full: self.full }
-    }
-
-    fn intern_warmed(&mut self, route: Route, warmed: &Warmed, i: usize) -> u32 {
-        match self.find_warmed(&route, warmed, i) {
-            (Some(index), _) => index,
-            (None, hash) => self.add(route, hash),
-        }
-    }
-
-    fn intern_ref_warmed(&mut self, route: &Route, warmed: &Warmed, i: usize) -> u32 {
-        match self.find_warmed(route, warmed, i) {
-            (Some(index), _) => index,
-            (None, hash) => self.add(route.clone(), hash),
-        }
-    }
-
-    pub(crate) fn intern(&mut self, route: Route) -> u32 {
-        match self.find(&route) {
-            (Some(index), _) => index,
-            (None, hash) => self.add(route, hash),
-        }
-    }
-
-    pub(crate) fn intern_ref(&mut self, route: &Route) -> u32 {
-        match self.find(route) {
-            (Some(index), _) => index,
-            (None, hash) => self.add(route.clone(), hash),
-        }
-    }
-}
 
 /// Blocks with at most this many numbers go to the sparse table.
 const SPARSE_MAX: usize = 3;
@@ -470,6 +208,7 @@ impl BaseBuilder {
     pub fn push_refs<'r>(&mut self, numbers: impl IntoIterator<Item = (E164, &'r Route, u64, u64)>) {
         let mut batch: Vec<(E164, &'r Route, u64, u64)> = Vec::with_capacity(WARM);
         let mut routes: Vec<Option<&'r Route>> = Vec::with_capacity(WARM);
+        let mut warmed = Box::<Warmed>::default();
         let mut numbers = numbers.into_iter();
         loop {
             batch.clear();
@@ -479,7 +218,7 @@ impl BaseBuilder {
             }
             routes.clear();
             routes.extend(batch.iter().map(|&(_, route, _, _)| Some(route)));
-            let warmed = self.routes.warm(&routes);
+            self.routes.warm(&routes, &mut warmed);
             for (i, &(number, route, version, seq)) in batch.iter().enumerate() {
                 let route = self.routes.intern_ref_warmed(route, &warmed, i);
                 self.push_record(number, route, version, seq);
@@ -492,13 +231,14 @@ impl BaseBuilder {
     /// [`BaseBuilder::push_refs`].
     pub fn push_events(&mut self, events: impl IntoIterator<Item = ChangeEvent>) {
         let mut batch: Vec<ChangeEvent> = Vec::with_capacity(WARM);
+        let mut warmed = Box::<Warmed>::default();
         let mut events = events.into_iter();
         loop {
             batch.extend(events.by_ref().take(WARM));
             if batch.is_empty() {
                 return;
             }
-            let warmed = {
+            {
                 let routes: Vec<Option<&Route>> = batch
                     .iter()
                     .map(|e| match e.op {
@@ -506,8 +246,8 @@ impl BaseBuilder {
                         Op::Delete => None,
                     })
                     .collect();
-                self.routes.warm(&routes)
-            };
+                self.routes.warm(&routes, &mut warmed);
+            }
             for (i, event) in batch.drain(..).enumerate() {
                 let route = match (event.op, event.route) {
                     (Op::Upsert, Some(route)) => self.routes.intern_warmed(route, &warmed, i),
@@ -651,67 +391,7 @@ fn sort_by_number(items: &mut [Item]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn string_ends_are_read_as_words() {
-        assert_eq!(ends_of(b""), (0, 0));
-        assert_eq!(ends_of(b"abc"), (0x63_62_61, 0x63_62_61));
-        assert_eq!(ends_of(b"abcdefgh"), (0x6867_6665_6463_6261, 0x6867_6665_6463_6261));
-        assert_eq!(ends_of(b"abcdefghij"), (0x6867_6665_6463_6261, 0x6a69_6867_6665_6463));
-    }
-
-    #[test]
-    fn routes_alike_at_their_ends_stay_apart() {
-        let route = |label: &str| Route {
-            tenant_id: uuid::Uuid::from_u128(7),
-            subsystem: didroute_shared::Subsystem::Utilities,
-            dashboard_id: "dash".into(),
-            customer_label: label.into(),
-            country: didroute_shared::Country::parse("US").unwrap(),
-            friendly_name: None,
-            organisation_id: None,
-            auto_provisioned: false,
-        };
-        // Same tenant, lengths and first and last 8 bytes: one quick hash.
-        let (a, b) = (route("AAAAAAAA-x-BBBBBBBB"), route("AAAAAAAA-y-BBBBBBBB"));
-        assert_eq!(quick_hash(&a), quick_hash(&b));
-        let mut t = RouteTable::default();
-        let (ia, ib) = (t.intern_ref(&a), t.intern(b.clone()));
-        assert_ne!(ia, ib);
-        assert_eq!((t.intern(a.clone()), t.intern_ref(&b)), (ia, ib));
-        assert_eq!(t.routes[ia as usize].route(), &a);
-        assert_eq!(t.routes[ib as usize].route(), &b);
-        assert_eq!(t.routes.len(), 2);
-        assert!(!t.full);
-    }
-
-    #[test]
-    fn long_chains_switch_to_hashing_every_byte() {
-        let routes: Vec<Route> = (0..2000).map(alike).collect();
-        assert_eq!(quick_hash(&routes[0]), quick_hash(&routes[1999]));
-        let mut t = RouteTable::default();
-        let first: Vec<u32> = routes.iter().map(|r| t.intern_ref(r)).collect();
-        assert!(t.full, "a chain past {MAX_CHAIN} switched the table");
-        assert_eq!(first, (0..2000).collect::<Vec<u32>>());
-        // Everything is found again, through chains of full hashes.
-        for (i, r) in routes.iter().enumerate().rev() {
-            assert_eq!(t.intern(r.clone()), i as u32);
-            assert_eq!(t.routes[i].route(), r);
-        }
-        let longest = (0..t.chain.len())
-            .map(|mut i| {
-                let mut n = 1;
-                while t.chain[i] != TOMBSTONE {
-                    i = t.chain[i] as usize;
-                    n += 1;
-                }
-                n
-            })
-            .max();
-        assert!(longest <= Some(2), "chains stay short: {longest:?}");
-    }
-
-    /// Route `i` of 2,000 alike in tenant, lengths and both ends: one quick
-    /// hash for all, so interning them switches the table to full hashes.
+    /// Route `i` of 2,000 alike routes.
     fn alike(i: usize) -> Route {
         Route {
             tenant_id: uuid::Uuid::from_u128(7),
@@ -725,7 +405,7 @@ mod tests {
         }
     }
 
-    /// Routes, items `(number, version, route)`, highest seq, full hashing.
+    /// Routes, items `(number, version, route)`, highest seq, keyed hashing.
     type Contents = (Vec<Route>, Vec<(u64, u64, u32)>, u64, bool);
 
     /// What a builder holds, to compare two: its routes, in index order, and
@@ -735,15 +415,17 @@ mod tests {
             b.routes.routes.iter().map(|r| r.route().clone()).collect(),
             b.items.iter().map(|i| (i.number, i.version, i.route)).collect(),
             b.seq,
-            b.routes.full,
+            b.routes.keyed.is_some(),
         )
     }
 
     #[test]
     fn batched_pushes_intern_like_single_ones() {
         // New routes keep arriving among repeats, so routes are added inside
-        // a batch (what `warm` found goes stale), and the quick-hash chain
-        // outgrows MAX_CHAIN inside one (the table switches to full hashes).
+        // a batch (what `warm` found goes stale), and, with every Fx hash
+        // colliding (a crafted flood), the chain outgrows its limit inside
+        // one (the table switches to a keyed hash).
+        super::super::routes::FX_COLLIDES.set(true);
         let routes: Vec<Route> = (0..2000).map(alike).collect();
         let pushes: Vec<(E164, &Route, u64, u64)> = (0..12_000usize)
             .map(|k| {
@@ -757,7 +439,7 @@ mod tests {
             one.push_ref(number, route, version, seq);
         }
         many.push_refs(pushes.iter().copied());
-        assert!(one.routes.full && one.routes.routes.len() > 1000, "{} routes", one.routes.routes.len());
+        assert!(one.routes.keyed.is_some() && one.routes.routes.len() > 1000, "{} routes", one.routes.routes.len());
         assert!(contents(&one) == contents(&many), "push_refs interns like push_ref");
 
         // The same as events, with deletions and an upsert that lost its

@@ -18,6 +18,7 @@ mod fold;
 mod hash;
 mod overlay;
 mod render;
+mod routes;
 mod sparse;
 mod store;
 
