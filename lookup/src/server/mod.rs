@@ -9,10 +9,13 @@ mod reply;
 mod router;
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -72,6 +75,14 @@ struct Connection {
     activity: guard::Activity,
 }
 
+/// What ended a connection's task besides the connection itself.
+enum Side {
+    /// The server is shutting down.
+    Stop,
+    /// The connection sat without a request for [`guard::IDLE_LIMIT`].
+    Idle,
+}
+
 async fn connection(stream: TcpStream, app: Arc<App>, mut close: watch::Receiver<bool>) {
     // Lookups are small request/response pairs: do not wait to coalesce.
     let _ = stream.set_nodelay(true);
@@ -88,21 +99,45 @@ async fn connection(stream: TcpStream, app: Arc<App>, mut close: watch::Receiver
     });
     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
-    let idle = guard::idle(&shared.activity, guard::IDLE_LIMIT, guard::TICK);
-    tokio::pin!(idle);
-    tokio::select! {
-        biased;
-        result = conn.as_mut() => {
+    // The shutdown signal and the idle guard wait beside the connection.
+    // `select!` would poll both on every wake of this task, i.e. on every
+    // request (~430 instructions a request in callgrind, a sixth of the
+    // lookup's own work); `FuturesUnordered` polls one only when its own
+    // waker fired.
+    let mut side: FuturesUnordered<Pin<Box<dyn Future<Output = Side> + Send + '_>>> = FuturesUnordered::new();
+    side.push(Box::pin(async {
+        crate::stopped(&mut close).await;
+        Side::Stop
+    }));
+    side.push(Box::pin(async {
+        guard::idle(&shared.activity, guard::IDLE_LIMIT, guard::TICK).await;
+        Side::Idle
+    }));
+    let ended = poll_fn(|cx| {
+        // The connection first, as a biased select would.
+        if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+            return Poll::Ready(Err(result));
+        }
+        match side.poll_next_unpin(cx) {
+            Poll::Ready(Some(side)) => Poll::Ready(Ok(side)),
+            // never empty before one of them ended, and the first to end ends this
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+        }
+    })
+    .await;
+    match ended {
+        Err(result) => {
             if let Err(error) = result {
                 tracing::debug!(%error, "connection ended with an error");
             }
         }
-        _ = crate::stopped(&mut close) => {
+        Ok(Side::Stop) => {
+            drop(side);
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
         // Dropping `conn` closes the socket.
-        _ = &mut idle => tracing::debug!(limit = ?guard::IDLE_LIMIT, "closing a connection without a request"),
+        Ok(Side::Idle) => tracing::debug!(limit = ?guard::IDLE_LIMIT, "closing a connection without a request"),
     }
 }
 
