@@ -121,34 +121,6 @@ impl KeyCache {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_cached_key_expires_after_its_ttl() {
-        let cache = KeyCache::new(Duration::from_millis(50));
-        let (a, b) = (hash_key("drk_a"), hash_key("drk_b"));
-        let tenant = Uuid::new_v4();
-        assert_eq!(cache.get(&a), None);
-        cache.put(a, tenant);
-        assert_eq!((cache.get(&a), cache.get(&b)), (Some(tenant), None));
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(cache.get(&a), None, "expired");
-    }
-
-    #[test]
-    fn the_cache_stays_bounded() {
-        let cache = KeyCache::new(Duration::from_secs(60));
-        for i in 0..KEY_CACHE_MAX + 5 {
-            cache.put(hash_key(&format!("drk_{i}")), Uuid::new_v4());
-        }
-        let len = cache.entries.lock().unwrap().len();
-        assert!(len <= KEY_CACHE_MAX, "{len}");
-        assert!(cache.get(&hash_key(&format!("drk_{}", KEY_CACHE_MAX + 4))).is_some(), "the newest key is kept");
-    }
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -175,5 +147,33 @@ impl FromRequestParts<AppState> for Tenant {
                 Err(ApiError::Forbidden("this route acts for a tenant: use one of the tenant's API keys".into()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_key_expires_after_its_ttl() {
+        let cache = KeyCache::new(Duration::from_millis(50));
+        let (a, b) = (hash_key("drk_a"), hash_key("drk_b"));
+        let tenant = Uuid::new_v4();
+        assert_eq!(cache.get(&a), None);
+        cache.put(a, tenant);
+        assert_eq!((cache.get(&a), cache.get(&b)), (Some(tenant), None));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(cache.get(&a), None, "expired");
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = KeyCache::new(Duration::from_secs(60));
+        for i in 0..KEY_CACHE_MAX + 5 {
+            cache.put(hash_key(&format!("drk_{i}")), Uuid::new_v4());
+        }
+        let len = cache.entries.lock().unwrap().len();
+        assert!(len <= KEY_CACHE_MAX, "{len}");
+        assert!(cache.get(&hash_key(&format!("drk_{}", KEY_CACHE_MAX + 4))).is_some(), "the newest key is kept");
     }
 }

@@ -67,10 +67,11 @@ const END_RECLAIM_WINDOW: Job = Job {
 
 /// Runs every job until nothing more is due.
 pub async fn run_once(db: &Db) -> Result<Report, sqlx::Error> {
-    let mut report = Report::default();
-    report.reservations_expired = run_job(db, &EXPIRE_RESERVATIONS).await?;
-    report.cooled_down = run_job(db, &END_COOLDOWN).await?;
-    report.returned_to_inventory = run_job(db, &END_RECLAIM_WINDOW).await?;
+    let report = Report {
+        reservations_expired: run_job(db, &EXPIRE_RESERVATIONS).await?,
+        cooled_down: run_job(db, &END_COOLDOWN).await?,
+        returned_to_inventory: run_job(db, &END_RECLAIM_WINDOW).await?,
+    };
     if report != Report::default() {
         outbox::sequence_all(&db.operator).await?;
     }

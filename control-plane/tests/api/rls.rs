@@ -742,7 +742,9 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
     }
 
     // policies: only for the service roles, never a blanket `true` for the app
-    let policies: Vec<(String, String, Vec<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    /// A policy row: table, name, roles, USING and WITH CHECK expressions.
+    type Policy = (String, String, Vec<String>, Option<String>, Option<String>);
+    let policies: Vec<Policy> = sqlx::query_as(
         "SELECT tablename::text, policyname::text, roles::text[], qual, with_check
          FROM pg_policies WHERE schemaname = 'public' ORDER BY 1, 2",
     )
@@ -1330,7 +1332,7 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
             other.id
         );
         let r = rows(&w.db, Ctx::Tenant(t.id), in_ranges).await.unwrap();
-        assert_eq!(r, [t.pool.clone()], "tenant {}: numbers in the pool ranges it sees", t.id);
+        assert_eq!(r, std::slice::from_ref(&t.pool), "tenant {}: numbers in the pool ranges it sees", t.id);
     }
 
     // visibility of inventory: public yes, A's private pool no, B's own pool yes
@@ -1342,14 +1344,14 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     assert_eq!(visible, expected, "tenant B sees exactly its own numbers, its private pool and public inventory");
     for p in &w.public {
         let r = rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{p}'")).await.unwrap();
-        assert_eq!(r, [p.clone()], "public inventory {p} is visible to tenant B");
+        assert_eq!(r, std::slice::from_ref(p), "public inventory {p} is visible to tenant B");
     }
     let r =
         rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{}'", a.pool)).await.unwrap();
     assert!(r.is_empty(), "A's private-pool number {} is hidden from tenant B: {r:?}", a.pool);
     let r =
         rows(&w.db, Ctx::Tenant(a.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{}'", a.pool)).await.unwrap();
-    assert_eq!(r, [a.pool.clone()], "control: A sees its private-pool number");
+    assert_eq!(r, std::slice::from_ref(&a.pool), "control: A sees its private-pool number");
     for n in a.held() {
         let r = rows(&w.db, Ctx::Tenant(b.id), &format!("SELECT e164 FROM numbers WHERE e164 = '{n}'")).await.unwrap();
         assert!(r.is_empty(), "A's held number {n} is hidden from tenant B");

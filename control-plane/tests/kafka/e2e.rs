@@ -49,12 +49,12 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
     let seq = app.release(&b, &numbers[1]).await;
     let (s, r) = route(&first, &numbers[1], seq).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "released: {r}");
-    for i in 2..10 {
-        last = app.remap(if i % 2 == 0 { &a } else { &b }, &numbers[i], &format!("again {i}")).await;
-        set_at.insert(numbers[i].clone(), last);
+    for (i, number) in numbers.iter().enumerate().take(10).skip(2) {
+        last = app.remap(if i % 2 == 0 { &a } else { &b }, number, &format!("again {i}")).await;
+        set_at.insert(number.clone(), last);
     }
-    for i in 10..14 {
-        last = app.release(if i % 2 == 0 { &a } else { &b }, &numbers[i]).await;
+    for (i, number) in numbers.iter().enumerate().take(14).skip(10) {
+        last = app.release(if i % 2 == 0 { &a } else { &b }, number).await;
     }
 
     let second = start_node(kafka_settings(&brokers, &topic)).await;
