@@ -468,6 +468,84 @@ mod tests {
         }
     }
 
+    /// Interning agrees with a linear search over every route seen, for
+    /// random routes drawn from few values (so most repeat and many differ
+    /// in one field only), some of them long, through every entry point.
+    #[test]
+    fn interning_agrees_with_a_linear_search() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let text = |next: &mut dyn FnMut(u64) -> u64| {
+            let len = match next(20) {
+                0 => 90 + next(200) as usize, // around the key's limits
+                _ => next(6) as usize,
+            };
+            (0..len).map(|_| ['a', 'b', 'é'][next(3) as usize]).collect::<String>()
+        };
+        let countries = ["US", "CA", "GB"].map(|c| Country::parse(c).unwrap());
+        let subsystems = [Subsystem::Psap, Subsystem::Utilities, Subsystem::DocumentTelephony, Subsystem::Mdoc];
+        let routes: Vec<Route> = (0..3000)
+            .map(|_| Route {
+                tenant_id: uuid::Uuid::from_u128(u128::from(next(3))),
+                subsystem: subsystems[next(4) as usize],
+                dashboard_id: text(&mut next),
+                customer_label: text(&mut next),
+                country: countries[next(3) as usize],
+                friendly_name: (next(2) == 0).then(|| text(&mut next)),
+                organisation_id: (next(2) == 0).then(|| text(&mut next)),
+                auto_provisioned: next(2) == 0,
+            })
+            .collect();
+        assert!(routes.iter().any(|r| encode(r).is_none()) && routes.iter().any(|r| encode(r).is_some()));
+        let mut model: Vec<Route> = Vec::new();
+        let mut want = |r: &Route| -> u32 {
+            match model.iter().position(|m| m == r) {
+                Some(i) => i as u32,
+                None => {
+                    model.push(r.clone());
+                    model.len() as u32 - 1
+                }
+            }
+        };
+        let mut t = RouteTable::default();
+        let mut warmed = Box::<Warmed>::default();
+        let mut i = 0;
+        while i < 20_000 {
+            match next(3) {
+                0 => {
+                    let r = &routes[next(3000) as usize];
+                    assert_eq!(t.intern(r.clone()), want(r));
+                    i += 1;
+                }
+                1 => {
+                    let r = &routes[next(3000) as usize];
+                    assert_eq!(t.intern_ref(r), want(r));
+                    i += 1;
+                }
+                _ => {
+                    let batch: Vec<Option<&Route>> =
+                        (0..WARM).map(|_| (next(8) != 0).then(|| &routes[next(3000) as usize])).collect();
+                    t.warm(&batch, &mut warmed);
+                    for (k, r) in batch.iter().enumerate() {
+                        if let Some(r) = r {
+                            assert_eq!(t.intern_ref_warmed(r, &warmed, k), want(r));
+                        }
+                    }
+                    i += WARM;
+                }
+            }
+        }
+        assert_eq!(t.routes.len(), model.len());
+        for (stored, m) in t.routes.iter().zip(&model) {
+            assert_eq!(stored.route(), m);
+        }
+    }
+
     #[test]
     fn routes_too_long_for_a_key_are_interned_exactly() {
         let long = |s: &str| Route { friendly_name: Some(s.repeat(300)), ..route("Metro 911") };
