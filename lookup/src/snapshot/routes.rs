@@ -350,6 +350,8 @@ impl RouteTable {
     /// Where a find for the `i`th route of `warmed` starts: the hash and
     /// head found then, unless a route was added since (which may have moved
     /// the head) or the hash changed.
+    /// The caller passes the route it warmed at slot `i`; a mismatch would
+    /// intern it under another route's key (checked in debug builds).
     #[inline]
     fn start(&self, warmed: &Warmed, i: usize) -> Option<(u64, u32)> {
         (self.routes.len() == warmed.routes && self.keyed.is_some() == warmed.keyed)
@@ -359,6 +361,10 @@ impl RouteTable {
     /// [`RouteTable::intern`] for the `i`th route of a batch given to
     /// [`RouteTable::warm`].
     pub(crate) fn intern_warmed(&mut self, route: Route, warmed: &Warmed, i: usize) -> u32 {
+        debug_assert!(
+            encode(&route) == (warmed.lens[i] > 0).then(|| (warmed.keys[i], warmed.lens[i])),
+            "route {i} is not the one warmed"
+        );
         let start = self.start(warmed, i);
         self.intern_with(Owned(route), &warmed.keys[i], warmed.lens[i], start)
     }
@@ -366,6 +372,10 @@ impl RouteTable {
     /// [`RouteTable::intern_ref`] for the `i`th route of a batch given to
     /// [`RouteTable::warm`].
     pub(crate) fn intern_ref_warmed(&mut self, route: &Route, warmed: &Warmed, i: usize) -> u32 {
+        debug_assert!(
+            encode(route) == (warmed.lens[i] > 0).then(|| (warmed.keys[i], warmed.lens[i])),
+            "route {i} is not the one warmed"
+        );
         let start = self.start(warmed, i);
         self.intern_with(Borrowed(route), &warmed.keys[i], warmed.lens[i], start)
     }
