@@ -29,12 +29,8 @@ mkdir -p "$OUT"
 VP=
 trap '[ -n "$VP" ] && kill "$VP" 2>/dev/null || true' EXIT
 
-cat >"$OUT/keys.lua" <<LUA
-local keys = {}
-for line in io.lines("$OUT/keys.txt") do keys[#keys + 1] = "/v1/routes/+" .. line end
-math.randomseed(42)
-request = function() return wrk.format("GET", keys[math.random(#keys)]) end
-LUA
+. "$ROOT/benches/wrk-keys.sh"
+write_keys_lua "$OUT"
 
 # measure NAME READY_URL URL ARGS... -> "NAME requests instructions per_request"
 measure() {

@@ -35,12 +35,8 @@ mkdir -p "$OUT"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
-cat >"$OUT/keys.lua" <<LUA
-local keys = {}
-for line in io.lines("$OUT/keys.txt") do keys[#keys + 1] = "/v1/routes/+" .. line end
-math.randomseed(42)
-request = function() return wrk.format("GET", keys[math.random(#keys)]) end
-LUA
+. "$ROOT/benches/wrk-keys.sh"
+write_keys_lua "$OUT"
 
 taskset -c 0 "$BIN" lookup-server "$NUMBERS" "$LOOKUP_ADDR" "$OUT/keys.txt" 2>"$OUT/lookup.log" &
 L=$!

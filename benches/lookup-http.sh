@@ -110,11 +110,9 @@ PG_PID=$(head -1 "$PGDATA_DIR/postmaster.pid")
 PG_MIB=$("${PSQL[@]}" -At -c "SELECT pg_total_relation_size('routes')/1048576")
 printf '\\set id random(0, %d)\nSELECT body FROM routes WHERE id = :id;\n' $((NUMBERS - 1)) >"$OUT/select.sql"
 
-cat >"$OUT/keys.lua" <<LUA
-local keys = {}
-for line in io.lines("$OUT/keys.txt") do keys[#keys + 1] = "/v1/routes/+" .. line end
-math.randomseed(42)
-request = function() return wrk.format("GET", keys[math.random(#keys)]) end
+. "$ROOT/benches/wrk-keys.sh"
+write_keys_lua "$OUT"
+cat >>"$OUT/keys.lua" <<LUA
 done = function(summary, latency, requests)
   io.write(string.format("RESULT rps=%.0f p50=%.0f p99=%.0f p999=%.0f errors=%d non2xx=%d\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),

@@ -18,6 +18,7 @@
 //! more than 104 bytes of strings in all) are rare and go to a plain
 //! `HashMap<Route, u32>`.
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -280,35 +281,29 @@ impl RouteTable {
     /// Interns `route` (taken or cloned only when new) given its key and the
     /// key's length (0: too long for one).
     #[inline]
-    fn intern_with<R: AsRef<Route> + Into<Route>>(
-        &mut self,
-        route: R,
-        key: &Key,
-        len: usize,
-        start: Option<(u64, u32)>,
-    ) -> u32 {
+    fn intern_with(&mut self, route: Cow<'_, Route>, key: &Key, len: usize, start: Option<(u64, u32)>) -> u32 {
         if len == 0 {
-            return match self.long.get(route.as_ref()) {
+            return match self.long.get(&*route) {
                 Some(&index) => index,
-                None => self.add(route.into(), None),
+                None => self.add(route.into_owned(), None),
             };
         }
         match self.find(key, len, start) {
             (Some(index), _) => index,
-            (None, hash) => self.add(route.into(), Some((key, hash))),
+            (None, hash) => self.add(route.into_owned(), Some((key, hash))),
         }
     }
 
     pub(crate) fn intern(&mut self, route: Route) -> u32 {
         let mut key = [0; KEY_BYTES];
         let len = encode_into(&route, &mut key);
-        self.intern_with(Owned(route), &key, len, None)
+        self.intern_with(Cow::Owned(route), &key, len, None)
     }
 
     pub(crate) fn intern_ref(&mut self, route: &Route) -> u32 {
         let mut key = [0; KEY_BYTES];
         let len = encode_into(route, &mut key);
-        self.intern_with(Borrowed(route), &key, len, None)
+        self.intern_with(Cow::Borrowed(route), &key, len, None)
     }
 
     /// Encodes and hashes a batch of routes (`None`: no route) and loads
@@ -361,23 +356,24 @@ impl RouteTable {
     /// [`RouteTable::intern`] for the `i`th route of a batch given to
     /// [`RouteTable::warm`].
     pub(crate) fn intern_warmed(&mut self, route: Route, warmed: &Warmed, i: usize) -> u32 {
-        debug_assert!(
-            encode(&route) == (warmed.lens[i] > 0).then(|| (warmed.keys[i], warmed.lens[i])),
-            "route {i} is not the one warmed"
-        );
-        let start = self.start(warmed, i);
-        self.intern_with(Owned(route), &warmed.keys[i], warmed.lens[i], start)
+        self.intern_slot(Cow::Owned(route), warmed, i)
     }
 
     /// [`RouteTable::intern_ref`] for the `i`th route of a batch given to
     /// [`RouteTable::warm`].
     pub(crate) fn intern_ref_warmed(&mut self, route: &Route, warmed: &Warmed, i: usize) -> u32 {
+        self.intern_slot(Cow::Borrowed(route), warmed, i)
+    }
+
+    /// Interns the route warmed at slot `i` of `warmed`.
+    #[inline]
+    fn intern_slot(&mut self, route: Cow<'_, Route>, warmed: &Warmed, i: usize) -> u32 {
         debug_assert!(
-            encode(route) == (warmed.lens[i] > 0).then(|| (warmed.keys[i], warmed.lens[i])),
+            encode(&route) == (warmed.lens[i] > 0).then(|| (warmed.keys[i], warmed.lens[i])),
             "route {i} is not the one warmed"
         );
         let start = self.start(warmed, i);
-        self.intern_with(Borrowed(route), &warmed.keys[i], warmed.lens[i], start)
+        self.intern_with(route, &warmed.keys[i], warmed.lens[i], start)
     }
 }
 
@@ -391,36 +387,6 @@ impl Default for Warmed {
             routes: 0,
             keyed: false,
         }
-    }
-}
-
-/// A route the table may keep (moved in when new).
-struct Owned(Route);
-
-/// A route the table clones only when new.
-struct Borrowed<'a>(&'a Route);
-
-impl AsRef<Route> for Owned {
-    fn as_ref(&self) -> &Route {
-        &self.0
-    }
-}
-
-impl From<Owned> for Route {
-    fn from(r: Owned) -> Route {
-        r.0
-    }
-}
-
-impl AsRef<Route> for Borrowed<'_> {
-    fn as_ref(&self) -> &Route {
-        self.0
-    }
-}
-
-impl From<Borrowed<'_>> for Route {
-    fn from(r: Borrowed<'_>) -> Route {
-        r.0.clone()
     }
 }
 
