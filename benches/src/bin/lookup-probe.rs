@@ -14,7 +14,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use didroute_benches::cpu::thread_cpu;
+use didroute_benches::cpu::{thread_cpu, thread_user_sys};
 use didroute_benches::data::Dataset;
 use didroute_lookup::snapshot::BaseBuilder;
 use didroute_lookup::{Snapshot, Store};
@@ -42,7 +42,7 @@ fn main() {
     let data = Dataset::generate(n, 42);
     // Build in two timed phases (thread CPU time): pushing (route interning)
     // and finishing (sort + encode).
-    let t0 = thread_cpu();
+    let (t0, u0) = (thread_cpu(), thread_user_sys());
     let mut b = BaseBuilder::with_capacity(n);
     b.push_refs(
         data.entries
@@ -50,10 +50,16 @@ fn main() {
             .enumerate()
             .map(|(i, e)| (e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i))),
     );
-    let t1 = thread_cpu();
+    let (t1, u1) = (thread_cpu(), thread_user_sys());
     let base = b.finish();
-    let t2 = thread_cpu();
-    eprintln!("build of {n}: push {:.2?} + finish {:.2?} CPU", t1 - t0, t2 - t1);
+    let (t2, u2) = (thread_cpu(), thread_user_sys());
+    eprintln!(
+        "build of {n}: push {:.2?} + finish {:.2?} CPU (of which system: push {:.2?}, finish {:.2?})",
+        t1 - t0,
+        t2 - t1,
+        u1.1 - u0.1,
+        u2.1 - u1.1
+    );
     let store = Store::new(Snapshot::from_base(Arc::new(base), n as u64));
     // a third argument `miss` looks up realistic misses instead of hits
     let misses = args.next().is_some_and(|a| a == "miss");

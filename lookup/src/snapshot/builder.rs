@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::base::{Base, TOMBSTONE};
 use super::blocks::{self, Directory, Member};
+use super::huge;
 use super::render::RenderedRoute;
 use super::routes::{RouteTable, Warmed, WARM};
 use super::sparse::{self, Sparse};
@@ -37,11 +38,15 @@ impl Writer {
     /// `data_hint` and `sparse_hint`: expected arena bytes and sparse
     /// numbers (a fold knows them from the base it folds).
     pub(crate) fn new(started: Instant, data_hint: usize, sparse_hint: usize) -> Writer {
+        let mut data = Vec::with_capacity(data_hint + blocks::PADDING);
+        huge::advise(&mut data);
+        let mut sparse = Vec::with_capacity(sparse_hint * sparse::RECORD);
+        huge::advise(&mut sparse);
         Writer {
             started,
-            data: Vec::with_capacity(data_hint + blocks::PADDING),
+            data,
             directory: Vec::new(),
-            sparse: Vec::with_capacity(sparse_hint * sparse::RECORD),
+            sparse,
             block: 0,
             members: Vec::with_capacity(1000),
             palette: Vec::with_capacity(1000),
@@ -91,6 +96,7 @@ impl Writer {
         let need = records * sparse::RECORD;
         if self.sparse.capacity() - self.sparse.len() < need {
             self.sparse.reserve_exact(need.max(self.sparse.capacity() / 16));
+            huge::advise(&mut self.sparse);
         }
     }
 
@@ -109,6 +115,7 @@ impl Writer {
             let need = blocks::max_encoded_len(self.members.len());
             if self.data.capacity() - self.data.len() < need {
                 self.data.reserve_exact(need.max(self.data.capacity() / 16));
+                huge::advise(&mut self.data);
             }
             let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
             self.directory.push((self.block, at));
@@ -142,15 +149,57 @@ impl Writer {
     }
 }
 
-/// One pushed number: 24 bytes, so a catch-up of 100M events sorts 2.4 GB
-/// (in place).
+/// One pushed number in 16 bytes, so a catch-up of 100M events sorts 1.6 GB
+/// in place (24-byte items took 2.4 GB: a third more fresh pages to fault in
+/// and bytes to move). `key` holds the number above the route index's high
+/// [`ROUTE_HIGH`] bits, so ordering by `key` orders by number; `rest` holds
+/// the version above the route index's low bits. A version above
+/// [`VERSION_MAX`] does not fit: such a number waits in [`BaseBuilder::wide`].
 #[derive(Debug, Clone, Copy)]
 struct Item {
-    number: u64,
-    version: u64,
-    /// Index into the builder's routes, or [`TOMBSTONE`].
-    route: u32,
+    key: u64,
+    rest: u64,
 }
+
+/// Bits above a number: every E.164 number (at most 15 digits) is below 2^50.
+const ROUTE_HIGH: u32 = 14;
+const ROUTE_LOW: u32 = u32::BITS - ROUTE_HIGH;
+const LOW_MASK: u32 = (1 << ROUTE_LOW) - 1;
+/// The highest version an [`Item`] holds (2^46 - 1: a million changes a
+/// second for two years).
+const VERSION_MAX: u64 = u64::MAX >> ROUTE_LOW;
+const _: () = assert!(999_999_999_999_999u64 < 1 << (u64::BITS - ROUTE_HIGH));
+
+impl Item {
+    /// `None` when `version` is above [`VERSION_MAX`].
+    #[inline]
+    fn new(number: u64, version: u64, route: u32) -> Option<Item> {
+        (version <= VERSION_MAX).then(|| Item {
+            key: number << ROUTE_HIGH | u64::from(route >> ROUTE_LOW),
+            rest: version << ROUTE_LOW | u64::from(route & LOW_MASK),
+        })
+    }
+
+    #[inline]
+    fn number(self) -> u64 {
+        self.key >> ROUTE_HIGH
+    }
+
+    #[inline]
+    fn version(self) -> u64 {
+        self.rest >> ROUTE_LOW
+    }
+
+    #[inline]
+    fn route(self) -> u32 {
+        // the key's low bits shifted to the top; the number's bits fall off
+        (self.key as u32) << ROUTE_LOW | (self.rest as u32 & LOW_MASK)
+    }
+}
+
+/// A pushed number whose version does not fit an [`Item`]:
+/// `(number, version, route)`.
+type Wide = (u64, u64, u32);
 
 /// Collects numbers, interning each distinct route once, then sorts and
 /// encodes them in one pass. Used for the initial catch-up (events pushed
@@ -159,6 +208,9 @@ struct Item {
 pub struct BaseBuilder {
     routes: RouteTable,
     items: Vec<Item>,
+    /// Numbers pushed with a version above [`VERSION_MAX`] (none, unless a
+    /// control plane's sequence ran for years at a million changes a second).
+    wide: Vec<Wide>,
     /// Highest seq pushed: the position the base reports.
     seq: u64,
 }
@@ -169,21 +221,39 @@ impl BaseBuilder {
     }
 
     pub fn with_capacity(numbers: usize) -> BaseBuilder {
-        BaseBuilder { items: Vec::with_capacity(numbers), ..BaseBuilder::default() }
+        let mut items = Vec::with_capacity(numbers);
+        huge::advise(&mut items);
+        BaseBuilder { items, ..BaseBuilder::default() }
     }
 
     /// Numbers pushed so far (a number pushed twice counts twice).
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.items.len() + self.wide.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.len() == 0
     }
 
     fn push_record(&mut self, number: E164, route: u32, version: u64, seq: u64) {
         self.seq = self.seq.max(seq);
-        self.items.push(Item { number: number.as_u64(), version, route });
+        let number = number.as_u64();
+        match Item::new(number, version, route) {
+            Some(item) => {
+                if self.items.len() == self.items.capacity() {
+                    self.grow();
+                }
+                self.items.push(item)
+            }
+            None => self.wide.push((number, version, route)),
+        }
+    }
+
+    /// Doubles the items' room (what `push` would), advising huge pages.
+    #[cold]
+    fn grow(&mut self) {
+        self.items.reserve(self.items.capacity().max(1024));
+        huge::advise(&mut self.items);
     }
 
     /// Adds one number; `route: None` records a deletion (a tombstone).
@@ -276,47 +346,68 @@ impl BaseBuilder {
     /// the base.
     pub fn finish(self) -> Base {
         let started = Instant::now();
-        let BaseBuilder { routes, mut items, seq } = self;
+        let BaseBuilder { routes, mut items, mut wide, seq } = self;
         sort_by_number(&mut items);
+        wide.sort_unstable_by_key(|&(number, _, _)| number);
         // About 4 bytes per number in containers, a tenth of them sparse.
-        let mut writer = Writer::new(started, items.len() * 4, items.len() / 10);
+        let len = items.len() + wide.len();
+        let mut writer = Writer::new(started, len * 4, len / 10);
         writer.saw_seq(seq);
         let mut remap = vec![TOMBSTONE; routes.routes.len()];
         let mut kept: Vec<Arc<RenderedRoute>> = Vec::new();
-        let mut i = 0;
-        while i < items.len() {
-            let number = items[i].number;
-            let mut best = items[i];
-            let mut j = i + 1;
-            while j < items.len() && items[j].number == number {
-                if items[j].version >= best.version {
-                    best = items[j];
-                }
-                j += 1;
-            }
-            i = j;
-            let route = if best.route == TOMBSTONE {
+        let mut push = |(number, version, route): Wide| {
+            let route = if route == TOMBSTONE {
                 TOMBSTONE
             } else {
-                let slot = &mut remap[best.route as usize];
+                let slot = &mut remap[route as usize];
                 if *slot == TOMBSTONE {
                     *slot = kept.len() as u32;
-                    kept.push(Arc::clone(&routes.routes[best.route as usize]));
+                    kept.push(Arc::clone(&routes.routes[route as usize]));
                 }
                 *slot
             };
-            writer.push(number, route, best.version);
+            writer.push(number, route, version);
+        };
+        let narrow = items.iter().map(|i| (i.number(), i.version(), i.route()));
+        // The newest of each run of one number.
+        let mut best: Option<Wide> = None;
+        for next in merge_by_number(narrow, wide.iter().copied()) {
+            match best {
+                Some(b) if b.0 == next.0 => {
+                    if next.1 >= b.1 {
+                        best = Some(next);
+                    }
+                }
+                _ => {
+                    if let Some(b) = best.replace(next) {
+                        push(b);
+                    }
+                }
+            }
+        }
+        if let Some(b) = best {
+            push(b);
         }
         drop(items);
         writer.finish(kept)
     }
 }
 
+/// Two sequences ordered by number, merged into one.
+fn merge_by_number(a: impl Iterator<Item = Wide>, b: impl Iterator<Item = Wide>) -> impl Iterator<Item = Wide> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y.0 < x.0 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
+}
+
 /// Items ahead of a bucket's head [`sort_by_number`] loads early (4 cache
 /// lines).
 const AHEAD: usize = 10;
 
-/// Sorts by number, in place: a most-significant-digit radix sort (an
+/// Sorts by number (by [`Item::key`]), in place: a most-significant-digit radix sort (an
 /// American flag sort: counts, then cycle-leader swaps that put each item in
 /// its bucket for good), taking as many bits a level as the run is large (up
 /// to 10: 1,024 buckets for millions of items, a few for hundreds; 4,096
@@ -328,10 +419,10 @@ const AHEAD: usize = 10;
 /// keeps the highest version of each, whatever the order.
 fn sort_by_number(items: &mut [Item]) {
     if items.len() <= 256 {
-        items.sort_unstable_by_key(|i| i.number);
+        items.sort_unstable_by_key(|i| i.key);
         return;
     }
-    let (min, max) = items.iter().fold((u64::MAX, 0), |(lo, hi), i| (lo.min(i.number), hi.max(i.number)));
+    let (min, max) = items.iter().fold((u64::MAX, 0), |(lo, hi), i| (lo.min(i.key), hi.max(i.key)));
     if min == max {
         return;
     }
@@ -341,7 +432,7 @@ fn sort_by_number(items: &mut [Item]) {
     let bits = want.min(top);
     let shift = top - bits;
     let buckets = 1usize << bits;
-    let digit = |i: &Item| ((i.number >> shift) as usize) & (buckets - 1);
+    let digit = |i: &Item| ((i.key >> shift) as usize) & (buckets - 1);
     let mut ends = vec![0usize; buckets];
     for i in items.iter() {
         ends[digit(i)] += 1;
@@ -371,7 +462,7 @@ fn sort_by_number(items: &mut [Item]) {
                 // The next swap's address depends on the item this one
                 // loaded, so a miss here stalls the whole chain: load d's
                 // slot a few lines ahead now, while the chain goes on.
-                std::hint::black_box(items.get(heads[d] + AHEAD).map(|i| i.number));
+                std::hint::black_box(items.get(heads[d] + AHEAD).map(|i| i.key));
             }
             items[heads[b]] = carried;
             heads[b] += 1;
@@ -413,7 +504,7 @@ mod tests {
     fn contents(b: &BaseBuilder) -> Contents {
         (
             b.routes.routes.iter().map(|r| r.route().clone()).collect(),
-            b.items.iter().map(|i| (i.number, i.version, i.route)).collect(),
+            b.items.iter().map(|i| (i.number(), i.version(), i.route())).chain(b.wide.iter().copied()).collect(),
             b.seq,
             b.routes.keyed.is_some(),
         )
@@ -459,8 +550,57 @@ mod tests {
         let (mut one, mut many) = (BaseBuilder::new(), BaseBuilder::new());
         events.iter().cloned().for_each(|e| one.push_event(e));
         many.push_events(events);
-        assert!(one.items.iter().any(|i| i.route == TOMBSTONE));
+        assert!(one.items.iter().any(|i| i.route() == TOMBSTONE));
         assert!(contents(&one) == contents(&many), "push_events interns like push_event");
+    }
+
+    fn item(number: u64, version: u64, route: u32) -> Item {
+        Item::new(number, version, route).expect("a version that fits")
+    }
+
+    #[test]
+    fn items_keep_what_they_are_given() {
+        for (number, version, route) in [
+            (0, 0, 0),
+            (999_999_999_999_999, VERSION_MAX, TOMBSTONE),
+            (15_551_234_567, 1 << 40, TOMBSTONE - 1),
+            (442_079_460_000, 3, 0x2_1234),
+        ] {
+            let i = item(number, version, route);
+            assert_eq!((i.number(), i.version(), i.route()), (number, version, route));
+        }
+        assert!(Item::new(1, VERSION_MAX + 1, 0).is_none());
+    }
+
+    #[test]
+    fn versions_too_large_for_an_item_still_win() {
+        // A number's newest version is above what an item holds (it waits in
+        // `wide`), another's older one is: the newest wins either way, and
+        // numbers only in `wide` are kept too.
+        let (a, b) = (alike(1), alike(2));
+        let n = |k: u64| E164::from_u64(15_550_000_000 + k).unwrap();
+        let huge = VERSION_MAX + 10;
+        let mut builder = BaseBuilder::new();
+        builder.push(n(1), Some(a.clone()), 5, 1);
+        builder.push(n(1), Some(b.clone()), huge, 2);
+        builder.push(n(2), Some(a.clone()), huge + 1, 3);
+        builder.push(n(2), Some(b.clone()), 7, 4);
+        builder.push(n(3), Some(b.clone()), u64::MAX, 5);
+        builder.push(n(3), None, 9, 6);
+        builder.push(n(4), Some(a.clone()), 11, 7);
+        builder.push(n(0), None, huge, 8);
+        assert_eq!((builder.len(), builder.wide.len()), (8, 4));
+        let base = builder.finish();
+        let got = |k: u64| {
+            let (route, version) = base.entry(n(k)).expect("present");
+            (base.routes.get(route as usize).map(|r| r.route().clone()), version)
+        };
+        assert_eq!(got(0), (None, huge));
+        assert_eq!(got(1), (Some(b.clone()), huge));
+        assert_eq!(got(2), (Some(a.clone()), huge + 1));
+        assert_eq!(got(3), (Some(b), u64::MAX));
+        assert_eq!(got(4), (Some(a), 11));
+        assert_eq!(base.numbers, 4);
     }
 
     #[test]
@@ -471,18 +611,18 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                Item { number: x % 999_999_999_999_999, version: i, route: 0 }
+                item(x % 999_999_999_999_999, i, (x >> 20) as u32)
             })
             .collect();
         items.extend_from_within(..5000);
         // Runs of one number, and numbers close together (deep levels).
-        items.extend((0..3000u64).map(|i| Item { number: 15_550_000_000 + i % 700, version: i, route: 1 }));
-        items.extend((0..100u64).map(|i| Item { number: 7, version: i, route: 2 }));
-        let mut want: Vec<(u64, u64)> = items.iter().map(|i| (i.number, i.version)).collect();
+        items.extend((0..3000u64).map(|i| item(15_550_000_000 + i % 700, i, 1)));
+        items.extend((0..100u64).map(|i| item(7, i, i as u32)));
+        let mut want: Vec<(u64, u64, u32)> = items.iter().map(|i| (i.number(), i.version(), i.route())).collect();
         want.sort_unstable();
         sort_by_number(&mut items);
-        assert!(items.windows(2).all(|w| w[0].number <= w[1].number), "sorted by number");
-        let mut got: Vec<(u64, u64)> = items.iter().map(|i| (i.number, i.version)).collect();
+        assert!(items.windows(2).all(|w| w[0].number() <= w[1].number()), "sorted by number");
+        let mut got: Vec<(u64, u64, u32)> = items.iter().map(|i| (i.number(), i.version(), i.route())).collect();
         got.sort_unstable();
         assert_eq!(got, want, "the same items");
     }

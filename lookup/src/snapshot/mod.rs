@@ -16,6 +16,7 @@ mod builder;
 mod file;
 mod fold;
 mod hash;
+mod huge;
 mod overlay;
 mod render;
 mod routes;
