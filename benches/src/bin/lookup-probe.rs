@@ -13,8 +13,9 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Instant;
 
-use didroute_benches::cpu::{thread_cpu, thread_user_sys};
+use didroute_benches::cpu::{process_cpu, process_user_sys};
 use didroute_benches::data::Dataset;
 use didroute_lookup::snapshot::BaseBuilder;
 use didroute_lookup::{Snapshot, Store};
@@ -40,9 +41,10 @@ fn main() {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
     let k: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let data = Dataset::generate(n, 42);
-    // Build in two timed phases (thread CPU time): pushing (route interning)
-    // and finishing (sort + encode).
-    let (t0, u0) = (thread_cpu(), thread_user_sys());
+    // Build in two timed phases: pushing (route interning) and finishing
+    // (sort + encode), each in wall time and in CPU time of all threads (a
+    // large build uses two).
+    let (w0, t0, u0) = (Instant::now(), process_cpu(), process_user_sys());
     let mut b = BaseBuilder::with_capacity(n);
     b.push_refs(
         data.entries
@@ -50,11 +52,14 @@ fn main() {
             .enumerate()
             .map(|(i, e)| (e.number, &data.routes[e.route as usize], e.version, Dataset::seq_of(i))),
     );
-    let (t1, u1) = (thread_cpu(), thread_user_sys());
+    let (w1, t1, u1) = (Instant::now(), process_cpu(), process_user_sys());
     let base = b.finish();
-    let (t2, u2) = (thread_cpu(), thread_user_sys());
+    let (w2, t2, u2) = (Instant::now(), process_cpu(), process_user_sys());
     eprintln!(
-        "build of {n}: push {:.2?} + finish {:.2?} CPU (of which system: push {:.2?}, finish {:.2?})",
+        "build of {n}: push {:.2?} + finish {:.2?} = {:.2?} wall; CPU push {:.2?} + finish {:.2?} (of which system {:.2?} + {:.2?})",
+        w1 - w0,
+        w2 - w1,
+        w2 - w0,
         t1 - t0,
         t2 - t1,
         u1.1 - u0.1,
@@ -64,7 +69,7 @@ fn main() {
     // a third argument `miss` looks up realistic misses instead of hits
     let misses = args.next().is_some_and(|a| a == "miss");
     let keys = if misses { data.sample_misses(k, 1) } else { data.sample_hits(k, 1) };
-    let t = std::time::Instant::now();
+    let t = Instant::now();
     let bytes = run_lookups(&store, &keys);
     eprintln!("{k} lookups, {bytes} answer bytes, {:.0} ns each", t.elapsed().as_nanos() as f64 / k as f64);
 }

@@ -106,6 +106,22 @@ pub(crate) fn max_encoded_len(count: usize) -> usize {
     HEADER + count * 4 + BITMAP_BYTES.max(count * 2) + (count * (11 + 64)).div_ceil(8) + 8
 }
 
+/// Gives the routes in the palette of the container at `at` the indices
+/// `remap` maps them to (deletions stay). `remap` must keep their order, so
+/// the palette stays sorted. `None` for a malformed container.
+pub(crate) fn remap_palette(data: &mut [u8], at: usize, remap: &[u32]) -> Option<()> {
+    let len = usize::from(u16_at(data, at + 3)?);
+    for k in 0..len {
+        let p = at + HEADER + 4 * k;
+        let route = u32::from_le_bytes(data.get(p..p + 4)?.try_into().ok()?);
+        if route != u32::MAX {
+            let to = remap.get(route as usize)?.to_le_bytes();
+            data[p..p + 4].copy_from_slice(&to);
+        }
+    }
+    Some(())
+}
+
 /// Appends the container of one block: `members` with distinct offsets in
 /// ascending order, at least one.
 pub(crate) fn encode(out: &mut Vec<u8>, members: &[Member], palette: &mut Vec<u32>) {

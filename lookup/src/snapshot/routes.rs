@@ -306,6 +306,13 @@ impl RouteTable {
         self.intern_with(Cow::Borrowed(route), &key, len, None)
     }
 
+    /// Interns every route of `other` (another lane of the same build) and
+    /// returns where each of its indices went here. A few thousand routes
+    /// against the millions of numbers that found them.
+    pub(crate) fn absorb(&mut self, other: &RouteTable) -> Vec<u32> {
+        other.routes.iter().map(|r| self.intern_ref(r.route())).collect()
+    }
+
     /// Encodes and hashes a batch of routes (`None`: no route) and loads
     /// into the cache what interning them will read, without changing
     /// anything. A bulk load pushes numbers in arrival order, so consecutive

@@ -35,13 +35,35 @@ pub(crate) fn fits(number: u64, route: u32, version: u64) -> bool {
         && u32::try_from(version).is_ok()
 }
 
-/// Appends the record of `(number, route, version)` (which [`fits`]).
-pub(crate) fn push(out: &mut Vec<u8>, number: u64, route: u32, version: u64) {
+/// The record of `(number, route, version)` (which [`fits`]).
+#[inline]
+fn record(number: u64, route: u32, version: u64) -> [u8; RECORD] {
     let r = if route == TOMBSTONE { PACKED_TOMBSTONE } else { u64::from(route) };
     let a = number | (r << NUMBER_BITS);
     let b = (r >> ROUTE_LOW) | (version << (ROUTE_BITS - ROUTE_LOW));
-    out.extend_from_slice(&a.to_le_bytes());
-    out.extend_from_slice(&b.to_le_bytes()[..5]);
+    let mut out = [0; RECORD];
+    out[..8].copy_from_slice(&a.to_le_bytes());
+    out[8..].copy_from_slice(&b.to_le_bytes()[..5]);
+    out
+}
+
+/// Appends the record of `(number, route, version)` (which [`fits`]).
+#[inline]
+pub(crate) fn push(out: &mut Vec<u8>, number: u64, route: u32, version: u64) {
+    out.extend_from_slice(&record(number, route, version));
+}
+
+/// Gives every record's route the index `remap` maps it to (a build drops
+/// the routes only superseded numbers had; indices only shrink, so every
+/// record still fits).
+pub(crate) fn remap_routes(records: &mut [u8], remap: &[u32]) {
+    for at in (0..records.len() / RECORD).map(|i| i * RECORD) {
+        if let Some((number, route, version)) = read(records, at).filter(|&(_, route, _)| route != TOMBSTONE) {
+            let route = remap[route as usize];
+            debug_assert!(fits(number, route, version));
+            records[at..at + RECORD].copy_from_slice(&record(number, route, version));
+        }
+    }
 }
 
 /// The record at `at`: `(number, route, version)`.
