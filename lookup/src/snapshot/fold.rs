@@ -170,6 +170,6 @@ impl<'a> Merge<'a> {
         }
         let Merge { writer, routes, changes } = self;
         drop(changes);
-        writer.finish(routes.routes)
+        writer.finish(routes.routes, false)
     }
 }
