@@ -182,6 +182,21 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<Stored> {
     out
 }
 
+/// [`read_topic`] again until it returns at least `count` records (or
+/// [`PATIENCE`] runs out): right after an acknowledged produce a broker's
+/// high watermark can trail it for a moment (tansu once reported 33 of 34
+/// positions), and the watermark is where `read_topic` stops.
+pub fn read_topic_at_least(brokers: &str, topic: &str, count: usize) -> Vec<Stored> {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let records = read_topic(brokers, topic);
+        if records.len() >= count || std::time::Instant::now() >= deadline {
+            return records;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Produces `events` in the order given (key = number), waiting for every
 /// delivery.
 pub async fn produce(brokers: &str, topic: &str, events: &[ChangeEvent]) {
