@@ -294,6 +294,10 @@ struct Lane {
     /// Numbers pushed with a version above [`VERSION_MAX`] (none, unless a
     /// control plane's sequence ran for years at a million changes a second).
     wide: Vec<Wide>,
+    /// Room the first growth adds instead of doubling: the first lane keeps
+    /// the share of the caller's hint set aside for the second until the
+    /// second lane is used (single pushes never are split).
+    spare: usize,
 }
 
 impl Lane {
@@ -324,7 +328,10 @@ impl Lane {
     /// Doubles the items' room (what `push` would), advising huge pages.
     #[cold]
     fn grow(&mut self) {
-        self.items.reserve(self.items.capacity().max(1024));
+        match std::mem::take(&mut self.spare) {
+            0 => self.items.reserve(self.items.capacity().max(1024)),
+            spare => self.items.reserve_exact(spare),
+        }
         huge::advise(&mut self.items);
     }
 
@@ -409,6 +416,7 @@ impl BaseBuilder {
         let first = if builder.parallel { numbers.div_ceil(2) } else { numbers };
         builder.first = Lane::with_capacity(first);
         builder.second_hint = numbers - first;
+        builder.first.spare = builder.second_hint;
         builder
     }
 
@@ -439,8 +447,8 @@ impl BaseBuilder {
         self.seq = self.seq.max(seq);
     }
 
-    /// Runs `first` on the first lane and, when the batch is split, `second`
-    /// on the second lane in another thread.
+    /// Runs `first` on the first lane and `second` on the second, the
+    /// second in another thread when the batch is split.
     fn split<A, B>(&mut self, split: bool, first: A, second: B)
     where
         A: FnOnce(&mut Lane) -> u64,
@@ -449,6 +457,7 @@ impl BaseBuilder {
         let seq = if split {
             if self.second.items.capacity() == 0 && self.second_hint > 0 {
                 self.second = Lane::with_capacity(std::mem::take(&mut self.second_hint));
+                self.first.spare = 0;
             }
             let (one, two) = (&mut self.first, &mut self.second);
             std::thread::scope(|s| {
@@ -458,9 +467,22 @@ impl BaseBuilder {
                 a.max(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             })
         } else {
-            first(&mut self.first)
+            first(&mut self.first).max(second(&mut self.second))
         };
         self.seq = self.seq.max(seq);
+    }
+
+    /// How many of a batch of `len` go to the first lane: half when it is
+    /// split between two threads; otherwise as many as the first lane has
+    /// room for, the rest to the second lane if it has room, so a bulk
+    /// load's short tail does not grow a lane past the caller's hint.
+    fn share(&self, len: usize, split: bool) -> usize {
+        let room = |lane: &Lane| lane.items.capacity() - lane.items.len();
+        match (split, room(&self.second)) {
+            (true, _) => len / 2,
+            (false, 0) => len,
+            (false, _) => len.min(room(&self.first)),
+        }
     }
 
     /// [`BaseBuilder::push_ref`] for many numbers at once (a bulk load): the
@@ -477,7 +499,7 @@ impl BaseBuilder {
                 return;
             }
             let split = self.parallel && chunk.len() >= PARALLEL_MIN;
-            let (one, two) = chunk.split_at(if split { chunk.len() / 2 } else { chunk.len() });
+            let (one, two) = chunk.split_at(self.share(chunk.len(), split));
             self.split(split, |lane| lane.push_refs(one), |lane| lane.push_refs(two));
         }
     }
@@ -488,7 +510,7 @@ impl BaseBuilder {
     pub fn push_events(&mut self, events: impl IntoIterator<Item = ChangeEvent>) {
         let mut events: Vec<ChangeEvent> = events.into_iter().collect();
         let split = self.parallel && events.len() >= PARALLEL_MIN;
-        let two = if split { events.split_off(events.len() / 2) } else { Vec::new() };
+        let two = events.split_off(self.share(events.len(), split));
         self.split(split, |lane| lane.push_events(events), |lane| lane.push_events(two));
     }
 
@@ -579,7 +601,10 @@ impl BaseBuilder {
         writer.saw_seq(seq);
 
         // Drop the routes only superseded numbers had, keeping the others'
-        // order (so every palette stays sorted).
+        // order (so every palette stays sorted). The writers chose between a
+        // container and sparse records by table index: a route at or above
+        // `sparse::ROUTE_LIMIT` (4M routes) that falls below it here leaves
+        // its small block in a container, larger but never wrong.
         let mut remap = vec![TOMBSTONE; routes.len()];
         let mut kept: Vec<Arc<RenderedRoute>> = Vec::with_capacity(routes.len());
         for (i, route) in routes.into_iter().enumerate() {
@@ -902,6 +927,55 @@ mod tests {
         let want = answers(one, &numbers);
         assert!(want.0.iter().flatten().any(|&(_, v)| v > VERSION_MAX) && want.0.iter().flatten().any(|&(_, v)| v <= VERSION_MAX));
         assert!(answers(split, &numbers) == want, "two lanes build the base one builds");
+    }
+
+    #[test]
+    fn renumbered_routes_answer_what_was_pushed() {
+        // 40 routes that only superseded versions have, interned first (so
+        // every winning route's index moves when they are dropped), then 9
+        // that win, over busy blocks and scattered numbers; checked against
+        // what was pushed, not against another build, on one lane and two.
+        for parallel in [false, true] {
+            let number = |i: u64| if i.is_multiple_of(2) { 15_000_000_000 + i } else { 16_000_000_000 + i * 10_007 };
+            let event = |seq: u64, i: u64, version: u64, route: Route| ChangeEvent {
+                seq,
+                number: E164::from_u64(number(i)).unwrap(),
+                version,
+                op: Op::Upsert,
+                route: Some(route),
+                at: OffsetDateTime::UNIX_EPOCH,
+            };
+            let mut events: Vec<ChangeEvent> = (0..6000).map(|i| event(i + 1, i, 1, alike(1000 + (i % 40) as usize))).collect();
+            events.extend((0..6000).map(|i| event(6001 + i, i, 2, alike((i % 9) as usize))));
+            let mut b = builder(parallel);
+            b.push_events(events);
+            assert_eq!(b.second.len() > 0, parallel);
+            let base = b.finish();
+            assert_eq!(base.route_count(), 9, "only the winners' routes are kept");
+            assert!(base.sparse_count() > 0 && base.block_count() > 0, "both kinds of storage renumbered");
+            for i in 0..6000 {
+                let (route, version) = base.entry(E164::from_u64(number(i)).unwrap()).expect("present");
+                assert_eq!(version, 2);
+                assert_eq!(base.routes[route as usize].route(), &alike((i % 9) as usize), "number {}", number(i));
+            }
+        }
+    }
+
+    #[test]
+    fn a_capacity_hint_is_kept_to() {
+        // Single pushes fill the first lane, which takes the second's share
+        // once; a bulk load's tail too short to split goes where there is
+        // room. Neither grows past the hint.
+        let route = alike(1);
+        let n = |k: u64| E164::from_u64(15_550_000_000 + k).unwrap();
+        let capacity = |b: &BaseBuilder| b.first.items.capacity() + b.second.items.capacity();
+        let mut single = BaseBuilder { parallel: true, ..BaseBuilder::with_capacity(10_001) };
+        (0..10_001).for_each(|k| single.push_ref(n(k), &route, k, k));
+        assert_eq!((single.first.len(), capacity(&single)), (10_001, 10_001));
+        let mut bulk = BaseBuilder { parallel: true, ..BaseBuilder::with_capacity(68_000) };
+        bulk.push_refs((0..68_000).map(|k| (n(k), &route, k, k)));
+        assert!(bulk.second.len() > 0);
+        assert_eq!((bulk.len(), capacity(&bulk)), (68_000, 68_000));
     }
 
     #[test]
