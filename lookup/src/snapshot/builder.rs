@@ -38,15 +38,14 @@ impl Writer {
     /// `data_hint` and `sparse_hint`: expected arena bytes and sparse
     /// numbers (a fold knows them from the base it folds).
     pub(crate) fn new(started: Instant, data_hint: usize, sparse_hint: usize) -> Writer {
-        let mut data = Vec::with_capacity(data_hint + blocks::PADDING);
-        huge::advise(&mut data);
-        let mut sparse = Vec::with_capacity(sparse_hint * sparse::RECORD);
-        huge::advise(&mut sparse);
+        // No huge pages here (see huge.rs): measured, they made a build's
+        // finish slower on this machine's fresh memory, and a fold runs
+        // beside lookups, where a huge page's compaction stall is unwelcome.
         Writer {
             started,
-            data,
+            data: Vec::with_capacity(data_hint + blocks::PADDING),
             directory: Vec::new(),
-            sparse,
+            sparse: Vec::with_capacity(sparse_hint * sparse::RECORD),
             block: 0,
             members: Vec::with_capacity(1000),
             palette: Vec::with_capacity(1000),
@@ -96,7 +95,6 @@ impl Writer {
         let need = records * sparse::RECORD;
         if self.sparse.capacity() - self.sparse.len() < need {
             self.sparse.reserve_exact(need.max(self.sparse.capacity() / 16));
-            huge::advise(&mut self.sparse);
         }
     }
 
@@ -115,7 +113,6 @@ impl Writer {
             let need = blocks::max_encoded_len(self.members.len());
             if self.data.capacity() - self.data.len() < need {
                 self.data.reserve_exact(need.max(self.data.capacity() / 16));
-                huge::advise(&mut self.data);
             }
             let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
             self.directory.push((self.block, at));
@@ -139,7 +136,6 @@ impl Writer {
         debug_assert!(self.directory.last().zip(other.directory.first()).is_none_or(|(a, b)| a.0 < b.0));
         if self.data.capacity() - self.data.len() < other.data.len() {
             self.data.reserve_exact(other.data.len());
-            huge::advise(&mut self.data);
         }
         let shift = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
         self.data.extend_from_slice(&other.data);

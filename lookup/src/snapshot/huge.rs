@@ -1,11 +1,14 @@
-//! Transparent huge pages for the large buffers a build fills once: at 100M
-//! numbers the builder's items take 1.6 GB, which in 4 KiB pages costs
-//! 400,000 page faults (on this virtual machine, most of the push phase's
-//! time went to the kernel) and a TLB miss on most of the radix sort's
-//! scattered writes. Linux backs such a buffer with 2 MiB pages only when
-//! asked (`/sys/kernel/mm/transparent_hugepage/enabled` is `madvise` on
-//! Debian), so this asks. Best effort: a kernel without THP, or another OS,
-//! keeps 4 KiB pages and the same contents.
+//! Transparent huge pages under a build's items: at 100M numbers they take
+//! 1.6 GB, which in 4 KiB pages costs 400,000 page faults (on this virtual
+//! machine, seconds of the push phase in the kernel) and TLB misses in the
+//! radix sort's scattered writes. Linux backs such a buffer with 2 MiB pages
+//! only when asked (`/sys/kernel/mm/transparent_hugepage/enabled` is
+//! `madvise` on Debian), so this asks. Best effort: a kernel without THP, or
+//! another OS, keeps 4 KiB pages and the same contents.
+//!
+//! Only the items: huge pages under the writers' container arena and sparse
+//! records made a 100M build's finish 0.7 s slower here (BENCHMARKS.md), as
+//! the first touch of a fresh huge page costs more than of a small one.
 //!
 //! The lookup crate's one `unsafe` block: std has no safe `madvise`.
 #![allow(unsafe_code)]
