@@ -140,9 +140,9 @@ impl Writer {
         let shift = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
         self.data.extend_from_slice(&other.data);
         drop(other.data);
-        self.directory.extend(other.directory.iter().map(|&(block, at)| {
-            (block, at.checked_add(shift).expect("block arena under 4 GiB"))
-        }));
+        self.directory.extend(
+            other.directory.iter().map(|&(block, at)| (block, at.checked_add(shift).expect("block arena under 4 GiB"))),
+        );
         self.reserve_sparse(other.sparse.len() / sparse::RECORD);
         self.sparse.extend_from_slice(&other.sparse);
         self.numbers += other.numbers;
@@ -171,11 +171,7 @@ impl Writer {
         self.data.shrink_to_fit();
         let (directory, sparse) = if both_cores {
             let (list, data, records) = (&self.directory, &self.data, self.sparse);
-            std::thread::scope(|s| {
-                let sparse = s.spawn(move || Sparse::build(records));
-                let directory = Directory::build(list, data);
-                (directory, sparse.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            })
+            at_once(|| Directory::build(list, data), move || Sparse::build(records))
         } else {
             // One transient at a time: the directory's list goes before the
             // sparse table is hashed.
@@ -456,12 +452,8 @@ impl BaseBuilder {
                 self.first.spare = 0;
             }
             let (one, two) = (&mut self.first, &mut self.second);
-            std::thread::scope(|s| {
-                let helper = s.spawn(|| second(two));
-                let a = first(one);
-                // a panic in the helper is the builder's panic too
-                a.max(helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            })
+            let (a, b) = at_once(|| first(one), || second(two));
+            a.max(b)
         } else {
             first(&mut self.first).max(second(&mut self.second))
         };
@@ -531,21 +523,16 @@ impl BaseBuilder {
         // The second lane's routes join the first lane's table; its items
         // take their indices there while they are sorted.
         let moved = first.routes.absorb(&second.routes);
+        let to_first = |route: u32| if route == TOMBSTONE { TOMBSTONE } else { moved[route as usize] };
         let second_to_first = |lane: &mut Lane| {
             for item in &mut lane.items {
-                let route = item.route();
-                if route != TOMBSTONE {
-                    *item = Item::new(item.number(), item.version(), moved[route as usize]).expect("a version that fit");
-                }
+                *item = Item::new(item.number(), item.version(), to_first(item.route())).expect("a version that fit");
             }
-            lane.wide.iter_mut().filter(|w| w.2 != TOMBSTONE).for_each(|w| w.2 = moved[w.2 as usize]);
+            lane.wide.iter_mut().for_each(|w| w.2 = to_first(w.2));
             lane.sort();
         };
         if parallel && !second.items.is_empty() {
-            std::thread::scope(|s| {
-                s.spawn(|| second_to_first(&mut second));
-                first.sort();
-            });
+            at_once(|| first.sort(), || second_to_first(&mut second));
         } else {
             second_to_first(&mut second);
             first.sort();
@@ -581,13 +568,8 @@ impl BaseBuilder {
             (writer, used)
         };
         let ((mut writer, mut used), (high, high_used)) = if pivot > 0 {
-            std::thread::scope(|s| {
-                let high_len = len - a - b - w;
-                let (part, wide) = (&part, &wide);
-                let high = s.spawn(move || part(&one[a..], &two[b..], &wide[w..], high_len));
-                let low = part(&one[..a], &two[..b], &wide[..w], len);
-                (low, high.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            })
+            let high_len = len - a - b - w;
+            at_once(|| part(&one[..a], &two[..b], &wide[..w], len), || part(&one[a..], &two[b..], &wide[w..], high_len))
         } else {
             (part(one, two, &wide, len), (Writer::new(started, 0, 0), Vec::new()))
         };
@@ -614,6 +596,16 @@ impl BaseBuilder {
         }
         writer.finish(kept, parallel)
     }
+}
+
+/// Runs `here` on this thread and `there` on a scoped one, at once; a panic
+/// in either is this thread's panic.
+fn at_once<A, B: Send>(here: impl FnOnce() -> A, there: impl FnOnce() -> B + Send) -> (A, B) {
+    std::thread::scope(|s| {
+        let helper = s.spawn(there);
+        let a = here();
+        (a, helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
 }
 
 /// Feeds `emit` the newest of each number of two sorted lanes and a sorted
@@ -666,8 +658,8 @@ fn write_merged(one: &[Item], two: &[Item], wide: &[Wide], mut emit: impl FnMut(
 /// lines).
 const AHEAD: usize = 10;
 
-/// Sorts by number (by [`Item::key`]), in place: a most-significant-digit radix sort (an
-/// American flag sort: counts, then cycle-leader swaps that put each item in
+/// Sorts by number (by [`Item::key`]), in place: a most-significant-digit
+/// radix sort (an American flag sort: counts, then cycle-leader swaps that put each item in
 /// its bucket for good), taking as many bits a level as the run is large (up
 /// to 10: 1,024 buckets for millions of items, a few for hundreds; 4,096
 /// moving heads outgrew the TLB, 5.6 s against 4.8 s for 100M items) from the
@@ -921,7 +913,10 @@ mod tests {
         assert!(!split.first.wide.is_empty() && !split.second.wide.is_empty(), "wide versions in both lanes");
         let numbers: Vec<E164> = (0..1000).map(n).collect();
         let want = answers(one, &numbers);
-        assert!(want.0.iter().flatten().any(|&(_, v)| v > VERSION_MAX) && want.0.iter().flatten().any(|&(_, v)| v <= VERSION_MAX));
+        assert!(
+            want.0.iter().flatten().any(|&(_, v)| v > VERSION_MAX)
+                && want.0.iter().flatten().any(|&(_, v)| v <= VERSION_MAX)
+        );
         assert!(answers(split, &numbers) == want, "two lanes build the base one builds");
     }
 
@@ -941,7 +936,8 @@ mod tests {
                 route: Some(route),
                 at: OffsetDateTime::UNIX_EPOCH,
             };
-            let mut events: Vec<ChangeEvent> = (0..6000).map(|i| event(i + 1, i, 1, alike(1000 + (i % 40) as usize))).collect();
+            let mut events: Vec<ChangeEvent> =
+                (0..6000).map(|i| event(i + 1, i, 1, alike(1000 + (i % 40) as usize))).collect();
             events.extend((0..6000).map(|i| event(6001 + i, i, 2, alike((i % 9) as usize))));
             let mut b = builder(parallel);
             b.push_events(events);

@@ -62,7 +62,9 @@ mod tests {
         for line in smaps.lines() {
             // a mapping's first line starts with its range, `lo-hi` in hex
             let range = line.split(' ').next().and_then(|r| r.split_once('-'));
-            if let Some((Ok(lo), Ok(hi))) = range.map(|(lo, hi)| (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))) {
+            if let Some((Ok(lo), Ok(hi))) =
+                range.map(|(lo, hi)| (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)))
+            {
                 inside = (lo..hi).contains(&addr);
                 continue;
             }
