@@ -120,26 +120,12 @@ done = function(summary, latency, requests)
     + summary.errors.timeout, summary.errors.status))
 end
 LUA
-# the floor's client does the same work per request as the lookup's (a
-# random path from the same keys; the bare server ignores it): wrk's Lua
-# `request` costs the client core microseconds, and a floor measured with
-# wrk's static request would be a cheaper client, not a faster server
-cat >"$OUT/bare.lua" <<LUA
-local keys = {}
-for line in io.lines("$OUT/keys.txt") do keys[#keys + 1] = "/v1/routes/+" .. line end
-math.randomseed(42)
-request = function() return wrk.format("GET", keys[math.random(#keys)]) end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.0f p50=%.0f p99=%.0f p999=%.0f errors=%d non2xx=%d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50), latency:percentile(99),
-    latency:percentile(99.9), summary.errors.connect + summary.errors.read + summary.errors.write
-    + summary.errors.timeout, summary.errors.status))
-end
-LUA
-
+# the floor's client is the same script (a random path from the same keys;
+# the bare server ignores it): a floor measured with wrk's static request
+# would be a cheaper client, not a faster server
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | head -1; }
-run_wrk() { # script url conns -> "rps p50 p99 p999 errors"
-    local log="$OUT/wrk-$(basename "$1" .lua)-$3.log"
+run_wrk() { # script url conns name -> "rps p50 p99 p999 errors"
+    local log="$OUT/wrk-$4-$3.log"
     taskset -c 1 wrk -t1 -c"$3" -d"${DURATION}s" --latency -s "$1" "$2" >"$log" 2>&1
     local r; r=$(grep RESULT "$log")
     echo "$(echo "$r" | field rps) $(echo "$r" | field p50) $(echo "$r" | field p99) $(echo "$r" | field p999) $(( $(echo "$r" | field errors) + $(echo "$r" | field non2xx) ))"
@@ -197,8 +183,8 @@ measured() {
 declare -A R
 for c in $CONNS; do
     echo "connections $c" >&2
-    settle; R[lookup,$c]=$(measured "$LOOKUP_PID" run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c")
-    settle; R[bare,$c]=$(measured "$BARE_PID" run_wrk "$OUT/bare.lua" "http://$BARE_ADDR/" "$c")
+    settle; R[lookup,$c]=$(measured "$LOOKUP_PID" run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c" lookup)
+    settle; R[bare,$c]=$(measured "$BARE_PID" run_wrk "$OUT/keys.lua" "http://$BARE_ADDR/" "$c" bare)
     settle; R[redis,$c]=$(measured "$REDIS_PID" run_redis "$c")
     settle; R[pg,$c]=$(measured "$PG_PID" run_pg "$c")
 done
