@@ -57,6 +57,76 @@ impl utoipa::IntoResponses for BodyErrors {
     }
 }
 
+/// What `E164::parse` accepts, as a pattern: `+` (or a URL-encoded `%2B`, or
+/// nothing), then 7 to 15 digits not starting with 0. The server also checks
+/// that a country uses the calling code the digits start with, which a
+/// pattern cannot say.
+const E164_PATTERN: &str = "^(\\+|%2[Bb])?[1-9][0-9]{6,14}$";
+
+/// What `service::check_text` accepts: no control character (Unicode `Cc`)
+/// and at least one character that is not white space.
+const TEXT_PATTERN: &str =
+    "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+fn e164_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(E164_PATTERN))
+        .min_length(Some(7))
+        .max_length(Some(18))
+        .examples(["+15551234567"])
+        .build()
+}
+
+/// An E.164 number in a request body; see [`E164_PATTERN`].
+pub struct E164Doc;
+
+impl utoipa::PartialSchema for E164Doc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        e164_schema().into()
+    }
+}
+
+impl ToSchema for E164Doc {}
+
+/// `{number}` in a path: one definition for every route that takes one.
+pub struct NumberPath;
+
+impl utoipa::IntoParams for NumberPath {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        vec![ParameterBuilder::new()
+            .name("number")
+            .parameter_in(ParameterIn::Path)
+            .required(utoipa::openapi::Required::True)
+            .description(Some("E.164 number: +15551234567, %2B15551234567 or 15551234567"))
+            .schema(Some(e164_schema()))
+            .build()]
+    }
+}
+
+/// A text field of at most 200 characters (names, labels, ids a tenant
+/// chooses); see [`TEXT_PATTERN`].
+pub struct Text200;
+
+impl utoipa::PartialSchema for Text200 {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(TEXT_PATTERN))
+            .min_length(Some(1))
+            .max_length(Some(200))
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for Text200 {}
+
 /// Which call-handling surface receives calls to a number.
 #[derive(ToSchema)]
 #[schema(as = Subsystem, rename_all = "snake_case")]
@@ -226,4 +296,96 @@ pub fn document_self(openapi: &mut utoipa::openapi::OpenApi) {
         )
         .build();
     openapi.paths.paths.insert("/openapi.json".to_owned(), PathItem::new(HttpMethod::Get, op));
+}
+
+#[cfg(test)]
+mod tests {
+    use didroute_shared::e164::NumberError;
+    use didroute_shared::E164;
+    use proptest::prelude::*;
+    use regex::Regex;
+
+    use super::{E164_PATTERN, TEXT_PATTERN};
+    use crate::service::check_text;
+
+    /// The documented pattern says yes exactly when the parser does, or
+    /// when only the calling code is unknown (which a pattern cannot know).
+    fn agrees_on_number(pattern: &Regex, input: &str) {
+        let parsed = E164::parse(input);
+        let shape_ok = !matches!(parsed, Err(ref e) if !matches!(e, NumberError::UnknownCountryCode { .. }));
+        assert_eq!(pattern.is_match(input), shape_ok, "{input:?}: pattern vs parser ({parsed:?})");
+    }
+
+    fn agrees_on_text(pattern: &Regex, input: &str) {
+        let accepted = check_text("field", input, 200).is_ok();
+        let documented = pattern.is_match(input) && (1..=200).contains(&input.chars().count());
+        assert_eq!(documented, accepted, "{input:?}: documented vs accepted");
+    }
+
+    #[test]
+    fn the_number_pattern_is_what_the_parser_takes() {
+        let pattern = Regex::new(E164_PATTERN).unwrap();
+        for input in [
+            "+15551234567",
+            "%2B15551234567",
+            "%2b15551234567",
+            "15551234567",
+            "+6834002",
+            "+683400",
+            "+123456789012345",
+            "+1234567890123456",
+            "+05551234567",
+            "0015551234567",
+            "",
+            "+",
+            "%2B",
+            "+1 555 123 4567",
+            "+1-555-1234567",
+            "++15551234567",
+            "+15551234567\n",
+            "\u{ff11}5551234567",
+            "+99912345678",
+        ] {
+            agrees_on_number(&pattern, input);
+        }
+    }
+
+    #[test]
+    fn the_text_pattern_is_what_check_text_takes() {
+        let pattern = Regex::new(TEXT_PATTERN).unwrap();
+        for input in [
+            "a",
+            " a ",
+            "Tenant 1 line 0",
+            "",
+            " ",
+            "\t",
+            "a\tb",
+            "a\u{85}b",
+            "a\u{9f}",
+            "\u{a0}",
+            "\u{3000}x",
+            "é",
+            "x\u{7f}",
+            "\u{2028}",
+            &"x".repeat(200),
+            &"x".repeat(201),
+        ] {
+            agrees_on_text(&pattern, input);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_number_like_string_gets_the_same_answer(
+            input in "(\\+|%2[Bb]|00|0|)[0-9 +-]{0,17}",
+        ) {
+            agrees_on_number(&Regex::new(E164_PATTERN).unwrap(), &input);
+        }
+
+        #[test]
+        fn any_text_gets_the_same_answer(input in "\\PC{0,3}[\\s\\x00-\\x1f\\x7f-\\x9f]{0,2}\\PC{0,3}") {
+            agrees_on_text(&Regex::new(TEXT_PATTERN).unwrap(), &input);
+        }
+    }
 }

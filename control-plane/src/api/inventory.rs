@@ -66,7 +66,7 @@ pub async fn search(
     Ok(axum::Json(inventory::search(&s.db, q).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/inventory/{number}", tag = "inventory", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+#[utoipa::path(patch, path = "/v1/inventory/{number}", tag = "inventory", params(super::docs::NumberPath),
     request_body = InventoryPatch,
     responses((status = 200, description = "the number after the change", body = provisioning::Patched),
         (status = 404, response = ProblemDoc),
@@ -83,7 +83,7 @@ pub async fn patch(
     Ok(axum::Json(provisioning::patch(&s, parse_number(&n)?, body).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/inventory/{number}", tag = "inventory", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+#[utoipa::path(delete, path = "/v1/inventory/{number}", tag = "inventory", params(super::docs::NumberPath),
     responses((status = 204, description = "deleted for good"),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),

@@ -17,6 +17,7 @@ use crate::state::AppState;
 /// One named number, or criteria and a quantity; plus the route.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct AllocateRequest {
+    #[schema(value_type = Option<super::docs::E164Doc>, inline)]
     number: Option<String>,
     criteria: Option<Criteria>,
     quantity: Option<u32>,
@@ -28,6 +29,7 @@ struct AllocateRequest {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReserveRequest {
+    #[schema(value_type = Option<super::docs::E164Doc>, inline)]
     number: Option<String>,
     criteria: Option<Criteria>,
     quantity: Option<u32>,
@@ -95,7 +97,7 @@ pub async fn reserve(
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
-#[utoipa::path(delete, path = "/v1/reservations/{number}", tag = "reservations", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+#[utoipa::path(delete, path = "/v1/reservations/{number}", tag = "reservations", params(super::docs::NumberPath),
     responses((status = 200, description = "back in inventory", body = super::docs::Cancelled),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -121,7 +123,7 @@ pub async fn list(
     Ok(axum::Json(numbers::list(&s, t, f).await?))
 }
 
-#[utoipa::path(get, path = "/v1/numbers/{number}", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+#[utoipa::path(get, path = "/v1/numbers/{number}", tag = "numbers", params(super::docs::NumberPath),
     responses((status = 200, description = "the number with its route", body = numbers::NumberView),
         (status = 404, response = ProblemDoc),
         AuthErrors))]
@@ -129,7 +131,7 @@ pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<Str
     Ok(axum::Json(numbers::get(&s, t, parse_number(&n)?).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")), request_body = RemapInput,
+#[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", params(super::docs::NumberPath), request_body = RemapInput,
     responses((status = 200, description = "remapped in place", body = super::docs::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -145,7 +147,7 @@ pub async fn remap(
     Ok(axum::Json(numbers::remap(&s, t, parse_number(&n)?, &body).await?))
 }
 
-#[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")), request_body = ReleaseInput,
+#[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", params(super::docs::NumberPath), request_body = ReleaseInput,
     responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = super::docs::Released),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -162,7 +164,7 @@ pub async fn release(
     Ok(axum::Json(serde_json::json!({ "number": changed.body, "seq": changed.seq })))
 }
 
-#[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+#[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers", params(super::docs::NumberPath),
     responses((status = 200, description = "allocated again with its last route", body = super::docs::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -176,7 +178,7 @@ pub async fn reclaim(
     Ok(axum::Json(numbers::reclaim(&s, t, parse_number(&n)?).await?))
 }
 
-#[utoipa::path(get, path = "/v1/numbers/{number}/history", tag = "numbers", params(("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567")),
+#[utoipa::path(get, path = "/v1/numbers/{number}/history", tag = "numbers", params(super::docs::NumberPath),
     responses((status = 200, description = "this tenant's audit trail of the number", body = super::docs::History),
         (status = 404, response = ProblemDoc),
         AuthErrors))]

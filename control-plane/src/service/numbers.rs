@@ -21,9 +21,13 @@ use crate::state::AppState;
 pub struct RouteInput {
     #[schema(value_type = crate::api::docs::SubsystemDoc)]
     pub subsystem: Subsystem,
+    #[schema(value_type = crate::api::docs::Text200, inline)]
     pub dashboard_id: String,
+    #[schema(value_type = crate::api::docs::Text200, inline)]
     pub customer_label: String,
+    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
     pub friendly_name: Option<String>,
+    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
     pub organisation_id: Option<String>,
     #[serde(default)]
     pub auto_provisioned: bool,
@@ -49,8 +53,11 @@ impl RouteInput {
 pub struct RemapInput {
     #[schema(value_type = Option<crate::api::docs::SubsystemDoc>)]
     pub subsystem: Option<Subsystem>,
+    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
     pub dashboard_id: Option<String>,
+    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
     pub customer_label: Option<String>,
+    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
     pub friendly_name: Option<String>,
 }
 

@@ -109,3 +109,57 @@ fn no_route_bypasses_the_documenting_router() {
         assert!(line.contains("\"/openapi.json\""), "a route added outside routes!(): {line}");
     }
 }
+
+/// Clients validate against the document, and the contract test generates
+/// from it: every `{number}` in a path, and every number or text field a
+/// body takes, says what the server accepts (the patterns themselves are
+/// checked against the parsers in `api::docs`).
+#[tokio::test]
+async fn numbers_and_text_fields_document_what_the_server_accepts() {
+    let app = spawn_app().await;
+    let (_, doc) = app.call(Method::GET, "/openapi.json", None, None).await;
+    let mut number_params = 0;
+    let mut patterns = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["name"] == "number" && p["in"] == "path" {
+                    number_params += 1;
+                    let pattern = p["schema"]["pattern"].as_str();
+                    assert!(pattern.is_some(), "{method} {path}: {{number}} has no pattern: {p}");
+                    patterns.extend(pattern.map(str::to_owned));
+                }
+            }
+        }
+    }
+    assert_eq!(number_params, 8, "routes with a {{number}}");
+    let schemas = &doc["components"]["schemas"];
+    // a field of the schema or of a part of it (`allOf`, from a flattened
+    // struct); an optional field is `oneOf: [null, schema]`
+    let pattern_of = |schema: &str, field: &str| -> Option<String> {
+        let s = &schemas[schema];
+        let parts = std::iter::once(s).chain(s["allOf"].as_array().into_iter().flatten());
+        parts.map(|part| &part["properties"][field]).find_map(|f| {
+            let nested = f["oneOf"].as_array().into_iter().flatten().find_map(|s| s["pattern"].as_str());
+            f["pattern"].as_str().or(nested).map(str::to_owned)
+        })
+    };
+    for schema in ["AllocateRequest", "ReserveRequest"] {
+        let pattern = pattern_of(schema, "number");
+        assert!(pattern.is_some(), "{schema}.number has no pattern: {}", schemas[schema]);
+        patterns.extend(pattern);
+    }
+    assert_eq!(patterns.len(), 1, "one number pattern everywhere: {patterns:?}");
+    for (schema, field) in [
+        ("CreateTenant", "name"),
+        ("RouteInput", "dashboard_id"),
+        ("RouteInput", "customer_label"),
+        ("RouteInput", "friendly_name"),
+        ("RouteInput", "organisation_id"),
+        ("RemapInput", "dashboard_id"),
+        ("RemapInput", "customer_label"),
+        ("RemapInput", "friendly_name"),
+    ] {
+        assert!(pattern_of(schema, field).is_some(), "{schema}.{field} has no pattern: {}", schemas[schema]);
+    }
+}
