@@ -68,15 +68,15 @@ const E164_PATTERN: &str = "^(\\+|%2[Bb])?[1-9][0-9]{6,14}$";
 const TEXT_PATTERN: &str =
     "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
-fn e164_schema() -> utoipa::openapi::Object {
+/// A string schema of `min..=max` characters matching `pattern`.
+fn string_schema(pattern: &str, min: usize, max: usize) -> utoipa::openapi::ObjectBuilder {
     use utoipa::openapi::{ObjectBuilder, Type};
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .pattern(Some(E164_PATTERN))
-        .min_length(Some(7))
-        .max_length(Some(18))
-        .examples(["+15551234567"])
-        .build()
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).min_length(Some(min)).max_length(Some(max))
+}
+
+fn e164_schema() -> utoipa::openapi::Object {
+    // `%2B` and 15 digits at most
+    string_schema(E164_PATTERN, 7, 18).examples(["+15551234567"]).build()
 }
 
 /// An E.164 number in a request body; see [`E164_PATTERN`].
@@ -114,14 +114,7 @@ pub struct Text200;
 
 impl utoipa::PartialSchema for Text200 {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::{ObjectBuilder, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(TEXT_PATTERN))
-            .min_length(Some(1))
-            .max_length(Some(200))
-            .build()
-            .into()
+        string_schema(TEXT_PATTERN, 1, 200).build().into()
     }
 }
 
