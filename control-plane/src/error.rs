@@ -109,6 +109,16 @@ fn database_kind(e: &sqlx::Error) -> (u16, &'static str, &'static str, Option<&'
             Some("DR002") => return (422, "not-allocatable", "Unprocessable request", None),
             Some("23505") => return (409, "already-exists", "Conflict", None),
             Some("23514") | Some("23502") => return (422, "constraint-violated", "Unprocessable request", None),
+            // character_not_in_repertoire: a NUL (U+0000) in a text value;
+            // JSON and query strings can carry one, PostgreSQL text cannot
+            Some("22021") => {
+                return (
+                    400,
+                    "invalid-text",
+                    "Bad request",
+                    Some("a text value contains the NUL character (U+0000), which cannot be stored: remove it"),
+                )
+            }
             Some("40001") | Some("40P01") => {
                 return (503, "retry", "Service unavailable", Some("the change conflicted with another; retry it"))
             }

@@ -139,6 +139,58 @@ async fn bad_requests_say_what_was_wrong() {
     assert_eq!(feed["events"].as_array().unwrap().len(), 0, "{feed}");
 }
 
+/// JSON (`\u0000`) and query strings (`%00`) can carry a NUL, which
+/// PostgreSQL's text cannot hold: a 400 that says so, never a 500, and
+/// nothing changed.
+#[tokio::test]
+async fn a_nul_character_is_refused_not_a_server_error() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.import("15550002000-15550002009", "US").await;
+    let (s, _) = app.allocate(&t, "+15550002000", "psap").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, before) = app.op(Method::GET, "/v1/events?after=0", None).await;
+
+    let refused = |s: StatusCode, b: &Value, what: &str| {
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what}: {b}");
+        assert_problem(b, 400);
+        assert!(b["detail"].as_str().unwrap().contains("U+0000"), "{what}: {b}");
+    };
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/numbers/+15550002000/release",
+            Some(&t.key),
+            Some(json!({ "reason": "moving", "notes": "a\u{0}b" })),
+        )
+        .await;
+    refused(s, &b, "release notes");
+    let (s, b) = app.op(Method::GET, "/v1/inventory?country=US&region=a%00b", None).await;
+    refused(s, &b, "inventory search");
+    let (s, b) = app.call(Method::GET, "/v1/available-numbers?country=US&region=a%00b", Some(&t.key), None).await;
+    refused(s, &b, "available numbers");
+    let criteria = json!({ "country": "US", "region": "a\u{0}b" });
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/numbers",
+            Some(&t.key),
+            Some(json!({ "criteria": criteria, "quantity": 1, "subsystem": "psap", "dashboard_id": "d", "customer_label": "c" })),
+        )
+        .await;
+    refused(s, &b, "allocation criteria");
+    let (s, b) = app
+        .call(Method::POST, "/v1/reservations", Some(&t.key), Some(json!({ "criteria": criteria, "quantity": 1 })))
+        .await;
+    refused(s, &b, "reservation criteria");
+
+    // nothing changed: the number is still allocated, no event was written
+    let (s, n) = app.call(Method::GET, "/v1/numbers/+15550002000", Some(&t.key), None).await;
+    assert_eq!((s, &n["status"]), (StatusCode::OK, &json!("allocated")), "{n}");
+    let (_, after) = app.op(Method::GET, "/v1/events?after=0", None).await;
+    assert_eq!(after["events"], before["events"]);
+}
+
 #[tokio::test]
 async fn allocation_refusals_are_typed() {
     let app = spawn_app().await;
