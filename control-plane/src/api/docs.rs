@@ -108,17 +108,33 @@ impl utoipa::IntoParams for NumberPath {
     }
 }
 
-/// A text field of at most 200 characters (names, labels, ids a tenant
-/// chooses); see [`TEXT_PATTERN`].
-pub struct Text200;
+/// Text fields `service::check_text` checks, by their longest length; see
+/// [`TEXT_PATTERN`].
+macro_rules! text_schema {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        pub struct $name;
 
-impl utoipa::PartialSchema for Text200 {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        string_schema(TEXT_PATTERN, 1, 200).build().into()
-    }
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                string_schema(TEXT_PATTERN, 1, $max).build().into()
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
 }
 
-impl ToSchema for Text200 {}
+text_schema!(
+    /// Names, labels and ids a tenant chooses: at most 200 characters.
+    Text200,
+    200
+);
+text_schema!(
+    /// Why a number was released: at most 500 characters.
+    Text500,
+    500
+);
 
 /// Which call-handling surface receives calls to a number.
 #[derive(ToSchema)]

@@ -64,7 +64,10 @@ pub struct RemapInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseInput {
+    #[schema(value_type = crate::api::docs::Text500, inline)]
     pub reason: String,
+    /// At most 5,000 characters.
+    #[schema(max_length = 5000)]
     pub notes: Option<String>,
 }
 
