@@ -109,9 +109,12 @@ fn database_kind(e: &sqlx::Error) -> (u16, &'static str, &'static str, Option<&'
             Some("DR002") => return (422, "not-allocatable", "Unprocessable request", None),
             Some("23505") => return (409, "already-exists", "Conflict", None),
             Some("23514") | Some("23502") => return (422, "constraint-violated", "Unprocessable request", None),
-            // character_not_in_repertoire: a NUL (U+0000) in a text value;
-            // JSON and query strings can carry one, PostgreSQL text cannot
-            Some("22021") => {
+            // a NUL (U+0000) in a text value (character_not_in_repertoire)
+            // or in a jsonb one (untranslatable_character, e.g. an audit
+            // detail quoting the caller): JSON and query strings can carry
+            // one, PostgreSQL cannot. Every string the server sends is Rust
+            // UTF-8, so only a caller's NUL raises these.
+            Some("22021") | Some("22P05") => {
                 return (
                     400,
                     "invalid-text",
@@ -136,6 +139,10 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         if problem.status >= 500 {
             tracing::error!(error = %self, status = problem.status, "request failed");
+        } else if let ApiError::Database(_) = self {
+            // the database refused the caller's input: kept, in case it ever
+            // refuses something that was ours
+            tracing::info!(error = %self, status = problem.status, "request refused by the database");
         }
         problem_response(&problem)
     }

@@ -68,27 +68,62 @@ const E164_PATTERN: &str = "^(\\+|%2[Bb])?[1-9][0-9]{6,14}$";
 const TEXT_PATTERN: &str =
     "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
+/// What `service::numbers::check_notes` accepts: anything but NUL.
+const NOTES_PATTERN: &str = "^[^\\u0000]*$";
+
 /// A string schema of `min..=max` characters matching `pattern`.
 fn string_schema(pattern: &str, min: usize, max: usize) -> utoipa::openapi::ObjectBuilder {
     use utoipa::openapi::{ObjectBuilder, Type};
     ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).min_length(Some(min)).max_length(Some(max))
 }
 
-fn e164_schema() -> utoipa::openapi::Object {
-    // `%2B` and 15 digits at most
-    string_schema(E164_PATTERN, 7, 18).examples(["+15551234567"]).build()
+/// A documented string type: its pattern and lengths, built once here and
+/// checked against the server's own validation in the tests below.
+macro_rules! string_doc {
+    ($(#[$doc:meta])* $name:ident, $pattern:expr, $min:expr, $max:expr $(, example = $example:expr)?) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                string_schema($pattern, $min, $max)$(.examples([$example]))?.build().into()
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
 }
 
-/// An E.164 number in a request body; see [`E164_PATTERN`].
-pub struct E164Doc;
-
-impl utoipa::PartialSchema for E164Doc {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        e164_schema().into()
-    }
-}
-
-impl ToSchema for E164Doc {}
+string_doc!(
+    /// An E.164 number in a request; see [`E164_PATTERN`] (`%2B` and 15
+    /// digits at most).
+    E164Doc,
+    E164_PATTERN,
+    7,
+    18,
+    example = "+15551234567"
+);
+string_doc!(
+    /// Names, labels and ids a caller chooses.
+    LabelText,
+    TEXT_PATTERN,
+    1,
+    crate::service::LABEL_MAX
+);
+string_doc!(
+    /// Why a number was released.
+    ReasonText,
+    TEXT_PATTERN,
+    1,
+    crate::service::REASON_MAX
+);
+string_doc!(
+    /// Free-text release notes.
+    NotesText,
+    NOTES_PATTERN,
+    0,
+    crate::service::NOTES_MAX
+);
 
 /// `{number}` in a path: one definition for every route that takes one.
 pub struct NumberPath;
@@ -103,38 +138,10 @@ impl utoipa::IntoParams for NumberPath {
             .parameter_in(ParameterIn::Path)
             .required(utoipa::openapi::Required::True)
             .description(Some("E.164 number: +15551234567, %2B15551234567 or 15551234567"))
-            .schema(Some(e164_schema()))
+            .schema(Some(<E164Doc as utoipa::PartialSchema>::schema()))
             .build()]
     }
 }
-
-/// Text fields `service::check_text` checks, by their longest length; see
-/// [`TEXT_PATTERN`].
-macro_rules! text_schema {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
-        $(#[$doc])*
-        pub struct $name;
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                string_schema(TEXT_PATTERN, 1, $max).build().into()
-            }
-        }
-
-        impl ToSchema for $name {}
-    };
-}
-
-text_schema!(
-    /// Names, labels and ids a tenant chooses: at most 200 characters.
-    Text200,
-    200
-);
-text_schema!(
-    /// Why a number was released: at most 500 characters.
-    Text500,
-    500
-);
 
 /// Which call-handling surface receives calls to a number.
 #[derive(ToSchema)]
@@ -312,28 +319,78 @@ mod tests {
     use didroute_shared::e164::NumberError;
     use didroute_shared::E164;
     use proptest::prelude::*;
-    use regex::Regex;
+    use utoipa::PartialSchema;
 
-    use super::{E164_PATTERN, TEXT_PATTERN};
-    use crate::service::check_text;
+    use super::{E164Doc, LabelText, NotesText, ReasonText};
+    use crate::service::numbers::check_notes;
+    use crate::service::{check_text, LABEL_MAX, REASON_MAX};
 
-    /// The documented pattern says yes exactly when the parser does, or
-    /// when only the calling code is unknown (which a pattern cannot know).
-    fn agrees_on_number(pattern: &Regex, input: &str) {
+    /// A documented string type as a client reads it: the served `pattern`
+    /// under ECMA-262 (what JSON Schema specifies; checked with and without
+    /// the `u` flag), and `minLength` / `maxLength` in code points.
+    struct Documented {
+        patterns: [regress::Regex; 2],
+        min: usize,
+        max: usize,
+    }
+
+    impl Documented {
+        fn of<T: PartialSchema>() -> Documented {
+            let schema = serde_json::to_value(T::schema()).unwrap();
+            let pattern = schema["pattern"].as_str().unwrap();
+            let length = |k: &str| schema[k].as_u64().unwrap() as usize;
+            Documented {
+                patterns: [regress::Regex::new(pattern).unwrap(), regress::Regex::with_flags(pattern, "u").unwrap()],
+                min: length("minLength"),
+                max: length("maxLength"),
+            }
+        }
+
+        fn allows(&self, input: &str) -> bool {
+            let [plain, unicode] = self.patterns.each_ref().map(|p| p.find(input).is_some());
+            assert_eq!(plain, unicode, "{input:?}: the pattern means two things with and without the u flag");
+            plain && (self.min..=self.max).contains(&input.chars().count())
+        }
+    }
+
+    /// The document says yes exactly when the parser does, or when only the
+    /// calling code is unknown (which a pattern cannot know).
+    fn agrees_on_number(doc: &Documented, input: &str) {
         let parsed = E164::parse(input);
         let shape_ok = !matches!(parsed, Err(ref e) if !matches!(e, NumberError::UnknownCountryCode { .. }));
-        assert_eq!(pattern.is_match(input), shape_ok, "{input:?}: pattern vs parser ({parsed:?})");
+        assert_eq!(doc.allows(input), shape_ok, "{input:?}: documented vs parsed ({parsed:?})");
     }
 
-    fn agrees_on_text(pattern: &Regex, input: &str) {
-        let accepted = check_text("field", input, 200).is_ok();
-        let documented = pattern.is_match(input) && (1..=200).contains(&input.chars().count());
-        assert_eq!(documented, accepted, "{input:?}: documented vs accepted");
+    fn agrees(doc: &Documented, input: &str, accepted: bool) {
+        assert_eq!(doc.allows(input), accepted, "{input:?}: documented vs accepted");
     }
+
+    const TEXTS: &[&str] = &[
+        "a",
+        " a ",
+        "Tenant 1 line 0",
+        "",
+        " ",
+        "\t",
+        "a\tb",
+        "a\nb",
+        "a\u{85}b",
+        "a\u{9f}",
+        "\u{a0}",
+        "\u{3000}x",
+        "é",
+        "x\u{7f}",
+        "\u{2028}",
+        "a\u{0}b",
+        "\u{1f600}",
+        "acme\n",
+        "acme z",
+        "\\u0000",
+    ];
 
     #[test]
-    fn the_number_pattern_is_what_the_parser_takes() {
-        let pattern = Regex::new(E164_PATTERN).unwrap();
+    fn the_number_schema_is_what_the_parser_takes() {
+        let doc = Documented::of::<E164Doc>();
         for input in [
             "+15551234567",
             "%2B15551234567",
@@ -343,6 +400,8 @@ mod tests {
             "+683400",
             "+123456789012345",
             "+1234567890123456",
+            "%2B123456789012345",
+            "%2B1234567890123456",
             "+05551234567",
             "0015551234567",
             "",
@@ -355,32 +414,28 @@ mod tests {
             "\u{ff11}5551234567",
             "+99912345678",
         ] {
-            agrees_on_number(&pattern, input);
+            agrees_on_number(&doc, input);
         }
     }
 
     #[test]
-    fn the_text_pattern_is_what_check_text_takes() {
-        let pattern = Regex::new(TEXT_PATTERN).unwrap();
-        for input in [
-            "a",
-            " a ",
-            "Tenant 1 line 0",
-            "",
-            " ",
-            "\t",
-            "a\tb",
-            "a\u{85}b",
-            "a\u{9f}",
-            "\u{a0}",
-            "\u{3000}x",
-            "é",
-            "x\u{7f}",
-            "\u{2028}",
-            &"x".repeat(200),
-            &"x".repeat(201),
-        ] {
-            agrees_on_text(&pattern, input);
+    fn the_text_schemas_are_what_the_server_takes() {
+        let (label, reason, notes) =
+            (Documented::of::<LabelText>(), Documented::of::<ReasonText>(), Documented::of::<NotesText>());
+        let long = |n: usize| ["x".repeat(n), "😀".repeat(n)];
+        let sizes = [
+            LABEL_MAX,
+            LABEL_MAX + 1,
+            REASON_MAX,
+            REASON_MAX + 1,
+            crate::service::NOTES_MAX,
+            crate::service::NOTES_MAX + 1,
+        ];
+        let inputs: Vec<String> = TEXTS.iter().map(|s| s.to_string()).chain(sizes.into_iter().flat_map(long)).collect();
+        for input in &inputs {
+            agrees(&label, input, check_text("f", input, LABEL_MAX).is_ok());
+            agrees(&reason, input, check_text("f", input, REASON_MAX).is_ok());
+            agrees(&notes, input, check_notes(input).is_ok());
         }
     }
 
@@ -389,12 +444,13 @@ mod tests {
         fn any_number_like_string_gets_the_same_answer(
             input in "(\\+|%2[Bb]|00|0|)[0-9 +-]{0,17}",
         ) {
-            agrees_on_number(&Regex::new(E164_PATTERN).unwrap(), &input);
+            agrees_on_number(&Documented::of::<E164Doc>(), &input);
         }
 
         #[test]
         fn any_text_gets_the_same_answer(input in "\\PC{0,3}[\\s\\x00-\\x1f\\x7f-\\x9f]{0,2}\\PC{0,3}") {
-            agrees_on_text(&Regex::new(TEXT_PATTERN).unwrap(), &input);
+            agrees(&Documented::of::<LabelText>(), &input, check_text("f", &input, LABEL_MAX).is_ok());
+            agrees(&Documented::of::<NotesText>(), &input, check_notes(&input).is_ok());
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
-    #[schema(value_type = super::docs::Text200, inline)]
+    #[schema(value_type = super::docs::LabelText, inline)]
     name: String,
 }
 

@@ -23,6 +23,14 @@ pub fn actor(p: Principal) -> String {
     }
 }
 
+/// Longest name, label or id a caller chooses: tenant names and the text
+/// fields of a route.
+pub const LABEL_MAX: usize = 200;
+/// Longest release reason.
+pub const REASON_MAX: usize = 500;
+/// Longest release notes.
+pub const NOTES_MAX: usize = 5000;
+
 /// Checks a free-text field: trimmed length within bounds.
 pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::error::ApiError> {
     let len = value.trim().chars().count();

@@ -21,13 +21,13 @@ use crate::state::AppState;
 pub struct RouteInput {
     #[schema(value_type = crate::api::docs::SubsystemDoc)]
     pub subsystem: Subsystem,
-    #[schema(value_type = crate::api::docs::Text200, inline)]
+    #[schema(value_type = crate::api::docs::LabelText, inline)]
     pub dashboard_id: String,
-    #[schema(value_type = crate::api::docs::Text200, inline)]
+    #[schema(value_type = crate::api::docs::LabelText, inline)]
     pub customer_label: String,
-    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
+    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
     pub friendly_name: Option<String>,
-    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
+    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
     pub organisation_id: Option<String>,
     #[serde(default)]
     pub auto_provisioned: bool,
@@ -35,13 +35,13 @@ pub struct RouteInput {
 
 impl RouteInput {
     pub(crate) fn validate(&self) -> ApiResult<()> {
-        super::check_text("dashboard_id", &self.dashboard_id, 200)?;
-        super::check_text("customer_label", &self.customer_label, 200)?;
+        super::check_text("dashboard_id", &self.dashboard_id, super::LABEL_MAX)?;
+        super::check_text("customer_label", &self.customer_label, super::LABEL_MAX)?;
         if let Some(f) = &self.friendly_name {
-            super::check_text("friendly_name", f, 200)?;
+            super::check_text("friendly_name", f, super::LABEL_MAX)?;
         }
         if let Some(o) = &self.organisation_id {
-            super::check_text("organisation_id", o, 200)?;
+            super::check_text("organisation_id", o, super::LABEL_MAX)?;
         }
         Ok(())
     }
@@ -53,22 +53,44 @@ impl RouteInput {
 pub struct RemapInput {
     #[schema(value_type = Option<crate::api::docs::SubsystemDoc>)]
     pub subsystem: Option<Subsystem>,
-    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
+    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
     pub dashboard_id: Option<String>,
-    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
+    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
     pub customer_label: Option<String>,
-    #[schema(value_type = Option<crate::api::docs::Text200>, inline)]
+    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
     pub friendly_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseInput {
-    #[schema(value_type = crate::api::docs::Text500, inline)]
+    #[schema(value_type = crate::api::docs::ReasonText, inline)]
     pub reason: String,
-    /// At most 5,000 characters.
-    #[schema(max_length = 5000)]
+    #[schema(value_type = Option<crate::api::docs::NotesText>, inline)]
     pub notes: Option<String>,
+}
+
+impl ReleaseInput {
+    pub(crate) fn validate(&self) -> ApiResult<()> {
+        super::check_text("reason", &self.reason, super::REASON_MAX)?;
+        if let Some(n) = &self.notes {
+            check_notes(n)?;
+        }
+        Ok(())
+    }
+}
+
+/// Notes are free text (new lines welcome) up to [`super::NOTES_MAX`]
+/// characters, but without NUL, which PostgreSQL's text cannot hold.
+pub(crate) fn check_notes(notes: &str) -> ApiResult<()> {
+    if notes.chars().count() > super::NOTES_MAX {
+        let detail = format!("notes is longer than {} characters", super::NOTES_MAX);
+        return Err(ApiError::BadRequest("invalid-field", detail));
+    }
+    if notes.contains('\0') {
+        return Err(ApiError::BadRequest("invalid-field", "notes must not contain the NUL character (U+0000)".into()));
+    }
+    Ok(())
 }
 
 /// One number as its tenant sees it.
@@ -292,7 +314,7 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
         ("friendly_name", &input.friendly_name),
     ] {
         if let Some(v) = v {
-            super::check_text(field, v, 200)?;
+            super::check_text(field, v, super::LABEL_MAX)?;
         }
     }
     let mut tx = state.db.tenant_tx(tenant).await?;
@@ -339,12 +361,7 @@ pub async fn release(
     number: E164,
     input: &ReleaseInput,
 ) -> ApiResult<Changed<Option<NumberView>>> {
-    super::check_text("reason", &input.reason, 500)?;
-    if let Some(n) = &input.notes {
-        if n.chars().count() > 5000 {
-            return Err(ApiError::BadRequest("invalid-field", "notes is longer than 5000 characters".into()));
-        }
-    }
+    input.validate()?;
     let settings = &state.settings;
     let mut tx = state.db.tenant_tx(tenant).await?;
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;

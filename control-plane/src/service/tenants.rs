@@ -28,7 +28,7 @@ pub struct NewKey {
 }
 
 pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
-    super::check_text("name", name, 200)?;
+    super::check_text("name", name, super::LABEL_MAX)?;
     let mut tx = db.operator.begin().await?;
     let tenant: Option<Tenant> = sqlx::query_as(
         "INSERT INTO tenants (id, name) VALUES ($1, $2)

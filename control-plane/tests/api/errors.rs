@@ -149,6 +149,14 @@ async fn a_nul_character_is_refused_not_a_server_error() {
     app.import("15550002000-15550002009", "US").await;
     let (s, _) = app.allocate(&t, "+15550002000", "psap").await;
     assert_eq!(s, StatusCode::CREATED);
+    let (s, b) = app
+        .op(
+            Method::POST,
+            "/v1/inventory",
+            Some(json!({ "numbers": ["+15553000000"], "country": "US", "tenant_id": t.id, "carrier_module": "local" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
     let (_, before) = app.op(Method::GET, "/v1/events?after=0", None).await;
 
     let refused = |s: StatusCode, b: &Value, what: &str| {
@@ -183,6 +191,25 @@ async fn a_nul_character_is_refused_not_a_server_error() {
         .call(Method::POST, "/v1/reservations", Some(&t.key), Some(json!({ "criteria": criteria, "quantity": 1 })))
         .await;
     refused(s, &b, "reservation criteria");
+    // an import quotes its input in the audit row (jsonb)
+    let (s, b) =
+        app.op(Method::POST, "/v1/inventory", Some(json!({ "numbers": "15550003000\u{0}", "country": "US" }))).await;
+    refused(s, &b, "import text");
+    let (s, b) = app
+        .op(Method::POST, "/v1/inventory", Some(json!({ "numbers": ["15550003001", "x\u{0}"], "country": "US" })))
+        .await;
+    refused(s, &b, "import list");
+    // a tenant's own number is deleted on release, so its notes only reach
+    // the audit row
+    let (s, b) = app
+        .call(
+            Method::POST,
+            "/v1/numbers/+15553000000/release",
+            Some(&t.key),
+            Some(json!({ "reason": "moving", "notes": "a\u{0}b" })),
+        )
+        .await;
+    refused(s, &b, "release notes of a local number");
 
     // nothing changed: the number is still allocated, no event was written
     let (s, n) = app.call(Method::GET, "/v1/numbers/+15550002000", Some(&t.key), None).await;
