@@ -20,10 +20,16 @@ const MAX_WAIT_MS: u64 = 60_000;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
+    /// Events after this position (default 0: from the start).
     #[serde(default)]
     after: u64,
+    /// At most this many events (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<i64>,
+    /// How long to hold the request, in milliseconds, while no event is
+    /// newer than `after` (default 0: answer at once).
     #[serde(default)]
+    #[param(maximum = 60000)]
     wait_ms: u64,
 }
 
@@ -53,4 +59,24 @@ pub async fn feed(_: Operator, State(s): State<AppState>, Query(q): Query<FeedQu
     let last_seq = events.last().map_or(q.after, |e| e.seq);
     let head_seq = (*head.borrow()).max(last_seq);
     Ok(axum::Json(serde_json::json!({ "events": events, "last_seq": last_seq, "head_seq": head_seq })))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::IntoParams;
+
+    use super::{FeedQuery, MAX_LIMIT, MAX_WAIT_MS};
+
+    /// The documented bounds are the ones `feed` enforces.
+    #[test]
+    fn the_documented_bounds_are_the_enforced_ones() {
+        let params = serde_json::to_value(FeedQuery::into_params(|| None)).unwrap();
+        let bound = |name: &str, key: &str| {
+            let p = params.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap();
+            p["schema"][key].as_f64().unwrap_or_else(|| panic!("{name}.{key}: {p}"))
+        };
+        assert_eq!(bound("limit", "minimum"), 1.0);
+        assert_eq!(bound("limit", "maximum"), MAX_LIMIT as f64);
+        assert_eq!(bound("wait_ms", "maximum"), MAX_WAIT_MS as f64);
+    }
 }
