@@ -120,9 +120,6 @@ done = function(summary, latency, requests)
     + summary.errors.timeout, summary.errors.status))
 end
 LUA
-# the floor's client is the same script (a random path from the same keys;
-# the bare server ignores it): a floor measured with wrk's static request
-# would be a cheaper client, not a faster server
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | head -1; }
 run_wrk() { # script url conns name -> "rps p50 p99 p999 errors"
     local log="$OUT/wrk-$4-$3.log"
@@ -184,6 +181,9 @@ declare -A R
 for c in $CONNS; do
     echo "connections $c" >&2
     settle; R[lookup,$c]=$(measured "$LOOKUP_PID" run_wrk "$OUT/keys.lua" "http://$LOOKUP_ADDR" "$c" lookup)
+    # the floor's client is the same script (a random path from the same
+    # keys; the bare server ignores it): a floor measured with wrk's static
+    # request would be a cheaper client, not a faster server
     settle; R[bare,$c]=$(measured "$BARE_PID" run_wrk "$OUT/keys.lua" "http://$BARE_ADDR/" "$c" bare)
     settle; R[redis,$c]=$(measured "$REDIS_PID" run_redis "$c")
     settle; R[pg,$c]=$(measured "$PG_PID" run_pg "$c")

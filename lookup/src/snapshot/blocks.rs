@@ -114,7 +114,7 @@ pub(crate) fn remap_palette(data: &mut [u8], at: usize, remap: &[u32]) -> Option
     for k in 0..len {
         let p = at + HEADER + 4 * k;
         let route = u32::from_le_bytes(data.get(p..p + 4)?.try_into().ok()?);
-        if route != u32::MAX {
+        if route != super::base::TOMBSTONE {
             let to = remap.get(route as usize)?.to_le_bytes();
             data[p..p + 4].copy_from_slice(&to);
         }
