@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Control-plane benchmarks, GOALS.md C1 (allocations/s and latency with 32
+# Control-plane benchmarks, docs/goals.md C1 (allocations/s and latency with 32
 # concurrent clients) and C3 (importing 1M numbers given as PortSIP ranges),
 # over real HTTP on loopback against the control plane built in release mode.
 # Figures go to BENCHMARKS.md ("Control plane (C1–C3)").

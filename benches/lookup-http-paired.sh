@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GOALS.md L3's per-core ratio on a noisy machine: the lookup node's and the
+# docs/goals.md L3's per-core ratio on a noisy machine: the lookup node's and the
 # bare-hyper floor's server CPU per request, measured in short rounds that
 # alternate between the two, so a slow phase of the machine (steal, another
 # tenant) lands on both sides of a pair instead of on one whole run.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GOALS.md L3/L4 in one run: the lookup node against the bare-hyper HTTP
+# docs/goals.md L3/L4 in one run: the lookup node against the bare-hyper HTTP
 # floor, Redis GET and PostgreSQL prepared point selects, on the same data.
 #
 #   benches/lookup-http.sh                 # 10M numbers, 10 s per run

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GOALS.md R10: a soak of lookups plus churn. A real `didroute-lookup` node
+# docs/goals.md R10: a soak of lookups plus churn. A real `didroute-lookup` node
 # tails a stand-in event feed (`didroute-bench soak-feed`: N numbers, then
 # RATE changes per second: remaps and releases) while wrk sends lookups of
 # random numbers for DURATION seconds. Every 10 s it samples the node's RSS,
