@@ -1,4 +1,4 @@
-//! In-process lookup benchmarks (GOALS.md L1, L2, L5) against std `HashMap`.
+//! In-process lookup benchmarks (docs/goals.md L1, L2, L5) against std `HashMap`.
 //!
 //! ```sh
 //! CARGO_TARGET_DIR=/work/target-perf cargo bench -p didroute-benches --bench lookup
@@ -21,7 +21,7 @@
 //!   2-core machine is shared, and CPU time is not inflated by preemption.
 //!
 //! Two peers are measured in the same run: std `HashMap` (what a service
-//! would reach for first) and an `fst::Map` (what DESIGN.md started the
+//! would reach for first) and an `fst::Map` (what docs/design.md started the
 //! lookup node with): numbers as 8-byte big-endian keys (digit order is
 //! numeric order) and the record packed into the fst's own `u64` output
 //! (route index << 42 | version), its most compact form: no side table.

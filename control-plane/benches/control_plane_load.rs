@@ -1,4 +1,4 @@
-//! GOALS.md C1 and C3 over real HTTP on loopback.
+//! docs/goals.md C1 and C3 over real HTTP on loopback.
 //!
 //! - C3: importing 1,000,000 numbers given as PortSIP ranges (1,000 ranges of
 //!   1,000) in one `POST /v1/inventory`, timed end to end (request sent → 200

@@ -1,4 +1,4 @@
-//! GOALS.md L6 and L7 for the event paths (figures in BENCHMARKS.md, "Kafka
+//! docs/goals.md L6 and L7 for the event paths (figures in BENCHMARKS.md, "Kafka
 //! and feed (L6, L7)").
 //!
 //! L6: a change becomes visible at a lookup node after the control plane
