@@ -408,7 +408,7 @@ def main():
     for n in notes:
         out.write(f"//   {n}\n")
     out.write(
-        "\nuse super::{CodeInfo as C, Prefix as P, Region, Rule};\n\n"
+        "\nuse super::plan::{CodeInfo as C, Prefix as P, Region, Rule};\n\n"
         f'/// The phonenumbers (libphonenumber) release the table was generated from.\npub const METADATA_VERSION: &str = "{phonenumbers.__version__}";\n'
         f'/// The day the table was generated.\npub const GENERATED_ON: &str = "{today}";\n\n'
         "/// Every calling code libphonenumber knows, ascending.\n#[rustfmt::skip]\npub(super) static CODES: &[C] = &[\n"

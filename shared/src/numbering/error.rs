@@ -29,18 +29,31 @@ impl fmt::Display for PossibleLengths {
     }
 }
 
+/// "JM (Jamaica)"; the bare code for regions without a country-table row.
+fn named(alpha2: &str) -> String {
+    match Country::parse(alpha2) {
+        Ok(country) => format!("{alpha2} ({})", country.name()),
+        Err(_) => alpha2.to_owned(),
+    }
+}
+
 /// Why a number is refused by the numbering plans; each message says what
 /// was probably meant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NumberingError {
     #[error(transparent)]
     Number(#[from] NumberError),
-    #[error("{number} belongs to the numbering plan of {owner}, not {declared}: give country {owner} or leave the country out")]
+    #[error(
+        "{number} belongs to the numbering plan of {}, not {declared}: give country {owner} or leave the country out",
+        named(owner)
+    )]
     WrongCountry { number: E164, declared: Country, owner: &'static str },
     #[error("trunk prefix {prefix} inside an international number: did you mean {meant}?")]
     TrunkPrefixInside { prefix: &'static str, meant: E164 },
     #[error("{number} has {len} digits after +{code}, and numbers of +{code} have {lengths}")]
     NotPossible { number: E164, code: u16, len: usize, lengths: PossibleLengths },
+    #[error("{number}: libphonenumber knows no numbering plan for its calling code")]
+    UnknownCode { number: E164 },
     #[error("{input:?} is not a national number of {country}: digits only, with or without the trunk prefix, or give the number in international form (+...)")]
     NotNational { input: String, country: Country },
     #[error("{input:?} has {len} digits without its trunk prefix, and national numbers of {country} have {lengths}")]

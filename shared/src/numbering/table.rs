@@ -32,7 +32,7 @@
 //   KG: the country table has 112, libphonenumber lists 101/102/103
 //   UZ: the country table has 112, libphonenumber lists 001/002/003/01/02/03/050
 
-use super::{CodeInfo as C, Prefix as P, Region, Rule};
+use super::plan::{CodeInfo as C, Prefix as P, Region, Rule};
 
 /// The phonenumbers (libphonenumber) release the table was generated from.
 pub const METADATA_VERSION: &str = "9.0.43";
