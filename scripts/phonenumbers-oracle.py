@@ -11,7 +11,8 @@ shared/tests/numbering_oracle.rs.
         For each line of FILE (international digits, no '+'), one line:
         "REGION POSSIBLE", REGION being the region code of
         region_code_for_number ("-" for none, "001" for non-geographic) and
-        POSSIBLE 1 when is_possible_number_with_reason says IS_POSSIBLE.
+        POSSIBLE 1 when is_possible_number_with_reason says IS_POSSIBLE and
+        the length is one of the owning region's possible lengths.
 
 Exits 3 when the installed phonenumbers is not VERSION.
 """
@@ -90,6 +91,11 @@ def check(path):
             num = number(cc, nsn)
             region = phonenumbers.region_code_for_number(num) or "-"
             possible = phonenumbers.is_possible_number_with_reason(num) == ValidationResult.IS_POSSIBLE
+            # and a length of the region that owns the number (libphonenumber
+            # checks only the calling code's main region)
+            owner = PhoneMetadata.metadata_for_region(region) if region not in ("-", "001") else None
+            if owner is not None and len(nsn) not in owner.general_desc.possible_length:
+                possible = False
             out.append(f"{region} {int(possible)}")
     print("\n".join(out))
 

@@ -1,6 +1,7 @@
 //! Differential test of `didroute_shared::numbering` against libphonenumber
 //! (its Python port, the PyPI package `phonenumbers`, at the version the
-//! table was generated from): the owning region and the possibility of a
+//! table was generated from): the owning region and the possibility (the
+//! calling code's lengths, narrowed to the owning region's) of a
 //! deterministic sample of well over 100,000 numbers across every calling
 //! code must agree. Python and phonenumbers are required: the test fails,
 //! naming the pip command, when either is missing.

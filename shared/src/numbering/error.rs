@@ -30,7 +30,7 @@ impl fmt::Display for PossibleLengths {
 }
 
 /// "JM (Jamaica)"; the bare code for regions without a country-table row.
-fn named(alpha2: &str) -> String {
+pub(super) fn named(alpha2: &str) -> String {
     match Country::parse(alpha2) {
         Ok(country) => format!("{alpha2} ({})", country.name()),
         Err(_) => alpha2.to_owned(),
@@ -50,8 +50,8 @@ pub enum NumberingError {
     WrongCountry { number: E164, declared: Country, owner: &'static str },
     #[error("trunk prefix {prefix} inside an international number: did you mean {meant}?")]
     TrunkPrefixInside { prefix: &'static str, meant: E164 },
-    #[error("{number} has {len} digits after +{code}, and numbers of +{code} have {lengths}")]
-    NotPossible { number: E164, code: u16, len: usize, lengths: PossibleLengths },
+    #[error("{number} has {len} digits after its calling code, and numbers of {of} have {lengths}")]
+    NotPossible { number: E164, len: usize, of: String, lengths: PossibleLengths },
     #[error("{number}: libphonenumber knows no numbering plan for its calling code")]
     UnknownCode { number: E164 },
     #[error("{input:?} is not a national number of {country}: digits only, with or without the trunk prefix, or give the number in international form (+...)")]

@@ -2,7 +2,7 @@
 //! prefix kept by mistake inside an international number.
 
 use super::plan::{code_info, split};
-use super::{check_possible, NumberingError, PossibleLengths, Region};
+use super::{check_possible, is_possible_digits, NumberingError, Region};
 use crate::{Country, E164};
 
 /// The trunk prefix and the number meant, when international `digits` keep
@@ -10,18 +10,15 @@ use crate::{Country, E164};
 fn trunk_mistake(digits: &str) -> Option<(&'static str, E164)> {
     let (code, national) = split(digits.as_bytes())?;
     let trunk = code.national_prefix;
-    if trunk.is_empty() || !national.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let meant = national.strip_prefix(trunk.as_bytes())?;
+    let meant = national.strip_prefix(trunk.as_bytes()).filter(|_| !trunk.is_empty())?;
+    let cc = &digits[..digits.len() - national.len()];
+    let meant = format!("{cc}{}", std::str::from_utf8(meant).ok()?);
     // Where numbers may start with the trunk prefix (RU 800…), only an
     // impossible whole is a mistake.
-    if !code.possible(meant.len()) || (code.prefix_starts_numbers && code.possible(national.len())) {
+    if !is_possible_digits(&meant) || (code.prefix_starts_numbers && is_possible_digits(digits)) {
         return None;
     }
-    let cc = &digits[..digits.len() - national.len()];
-    let meant = std::str::from_utf8(meant).ok()?;
-    E164::from_digits(&format!("{cc}{meant}")).ok().map(|number| (trunk, number))
+    E164::from_digits(&meant).ok().map(|number| (trunk, number))
 }
 
 /// An international number written with its trunk prefix kept after the
@@ -33,7 +30,7 @@ pub fn trunk_prefix_mistake(input: &str) -> Option<E164> {
 }
 
 /// Parses an international number as an import gets it, refusing a trunk
-/// prefix kept inside it and lengths its calling code does not have.
+/// prefix kept inside it and lengths its plan does not have.
 pub fn parse_international(input: &str) -> Result<E164, NumberingError> {
     if let Some((prefix, meant)) = trunk_mistake(input.strip_prefix('+').unwrap_or(input)) {
         return Err(NumberingError::TrunkPrefixInside { prefix, meant });
@@ -45,8 +42,10 @@ pub fn parse_international(input: &str) -> Result<E164, NumberingError> {
 
 /// Reads `national` in the national format of `country` (`02079460001` in
 /// GB is +442079460001): the trunk prefix is dropped where it leads and what
-/// remains has a possible length; a number that starts with the trunk prefix
+/// remains is a possible number; a number that starts with the trunk prefix
 /// as part of itself (RU 800…) or that is written without it is kept whole.
+/// The result may belong to another country's plan of the same calling code
+/// (a Guernsey number read as GB): [`super::check_country`] tells.
 pub fn parse_national(national: &str, country: Country) -> Result<E164, NumberingError> {
     let region = Region::of_country(country).ok_or(NumberingError::NoPlan { country })?;
     let code = code_info(region.code).ok_or(NumberingError::NoPlan { country })?;
@@ -54,24 +53,23 @@ pub fn parse_national(national: &str, country: Country) -> Result<E164, Numberin
     if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
         return Err(NumberingError::NotNational { input: national.to_owned(), country });
     }
-    let trunk = region.national_prefix.as_bytes();
-    let stripped = bytes.strip_prefix(trunk).filter(|_| !trunk.is_empty());
-    let whole_possible = code.possible(bytes.len());
-    let significant = match stripped {
+    let whole = format!("{}{national}", region.code);
+    let whole_possible = is_possible_digits(&whole);
+    let trunk = region.national_prefix;
+    let stripped = national.strip_prefix(trunk).filter(|_| !trunk.is_empty());
+    let candidate = match stripped {
         // A leading trunk prefix is dropped unless numbers may start with it
         // and the whole is a possible number (RU 800…).
-        Some(rest) if code.possible(rest.len()) && !(code.prefix_starts_numbers && whole_possible) => rest,
-        Some(_) if code.prefix_starts_numbers && whole_possible => bytes,
-        None if whole_possible => bytes,
-        _ => {
-            return Err(NumberingError::NotPossibleNational {
-                input: national.to_owned(),
-                country,
-                len: stripped.map_or(bytes.len(), <[u8]>::len),
-                lengths: PossibleLengths(code.lengths),
-            });
-        }
+        Some(rest) if !(code.prefix_starts_numbers && whole_possible) => format!("{}{rest}", region.code),
+        _ => whole,
     };
-    let digits = format!("{}{}", region.code, std::str::from_utf8(significant).expect("ascii digits"));
-    Ok(E164::from_digits(&digits)?)
+    if !is_possible_digits(&candidate) {
+        return Err(NumberingError::NotPossibleNational {
+            input: national.to_owned(),
+            country,
+            len: candidate.len() - region.code.to_string().len(),
+            lengths: region.lengths(),
+        });
+    }
+    Ok(E164::from_digits(&candidate)?)
 }

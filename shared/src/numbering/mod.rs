@@ -6,7 +6,8 @@
 //! `scripts/gen-numbering.py` into `numbering/table.rs` (its header names the
 //! metadata version and the date). [`region_of_digits`] gives the same region
 //! as libphonenumber's `region_code_for_number`, and [`is_possible_digits`] the
-//! same answer as its `is_possible_number_with_reason(..) == IS_POSSIBLE`;
+//! same answer as its `is_possible_number_with_reason(..) == IS_POSSIBLE`
+//! narrowed to the owning region's possible lengths;
 //! `shared/tests/numbering_oracle.rs` checks both against the Python port on a
 //! generated sample. Everything is a binary search over static tables: no
 //! regex, and no allocation in the `region*` and `is_possible*` queries.
@@ -28,7 +29,7 @@ pub use format::{parse_international, parse_national, trunk_prefix_mistake};
 pub use plan::Region;
 pub use table::{GENERATED_ON, METADATA_VERSION};
 
-use plan::{split, with_digits};
+use plan::{split, with_digits, Fit};
 #[cfg(test)]
 use plan::{Prefix, Rule};
 
@@ -56,34 +57,42 @@ pub fn region_of(number: E164) -> Option<Country> {
     region(number).and_then(Region::country)
 }
 
-/// Whether international `digits` (no `+`) have a possible length for their
-/// calling code: libphonenumber's `is_possible_number_with_reason` answering
-/// `IS_POSSIBLE`. Local-only lengths (a number dialled without its area code)
-/// are not possible for a full international number.
+/// Whether international `digits` (no `+`) have a possible length: one of
+/// their calling code's (libphonenumber's `is_possible_number_with_reason`
+/// answering `IS_POSSIBLE`) and, where a region owns the number, one of that
+/// region's (the Isle of Man's +44 1624 numbers have 10 digits, not 7 or 9).
+/// A length check, not validity: numbers of newly opened ranges stay
+/// possible. Local-only lengths (a number dialled without its area code) are
+/// not possible for a full international number.
 pub fn is_possible_digits(digits: &str) -> bool {
-    match split(digits.as_bytes()) {
-        Some((code, national)) => national.iter().all(u8::is_ascii_digit) && code.possible(national.len()),
-        None => false,
-    }
+    matches!(plan::fit(digits.as_bytes()), Fit::Possible)
 }
 
-/// Whether `number` has a possible length for its calling code (a length
-/// check, not validity: numbers of newly opened ranges stay possible).
+/// [`is_possible_digits`] for an E.164 number.
 pub fn is_possible(number: E164) -> bool {
-    with_digits(number, |d| split(d).is_some_and(|(code, national)| code.possible(national.len())))
+    with_digits(number, |d| matches!(plan::fit(d), Fit::Possible))
 }
 
 /// [`is_possible`] as a result naming the possible lengths.
 pub fn check_possible(number: E164) -> Result<(), NumberingError> {
-    with_digits(number, |d| match split(d) {
-        Some((code, national)) if !code.possible(national.len()) => Err(NumberingError::NotPossible {
-            number,
-            code: code.code,
-            len: national.len(),
-            lengths: PossibleLengths(code.lengths),
-        }),
-        Some(_) => Ok(()),
-        None => Err(NumberingError::UnknownCode { number }),
+    with_digits(number, |d| {
+        let national_len = |code: u16| d.len() - code.to_string().len();
+        match plan::fit(d) {
+            Fit::Possible => Ok(()),
+            Fit::Code(code) => Err(NumberingError::NotPossible {
+                number,
+                len: national_len(code.code),
+                of: format!("+{}", code.code),
+                lengths: PossibleLengths(code.lengths),
+            }),
+            Fit::Region(region) => Err(NumberingError::NotPossible {
+                number,
+                len: national_len(region.code),
+                of: error::named(region.alpha2),
+                lengths: region.lengths(),
+            }),
+            Fit::Unknown => Err(NumberingError::UnknownCode { number }),
+        }
     })
 }
 

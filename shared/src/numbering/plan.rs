@@ -186,3 +186,31 @@ pub(super) fn with_digits<T>(number: E164, f: impl FnOnce(&[u8]) -> T) -> T {
     let mut buf = [0u8; 20];
     f(number.digits(&mut buf))
 }
+
+/// How international digits fit the plans' possible lengths.
+pub(super) enum Fit {
+    Possible,
+    /// Not a length of the calling code.
+    Code(&'static CodeInfo),
+    /// A length of the code, not of the region that owns the number (+44 1624
+    /// with 9 digits: the Isle of Man's numbers have 10).
+    Region(&'static Region),
+    /// No calling code libphonenumber knows, or not digits.
+    Unknown,
+}
+
+pub(super) fn fit(digits: &[u8]) -> Fit {
+    let Some((code, national)) = split(digits) else {
+        return Fit::Unknown;
+    };
+    if !national.iter().all(u8::is_ascii_digit) {
+        return Fit::Unknown;
+    }
+    if !code.possible(national.len()) {
+        return Fit::Code(code);
+    }
+    match code.regions.iter().copied().find(|r| r.owns(national)) {
+        Some(region) if !region.lengths.iter().any(|&l| usize::from(l) == national.len()) => Fit::Region(region),
+        _ => Fit::Possible,
+    }
+}

@@ -114,7 +114,14 @@ fn possible_lengths_come_from_the_calling_code() {
     // A number of a range not yet in the metadata is possible, not valid.
     assert!(is_possible(n("+442099999999")));
     let err = check_possible(n("+4420794600")).unwrap_err();
-    assert_eq!(err.to_string(), "+4420794600 has 8 digits after +44, and numbers of +44 have 7, 9 or 10");
+    assert_eq!(err.to_string(), "+4420794600 has 8 digits after its calling code, and numbers of +44 have 7, 9 or 10");
+    // A length of +44, not of the Isle of Man, whose plan owns +44 1624.
+    assert!(is_possible(n("+441624756789")));
+    assert!(!is_possible(n("+44162475678")));
+    assert_eq!(
+        check_possible(n("+44162475678")).unwrap_err().to_string(),
+        "+44162475678 has 9 digits after its calling code, and numbers of IM (Isle of Man) have 10"
+    );
     assert!(is_possible_digits("80012345678"), "non-geographic +800");
     // +379 (reserved for the Vatican) is in the country table, not in use.
     assert!(!is_possible(n("+3791234567")));
