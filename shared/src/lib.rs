@@ -10,6 +10,7 @@ pub mod country;
 pub mod e164;
 pub mod event;
 pub mod greeting;
+pub mod numbering;
 pub mod problem;
 pub mod range;
 pub mod route;
