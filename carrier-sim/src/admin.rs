@@ -35,8 +35,8 @@ fn problem(status: StatusCode, detail: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": detail.into() }))).into_response()
 }
 
-fn body<T: for<'de> Deserialize<'de>>(raw: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(raw).map_err(|e| problem(StatusCode::BAD_REQUEST, format!("invalid body: {e}")))
+fn body<T: for<'de> Deserialize<'de>>(raw: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(raw).map_err(|e| format!("invalid body: {e}"))
 }
 
 fn snapshot(sim: &Sim) -> SimState {
@@ -55,7 +55,7 @@ async fn state(State(shared): State<Shared>) -> Json<SimState> {
 async fn faults(State(shared): State<Shared>, raw: axum::body::Bytes) -> Response {
     let patch: FaultsPatch = match body(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     let mut sim = shared.sim.lock().expect("sim lock");
     match sim.patch_faults(patch) {
@@ -73,7 +73,7 @@ struct Disconnect {
 async fn disconnect(State(shared): State<Shared>, raw: axum::body::Bytes) -> Response {
     let req: Disconnect = match body(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     match shared.sim.lock().expect("sim lock").disconnect(&req.phone_number) {
         Some(_) => Json(serde_json::json!({ "disconnected": req.phone_number })).into_response(),
@@ -90,7 +90,7 @@ struct Orphans {
 async fn orphans(State(shared): State<Shared>, raw: axum::body::Bytes) -> Response {
     let req: Orphans = match body(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     let mut sim = shared.sim.lock().expect("sim lock");
     let mut numbers = Vec::with_capacity(req.phone_numbers.len());
@@ -119,7 +119,7 @@ struct Bulk {
 async fn bulk(State(shared): State<Shared>, raw: axum::body::Bytes) -> Response {
     let req: Bulk = match body(&raw) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
     let block = match StockBlock::new(&req.country, &req.ndc, req.count) {
         Ok(b) => b,

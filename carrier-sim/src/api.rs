@@ -224,6 +224,10 @@ fn order_body(o: &Order) -> wire::NumberOrder {
 }
 
 fn number_body(o: &Owned) -> wire::PhoneNumber {
+    number_body_at(o, rfc3339(o.purchased_at))
+}
+
+fn number_body_at(o: &Owned, purchased_at: String) -> wire::PhoneNumber {
     wire::PhoneNumber {
         id: o.id.to_string(),
         record_type: "phone_number",
@@ -233,8 +237,8 @@ fn number_body(o: &Owned) -> wire::PhoneNumber {
         phone_number_type: o.origin.number_type,
         customer_reference: o.customer_reference.clone(),
         tags: Vec::new(),
-        purchased_at: rfc3339(o.purchased_at),
-        created_at: rfc3339(o.purchased_at),
+        created_at: purchased_at.clone(),
+        purchased_at,
     }
 }
 
@@ -256,7 +260,22 @@ async fn list_numbers(
         country: param(&q, "filter[country_iso_alpha2]")?,
     };
     let result = shared.sim.lock().expect("sim lock").owned_page(&filter, page, size);
-    let data: Vec<wire::PhoneNumber> = result.items.iter().map(number_body).collect();
+    // Numbers bought together share a timestamp: format each one once.
+    let mut stamps: Vec<(i64, String)> = Vec::new();
+    let data: Vec<wire::PhoneNumber> = result
+        .items
+        .iter()
+        .map(|o| {
+            let stamp = match stamps.iter().find(|(t, _)| *t == o.purchased_at) {
+                Some((_, s)) => s.clone(),
+                None => {
+                    stamps.push((o.purchased_at, rfc3339(o.purchased_at)));
+                    stamps[stamps.len() - 1].1.clone()
+                }
+            };
+            number_body_at(o, stamp)
+        })
+        .collect();
     let meta = wire::PageMeta {
         total_pages: result.total.div_ceil(size),
         total_results: result.total,

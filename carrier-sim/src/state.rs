@@ -192,9 +192,9 @@ impl OwnedFilter {
     }
 
     fn matches(&self, o: &Owned) -> bool {
-        self.phone_number.as_deref().map_or(true, |p| o.phone_number.contains(p.trim_start_matches('+')))
-            && self.status.as_deref().map_or(true, |s| o.status.as_str() == s)
-            && self.country.as_deref().map_or(true, |c| o.origin.country().eq_ignore_ascii_case(c))
+        self.phone_number.as_deref().is_none_or(|p| o.phone_number.contains(p.trim_start_matches('+')))
+            && self.status.as_deref().is_none_or(|s| o.status.as_str() == s)
+            && self.country.as_deref().is_none_or(|c| o.origin.country().eq_ignore_ascii_case(c))
     }
 }
 
@@ -315,11 +315,11 @@ impl Sim {
         let mut total = 0u64;
         for (number, origin) in range {
             let digits = &number[1..];
-            let ok = q.country.as_deref().map_or(true, |c| origin.country().eq_ignore_ascii_case(c))
-                && q.number_type.as_deref().map_or(true, |t| origin.number_type == t)
-                && q.contains.as_deref().map_or(true, |c| digits.contains(c.trim_start_matches('+')))
-                && q.starts_with.as_deref().map_or(true, |s| digits.starts_with(s.trim_start_matches('+')))
-                && q.ends_with.as_deref().map_or(true, |s| digits.ends_with(s))
+            let ok = q.country.as_deref().is_none_or(|c| origin.country().eq_ignore_ascii_case(c))
+                && q.number_type.as_deref().is_none_or(|t| origin.number_type == t)
+                && q.contains.as_deref().is_none_or(|c| digits.contains(c.trim_start_matches('+')))
+                && q.starts_with.as_deref().is_none_or(|s| digits.starts_with(s.trim_start_matches('+')))
+                && q.ends_with.as_deref().is_none_or(|s| digits.ends_with(s))
                 && (prefix.is_some() || ndc_of(number, origin));
             if ok {
                 total += 1;

@@ -3,4 +3,5 @@
 
 mod faults;
 mod flows;
+mod scale;
 mod sim;
