@@ -141,3 +141,23 @@ async fn the_simulator_killed_mid_order_and_restarted() {
     assert!(carrier.health().healthy);
     drop(sim);
 }
+
+#[tokio::test]
+async fn a_slow_carrier_times_out_per_attempt() {
+    let sim = Sim::start();
+    let settings = AdapterSettings {
+        retry: RetryPolicy { max_attempts: 2, attempt_timeout: Duration::from_millis(150), ..fast_settings().retry },
+        ..fast_settings()
+    };
+    let carrier = sim.carrier(settings);
+    sim.admin("faults", json!({ "latency_ms": 600 })).await;
+    let started = Instant::now();
+    let err = carrier.search(&us(1)).await.unwrap_err();
+    assert_eq!(err, CarrierError::Timeout(Duration::from_millis(150)));
+    assert!(started.elapsed() < Duration::from_millis(600), "gave up after two short attempts, not the latency");
+    assert!(!carrier.health().healthy);
+
+    sim.admin("faults", json!({ "latency_ms": 50 })).await;
+    assert_eq!(carrier.search(&us(2)).await.unwrap().len(), 2, "latency under the timeout is only slower");
+    assert!(carrier.health().healthy);
+}
