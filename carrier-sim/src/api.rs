@@ -85,7 +85,8 @@ async fn gate(State(shared): State<Shared>, headers: HeaderMap, req: Request, ne
             return res;
         }
         Injected::Unavailable => {
-            return SimError::Unavailable("the service is temporarily unavailable".into()).into_response_api();
+            return ApiError::from(SimError::Unavailable("the service is temporarily unavailable".into()))
+                .into_response();
         }
     }
     if let Some(token) = &shared.token {
@@ -99,16 +100,6 @@ async fn gate(State(shared): State<Shared>, headers: HeaderMap, req: Request, ne
         }
     }
     next.run(req).await
-}
-
-trait IntoApiResponse {
-    fn into_response_api(self) -> Response;
-}
-
-impl IntoApiResponse for SimError {
-    fn into_response_api(self) -> Response {
-        ApiError::from(self).into_response()
-    }
 }
 
 fn param<T: std::str::FromStr>(q: &HashMap<String, String>, name: &str) -> Result<Option<T>, ApiError> {
