@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod faults;
 pub mod state;
 pub mod stock;
 pub mod wire;

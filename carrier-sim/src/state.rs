@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::faults::{Counters, Faults, FaultsPatch, Injected};
 use crate::stock::StockBlock;
 
 /// Where a stocked or owned number came from: its country and number type.
@@ -96,58 +97,6 @@ pub struct Order {
     pub updated_at: i64,
     /// Decided when the order is placed, from the `fail_orders` knob.
     pub will_fail: bool,
-}
-
-/// Fault knobs, set over `POST /_sim/faults`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Faults {
-    /// Added before every `/v2` answer.
-    pub latency_ms: u64,
-    /// Share of `/v2` requests answered 503, 0.0 to 1.0.
-    pub error_5xx_rate: f64,
-    /// The next N `/v2` requests are answered 503.
-    pub error_5xx_next: u64,
-    /// Share of `/v2` requests answered 429, 0.0 to 1.0.
-    pub rate_limit_rate: f64,
-    /// The next N `/v2` requests are answered 429.
-    pub rate_limit_next: u64,
-    /// The Retry-After (seconds) sent with a 429.
-    pub retry_after_secs: u64,
-    /// The next N number orders end in failure.
-    pub fail_orders: u64,
-    /// How long an order stays pending.
-    pub order_delay_ms: u64,
-}
-
-/// A partial update of [`Faults`]; absent fields keep their value.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultsPatch {
-    pub latency_ms: Option<u64>,
-    pub error_5xx_rate: Option<f64>,
-    pub error_5xx_next: Option<u64>,
-    pub rate_limit_rate: Option<f64>,
-    pub rate_limit_next: Option<u64>,
-    pub retry_after_secs: Option<u64>,
-    pub fail_orders: Option<u64>,
-    pub order_delay_ms: Option<u64>,
-}
-
-/// What a `/v2` request gets before it is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Injected {
-    Serve,
-    RateLimited { retry_after_secs: u64 },
-    Unavailable,
-}
-
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Counters {
-    pub requests: u64,
-    pub served: u64,
-    pub rate_limited: u64,
-    pub errors_5xx: u64,
-    pub orders_placed: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -240,45 +189,13 @@ impl Sim {
     }
 
     pub fn patch_faults(&mut self, p: FaultsPatch) -> Result<(), SimError> {
-        for rate in [p.error_5xx_rate, p.rate_limit_rate].into_iter().flatten() {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(SimError::Invalid(format!("rate {rate} is not between 0 and 1")));
-            }
-        }
-        let f = &mut self.faults;
-        f.latency_ms = p.latency_ms.unwrap_or(f.latency_ms);
-        f.error_5xx_rate = p.error_5xx_rate.unwrap_or(f.error_5xx_rate);
-        f.error_5xx_next = p.error_5xx_next.unwrap_or(f.error_5xx_next);
-        f.rate_limit_rate = p.rate_limit_rate.unwrap_or(f.rate_limit_rate);
-        f.rate_limit_next = p.rate_limit_next.unwrap_or(f.rate_limit_next);
-        f.retry_after_secs = p.retry_after_secs.unwrap_or(f.retry_after_secs);
-        f.fail_orders = p.fail_orders.unwrap_or(f.fail_orders);
-        f.order_delay_ms = p.order_delay_ms.unwrap_or(f.order_delay_ms);
-        Ok(())
+        self.faults.apply(p).map_err(SimError::Invalid)
     }
 
     /// Decides whether a `/v2` request is served or answered with a fault.
     pub fn inject(&mut self, rng: &mut impl Rng) -> Injected {
-        self.counters.requests += 1;
-        let f = &mut self.faults;
-        let verdict = if f.rate_limit_next > 0 {
-            f.rate_limit_next -= 1;
-            Injected::RateLimited { retry_after_secs: f.retry_after_secs }
-        } else if f.rate_limit_rate > 0.0 && rng.gen_bool(f.rate_limit_rate) {
-            Injected::RateLimited { retry_after_secs: f.retry_after_secs }
-        } else if f.error_5xx_next > 0 {
-            f.error_5xx_next -= 1;
-            Injected::Unavailable
-        } else if f.error_5xx_rate > 0.0 && rng.gen_bool(f.error_5xx_rate) {
-            Injected::Unavailable
-        } else {
-            Injected::Serve
-        };
-        match verdict {
-            Injected::Serve => self.counters.served += 1,
-            Injected::RateLimited { .. } => self.counters.rate_limited += 1,
-            Injected::Unavailable => self.counters.errors_5xx += 1,
-        }
+        let verdict = self.faults.decide(rng);
+        self.counters.count(verdict);
         verdict
     }
 
