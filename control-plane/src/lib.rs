@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod carriers;
 pub mod config;
 pub mod db;
 pub mod error;
