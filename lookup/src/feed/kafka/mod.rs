@@ -35,15 +35,15 @@
 //!   offsets from which every later event is read again.
 //! - Contact. Every `probe_interval` the consumer thread asks the broker for
 //!   the high watermarks. A failed probe, or none for `contact_timeout`,
-//!   makes [`fetch`](EventSource::fetch) fail: the node keeps serving its
+//!   makes [`fetch`](super::EventSource::fetch) fail: the node keeps serving its
 //!   snapshot and its lag grows (R7). Caught up means every partition is read
 //!   to the watermark of a recent probe.
 //!
-//! Files: [`settings`](KafkaSettings) (where to read), `positions` (what
-//! the source reports, from what the consumer thread hands over), `ledger`
-//! (resume points for snapshot files), `feed` ([`KafkaFeed`], the pages) and
-//! `consumer` (librdkafka: the only file that uses it). The first three do
-//! not need the `kafka` feature, so their tests run without librdkafka.
+//! Files: `settings` (where to read), `positions` (what the source reports,
+//! from what the consumer thread hands over), `ledger` (resume points for
+//! snapshot files), `feed` (`KafkaFeed`: the pages) and `consumer`
+//! (librdkafka: the only file that uses it). The first three do not need the
+//! `kafka` feature, so their tests run without librdkafka.
 
 #[cfg(feature = "kafka")]
 mod consumer;
