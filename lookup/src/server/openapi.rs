@@ -40,7 +40,7 @@ use super::reply::{self, Reply};
 )]
 struct LookupApi;
 
-/// The document, built afresh (tests inspect it; the server serves [`bytes`]).
+/// The document, built afresh (tests inspect it; the server serves [`bytes()`]).
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = LookupApi::openapi();
     // `method(get, head)` gives both operations one id; ids must be unique.

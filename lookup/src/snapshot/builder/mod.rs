@@ -63,7 +63,7 @@ const CHUNK: usize = 1 << 16;
 struct Lane {
     routes: RouteTable,
     items: Vec<Item>,
-    /// Numbers pushed with a version above [`VERSION_MAX`] (none, unless a
+    /// Numbers pushed with a version above [`VERSION_MAX`](sort::VERSION_MAX) (none, unless a
     /// control plane's sequence ran for years at a million changes a second).
     wide: Vec<Wide>,
     /// Room the first growth adds instead of doubling: the first lane keeps
