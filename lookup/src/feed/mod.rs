@@ -7,7 +7,8 @@
 
 mod backoff;
 mod http;
-#[cfg(feature = "kafka")]
+// Always built: its position and ledger logic is tested without
+// librdkafka; the client itself needs the `kafka` feature.
 pub mod kafka;
 mod tailer;
 

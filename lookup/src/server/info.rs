@@ -1,31 +1,21 @@
 //! The node's own state: `/v1/snapshot`, `/healthz`, `/readyz`, `/metrics`.
 
+use didroute_shared::problem::Problem;
+use didroute_shared::problem::ProblemType;
+use didroute_shared::wire::lookup::{HealthAnswer, ReadyAnswer, SnapshotAnswer};
 use hyper::header::HeaderValue;
 use hyper::StatusCode;
-use serde::Serialize;
-use time::OffsetDateTime;
 
 use super::reply::{self, problem, with_seq, Reply};
 use crate::app::App;
 
-#[derive(Serialize)]
-struct SnapshotInfo {
-    /// Feed position applied.
-    seq: u64,
-    /// Routable numbers.
-    numbers: u64,
-    /// When the base (the block index) under the current snapshot was built.
-    #[serde(with = "time::serde::rfc3339")]
-    built_at: OffsetDateTime,
-    source: &'static str,
-    /// 0 when the last poll confirmed the node was caught up; else seconds
-    /// since it last was.
-    lag_seconds: f64,
-    ready: bool,
-    /// Changes applied since the base was built, not yet folded into it.
-    overlay_entries: usize,
-}
-
+/// The node's snapshot: its position, size, age and source.
+#[utoipa::path(
+    method(get, head),
+    path = "/v1/snapshot",
+    tag = "node",
+    responses((status = 200, description = "the snapshot the node answers from", body = SnapshotAnswer, headers(("didroute-seq" = u64, description = "the snapshot position"))))
+)]
 pub fn snapshot(app: &App) -> Reply {
     // Readiness first, then the snapshot: the tailer publishes the complete
     // snapshot before it marks the node ready, so `ready: true` never comes
@@ -34,33 +24,48 @@ pub fn snapshot(app: &App) -> Reply {
     let ready = app.is_ready();
     let s = app.store().load_full();
     let lag = app.status().lag().as_secs_f64();
-    let info = SnapshotInfo {
+    let info = SnapshotAnswer {
         seq: s.seq(),
         numbers: s.numbers(),
         built_at: s.built_at(),
-        source: app.source(),
+        source: app.source().to_owned(),
         lag_seconds: (lag * 1000.0).round() / 1000.0,
         ready,
-        overlay_entries: s.overlay_len(),
+        overlay_entries: s.overlay_len() as u64,
     };
     with_seq(reply::json(StatusCode::OK, &info), s.seq())
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    method(get, head),
+    path = "/healthz",
+    tag = "node",
+    responses((status = 200, description = "alive", body = HealthAnswer))
+)]
 pub fn healthz() -> Reply {
     reply::json_bytes(StatusCode::OK, &b"{\"status\":\"ok\"}"[..])
 }
 
+/// Readiness: whether a complete snapshot is loaded and caught up.
+#[utoipa::path(
+    method(get, head),
+    path = "/readyz",
+    tag = "node",
+    responses(
+        (status = 200, description = "ready to answer lookups", body = ReadyAnswer),
+        (status = 503, description = "still loading the initial snapshot (`not-ready`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub fn readyz(app: &App) -> Reply {
     // readiness before the position, as in `snapshot`
     let ready = app.is_ready();
     let seq = app.store().load().seq();
     if ready {
-        reply::json(StatusCode::OK, &serde_json::json!({"status": "ready", "seq": seq}))
+        reply::json(StatusCode::OK, &ReadyAnswer { status: "ready".to_owned(), seq })
     } else {
         problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not-ready",
-            "Not ready",
+            ProblemType::NotReady,
             format!(
                 "the node is still loading its initial snapshot from the {} (applied position {seq})",
                 app.source()
@@ -69,6 +74,13 @@ pub fn readyz(app: &App) -> Reply {
     }
 }
 
+/// Prometheus metrics.
+#[utoipa::path(
+    method(get, head),
+    path = "/metrics",
+    tag = "node",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain"))
+)]
 pub fn metrics(app: &App) -> Reply {
     app.metrics().lag_seconds.set(app.status().lag().as_secs_f64());
     app.metrics().ready.set(i64::from(app.is_ready()));

@@ -1,9 +1,11 @@
 //! `GET /v1/routes/{number}` and `GET /v1/caller-id/{tenant_id}/{number}`:
 //! the answers callers wait on before a call connects.
 
+use didroute_shared::problem::Problem;
+use didroute_shared::problem::ProblemType;
+use didroute_shared::wire::lookup::{CallerIdAnswer, RouteAnswer};
 use didroute_shared::E164;
 use hyper::StatusCode;
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::query::{self, WaitQuery};
@@ -11,16 +13,11 @@ use super::reply::{self, problem, retry_after, shorten, with_seq, Reply};
 use crate::app::App;
 
 fn invalid_number(input: &str, error: &didroute_shared::NumberError) -> Reply {
-    problem(
-        StatusCode::BAD_REQUEST,
-        "invalid-number",
-        "Invalid number",
-        format!("{} is not an E.164 number: {error}", shorten(input)),
-    )
+    problem(ProblemType::InvalidNumber, format!("{} is not an E.164 number: {error}", shorten(input)))
 }
 
 fn invalid_query(detail: String) -> Reply {
-    problem(StatusCode::BAD_REQUEST, "invalid-query", "Invalid query", detail)
+    problem(ProblemType::InvalidQuery, detail)
 }
 
 /// Waits until the snapshot reaches `min_seq`; `Err` after `wait` without.
@@ -48,7 +45,7 @@ fn not_ready(app: &App) -> Reply {
         "this node is still loading its initial snapshot from the {}: retry shortly or ask another node",
         app.source()
     );
-    with_seq(retry_after(problem(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready", detail), 1), seq)
+    with_seq(retry_after(problem(ProblemType::NotReady, detail), 1), seq)
 }
 
 fn behind(app: &App, min_seq: Option<u64>) -> Reply {
@@ -57,10 +54,26 @@ fn behind(app: &App, min_seq: Option<u64>) -> Reply {
         "this node has applied position {seq}, not yet {}: retry shortly or ask another node",
         min_seq.unwrap_or_default()
     );
-    with_seq(retry_after(problem(StatusCode::SERVICE_UNAVAILABLE, "not-caught-up", "Not caught up", detail), 1), seq)
+    with_seq(retry_after(problem(ProblemType::NotCaughtUp, detail), 1), seq)
 }
 
 /// The route of one number.
+#[utoipa::path(
+    method(get, head),
+    path = "/v1/routes/{number}",
+    tag = "lookup",
+    params(
+        ("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567", example = "+15551234567"),
+        ("min_seq" = Option<u64>, Query, description = "answer only from a snapshot at this position or later (read your writes)"),
+        ("wait_ms" = Option<u64>, Query, description = "how long to wait for `min_seq` before answering 503 (default 1000, larger values are capped at 30000)"),
+    ),
+    responses(
+        (status = 200, description = "the number's route and greeting", body = RouteAnswer, headers(("didroute-seq" = u64, description = "the snapshot position the answer was made from"))),
+        (status = 400, description = "not an E.164 number (`invalid-number`), or a bad `min_seq`/`wait_ms` (`invalid-query`)", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64))),
+        (status = 404, description = "the number is not allocated to any tenant, or is disabled (`number-not-routed`)", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64))),
+        (status = 503, description = "the node is still loading (`not-ready`) or has not reached `min_seq` within `wait_ms` (`not-caught-up`): retry, or ask another node", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64), ("retry-after" = u32, description = "seconds"))),
+    )
+)]
 pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
     let counters = &app.metrics().lookups;
     let q = match query::parse(query) {
@@ -93,26 +106,30 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
         }
         None => {
             counters.not_found.inc();
-            problem(
-                StatusCode::NOT_FOUND,
-                "number-not-routed",
-                "Number not routed",
-                format!("{number} is not allocated to any tenant (or is disabled)"),
-            )
+            problem(ProblemType::NumberNotRouted, format!("{number} is not allocated to any tenant (or is disabled)"))
         }
     };
     with_seq(response, snapshot.seq())
 }
 
-#[derive(Serialize)]
-struct CallerId {
-    number: E164,
-    tenant_id: Uuid,
-    allowed: bool,
-}
-
 /// Whether `tenant` may present `number` as its outbound caller id: only if
 /// the number is allocated to that tenant.
+#[utoipa::path(
+    method(get, head),
+    path = "/v1/caller-id/{tenant_id}/{number}",
+    tag = "lookup",
+    params(
+        ("tenant_id" = uuid::Uuid, Path, description = "the tenant that wants to present the number"),
+        ("number" = String, Path, description = "E.164 number: +15551234567, %2B15551234567 or 15551234567", example = "+15551234567"),
+        ("min_seq" = Option<u64>, Query, description = "answer only from a snapshot at this position or later (read your writes)"),
+        ("wait_ms" = Option<u64>, Query, description = "how long to wait for `min_seq` before answering 503 (default 1000, larger values are capped at 30000)"),
+    ),
+    responses(
+        (status = 200, description = "whether the number is allocated to the tenant", body = CallerIdAnswer, headers(("didroute-seq" = u64, description = "the snapshot position the answer was made from"))),
+        (status = 400, description = "not a tenant id (`invalid-tenant-id`), not an E.164 number (`invalid-number`), or a bad `min_seq`/`wait_ms` (`invalid-query`)", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64))),
+        (status = 503, description = "the node is still loading (`not-ready`) or has not reached `min_seq` within `wait_ms` (`not-caught-up`): retry, or ask another node", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64), ("retry-after" = u32, description = "seconds"))),
+    )
+)]
 pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>) -> Reply {
     let counters = &app.metrics().caller_id;
     let seq = || app.store().load().seq();
@@ -131,7 +148,7 @@ pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>
                 "{} is not a tenant id (a UUID such as 67e55044-10b1-426f-9247-bb680e5fe0c8): {error}",
                 shorten(tenant)
             );
-            return with_seq(problem(StatusCode::BAD_REQUEST, "invalid-tenant-id", "Invalid tenant id", detail), seq());
+            return with_seq(problem(ProblemType::InvalidTenantId, detail), seq());
         }
     };
     let number = match E164::parse(input) {
@@ -156,5 +173,5 @@ pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>
     } else {
         counters.denied.inc()
     }
-    with_seq(reply::json(StatusCode::OK, &CallerId { number, tenant_id, allowed }), snapshot.seq())
+    with_seq(reply::json(StatusCode::OK, &CallerIdAnswer { number, tenant_id, allowed }), snapshot.seq())
 }

@@ -4,6 +4,7 @@
 mod guard;
 mod info;
 mod lookup;
+pub mod openapi;
 mod query;
 mod reply;
 mod router;

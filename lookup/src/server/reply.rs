@@ -1,7 +1,7 @@
 //! Building responses: JSON, problem+json, and the `didroute-seq` header.
 
 use bytes::Bytes;
-use didroute_shared::problem::{Problem, CONTENT_TYPE as PROBLEM_CONTENT_TYPE};
+use didroute_shared::problem::{Problem, ProblemType, CONTENT_TYPE as PROBLEM_CONTENT_TYPE};
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Response, StatusCode};
@@ -31,15 +31,15 @@ pub fn json(status: StatusCode, value: &impl Serialize) -> Reply {
         Ok(body) => json_bytes(status, body),
         Err(error) => {
             tracing::error!(%error, "cannot encode a response");
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "the answer could not be encoded")
+            problem(ProblemType::Internal, "the answer could not be encoded")
         }
     }
 }
 
-/// A problem+json answer; `slug` names the kind of problem.
-pub fn problem(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Reply {
-    let body = Problem::new(status.as_u16(), slug, title, detail).to_json();
-    bytes(status, PROBLEM, body)
+/// A problem+json answer of kind `kind`, with its status.
+pub fn problem(kind: ProblemType, detail: impl Into<String>) -> Reply {
+    let status = StatusCode::from_u16(kind.status()).expect("every problem status is a valid HTTP status");
+    bytes(status, PROBLEM, Problem::of(kind, detail).to_json())
 }
 
 pub fn with_seq(mut response: Reply, seq: u64) -> Reply {
@@ -53,17 +53,15 @@ pub fn retry_after(mut response: Reply, seconds: u32) -> Reply {
 }
 
 pub fn not_found_path(path: &str) -> Reply {
-    problem(StatusCode::NOT_FOUND, "not-found", "Not found", format!("no endpoint at {}", shorten(path)))
+    problem(ProblemType::NotFound, format!("no endpoint at {}", shorten(path)))
 }
 
 pub fn method_not_allowed(method: &hyper::Method) -> Reply {
     let mut response = problem(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-        "Method not allowed",
-        format!("{} is not supported here: use GET", shorten(method.as_str())),
+        ProblemType::MethodNotAllowed,
+        format!("{} is not supported here: use GET or HEAD", shorten(method.as_str())),
     );
-    response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET"));
+    response.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     response
 }
 

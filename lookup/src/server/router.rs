@@ -5,7 +5,7 @@
 use hyper::{Method, Request};
 
 use super::reply::{method_not_allowed, not_found_path, Reply};
-use super::{info, lookup};
+use super::{info, lookup, openapi};
 use crate::app::App;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -16,6 +16,23 @@ enum Endpoint<'a> {
     Healthz,
     Readyz,
     Metrics,
+    OpenApi,
+}
+
+impl Endpoint<'_> {
+    /// The path template the OpenAPI document lists the endpoint under.
+    #[cfg(test)]
+    fn template(&self) -> &'static str {
+        match self {
+            Endpoint::Route(_) => "/v1/routes/{number}",
+            Endpoint::CallerId { .. } => "/v1/caller-id/{tenant_id}/{number}",
+            Endpoint::Snapshot => "/v1/snapshot",
+            Endpoint::Healthz => "/healthz",
+            Endpoint::Readyz => "/readyz",
+            Endpoint::Metrics => "/metrics",
+            Endpoint::OpenApi => "/openapi.json",
+        }
+    }
 }
 
 fn endpoint(path: &str) -> Option<Endpoint<'_>> {
@@ -31,6 +48,7 @@ fn endpoint(path: &str) -> Option<Endpoint<'_>> {
         "/healthz" => Some(Endpoint::Healthz),
         "/readyz" => Some(Endpoint::Readyz),
         "/metrics" => Some(Endpoint::Metrics),
+        "/openapi.json" => Some(Endpoint::OpenApi),
         _ => None,
     }
 }
@@ -40,7 +58,9 @@ pub async fn handle<B>(app: &App, request: Request<B>) -> Reply {
     let Some(endpoint) = endpoint(uri.path()) else {
         return not_found_path(uri.path());
     };
-    if request.method() != Method::GET {
+    // HEAD is answered like GET: the same status and headers (hyper sends
+    // the body's length as content-length and leaves the body out).
+    if request.method() != Method::GET && request.method() != Method::HEAD {
         return method_not_allowed(request.method());
     }
     let query = uri.query();
@@ -51,6 +71,7 @@ pub async fn handle<B>(app: &App, request: Request<B>) -> Reply {
         Endpoint::Healthz => info::healthz(),
         Endpoint::Readyz => info::readyz(app),
         Endpoint::Metrics => info::metrics(app),
+        Endpoint::OpenApi => openapi::openapi_json(),
     }
 }
 
@@ -70,5 +91,32 @@ mod tests {
         assert_eq!(endpoint("/healthz/"), None);
         assert_eq!(endpoint("/metrics"), Some(Endpoint::Metrics));
         assert_eq!(endpoint(""), None);
+        assert_eq!(endpoint("/openapi.json"), Some(Endpoint::OpenApi));
+    }
+
+    /// Every endpoint the router serves, one example each (an endpoint
+    /// added to [`Endpoint`] must name its template, an exhaustive match).
+    const SERVED: [&str; 7] = [
+        "/v1/routes/+15551234567",
+        "/v1/caller-id/67e55044-10b1-426f-9247-bb680e5fe0c8/+15551234567",
+        "/v1/snapshot",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ];
+
+    #[test]
+    fn every_served_route_is_documented_and_every_documented_one_served() {
+        let doc = super::super::openapi::document();
+        let documented: std::collections::BTreeSet<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        let served: std::collections::BTreeSet<&str> =
+            SERVED.iter().map(|p| endpoint(p).expect("served").template()).collect();
+        assert_eq!(served.len(), SERVED.len(), "two examples of one endpoint");
+        assert_eq!(served, documented);
+        for (template, item) in &doc.paths.paths {
+            assert!(item.get.is_some() && item.head.is_some(), "{template}: GET and HEAD");
+            assert!(item.post.is_none() && item.put.is_none() && item.delete.is_none() && item.patch.is_none());
+        }
     }
 }

@@ -194,4 +194,33 @@ mod tests {
         assert_eq!(v["version"], 0);
         assert_eq!(v["seq"], 0);
     }
+
+    /// The fast path renders bytes by hand; the wire type is what clients
+    /// and the OpenAPI document go by. Every rendered answer decodes into it
+    /// and encodes back to the same JSON: no field missing on either side.
+    #[test]
+    fn answers_are_exactly_the_wire_type() {
+        use didroute_shared::wire::lookup::RouteAnswer;
+
+        let mut named = route(Subsystem::Mdoc, "DE");
+        named.friendly_name = Some("Front desk \\ \u{1F4DE}".into());
+        named.organisation_id = None;
+        for r in [route(Subsystem::Psap, "US"), route(Subsystem::Utilities, "GB"), named] {
+            let rendered = RenderedRoute::new(r.clone());
+            let n = E164::parse("+4930123456").unwrap();
+            let out = rendered.to_json(n, 3, u64::MAX);
+            let answer: RouteAnswer = serde_json::from_slice(&out).unwrap();
+            assert_eq!(serde_json::to_value(&answer).unwrap(), serde_json::from_slice::<Value>(&out).unwrap());
+            assert_eq!((answer.number, answer.version, answer.seq), (n, 3, u64::MAX));
+            assert_eq!(
+                (answer.tenant_id, answer.subsystem, answer.country, answer.greeting),
+                (r.tenant_id, r.subsystem, r.country, r.greeting())
+            );
+            assert_eq!(
+                (answer.dashboard_id, answer.customer_label, answer.friendly_name, answer.organisation_id),
+                (r.dashboard_id, r.customer_label, r.friendly_name, r.organisation_id)
+            );
+            assert_eq!(answer.auto_provisioned, r.auto_provisioned);
+        }
+    }
 }

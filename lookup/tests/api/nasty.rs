@@ -87,7 +87,7 @@ async fn unknown_paths_are_404_and_wrong_methods_405() {
     ] {
         let response = t.http.request(method.clone(), format!("{}{path}", t.base)).send().await.unwrap();
         assert_eq!(response.status(), 405, "{method} {path}");
-        assert_eq!(response.headers()["allow"], "GET");
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
         assert_eq!(response.headers()["content-type"], "application/problem+json");
         let p: serde_json::Value = response.json().await.unwrap();
         assert_eq!(p["status"], 405);

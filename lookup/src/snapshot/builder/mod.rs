@@ -7,239 +7,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use didroute_shared::{ChangeEvent, Op, Route, E164};
-use time::OffsetDateTime;
 
 use super::base::{Base, TOMBSTONE};
-use super::blocks::{self, Directory, Member};
 use super::huge;
 use super::render::RenderedRoute;
 use super::routes::{RouteTable, Warmed, WARM};
-use super::sparse::{self, Sparse};
 
-/// Blocks with at most this many numbers go to the sparse table.
-const SPARSE_MAX: usize = 3;
+mod sort;
+mod writer;
 
-/// Encodes numbers given in strictly ascending order into a base.
-pub(crate) struct Writer {
-    started: Instant,
-    data: Vec<u8>,
-    directory: Vec<(u64, u32)>,
-    /// Sparse records (see [`sparse`]), in number order.
-    sparse: Vec<u8>,
-    block: u64,
-    members: Vec<Member>,
-    palette: Vec<u32>,
-    numbers: u64,
-    len: usize,
-    seq: u64,
-}
-
-impl Writer {
-    /// `data_hint` and `sparse_hint`: expected arena bytes and sparse
-    /// numbers (a fold knows them from the base it folds).
-    pub(crate) fn new(started: Instant, data_hint: usize, sparse_hint: usize) -> Writer {
-        // No huge pages here (see huge.rs): measured, they made a build's
-        // finish slower on this machine's fresh memory, and a fold runs
-        // beside lookups, where a huge page's compaction stall is unwelcome.
-        Writer {
-            started,
-            data: Vec::with_capacity(data_hint + blocks::PADDING),
-            directory: Vec::new(),
-            sparse: Vec::with_capacity(sparse_hint * sparse::RECORD),
-            block: 0,
-            members: Vec::with_capacity(1000),
-            palette: Vec::with_capacity(1000),
-            numbers: 0,
-            len: 0,
-            seq: 0,
-        }
-    }
-
-    /// Adds `number` (greater than every number added before) with a route
-    /// index into the final route table, or [`TOMBSTONE`].
-    pub(crate) fn push(&mut self, number: u64, route: u32, version: u64) {
-        let block = number / 1000;
-        if block != self.block && !self.members.is_empty() {
-            self.flush();
-        }
-        self.block = block;
-        self.members.push(Member { offset: (number % 1000) as u16, route, version });
-        self.len += 1;
-        if route != TOMBSTONE {
-            self.numbers += 1;
-        }
-    }
-
-    /// Raises the position the base will report to at least `seq`.
-    pub(crate) fn saw_seq(&mut self, seq: u64) {
-        self.seq = self.seq.max(seq);
-    }
-
-    /// Adds a scattered number straight to the sparse table, out of number
-    /// order: a fold copying the records of blocks no change touches (the
-    /// table is hashed again by `finish`). The caller pushes no other number
-    /// of its block, and the record [`fits`](sparse::fits) (it did in the
-    /// base it comes from, with a route index below [`sparse::ROUTE_LIMIT`]).
-    pub(crate) fn push_sparse(&mut self, number: u64, route: u32, version: u64) {
-        debug_assert!(sparse::fits(number, route, version));
-        self.reserve_sparse(1);
-        sparse::push(&mut self.sparse, number, route, version);
-        self.len += 1;
-        if route != TOMBSTONE {
-            self.numbers += 1;
-        }
-    }
-
-    /// Room for `records` more sparse records, growing by 1/16 at a time.
-    fn reserve_sparse(&mut self, records: usize) {
-        let need = records * sparse::RECORD;
-        if self.sparse.capacity() - self.sparse.len() < need {
-            self.sparse.reserve_exact(need.max(self.sparse.capacity() / 16));
-        }
-    }
-
-    fn flush(&mut self) {
-        let base = self.block * 1000;
-        if self.members.len() <= SPARSE_MAX
-            && self.members.iter().all(|m| sparse::fits(base + u64::from(m.offset), m.route, m.version))
-        {
-            self.reserve_sparse(self.members.len());
-            for m in &self.members {
-                sparse::push(&mut self.sparse, base + u64::from(m.offset), m.route, m.version);
-            }
-        } else {
-            // Grow the arena by 1/16 at a time rather than doubling: a fold
-            // that outgrows its estimate must not hold twice the new base.
-            let need = blocks::max_encoded_len(self.members.len());
-            if self.data.capacity() - self.data.len() < need {
-                self.data.reserve_exact(need.max(self.data.capacity() / 16));
-            }
-            let at = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
-            self.directory.push((self.block, at));
-            blocks::encode(&mut self.data, &self.members, &mut self.palette);
-        }
-        self.members.clear();
-    }
-
-    /// Encodes the block still being collected.
-    fn flush_pending(&mut self) {
-        if !self.members.is_empty() {
-            self.flush();
-        }
-    }
-
-    /// Adds what `other` wrote after what this writer wrote: every number of
-    /// `other` is in a later block than every number here.
-    fn append(&mut self, mut other: Writer) {
-        self.flush_pending();
-        other.flush_pending();
-        debug_assert!(self.directory.last().zip(other.directory.first()).is_none_or(|(a, b)| a.0 < b.0));
-        if self.data.capacity() - self.data.len() < other.data.len() {
-            self.data.reserve_exact(other.data.len());
-        }
-        let shift = u32::try_from(self.data.len()).expect("block arena under 4 GiB");
-        self.data.extend_from_slice(&other.data);
-        drop(other.data);
-        self.directory.extend(
-            other.directory.iter().map(|&(block, at)| (block, at.checked_add(shift).expect("block arena under 4 GiB"))),
-        );
-        self.reserve_sparse(other.sparse.len() / sparse::RECORD);
-        self.sparse.extend_from_slice(&other.sparse);
-        self.numbers += other.numbers;
-        self.len += other.len;
-        self.seq = self.seq.max(other.seq);
-    }
-
-    /// Gives every route written the index `remap` maps it to (which keeps
-    /// their order).
-    fn remap_routes(&mut self, remap: &[u32]) {
-        self.flush_pending();
-        for &(block, at) in &self.directory {
-            if blocks::remap_palette(&mut self.data, at as usize, remap).is_none() {
-                unreachable!("block {block}: a container this writer wrote is malformed");
-            }
-        }
-        sparse::remap_routes(&mut self.sparse, remap);
-    }
-
-    /// `both_cores`: hash the directory and the sparse table at once (a
-    /// build, before the node serves); a fold, which runs beside lookups and
-    /// whose peak memory counts, does one after the other.
-    pub(crate) fn finish(mut self, routes: Vec<Arc<RenderedRoute>>, both_cores: bool) -> Base {
-        self.flush_pending();
-        self.data.extend_from_slice(&[0; blocks::PADDING]);
-        self.data.shrink_to_fit();
-        let (directory, sparse) = if both_cores {
-            let (list, data, records) = (&self.directory, &self.data, self.sparse);
-            at_once(|| Directory::build(list, data), move || Sparse::build(records))
-        } else {
-            // One transient at a time: the directory's list goes before the
-            // sparse table is hashed.
-            let directory = Directory::build(&self.directory, &self.data);
-            drop(std::mem::take(&mut self.directory));
-            (directory, Sparse::build(self.sparse))
-        };
-        Base {
-            directory,
-            data: self.data,
-            sparse,
-            routes,
-            seq: self.seq,
-            numbers: self.numbers,
-            len: self.len,
-            built_at: OffsetDateTime::now_utc(),
-            build_time: self.started.elapsed(),
-        }
-    }
-}
-
-/// One pushed number in 16 bytes, so a catch-up of 100M events sorts 1.6 GB
-/// in place (24-byte items took 2.4 GB: a third more fresh pages to fault in
-/// and bytes to move). `key` holds the number above the route index's high
-/// [`ROUTE_HIGH`] bits, so ordering by `key` orders by number; `rest` holds
-/// the version above the route index's low bits. A version above
-/// [`VERSION_MAX`] does not fit: such a number waits in [`BaseBuilder::wide`].
-#[derive(Debug, Clone, Copy)]
-struct Item {
-    key: u64,
-    rest: u64,
-}
-
-/// Bits above a number: every E.164 number (at most 15 digits) is below 2^50.
-const ROUTE_HIGH: u32 = 14;
-const ROUTE_LOW: u32 = u32::BITS - ROUTE_HIGH;
-const LOW_MASK: u32 = (1 << ROUTE_LOW) - 1;
-/// The highest version an [`Item`] holds (2^46 - 1: a million changes a
-/// second for two years).
-const VERSION_MAX: u64 = u64::MAX >> ROUTE_LOW;
-const _: () = assert!(999_999_999_999_999u64 < 1 << (u64::BITS - ROUTE_HIGH));
-
-impl Item {
-    /// `None` when `version` is above [`VERSION_MAX`].
-    #[inline]
-    fn new(number: u64, version: u64, route: u32) -> Option<Item> {
-        (version <= VERSION_MAX).then(|| Item {
-            key: number << ROUTE_HIGH | u64::from(route >> ROUTE_LOW),
-            rest: version << ROUTE_LOW | u64::from(route & LOW_MASK),
-        })
-    }
-
-    #[inline]
-    fn number(self) -> u64 {
-        self.key >> ROUTE_HIGH
-    }
-
-    #[inline]
-    fn version(self) -> u64 {
-        self.rest >> ROUTE_LOW
-    }
-
-    #[inline]
-    fn route(self) -> u32 {
-        // the key's low bits shifted to the top; the number's bits fall off
-        (self.key as u32) << ROUTE_LOW | (self.rest as u32 & LOW_MASK)
-    }
-}
+#[cfg(test)]
+use sort::VERSION_MAX;
+use sort::{sort_by_number, Item};
+pub(crate) use writer::Writer;
 
 /// A pushed number whose version does not fit an [`Item`]:
 /// `(number, version, route)`.
@@ -283,7 +63,7 @@ const CHUNK: usize = 1 << 16;
 struct Lane {
     routes: RouteTable,
     items: Vec<Item>,
-    /// Numbers pushed with a version above [`VERSION_MAX`] (none, unless a
+    /// Numbers pushed with a version above [`VERSION_MAX`](sort::VERSION_MAX) (none, unless a
     /// control plane's sequence ran for years at a million changes a second).
     wide: Vec<Wide>,
     /// Room the first growth adds instead of doubling: the first lane keeps
@@ -654,83 +434,10 @@ fn write_merged(one: &[Item], two: &[Item], wide: &[Wide], mut emit: impl FnMut(
     }
 }
 
-/// Items ahead of a bucket's head [`sort_by_number`] loads early (4 cache
-/// lines).
-const AHEAD: usize = 10;
-
-/// Sorts by number (by [`Item::key`]), in place: a most-significant-digit
-/// radix sort (an American flag sort: counts, then cycle-leader swaps that put each item in
-/// its bucket for good), taking as many bits a level as the run is large (up
-/// to 10: 1,024 buckets for millions of items, a few for hundreds; 4,096
-/// moving heads outgrew the TLB, 5.6 s against 4.8 s for 100M items) from the
-/// highest bit in which the run's numbers differ; runs of 256 or fewer are
-/// finished by a comparison sort. No scratch buffer: a catch-up of 100M
-/// events sorts its 2.4 GB where it lies, and the deep levels run on buckets
-/// that fit in cache. Items of one number keep no particular order; `finish`
-/// keeps the highest version of each, whatever the order.
-fn sort_by_number(items: &mut [Item]) {
-    if items.len() <= 256 {
-        items.sort_unstable_by_key(|i| i.key);
-        return;
-    }
-    let (min, max) = items.iter().fold((u64::MAX, 0), |(lo, hi), i| (lo.min(i.key), hi.max(i.key)));
-    if min == max {
-        return;
-    }
-    // Every item agrees on the bits above `top`. About 16 items a bucket.
-    let top = u64::BITS - (min ^ max).leading_zeros();
-    let want = (usize::BITS - items.len().leading_zeros()).saturating_sub(4).clamp(4, 10);
-    let bits = want.min(top);
-    let shift = top - bits;
-    let buckets = 1usize << bits;
-    let digit = |i: &Item| ((i.key >> shift) as usize) & (buckets - 1);
-    let mut ends = vec![0usize; buckets];
-    for i in items.iter() {
-        ends[digit(i)] += 1;
-    }
-    let mut heads = vec![0usize; buckets];
-    let mut sum = 0;
-    for b in 0..buckets {
-        heads[b] = sum;
-        sum += ends[b];
-        ends[b] = sum;
-    }
-    let starts = heads.clone();
-    for b in 0..buckets {
-        while heads[b] < ends[b] {
-            // Carry the item at b's head around its cycle in a register:
-            // each step drops it at its bucket's head and picks up what was
-            // there, until one belongs to b.
-            let mut carried = items[heads[b]];
-            loop {
-                let d = digit(&carried);
-                if d == b {
-                    break;
-                }
-                // d's slots before heads[d] are final, so d > b is not yet full.
-                std::mem::swap(&mut carried, &mut items[heads[d]]);
-                heads[d] += 1;
-                // The next swap's address depends on the item this one
-                // loaded, so a miss here stalls the whole chain: load d's
-                // slot a few lines ahead now, while the chain goes on.
-                std::hint::black_box(items.get(heads[d] + AHEAD).map(|i| i.key));
-            }
-            items[heads[b]] = carried;
-            heads[b] += 1;
-        }
-    }
-    drop(heads);
-    if shift > 0 {
-        for b in 0..buckets {
-            if ends[b] - starts[b] > 1 {
-                sort_by_number(&mut items[starts[b]..ends[b]]);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use time::OffsetDateTime;
+
     use super::*;
 
     /// Route `i` of 2,000 alike routes.
@@ -845,24 +552,6 @@ mod tests {
         let want = answers(one, &numbers);
         assert!(want.0.iter().flatten().any(|(route, _)| route.is_none()), "deletions kept");
         assert!(answers(split, &numbers) == want, "two lanes build the base one builds");
-    }
-
-    fn item(number: u64, version: u64, route: u32) -> Item {
-        Item::new(number, version, route).expect("a version that fits")
-    }
-
-    #[test]
-    fn items_keep_what_they_are_given() {
-        for (number, version, route) in [
-            (0, 0, 0),
-            (999_999_999_999_999, VERSION_MAX, TOMBSTONE),
-            (15_551_234_567, 1 << 40, TOMBSTONE - 1),
-            (442_079_460_000, 3, 0x2_1234),
-        ] {
-            let i = item(number, version, route);
-            assert_eq!((i.number(), i.version(), i.route()), (number, version, route));
-        }
-        assert!(Item::new(1, VERSION_MAX + 1, 0).is_none());
     }
 
     #[test]
@@ -1025,29 +714,5 @@ mod tests {
             let want = answers(one, &numbers);
             assert!(answers(two, &numbers) == want, "seed {seed}: two lanes build the base one lane builds");
         }
-    }
-
-    #[test]
-    fn radix_sort_sorts() {
-        let mut x = 0x1234_5678_9abc_def1u64;
-        let mut items: Vec<Item> = (0..20_000u64)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                item(x % 999_999_999_999_999, i, (x >> 20) as u32)
-            })
-            .collect();
-        items.extend_from_within(..5000);
-        // Runs of one number, and numbers close together (deep levels).
-        items.extend((0..3000u64).map(|i| item(15_550_000_000 + i % 700, i, 1)));
-        items.extend((0..100u64).map(|i| item(7, i, i as u32)));
-        let mut want: Vec<(u64, u64, u32)> = items.iter().map(|i| (i.number(), i.version(), i.route())).collect();
-        want.sort_unstable();
-        sort_by_number(&mut items);
-        assert!(items.windows(2).all(|w| w[0].number() <= w[1].number()), "sorted by number");
-        let mut got: Vec<(u64, u64, u32)> = items.iter().map(|i| (i.number(), i.version(), i.route())).collect();
-        got.sort_unstable();
-        assert_eq!(got, want, "the same items");
     }
 }
