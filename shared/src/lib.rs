@@ -14,6 +14,7 @@ pub mod problem;
 pub mod range;
 pub mod route;
 pub mod subsystem;
+pub mod wire;
 
 pub use country::Country;
 pub use e164::{NumberError, E164};
