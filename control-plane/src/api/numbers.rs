@@ -10,8 +10,9 @@ use crate::auth::Tenant;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::service::claim::{self, Action, Criteria, Target};
+use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
-use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput, RouteInput};
+use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
 use didroute_shared::wire;
 

@@ -15,8 +15,9 @@ use super::types::*;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::service::claim::{self, Action, Target};
+use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
-use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput};
+use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput};
 use crate::service::{inventory, tenants};
 use crate::state::AppState;
 

@@ -9,16 +9,17 @@
 use std::time::Duration;
 
 use didroute_shared::wire::{Cancelled, Claimed, NumberView};
-use didroute_shared::{Country, Route, E164};
+use didroute_shared::{Country, E164};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use super::changes::{self, Change};
+use super::filter::{digits_filter, parse_number};
 use super::idempotency::{self, Key};
-use super::numbers::{commit_and_sequence, own_view, RouteInput};
+use super::numbers::RouteInput;
+use super::view::{not_yours, own_view, own_views};
 use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use crate::outbox::{self, commit_and_sequence, Change};
 use crate::state::AppState;
 
 /// Most numbers one request may take.
@@ -47,15 +48,6 @@ struct Filter {
     area_code: Option<String>,
     prefix: Option<String>,
     number_type: Option<String>,
-}
-
-/// Checks a digit filter (`prefix`, `contains`, `area_code`) and returns its digits.
-pub fn digits_filter(field: &str, value: &str) -> ApiResult<String> {
-    let d = value.strip_prefix('+').unwrap_or(value);
-    if d.is_empty() || d.len() > 15 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::BadRequest("invalid-field", format!("{field} must be 1 to 15 digits, got {value:?}")));
-    }
-    Ok(d.to_owned())
 }
 
 impl Criteria {
@@ -89,7 +81,7 @@ impl Target {
                         "quantity goes with criteria, not with a named number".into(),
                     ));
                 }
-                Ok(Target::One(super::numbers::parse_number(n)?))
+                Ok(Target::One(parse_number(n)?))
             }
             (None, Some(criteria)) => {
                 let quantity = quantity.unwrap_or(1);
@@ -227,10 +219,12 @@ async fn claim_once(
                 .collect(),
         ),
     };
-    let last_id = changes::record(&mut tx, &super::tenant_actor(tenant), action_name, &changes).await?;
-    let mut views = Vec::with_capacity(numbers.len());
-    for n in &numbers {
-        views.push(own_view(&mut tx, tenant, *n).await?.ok_or_else(|| anyhow::anyhow!("claimed row {n} vanished"))?);
+    let last_id = outbox::record(&mut tx, &super::tenant_actor(tenant), action_name, &changes).await?;
+    let views = own_views(&mut tx, tenant, &numbers).await?;
+    if views.len() != numbers.len() {
+        return Err(
+            anyhow::anyhow!("{} of {} claimed rows vanished", numbers.len() - views.len(), numbers.len()).into()
+        );
     }
     let stored = StoredClaim { numbers: views };
     if let Some(key) = &key {
@@ -248,22 +242,6 @@ async fn replay(state: &AppState, stored: idempotency::Stored) -> ApiResult<Clai
         None => *state.head.borrow(),
     };
     Ok(Claimed { numbers: taken.numbers, seq })
-}
-
-impl RouteInput {
-    /// The route this input gives a number of `country`.
-    pub fn route(&self, tenant: Uuid, country: Country) -> Route {
-        Route {
-            tenant_id: tenant,
-            subsystem: self.subsystem,
-            dashboard_id: self.dashboard_id.trim().to_owned(),
-            customer_label: self.customer_label.trim().to_owned(),
-            country,
-            friendly_name: self.friendly_name.as_ref().map(|s| s.trim().to_owned()),
-            organisation_id: self.organisation_id.as_ref().map(|s| s.trim().to_owned()),
-            auto_provisioned: self.auto_provisioned,
-        }
-    }
 }
 
 /// (number, country) of each number taken.
@@ -499,11 +477,11 @@ pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) ->
     if updated == 0 {
         return Err(match own_view(&mut tx, tenant, number).await? {
             Some(v) => ApiError::Conflict("not-reserved", format!("{number} is {}, not reserved", v.status)),
-            None => super::numbers::not_yours(number),
+            None => not_yours(number),
         });
     }
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({}) };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.reservation_cancel", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reservation_cancel", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(Cancelled { number, status: "available".into(), seq })
 }

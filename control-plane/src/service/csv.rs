@@ -42,7 +42,7 @@ pub fn import_groups(body: &str) -> ApiResult<Groups> {
         // the row as it was sent, for the rejections that quote it
         let start = record.position().map_or(0, |p| p.byte() as usize);
         let end = (reader.position().byte() as usize).min(body.len());
-        let input = body.get(start..end).unwrap_or_default().trim_end_matches(['\r', '\n']).to_owned();
+        let input = body.get(start..end).unwrap_or_default().trim_matches(['\r', '\n']).to_owned();
         let Some(columns) = &header else {
             header = Some(read_header(&record)?);
             continue;

@@ -1,14 +1,15 @@
 //! Inventory import and search (operator work).
 
 use didroute_shared::wire::{
-    AvailableNumber, AvailablePage, ImportRequest, ImportResult, InventoryItem, InventoryPage, NumbersInput, Price,
-    Rejected,
+    AvailableNumber, AvailablePage, ImportRequest, ImportResult, InventoryPage, NumbersInput, Price, Rejected,
 };
 use didroute_shared::{parse_ranges, Country, NumberRange, RangeError, E164};
 use serde::Deserialize;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
+use super::filter::digits_filter;
+use super::view::{item_from_row, ITEM_COLUMNS};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
@@ -212,35 +213,6 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
     Ok(ImportResult { imported, already_present, rejected })
 }
 
-const ITEM_COLUMNS: &str = "e164, country, region, area_code, provider, carrier_module, number_type,
-    monthly_cost::text AS monthly_cost, currency, pool_tenant_id, tenant_id, status, provisioning_status,
-    allow_unknown_provisioning, version, reserved_until, cooldown_until, reclaim_until, updated_at";
-
-fn item_from_row(r: &sqlx::postgres::PgRow) -> ApiResult<InventoryItem> {
-    let e164: String = r.get("e164");
-    Ok(InventoryItem {
-        number: E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?,
-        country: r.get("country"),
-        region: r.get("region"),
-        area_code: r.get("area_code"),
-        provider: r.get("provider"),
-        carrier_module: r.get("carrier_module"),
-        number_type: r.get("number_type"),
-        monthly_cost: super::price(r, "monthly_cost")?,
-        currency: r.get("currency"),
-        pool_tenant_id: r.get("pool_tenant_id"),
-        tenant_id: r.get("tenant_id"),
-        status: r.get("status"),
-        provisioning_status: r.get("provisioning_status"),
-        allow_unknown_provisioning: r.get("allow_unknown_provisioning"),
-        version: r.get("version"),
-        reserved_until: r.get("reserved_until"),
-        cooldown_until: r.get("cooldown_until"),
-        reclaim_until: r.get("reclaim_until"),
-        updated_at: r.get("updated_at"),
-    })
-}
-
 /// Search filters shared by the operator's inventory and a tenant's
 /// available numbers.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -283,7 +255,6 @@ const PROVISIONING: [&str; 5] = ["unknown", "pending", "active", "purchase_faile
 
 impl SearchQuery {
     pub fn check(self) -> ApiResult<Search> {
-        use super::claim::digits_filter;
         let limit = self.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
@@ -410,14 +381,4 @@ pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<A
         });
     }
     Ok(AvailablePage { next_cursor: next_cursor(&items, s.limit, |i| i.number), numbers: items })
-}
-
-/// One number's inventory row, inside the caller's transaction.
-pub async fn item(conn: &mut PgConnection, number: E164) -> ApiResult<InventoryItem> {
-    let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM numbers WHERE e164 = $1"))
-        .bind(number.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
-    item_from_row(&row)
 }

@@ -8,13 +8,13 @@
 use didroute_shared::wire::{HistoryEntry, NumberChanged, NumberView, NumbersPage, Released};
 use didroute_shared::{Country, Route, Subsystem, E164};
 use serde::Deserialize;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::changes::{self, Change};
+use super::view::{not_yours, own_view, view_from_row, VIEW_SELECT};
 use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use crate::outbox::{self, commit_and_sequence, Change};
 use crate::state::AppState;
 
 /// The routing fields a tenant sets when allocating.
@@ -44,6 +44,22 @@ impl RouteInput {
             super::check_text("organisation_id", o, super::LABEL_MAX)?;
         }
         Ok(())
+    }
+}
+
+impl RouteInput {
+    /// The route this input gives a number of `country`.
+    pub fn route(&self, tenant: Uuid, country: Country) -> Route {
+        Route {
+            tenant_id: tenant,
+            subsystem: self.subsystem,
+            dashboard_id: self.dashboard_id.trim().to_owned(),
+            customer_label: self.customer_label.trim().to_owned(),
+            country,
+            friendly_name: self.friendly_name.as_ref().map(|s| s.trim().to_owned()),
+            organisation_id: self.organisation_id.as_ref().map(|s| s.trim().to_owned()),
+            auto_provisioned: self.auto_provisioned,
+        }
     }
 }
 
@@ -90,86 +106,6 @@ pub(crate) fn check_notes(notes: &str) -> ApiResult<()> {
         return Err(ApiError::BadRequest("invalid-field", "notes must not contain the NUL character (U+0000)".into()));
     }
     Ok(())
-}
-
-pub(crate) const VIEW_SELECT: &str = "
-    SELECT n.e164, n.status, n.country, n.region, n.area_code, n.number_type, n.carrier_module,
-           n.provisioning_status, n.monthly_cost::text AS monthly_cost, n.currency, n.version,
-           n.reserved_until, n.cooldown_until, n.reclaim_until, n.release_reason, n.release_notes,
-           n.updated_at, r.tenant_id AS r_tenant, r.subsystem, r.dashboard_id, r.customer_label,
-           r.friendly_name, r.organisation_id, r.auto_provisioned, r.allocated_at
-    FROM numbers n LEFT JOIN routes r ON r.e164 = n.e164";
-
-pub(crate) fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
-    let e164: String = row.get("e164");
-    let number = E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?;
-    let country: String = row.get("country");
-    let route = match row.get::<Option<Uuid>, _>("r_tenant") {
-        Some(tenant_id) => Some(Route {
-            tenant_id,
-            subsystem: row
-                .get::<String, _>("subsystem")
-                .parse()
-                .map_err(|e| anyhow::anyhow!("stored route of {e164}: {e}"))?,
-            dashboard_id: row.get("dashboard_id"),
-            customer_label: row.get("customer_label"),
-            country: Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country of {e164}: {e}"))?,
-            friendly_name: row.get("friendly_name"),
-            organisation_id: row.get("organisation_id"),
-            auto_provisioned: row.get("auto_provisioned"),
-        }),
-        None => None,
-    };
-    let status: String = row.get("status");
-    let (route, last_route) = if status == "allocated" { (route, None) } else { (None, route) };
-    Ok(NumberView {
-        number,
-        status,
-        country,
-        region: row.get("region"),
-        area_code: row.get("area_code"),
-        number_type: row.get("number_type"),
-        carrier_module: row.get("carrier_module"),
-        provisioning_status: row.get("provisioning_status"),
-        monthly_cost: super::price(row, "monthly_cost")?,
-        currency: row.get("currency"),
-        version: row.get("version"),
-        route,
-        last_route,
-        allocated_at: row.get("allocated_at"),
-        reserved_until: row.get("reserved_until"),
-        cooldown_until: row.get("cooldown_until"),
-        reclaim_until: row.get("reclaim_until"),
-        release_reason: row.get("release_reason"),
-        release_notes: row.get("release_notes"),
-        updated_at: row.get("updated_at"),
-    })
-}
-
-/// The tenant's own number (held by it in any status), or None.
-pub(crate) async fn own_view(conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiResult<Option<NumberView>> {
-    // tenant_id = $2 on top of RLS: available inventory is visible to the
-    // tenant too, but is not "its number"
-    let sql = format!("{VIEW_SELECT} WHERE n.e164 = $1 AND n.tenant_id = $2");
-    let row = sqlx::query(&sql).bind(number.to_string()).bind(tenant).fetch_optional(&mut *conn).await?;
-    row.as_ref().map(view_from_row).transpose()
-}
-
-pub(crate) fn not_yours(number: E164) -> ApiError {
-    ApiError::not_found(format!("{number} is not one of your numbers"))
-}
-
-/// Commits, sequences the outbox row and returns its position.
-pub(crate) async fn commit_and_sequence(
-    state: &AppState,
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    outbox_id: Option<i64>,
-) -> ApiResult<u64> {
-    tx.commit().await?;
-    let Some(outbox_id) = outbox_id else { return Ok(*state.head.borrow()) };
-    let seq = outbox::sequence(&state.db.operator, outbox_id).await?;
-    state.advance_head(seq);
-    Ok(seq)
 }
 
 pub async fn get(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<NumberView> {
@@ -283,7 +219,7 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("allocated number {number} has no route"))?;
     let change =
         Change { number, tenant: Some(tenant), detail: serde_json::json!({ "from": before.route, "to": route }) };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(NumberChanged { number: after, seq })
 }
@@ -328,7 +264,7 @@ pub async fn release(state: &AppState, tenant: Uuid, number: E164, input: &Relea
         own_view(&mut tx, tenant, number).await?
     };
     let change = Change { number, tenant: Some(tenant), detail };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(Released { number: view, seq })
 }
@@ -384,7 +320,7 @@ pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
     let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("reclaimed row vanished"))?;
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("released number {number} kept no route"))?;
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({ "route": route }) };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
     Ok(NumberChanged { number: after, seq })
 }
@@ -414,10 +350,4 @@ pub async fn history(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
             at: r.get("at"),
         })
         .collect())
-}
-
-/// Parses a number from a path or body, as a 400 with the reason when invalid.
-pub fn parse_number(input: &str) -> ApiResult<E164> {
-    E164::parse(input)
-        .map_err(|e| ApiError::BadRequest("invalid-number", format!("{input:?} is not a valid number: {e}")))
 }

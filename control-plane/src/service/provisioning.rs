@@ -11,9 +11,8 @@ use serde::Deserialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::changes::{self, Change};
 use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use crate::outbox::{self, Change};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -106,8 +105,8 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
         "inventory.update"
     };
     let change = Change { number, tenant: holder, detail };
-    let id = changes::record(&mut tx, "operator", action, &[change]).await?;
-    let item = super::inventory::item(&mut tx, number).await?;
+    let id = outbox::record(&mut tx, "operator", action, &[change]).await?;
+    let item = super::view::item(&mut tx, number).await?;
     tx.commit().await?;
     let seq = match id {
         Some(id) => {
@@ -138,7 +137,7 @@ pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
     }
     sqlx::query("DELETE FROM numbers WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
     let change = Change { number, tenant: row.get("tenant_id"), detail: serde_json::json!({ "from_status": status }) };
-    let id = changes::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
+    let id = outbox::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
     tx.commit().await?;
     if let Some(id) = id {
         state.advance_head(outbox::sequence(&state.db.operator, id).await?);

@@ -25,7 +25,8 @@ fn string_schema(pattern: &str, min: usize, max: usize) -> utoipa::openapi::Obje
 }
 
 /// A documented string type: its pattern and lengths, built once here and
-/// checked against the server's own validation in the tests below.
+/// checked against the server's own validation in the OpenAPI tests
+/// (`api/docs.rs`).
 macro_rules! string_doc {
     ($(#[$doc:meta])* $name:ident, $pattern:expr, $min:expr, $max:expr $(, example = $example:expr)?) => {
         $(#[$doc])*
