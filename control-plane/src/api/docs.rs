@@ -265,6 +265,33 @@ mod tests {
         }
     }
 
+    /// A price is documented as the decimal string the server writes and
+    /// reads (or a number), and the money fields point at it.
+    #[test]
+    fn prices_are_documented_as_decimal_strings() {
+        use didroute_shared::wire::Price;
+        let schema = serde_json::to_value(Price::schema()).unwrap();
+        let text = &schema["oneOf"][0];
+        assert_eq!(text["type"], "string", "{schema}");
+        assert_eq!(schema["oneOf"][1]["type"], "number", "{schema}");
+        let pattern = regress::Regex::new(text["pattern"].as_str().unwrap()).unwrap();
+        for ok in ["0", "1.25", "1.5", ".5", "0.0001", "99999999.9999"] {
+            assert!(pattern.find(ok).is_some(), "{ok}");
+            assert!(ok.parse::<Price>().is_ok(), "{ok}");
+        }
+        for bad in ["", "-1", "1.", "1.23456", "100000000", "1e3", "abc", "+1"] {
+            assert!(pattern.find(bad).is_none(), "{bad}");
+            assert!(bad.parse::<Price>().is_err(), "{bad}");
+        }
+        for units in [0, 1, 12_500, 999_999_999_999] {
+            let written = Price::from_units(units).unwrap().to_string();
+            assert!(pattern.find(&written).is_some(), "{written}");
+        }
+        let doc = serde_json::to_value(<super::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+        let cost = &doc["components"]["schemas"]["InventoryItem"]["properties"]["monthly_cost"];
+        assert_eq!(cost["$ref"], "#/components/schemas/Price", "{cost}");
+    }
+
     proptest! {
         #[test]
         fn any_number_like_string_gets_the_same_answer(
