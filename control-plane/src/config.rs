@@ -105,13 +105,13 @@ pub struct KafkaArgs {
     pub kafka_brokers: Option<String>,
 
     /// The routes topic (create it first: see the README for its settings).
-    #[arg(long, env = "DIDROUTE_KAFKA_TOPIC", default_value = crate::relay::DEFAULT_TOPIC)]
+    #[arg(long, env = "DIDROUTE_KAFKA_TOPIC", default_value = crate::outbox::relay::DEFAULT_TOPIC)]
     pub kafka_topic: String,
 }
 
 impl KafkaArgs {
     /// The relay's settings, when Kafka is configured.
-    pub fn relay_settings(&self) -> anyhow::Result<Option<crate::relay::RelaySettings>> {
+    pub fn relay_settings(&self) -> anyhow::Result<Option<crate::outbox::relay::RelaySettings>> {
         let Some(brokers) = self.kafka_brokers.as_deref().map(str::trim).filter(|b| !b.is_empty()) else {
             return Ok(None);
         };
@@ -128,6 +128,6 @@ impl KafkaArgs {
                 && topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
             "DIDROUTE_KAFKA_TOPIC {topic:?} is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)"
         );
-        Ok(Some(crate::relay::RelaySettings::new(brokers, topic.clone())))
+        Ok(Some(crate::outbox::relay::RelaySettings::new(brokers, topic.clone())))
     }
 }

@@ -13,7 +13,6 @@ pub mod graphql;
 pub mod logging;
 pub mod metrics;
 pub mod outbox;
-pub mod relay;
 pub mod service;
 pub mod state;
 
@@ -22,6 +21,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+pub use outbox::relay;
 pub use state::AppState;
 
 /// How often rows left unsequenced by a writer that died after commit are picked up.

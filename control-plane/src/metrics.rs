@@ -15,7 +15,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::error::ApiError;
-use crate::relay::RelayStatus;
+use crate::outbox::relay::RelayStatus;
 
 /// Request latency buckets: a control-plane call is milliseconds (one
 /// transaction with a durable commit), an import of a million numbers seconds.

@@ -166,9 +166,9 @@ pub struct ImportAttrs {
     /// local, mobile, toll_free, national or shared_cost.
     #[arg(long)]
     pub number_type: Option<String>,
-    /// Monthly cost of each number (default 0).
+    /// Monthly cost of each number, a decimal such as 1.25 (default 0).
     #[arg(long)]
-    pub monthly_cost: Option<f64>,
+    pub monthly_cost: Option<didroute_shared::wire::Price>,
     /// ISO 4217 code, e.g. USD (default USD).
     #[arg(long)]
     pub currency: Option<String>,
@@ -271,9 +271,9 @@ pub struct PatchArgs {
     /// Unblock a disabled number back to available.
     #[arg(long)]
     pub enable: bool,
-    /// The new monthly cost.
+    /// The new monthly cost, a decimal such as 1.25.
     #[arg(long)]
-    pub monthly_cost: Option<f64>,
+    pub monthly_cost: Option<didroute_shared::wire::Price>,
     /// The new provider.
     #[arg(long)]
     pub provider: Option<String>,

@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use didroute_shared::wire::{Price, CSV_COLUMNS};
 use didroute_shared::{parse_ranges, NumberRange, E164};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -23,21 +24,6 @@ use crate::cli::{ImportArgs, ImportAttrs, ImportFormat};
 use crate::client::{Client, Failure, Result};
 use crate::output;
 use crate::progress::{Counts, Progress};
-
-/// The CSV columns, as `POST /v1/inventory` names the fields (`numbers` is
-/// accepted for `number`).
-const COLUMNS: [&str; 10] = [
-    "number",
-    "country",
-    "region",
-    "area_code",
-    "provider",
-    "carrier_module",
-    "number_type",
-    "monthly_cost",
-    "currency",
-    "tenant_id",
-];
 
 /// Buffered CSV numbers, across groups, above which every group is sent.
 const BUFFERED_BATCHES: u64 = 10;
@@ -51,7 +37,7 @@ struct Attrs {
     provider: Option<String>,
     carrier_module: Option<String>,
     number_type: Option<String>,
-    /// As written; checked to be a finite number.
+    /// Checked to be a price (a decimal of at most 4 places), sent as written.
     monthly_cost: Option<String>,
     currency: Option<String>,
     /// Checked to be a UUID.
@@ -78,18 +64,14 @@ impl Attrs {
             }
         }
         if let Some(c) = &self.monthly_cost {
-            let cost: f64 = c.parse().expect("checked when read");
-            m.insert("monthly_cost".into(), json!(cost));
+            m.insert("monthly_cost".into(), json!(c));
         }
         Value::Object(m)
     }
 }
 
 fn check_cost(v: &str) -> std::result::Result<String, String> {
-    match v.parse::<f64>() {
-        Ok(c) if c.is_finite() => Ok(v.to_owned()),
-        _ => Err(format!("monthly_cost {v:?} is not a number")),
-    }
+    v.parse::<Price>().map(|_| v.to_owned()).map_err(|e| format!("monthly_cost {v:?}: {e}"))
 }
 
 fn check_tenant(v: &str) -> std::result::Result<String, String> {
@@ -345,7 +327,7 @@ fn flag_attrs(a: &ImportAttrs) -> std::result::Result<Attrs, String> {
         provider: a.provider.clone(),
         carrier_module: a.carrier_module.clone(),
         number_type: a.number_type.clone(),
-        monthly_cost: a.monthly_cost.map(|c| c.to_string()).as_deref().map(check_cost).transpose()?,
+        monthly_cost: a.monthly_cost.map(|c| c.to_string()),
         currency: a.currency.clone(),
         tenant_id: a.tenant_id.as_deref().map(check_tenant).transpose().map_err(|e| format!("--tenant: {e}"))?,
     })
@@ -378,11 +360,11 @@ impl Header {
         for (i, h) in headers.iter().enumerate() {
             let h = h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
             let name = if h == "numbers" { "number" } else { h.as_str() };
-            let Some(col) = COLUMNS.iter().find(|c| **c == name) else {
+            let Some(col) = CSV_COLUMNS.iter().find(|c| **c == name) else {
                 return Err(Failure::usage(format!(
                     "{}: unknown column {h:?} in the header; the columns are {}",
                     path.display(),
-                    COLUMNS.join(",")
+                    CSV_COLUMNS.join(",")
                 )));
             };
             if index.insert(*col, i).is_some() {
@@ -393,7 +375,7 @@ impl Header {
             return Err(Failure::usage(format!(
                 "{}: the header has no `number` column; the first line must name the columns, e.g. {}",
                 path.display(),
-                COLUMNS.join(",")
+                CSV_COLUMNS.join(",")
             )));
         }
         Ok(Header { index })
@@ -576,11 +558,14 @@ mod tests {
         };
         assert_eq!(
             a.body(vec!["1".into()]),
-            json!({"numbers": ["1"], "country": "US", "monthly_cost": 1.5,
+            json!({"numbers": ["1"], "country": "US", "monthly_cost": "1.5",
                    "tenant_id": "00000000-0000-0000-0000-000000000001"})
         );
         assert!(check_cost("abc").is_err());
         assert!(check_cost("inf").is_err());
+        assert!(check_cost("-1").is_err());
+        assert!(check_cost("1.23456").is_err());
+        assert_eq!(check_cost("1.25").unwrap(), "1.25");
         assert!(check_tenant("t1").is_err());
     }
 }

@@ -261,7 +261,7 @@ async fn tenants_keys_and_imports() {
     let ny = live.op(&["inventory", "search", "--country", "US", "--prefix", "1555000300", "--json"]).await.ok().json();
     assert_eq!(numbers(&ny).len(), 10);
     assert!(ny["numbers"].as_array().unwrap().iter().all(|n| n["region"] == "NY"
-        && n["monthly_cost"] == 2.5
+        && n["monthly_cost"] == "2.50"
         && n["currency"] == "USD"
         && n["status"] == "available"));
     let pool = live.op(&["inventory", "search", "--tenant", &a, "--json"]).await.ok().json();
@@ -305,7 +305,7 @@ async fn tenants_keys_and_imports() {
     let on = live.op(&["inventory", "patch", "+15550002000", "--enable", "--monthly-cost", "9", "--json"]).await.ok();
     let on = on.json();
     assert_eq!(on["number"]["status"], "available");
-    assert_eq!(on["number"]["monthly_cost"], 9.0);
+    assert_eq!(on["number"]["monthly_cost"], "9.00");
     live.op(&["inventory", "patch", "+15550002000"]).await.fails(1, "nothing to change");
 
     // delete: gone, then 404
@@ -327,7 +327,7 @@ async fn allocate_lookup_remap_release_history_events() {
     // available numbers, with cost
     let avail = live.run(k, &["available", "--country", "US", "--prefix", "1555000100", "--json"]).await.ok().json();
     assert_eq!(numbers(&avail).len(), 10);
-    assert_eq!(avail["numbers"][0]["monthly_cost"], 1.25);
+    assert_eq!(avail["numbers"][0]["monthly_cost"], "1.25");
     let human = live.run(k, &["available", "--country", "US", "--limit", "1"]).await.ok();
     assert!(human.stdout.lines().nth(1).unwrap().contains("1.25 USD"), "{human:#?}");
 

@@ -8,6 +8,8 @@ use time::OffsetDateTime;
 use crate::{Route, E164};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// The number is allocated and routes as `route` says.
@@ -18,9 +20,11 @@ pub enum Op {
 
 /// One change to one number's routing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ChangeEvent {
     /// Outbox position: gap-free, in commit order, across all numbers.
     pub seq: u64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "+15551234567"))]
     pub number: E164,
     /// The number's own change counter: a consumer ignores an event whose
     /// version is not newer than the one it holds, so replays are harmless.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Country, Subsystem};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum GreetingKind {
     Emergency,
@@ -14,6 +15,7 @@ pub enum GreetingKind {
 
 /// What plays when a call to a number connects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Greeting {
     pub kind: GreetingKind,
     /// Set for `emergency` greetings only.

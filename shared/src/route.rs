@@ -11,6 +11,8 @@ use crate::{Country, Greeting, Subsystem};
 /// the many numbers sharing one route (a tenant's dispatch lines, say) share
 /// one record in the lookup snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(complex))]
 pub struct Route {
     pub tenant_id: Uuid,
     pub subsystem: Subsystem,
@@ -19,6 +21,8 @@ pub struct Route {
     /// The customer-facing name; non-PSAP greetings are built from it.
     pub customer_label: String,
     /// The number's country: picks the emergency number of a PSAP greeting.
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "US"))]
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub country: Country,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub friendly_name: Option<String>,

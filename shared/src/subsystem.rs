@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// Which call-handling surface receives calls to a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(rename_all = "snake_case"))]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
 #[serde(rename_all = "snake_case")]
 pub enum Subsystem {
     /// A public-safety answering point: greets with the emergency number.

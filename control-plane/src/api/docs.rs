@@ -2,13 +2,11 @@
 //!
 //! Routes are registered through `utoipa_axum::OpenApiRouter` with
 //! `routes!(handler)`, so a route cannot exist without its documentation.
-//! The schemas here mirror the shared crate's wire types (which stay free of
-//! documentation dependencies).
+//! The schemas are the shared crate's wire types themselves (derived behind
+//! its `utoipa` feature).
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
-
-use crate::service::numbers::NumberView;
 
 /// An error: `application/problem+json` (RFC 9457).
 #[derive(ToSchema, ToResponse)]
@@ -57,73 +55,7 @@ impl utoipa::IntoResponses for BodyErrors {
     }
 }
 
-/// What `E164::parse` accepts, as a pattern: `+` (or a URL-encoded `%2B`, or
-/// nothing), then 7 to 15 digits not starting with 0. The server also checks
-/// that a country uses the calling code the digits start with, which a
-/// pattern cannot say.
-const E164_PATTERN: &str = "^(\\+|%2[Bb])?[1-9][0-9]{6,14}$";
-
-/// What `service::check_text` accepts: no control character (Unicode `Cc`)
-/// and at least one character that is not white space.
-const TEXT_PATTERN: &str =
-    "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$";
-
-/// What `service::numbers::check_notes` accepts: anything but NUL.
-const NOTES_PATTERN: &str = "^[^\\u0000]*$";
-
-/// A string schema of `min..=max` characters matching `pattern`.
-fn string_schema(pattern: &str, min: usize, max: usize) -> utoipa::openapi::ObjectBuilder {
-    use utoipa::openapi::{ObjectBuilder, Type};
-    ObjectBuilder::new().schema_type(Type::String).pattern(Some(pattern)).min_length(Some(min)).max_length(Some(max))
-}
-
-/// A documented string type: its pattern and lengths, built once here and
-/// checked against the server's own validation in the tests below.
-macro_rules! string_doc {
-    ($(#[$doc:meta])* $name:ident, $pattern:expr, $min:expr, $max:expr $(, example = $example:expr)?) => {
-        $(#[$doc])*
-        pub struct $name;
-
-        impl utoipa::PartialSchema for $name {
-            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                string_schema($pattern, $min, $max)$(.examples([$example]))?.build().into()
-            }
-        }
-
-        impl ToSchema for $name {}
-    };
-}
-
-string_doc!(
-    /// An E.164 number in a request; see [`E164_PATTERN`] (`%2B` and 15
-    /// digits at most).
-    E164Doc,
-    E164_PATTERN,
-    7,
-    18,
-    example = "+15551234567"
-);
-string_doc!(
-    /// Names, labels and ids a caller chooses.
-    LabelText,
-    TEXT_PATTERN,
-    1,
-    crate::service::LABEL_MAX
-);
-string_doc!(
-    /// Why a number was released.
-    ReasonText,
-    TEXT_PATTERN,
-    1,
-    crate::service::REASON_MAX
-);
-string_doc!(
-    /// Free-text release notes.
-    NotesText,
-    NOTES_PATTERN,
-    0,
-    crate::service::NOTES_MAX
-);
+pub use crate::service::schema::{E164Doc, LabelText, NotesText, ReasonText};
 
 /// `{number}` in a path: one definition for every route that takes one.
 pub struct NumberPath;
@@ -141,113 +73,6 @@ impl utoipa::IntoParams for NumberPath {
             .schema(Some(<E164Doc as utoipa::PartialSchema>::schema()))
             .build()]
     }
-}
-
-/// Which call-handling surface receives calls to a number.
-#[derive(ToSchema)]
-#[schema(as = Subsystem, rename_all = "snake_case")]
-#[allow(dead_code)]
-pub enum SubsystemDoc {
-    Psap,
-    Utilities,
-    DocumentTelephony,
-    Mdoc,
-}
-
-/// Where calls to an allocated number go.
-#[derive(ToSchema)]
-#[schema(as = Route)]
-#[allow(dead_code)]
-pub struct RouteDoc {
-    tenant_id: uuid::Uuid,
-    subsystem: SubsystemDoc,
-    dashboard_id: String,
-    customer_label: String,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "US")]
-    country: String,
-    friendly_name: Option<String>,
-    organisation_id: Option<String>,
-    auto_provisioned: bool,
-}
-
-/// One change to one number's routing.
-#[derive(ToSchema)]
-#[schema(as = ChangeEvent)]
-#[allow(dead_code)]
-pub struct ChangeEventDoc {
-    seq: u64,
-    #[schema(example = "+15551234567")]
-    number: String,
-    version: u64,
-    /// `upsert` or `delete`.
-    op: String,
-    route: Option<RouteDoc>,
-    at: time::OffsetDateTime,
-}
-
-/// Numbers just taken (allocated or reserved) and the position of the change.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Claimed {
-    numbers: Vec<NumberView>,
-    /// Outbox position: read your write with `min_seq` on a lookup node.
-    seq: u64,
-}
-
-/// One number after a change, and the position of the change.
-#[derive(ToSchema, serde::Serialize)]
-#[allow(dead_code)]
-pub struct NumberChanged {
-    #[schema(inline)]
-    #[serde(flatten)]
-    number: NumberView,
-    seq: u64,
-}
-
-/// A released number (absent for the tenant's own local/mdn numbers, which
-/// release deletes) and the position of the change.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Released {
-    number: Option<NumberView>,
-    seq: u64,
-}
-
-/// A cancelled reservation.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Cancelled {
-    #[schema(example = "+15551234567")]
-    number: String,
-    #[schema(example = "available")]
-    status: String,
-    seq: u64,
-}
-
-/// The audit trail of one number, oldest first.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct History {
-    history: Vec<crate::service::numbers::HistoryEntry>,
-}
-
-/// Every tenant.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Tenants {
-    tenants: Vec<crate::service::tenants::Tenant>,
-}
-
-/// A page of the change feed.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct FeedPage {
-    events: Vec<ChangeEventDoc>,
-    /// The seq of the last event returned, or `after` when none.
-    last_seq: u64,
-    /// The highest position that exists.
-    head_seq: u64,
 }
 
 struct BearerAuth;
@@ -274,11 +99,12 @@ impl Modify for BearerAuth {
     components(
         schemas(
             ProblemDoc,
-            RouteDoc,
-            SubsystemDoc,
-            ChangeEventDoc,
-            crate::service::inventory::InventoryItem,
-            crate::service::inventory::AvailableNumber
+            didroute_shared::Route,
+            didroute_shared::Subsystem,
+            didroute_shared::ChangeEvent,
+            didroute_shared::wire::InventoryItem,
+            didroute_shared::wire::AvailableNumber,
+            didroute_shared::wire::Price
         ),
         responses(ProblemDoc)
     ),
@@ -437,6 +263,33 @@ mod tests {
             agrees(&reason, input, check_text("f", input, REASON_MAX).is_ok());
             agrees(&notes, input, check_notes(input).is_ok());
         }
+    }
+
+    /// A price is documented as the decimal string the server writes and
+    /// reads (or a number), and the money fields point at it.
+    #[test]
+    fn prices_are_documented_as_decimal_strings() {
+        use didroute_shared::wire::Price;
+        let schema = serde_json::to_value(Price::schema()).unwrap();
+        let text = &schema["oneOf"][0];
+        assert_eq!(text["type"], "string", "{schema}");
+        assert_eq!(schema["oneOf"][1]["type"], "number", "{schema}");
+        let pattern = regress::Regex::new(text["pattern"].as_str().unwrap()).unwrap();
+        for ok in ["0", "1.25", "1.5", ".5", "0.0001", "99999999.9999"] {
+            assert!(pattern.find(ok).is_some(), "{ok}");
+            assert!(ok.parse::<Price>().is_ok(), "{ok}");
+        }
+        for bad in ["", "-1", "1.", "1.23456", "100000000", "1e3", "abc", "+1"] {
+            assert!(pattern.find(bad).is_none(), "{bad}");
+            assert!(bad.parse::<Price>().is_err(), "{bad}");
+        }
+        for units in [0, 1, 12_500, 999_999_999_999] {
+            let written = Price::from_units(units).unwrap().to_string();
+            assert!(pattern.find(&written).is_some(), "{written}");
+        }
+        let doc = serde_json::to_value(<super::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+        let cost = &doc["components"]["schemas"]["InventoryItem"]["properties"]["monthly_cost"];
+        assert_eq!(cost["$ref"], "#/components/schemas/Price", "{cost}");
     }
 
     proptest! {

@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::outbox;
 use crate::state::AppState;
+use didroute_shared::wire::FeedPage;
 
 const MAX_LIMIT: i64 = 10_000;
 const MAX_WAIT_MS: u64 = 60_000;
@@ -34,7 +35,7 @@ pub struct FeedQuery {
 }
 
 #[utoipa::path(get, path = "/v1/events", tag = "events", params(FeedQuery),
-    responses((status = 200, description = "events after `after`, oldest first", body = super::docs::FeedPage),
+    responses((status = 200, description = "events after `after`, oldest first", body = FeedPage),
         AuthErrors))]
 /// Events after `after`; with `wait_ms`, holds the request until there is
 /// one (long poll). Answers `{events, last_seq, head_seq}`.
@@ -58,7 +59,7 @@ pub async fn feed(_: Operator, State(s): State<AppState>, Query(q): Query<FeedQu
     }
     let last_seq = events.last().map_or(q.after, |e| e.seq);
     let head_seq = (*head.borrow()).max(last_seq);
-    Ok(axum::Json(serde_json::json!({ "events": events, "last_seq": last_seq, "head_seq": head_seq })))
+    Ok(axum::Json(FeedPage { events, last_seq, head_seq }))
 }
 
 #[cfg(test)]

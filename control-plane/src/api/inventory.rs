@@ -11,17 +11,18 @@ use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
 use super::INVENTORY_BODY_LIMIT;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
-use crate::service::inventory::{self, ImportRequest, SearchQuery};
-use crate::service::numbers::parse_number;
+use crate::service::filter::parse_number;
+use crate::service::inventory::{self, SearchQuery};
 use crate::service::provisioning::{self, InventoryPatch};
 use crate::state::AppState;
+use didroute_shared::wire::{self, ImportRequest};
 
 #[utoipa::path(post, path = "/v1/inventory", tag = "inventory",
     request_body(content(
         (ImportRequest = "application/json"),
         (String = "text/csv", example = "number,country,monthly_cost\n15550001000-15550001999,US,1.5\n")
     ), description = "numbers as PortSIP syntax or a list (JSON), or a CSV file with a header row"),
-    responses((status = 200, description = "what was imported and what was rejected, with reasons", body = inventory::ImportResult),
+    responses((status = 200, description = "what was imported and what was rejected, with reasons", body = wire::ImportResult),
         (status = 422, response = ProblemDoc),
         BodyErrors,
         AuthErrors))]
@@ -56,7 +57,7 @@ pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> Api
 }
 
 #[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(SearchQuery),
-    responses((status = 200, description = "a page of inventory, every status", body = inventory::InventoryPage),
+    responses((status = 200, description = "a page of inventory, every status", body = wire::InventoryPage),
         AuthErrors))]
 pub async fn search(
     _: Operator,
@@ -68,7 +69,7 @@ pub async fn search(
 
 #[utoipa::path(patch, path = "/v1/inventory/{number}", tag = "inventory", params(super::docs::NumberPath),
     request_body = InventoryPatch,
-    responses((status = 200, description = "the number after the change", body = provisioning::Patched),
+    responses((status = 200, description = "the number after the change", body = wire::Patched),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -94,7 +95,7 @@ pub async fn delete(_: Operator, State(s): State<AppState>, Path(n): Path<String
 }
 
 #[utoipa::path(get, path = "/v1/available-numbers", tag = "inventory", params(SearchQuery),
-    responses((status = 200, description = "numbers this tenant may take, with cost", body = inventory::AvailablePage),
+    responses((status = 200, description = "numbers this tenant may take, with cost", body = wire::AvailablePage),
         AuthErrors))]
 pub async fn available(
     Tenant(t): Tenant,

@@ -10,9 +10,11 @@ use crate::auth::Tenant;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::service::claim::{self, Action, Criteria, Target};
+use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
-use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput, RouteInput};
+use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
+use didroute_shared::wire;
 
 /// One named number, or criteria and a quantity; plus the route.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -55,7 +57,7 @@ fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -
 
 #[utoipa::path(post, path = "/v1/numbers", tag = "numbers", request_body = AllocateRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
-    responses((status = 201, description = "allocated", body = super::docs::Claimed),
+    responses((status = 201, description = "allocated", body = wire::Claimed),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -76,7 +78,7 @@ pub async fn allocate(
 
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations", request_body = ReserveRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
-    responses((status = 201, description = "reserved until reserved_until", body = super::docs::Claimed),
+    responses((status = 201, description = "reserved until reserved_until", body = wire::Claimed),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -98,7 +100,7 @@ pub async fn reserve(
 }
 
 #[utoipa::path(delete, path = "/v1/reservations/{number}", tag = "reservations", params(super::docs::NumberPath),
-    responses((status = 200, description = "back in inventory", body = super::docs::Cancelled),
+    responses((status = 200, description = "back in inventory", body = wire::Cancelled),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         AuthErrors))]
@@ -107,13 +109,11 @@ pub async fn cancel_reservation(
     State(s): State<AppState>,
     Path(n): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let number = parse_number(&n)?;
-    let seq = claim::cancel_reservation(&s, t, number).await?;
-    Ok(axum::Json(serde_json::json!({ "number": number, "status": "available", "seq": seq })))
+    Ok(axum::Json(claim::cancel_reservation(&s, t, parse_number(&n)?).await?))
 }
 
 #[utoipa::path(get, path = "/v1/numbers", tag = "numbers", params(ListFilter),
-    responses((status = 200, description = "this tenant's numbers", body = numbers::Page),
+    responses((status = 200, description = "this tenant's numbers", body = wire::NumbersPage),
         AuthErrors))]
 pub async fn list(
     Tenant(t): Tenant,
@@ -124,7 +124,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/v1/numbers/{number}", tag = "numbers", params(super::docs::NumberPath),
-    responses((status = 200, description = "the number with its route", body = numbers::NumberView),
+    responses((status = 200, description = "the number with its route", body = wire::NumberView),
         (status = 404, response = ProblemDoc),
         AuthErrors))]
 pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
@@ -132,7 +132,7 @@ pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<Str
 }
 
 #[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", params(super::docs::NumberPath), request_body = RemapInput,
-    responses((status = 200, description = "remapped in place", body = super::docs::NumberChanged),
+    responses((status = 200, description = "remapped in place", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -148,7 +148,7 @@ pub async fn remap(
 }
 
 #[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", params(super::docs::NumberPath), request_body = ReleaseInput,
-    responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = super::docs::Released),
+    responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = wire::Released),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -160,12 +160,11 @@ pub async fn release(
     Path(n): Path<String>,
     Json(body): Json<ReleaseInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let changed = numbers::release(&s, t, parse_number(&n)?, &body).await?;
-    Ok(axum::Json(serde_json::json!({ "number": changed.body, "seq": changed.seq })))
+    Ok(axum::Json(numbers::release(&s, t, parse_number(&n)?, &body).await?))
 }
 
 #[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers", params(super::docs::NumberPath),
-    responses((status = 200, description = "allocated again with its last route", body = super::docs::NumberChanged),
+    responses((status = 200, description = "allocated again with its last route", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -179,7 +178,7 @@ pub async fn reclaim(
 }
 
 #[utoipa::path(get, path = "/v1/numbers/{number}/history", tag = "numbers", params(super::docs::NumberPath),
-    responses((status = 200, description = "this tenant's audit trail of the number", body = super::docs::History),
+    responses((status = 200, description = "this tenant's audit trail of the number", body = wire::History),
         (status = 404, response = ProblemDoc),
         AuthErrors))]
 pub async fn history(
@@ -187,5 +186,6 @@ pub async fn history(
     State(s): State<AppState>,
     Path(n): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(serde_json::json!({ "history": numbers::history(&s, t, parse_number(&n)?).await? })))
+    let history = numbers::history(&s, t, parse_number(&n)?).await?;
+    Ok(axum::Json(wire::History { history }))
 }

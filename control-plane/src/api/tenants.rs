@@ -11,6 +11,7 @@ use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use crate::service::tenants;
 use crate::state::AppState;
+use didroute_shared::wire;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +21,7 @@ pub struct CreateTenant {
 }
 
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant,
-    responses((status = 201, description = "created", body = crate::service::tenants::Tenant),
+    responses((status = 201, description = "created", body = wire::Tenant),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
         BodyErrors,
@@ -34,15 +35,15 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants",
-    responses((status = 200, description = "every tenant", body = super::docs::Tenants),
+    responses((status = 200, description = "every tenant", body = wire::Tenants),
         AuthErrors))]
 pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(serde_json::json!({ "tenants": tenants::list(&s.db).await? })))
+    Ok(axum::Json(wire::Tenants { tenants: tenants::list(&s.db).await? }))
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{id}/api-keys", tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "tenant id")),
-    responses((status = 201, description = "the key, shown once", body = crate::service::tenants::NewKey),
+    responses((status = 201, description = "the key, shown once", body = wire::NewKey),
         (status = 404, response = ProblemDoc),
         AuthErrors))]
 pub async fn create_key(_: Operator, State(s): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {

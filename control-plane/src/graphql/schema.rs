@@ -4,14 +4,20 @@
 use std::sync::OnceLock;
 
 use async_graphql::{Context, EmptySubscription, Object, Schema};
+use didroute_shared::wire::graphql::DB_COST;
+use didroute_shared::wire::{
+    AvailablePage, Cancelled, Claimed, InventoryPage, NumberChanged, NumberView, NumbersPage, Released, Tenant,
+};
+use didroute_shared::Subsystem;
 use uuid::Uuid;
 
 use super::types::*;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::service::claim::{self, Action, Target};
+use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
-use crate::service::numbers::{self, parse_number, ListFilter, ReleaseInput, RemapInput};
+use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput};
 use crate::service::{inventory, tenants};
 use crate::state::AppState;
 
@@ -46,6 +52,7 @@ pub fn schema() -> &'static DidrouteSchema {
             .limit_depth(MAX_DEPTH)
             .limit_complexity(MAX_COMPLEXITY)
             .limit_directives(8)
+            .data(history_source())
             .finish()
     })
 }
@@ -102,11 +109,11 @@ impl QueryRoot {
         filter: Option<NumbersFilter>,
         #[graphql(desc = "1 to 1000, default 100")] limit: Option<i64>,
         #[graphql(desc = "the nextCursor of the previous page")] cursor: Option<String>,
-    ) -> async_graphql::Result<NumberPage> {
+    ) -> async_graphql::Result<NumbersPage> {
         let (s, t) = tenant(ctx)?;
         let filter = filter.unwrap_or_default();
-        let f = ListFilter { subsystem: filter.subsystem.map(Into::into), status: filter.status, limit, cursor };
-        Ok(from_rest(&numbers::list(s, t, f).await?)?)
+        let f = ListFilter { subsystem: filter.subsystem, status: filter.status, limit, cursor };
+        Ok(numbers::list(s, t, f).await?)
     }
 
     /// One of this tenant's numbers with its route (and, if asked, its history).
@@ -116,9 +123,9 @@ impl QueryRoot {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "E.164 (`+15551234567`), or bare international digits")] number: String,
-    ) -> async_graphql::Result<Number> {
+    ) -> async_graphql::Result<NumberView> {
         let (s, t) = tenant(ctx)?;
-        Ok(from_rest(&numbers::get(s, t, parse_number(&number)?).await?)?)
+        Ok(numbers::get(s, t, parse_number(&number)?).await?)
     }
 
     /// What this tenant may take: public inventory and its own private pool, with cost.
@@ -129,17 +136,17 @@ impl QueryRoot {
         filter: Option<AvailableFilter>,
         limit: Option<i64>,
         cursor: Option<String>,
-    ) -> async_graphql::Result<AvailableNumberPage> {
+    ) -> async_graphql::Result<AvailablePage> {
         let (s, t) = tenant(ctx)?;
         let q = filter.unwrap_or_default().query(limit, cursor);
-        Ok(from_rest(&inventory::available(&s.db, t, q).await?)?)
+        Ok(inventory::available(&s.db, t, q).await?)
     }
 
     /// Every tenant (operator).
     #[graphql(complexity = "page(None, child_complexity)")]
     async fn tenants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tenant>> {
         let s = operator(ctx)?;
-        Ok(from_rest(&tenants::list(&s.db).await?)?)
+        Ok(tenants::list(&s.db).await?)
     }
 
     /// Every number in any status (operator), paged by number.
@@ -153,7 +160,7 @@ impl QueryRoot {
     ) -> async_graphql::Result<InventoryPage> {
         let s = operator(ctx)?;
         let q = filter.unwrap_or_default().query(limit, cursor);
-        Ok(from_rest(&inventory::search(&s.db, q).await?)?)
+        Ok(inventory::search(&s.db, q).await?)
     }
 }
 
@@ -178,8 +185,7 @@ impl MutationRoot {
         let args = serde_json::json!({ "number": number, "criteria": criteria, "quantity": quantity, "route": route });
         let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
         let key = claim_key(idempotency_key.as_deref(), "graphql allocate", args)?;
-        let answer = claim::claim(s, t, target, Action::Allocate(route.into()), key).await?;
-        Ok(from_json(answer)?)
+        Ok(claim::claim(s, t, target, Action::Allocate(route.into()), key).await?)
     }
 
     /// Reserves one named number, or `quantity` numbers matching `criteria`,
@@ -201,21 +207,14 @@ impl MutationRoot {
         let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
         let action = Action::reserve(ttl_seconds)?;
         let key = claim_key(idempotency_key.as_deref(), "graphql reserve", args)?;
-        let answer = claim::claim(s, t, target, action, key).await?;
-        Ok(from_json(answer)?)
+        Ok(claim::claim(s, t, target, action, key).await?)
     }
 
     /// Cancels this tenant's reservation of `number`.
     #[graphql(complexity = "DB_COST + child_complexity")]
-    async fn cancel_reservation(
-        &self,
-        ctx: &Context<'_>,
-        number: String,
-    ) -> async_graphql::Result<ReservationCancelled> {
+    async fn cancel_reservation(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<Cancelled> {
         let (s, t) = tenant(ctx)?;
-        let number = parse_number(&number)?;
-        let seq = claim::cancel_reservation(s, t, number).await?;
-        Ok(ReservationCancelled { number: number.to_string(), status: "available".into(), seq })
+        Ok(claim::cancel_reservation(s, t, parse_number(&number)?).await?)
     }
 
     /// Changes an allocated number's routing in place (at least one field).
@@ -228,11 +227,10 @@ impl MutationRoot {
         dashboard_id: Option<String>,
         customer_label: Option<String>,
         friendly_name: Option<String>,
-    ) -> async_graphql::Result<NumberChange> {
+    ) -> async_graphql::Result<NumberChanged> {
         let (s, t) = tenant(ctx)?;
-        let input = RemapInput { subsystem: subsystem.map(Into::into), dashboard_id, customer_label, friendly_name };
-        let changed = numbers::remap(s, t, parse_number(&number)?, &input).await?;
-        Ok(NumberChange { number: from_rest(&changed.body)?, seq: changed.seq })
+        let input = RemapInput { subsystem, dashboard_id, customer_label, friendly_name };
+        Ok(numbers::remap(s, t, parse_number(&number)?, &input).await?)
     }
 
     /// Releases an allocated number to cooldown (deleted for `local`/`mdn`
@@ -246,16 +244,14 @@ impl MutationRoot {
         notes: Option<String>,
     ) -> async_graphql::Result<Released> {
         let (s, t) = tenant(ctx)?;
-        let changed = numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }).await?;
-        Ok(Released { number: changed.body.as_ref().map(from_rest).transpose()?, seq: changed.seq })
+        Ok(numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }).await?)
     }
 
     /// Takes back a number this tenant released, with its last route, while
     /// it is aging.
     #[graphql(complexity = "DB_COST + child_complexity")]
-    async fn reclaim(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<NumberChange> {
+    async fn reclaim(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<NumberChanged> {
         let (s, t) = tenant(ctx)?;
-        let changed = numbers::reclaim(s, t, parse_number(&number)?).await?;
-        Ok(NumberChange { number: from_rest(&changed.body)?, seq: changed.seq })
+        Ok(numbers::reclaim(s, t, parse_number(&number)?).await?)
     }
 }

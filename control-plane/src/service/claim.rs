@@ -8,16 +8,18 @@
 
 use std::time::Duration;
 
-use didroute_shared::{Country, Route, E164};
+use didroute_shared::wire::{Cancelled, Claimed, NumberView};
+use didroute_shared::{Country, E164};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use super::changes::{self, Change};
+use super::filter::{digits_filter, parse_number};
 use super::idempotency::{self, Key};
-use super::numbers::{commit_and_sequence, own_view, NumberView, RouteInput};
+use super::numbers::RouteInput;
+use super::view::{not_yours, own_view, own_views};
 use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use crate::outbox::{self, commit_and_sequence, Change};
 use crate::state::AppState;
 
 /// Most numbers one request may take.
@@ -46,15 +48,6 @@ struct Filter {
     area_code: Option<String>,
     prefix: Option<String>,
     number_type: Option<String>,
-}
-
-/// Checks a digit filter (`prefix`, `contains`, `area_code`) and returns its digits.
-pub fn digits_filter(field: &str, value: &str) -> ApiResult<String> {
-    let d = value.strip_prefix('+').unwrap_or(value);
-    if d.is_empty() || d.len() > 15 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::BadRequest("invalid-field", format!("{field} must be 1 to 15 digits, got {value:?}")));
-    }
-    Ok(d.to_owned())
 }
 
 impl Criteria {
@@ -88,7 +81,7 @@ impl Target {
                         "quantity goes with criteria, not with a named number".into(),
                     ));
                 }
-                Ok(Target::One(super::numbers::parse_number(n)?))
+                Ok(Target::One(parse_number(n)?))
             }
             (None, Some(criteria)) => {
                 let quantity = quantity.unwrap_or(1);
@@ -131,16 +124,12 @@ impl Action {
     }
 }
 
-/// The numbers taken and the position of the change.
-#[derive(Debug, Serialize)]
-pub struct Claimed {
-    pub numbers: Vec<NumberView>,
-    pub seq: u64,
+/// What a claim stores for its `Idempotency-Key`: the numbers as taken.
+/// The position is looked up again on replay.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredClaim {
+    numbers: Vec<NumberView>,
 }
-
-/// The answer a claim request gets: fresh, or replayed for a repeated
-/// `Idempotency-Key` (identical to the first answer).
-pub type Answer = serde_json::Value;
 
 /// Takes numbers for `tenant`. With `key`, a repeat of the same request
 /// (even concurrent) answers exactly as the first one did and changes nothing.
@@ -150,19 +139,14 @@ pub async fn claim(
     target: Target,
     action: Action,
     key: Option<Key>,
-) -> ApiResult<Answer> {
+) -> ApiResult<Claimed> {
     let label = match action {
         Action::Allocate(_) => "allocate",
         Action::Reserve { .. } => "reserve",
     };
     let result = claim_once(state, tenant, target, action, key).await;
-    state.metrics.claim(label, result.as_ref().map(|(answer, replayed)| (taken(answer), *replayed)));
+    state.metrics.claim(label, result.as_ref().map(|(answer, replayed)| (answer.numbers.len(), *replayed)));
     result.map(|(answer, _)| answer)
-}
-
-/// How many numbers an answer holds.
-fn taken(answer: &Answer) -> usize {
-    answer["numbers"].as_array().map_or(0, Vec::len)
 }
 
 /// [`claim`], telling a replayed answer from a fresh one.
@@ -172,7 +156,7 @@ async fn claim_once(
     target: Target,
     action: Action,
     key: Option<Key>,
-) -> ApiResult<(Answer, bool)> {
+) -> ApiResult<(Claimed, bool)> {
     if let Action::Allocate(route) = &action {
         route.validate()?;
     }
@@ -235,46 +219,29 @@ async fn claim_once(
                 .collect(),
         ),
     };
-    let last_id = changes::record(&mut tx, &super::tenant_actor(tenant), action_name, &changes).await?;
-    let mut views = Vec::with_capacity(numbers.len());
-    for n in &numbers {
-        views.push(own_view(&mut tx, tenant, *n).await?.ok_or_else(|| anyhow::anyhow!("claimed row {n} vanished"))?);
+    let last_id = outbox::record(&mut tx, &super::tenant_actor(tenant), action_name, &changes).await?;
+    let views = own_views(&mut tx, tenant, &numbers).await?;
+    if views.len() != numbers.len() {
+        return Err(
+            anyhow::anyhow!("{} of {} claimed rows vanished", numbers.len() - views.len(), numbers.len()).into()
+        );
     }
-    let body = serde_json::json!({ "numbers": views });
+    let stored = StoredClaim { numbers: views };
     if let Some(key) = &key {
-        idempotency::finish(&mut tx, tenant, key, 201, &body, &last_id.into_iter().collect::<Vec<_>>()).await?;
+        idempotency::finish(&mut tx, tenant, key, 201, &stored, &last_id.into_iter().collect::<Vec<_>>()).await?;
     }
     let seq = commit_and_sequence(state, tx, last_id).await?;
-    Ok((with_seq(body, seq), false))
+    Ok((Claimed { numbers: stored.numbers, seq }, false))
 }
 
-fn with_seq(mut body: serde_json::Value, seq: u64) -> serde_json::Value {
-    body["seq"] = seq.into();
-    body
-}
-
-async fn replay(state: &AppState, stored: idempotency::Stored) -> ApiResult<Answer> {
+async fn replay(state: &AppState, stored: idempotency::Stored) -> ApiResult<Claimed> {
+    let taken: StoredClaim = serde_json::from_value(stored.response)
+        .map_err(|e| anyhow::anyhow!("stored answer of an Idempotency-Key: {e}"))?;
     let seq = match stored.outbox_ids.iter().max() {
         Some(id) => outbox::sequence(&state.db.operator, *id).await?,
         None => *state.head.borrow(),
     };
-    Ok(with_seq(stored.response, seq))
-}
-
-impl RouteInput {
-    /// The route this input gives a number of `country`.
-    pub fn route(&self, tenant: Uuid, country: Country) -> Route {
-        Route {
-            tenant_id: tenant,
-            subsystem: self.subsystem,
-            dashboard_id: self.dashboard_id.trim().to_owned(),
-            customer_label: self.customer_label.trim().to_owned(),
-            country,
-            friendly_name: self.friendly_name.as_ref().map(|s| s.trim().to_owned()),
-            organisation_id: self.organisation_id.as_ref().map(|s| s.trim().to_owned()),
-            auto_provisioned: self.auto_provisioned,
-        }
-    }
+    Ok(Claimed { numbers: taken.numbers, seq })
 }
 
 /// (number, country) of each number taken.
@@ -496,7 +463,7 @@ async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number
 }
 
 /// Cancels this tenant's reservation of `number`.
-pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<u64> {
+pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Cancelled> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let updated = sqlx::query(
         "UPDATE numbers SET status = 'available', tenant_id = NULL, reserved_until = NULL
@@ -510,10 +477,11 @@ pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) ->
     if updated == 0 {
         return Err(match own_view(&mut tx, tenant, number).await? {
             Some(v) => ApiError::Conflict("not-reserved", format!("{number} is {}, not reserved", v.status)),
-            None => super::numbers::not_yours(number),
+            None => not_yours(number),
         });
     }
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({}) };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.reservation_cancel", &[change]).await?;
-    commit_and_sequence(state, tx, id).await
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reservation_cancel", &[change]).await?;
+    let seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Cancelled { number, status: "available".into(), seq })
 }

@@ -6,6 +6,7 @@
 //! if it committed, the repeat replays its stored answer; if it rolled back
 //! (the request failed), the repeat runs as a fresh request.
 
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -86,7 +87,7 @@ pub async fn finish(
     tenant: Uuid,
     key: &Key,
     status: u16,
-    response: &serde_json::Value,
+    response: &impl Serialize,
     outbox_ids: &[i64],
 ) -> ApiResult<()> {
     sqlx::query(
@@ -95,7 +96,7 @@ pub async fn finish(
     .bind(tenant)
     .bind(&key.key)
     .bind(status as i16)
-    .bind(response)
+    .bind(sqlx::types::Json(response))
     .bind(outbox_ids)
     .execute(&mut *conn)
     .await?;

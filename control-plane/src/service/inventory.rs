@@ -1,11 +1,15 @@
 //! Inventory import and search (operator work).
 
+use didroute_shared::wire::{
+    AvailableNumber, AvailablePage, ImportRequest, ImportResult, InventoryPage, NumbersInput, Price, Rejected,
+};
 use didroute_shared::{parse_ranges, Country, NumberRange, RangeError, E164};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::{PgConnection, Row};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::filter::digits_filter;
+use super::view::{item_from_row, ITEM_COLUMNS};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
@@ -13,43 +17,6 @@ use crate::error::{ApiError, ApiResult};
 pub const MAX_IMPORT: u64 = 2_000_000;
 /// Rows per INSERT statement.
 const CHUNK: usize = 20_000;
-
-/// `numbers` as PortSIP syntax in one string, or a list of numbers/ranges.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(untagged)]
-pub enum NumbersInput {
-    Text(String),
-    List(Vec<String>),
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ImportRequest {
-    pub numbers: NumbersInput,
-    pub country: String,
-    pub region: Option<String>,
-    pub area_code: Option<String>,
-    pub provider: Option<String>,
-    pub carrier_module: Option<String>,
-    pub number_type: Option<String>,
-    pub monthly_cost: Option<f64>,
-    pub currency: Option<String>,
-    /// Puts the numbers in this tenant's private pool.
-    pub tenant_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Rejected {
-    pub input: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ImportResult {
-    pub imported: u64,
-    pub already_present: u64,
-    pub rejected: Vec<Rejected>,
-}
 
 /// Records `range` in `tenant`'s pool; false when it overlaps another tenant's.
 async fn add_pool_range(tx: &mut PgConnection, tenant: Uuid, range: &NumberRange) -> ApiResult<bool> {
@@ -138,10 +105,8 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
             format!("number_type must be one of {}", NUMBER_TYPES.join(", ")),
         ));
     }
-    let cost = req.monthly_cost.unwrap_or(0.0);
-    if !cost.is_finite() || !(0.0..1e8).contains(&cost) {
-        return Err(ApiError::BadRequest("invalid-field", "monthly_cost must be a number from 0 to 100000000".into()));
-    }
+    // a Price is checked when read: not negative, at most 4 decimal places, below 100000000
+    let cost = req.monthly_cost.unwrap_or(Price::ZERO);
     let currency = req.currency.as_deref().unwrap_or("USD").to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(ApiError::BadRequest("invalid-field", "currency must be an ISO 4217 code such as USD".into()));
@@ -212,7 +177,7 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
                                   monthly_cost, currency, pool_tenant_id)
              SELECT n, $2, $3,
                     CASE WHEN n LIKE '+1%' THEN substr(n, 3, 3) ELSE $4 END,
-                    coalesce($5, 'simulated'), $6, $7, $8::float8::numeric, $9, $10
+                    coalesce($5, 'simulated'), $6, $7, $8::numeric, $9, $10
              FROM unnest($1::text[]) AS n
              ON CONFLICT (e164) DO NOTHING",
         )
@@ -223,7 +188,7 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         .bind(&req.provider)
         .bind(carrier_module)
         .bind(number_type)
-        .bind(cost)
+        .bind(cost.to_string())
         .bind(&currency)
         .bind(req.tenant_id)
         .execute(&mut *tx)
@@ -246,82 +211,6 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
     .execute(&mut *tx)
     .await?;
     Ok(ImportResult { imported, already_present, rejected })
-}
-
-/// A page of inventory.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct InventoryPage {
-    pub numbers: Vec<InventoryItem>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// A page of numbers a tenant may take.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AvailablePage {
-    pub numbers: Vec<AvailableNumber>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-/// One inventory row as the operator sees it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct InventoryItem {
-    #[schema(value_type = String, example = "+15551234567")]
-    pub number: E164,
-    pub country: String,
-    pub region: Option<String>,
-    pub area_code: Option<String>,
-    pub provider: String,
-    pub carrier_module: String,
-    pub number_type: String,
-    pub monthly_cost: f64,
-    pub currency: String,
-    /// The tenant whose private pool holds it; None for public inventory.
-    pub pool_tenant_id: Option<Uuid>,
-    /// The tenant holding it (reserved, allocated, cooldown, aging).
-    pub tenant_id: Option<Uuid>,
-    pub status: String,
-    pub provisioning_status: String,
-    pub allow_unknown_provisioning: bool,
-    pub version: i64,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub reserved_until: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub cooldown_until: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub reclaim_until: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-const ITEM_COLUMNS: &str = "e164, country, region, area_code, provider, carrier_module, number_type,
-    monthly_cost::float8 AS monthly_cost, currency, pool_tenant_id, tenant_id, status, provisioning_status,
-    allow_unknown_provisioning, version, reserved_until, cooldown_until, reclaim_until, updated_at";
-
-fn item_from_row(r: &sqlx::postgres::PgRow) -> ApiResult<InventoryItem> {
-    let e164: String = r.get("e164");
-    Ok(InventoryItem {
-        number: E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?,
-        country: r.get("country"),
-        region: r.get("region"),
-        area_code: r.get("area_code"),
-        provider: r.get("provider"),
-        carrier_module: r.get("carrier_module"),
-        number_type: r.get("number_type"),
-        monthly_cost: r.get("monthly_cost"),
-        currency: r.get("currency"),
-        pool_tenant_id: r.get("pool_tenant_id"),
-        tenant_id: r.get("tenant_id"),
-        status: r.get("status"),
-        provisioning_status: r.get("provisioning_status"),
-        allow_unknown_provisioning: r.get("allow_unknown_provisioning"),
-        version: r.get("version"),
-        reserved_until: r.get("reserved_until"),
-        cooldown_until: r.get("cooldown_until"),
-        reclaim_until: r.get("reclaim_until"),
-        updated_at: r.get("updated_at"),
-    })
 }
 
 /// Search filters shared by the operator's inventory and a tenant's
@@ -366,7 +255,6 @@ const PROVISIONING: [&str; 5] = ["unknown", "pending", "active", "purchase_faile
 
 impl SearchQuery {
     pub fn check(self) -> ApiResult<Search> {
-        use super::claim::digits_filter;
         let limit = self.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
             return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
@@ -455,21 +343,6 @@ pub async fn search(db: &Db, q: SearchQuery) -> ApiResult<InventoryPage> {
     Ok(InventoryPage { next_cursor: next_cursor(&items, s.limit, |i| i.number), numbers: items })
 }
 
-/// A number a tenant may take, with its cost.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AvailableNumber {
-    #[schema(value_type = String, example = "+15551234567")]
-    pub number: E164,
-    pub country: String,
-    pub region: Option<String>,
-    pub area_code: Option<String>,
-    pub number_type: String,
-    pub monthly_cost: f64,
-    pub currency: String,
-    /// In the tenant's own private pool (only it can take it).
-    pub private_pool: bool,
-}
-
 /// What `tenant` may take: public inventory and its own private pool.
 pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<AvailablePage> {
     if q.status.is_some() || q.provisioning_status.is_some() || q.tenant_id.is_some() {
@@ -484,7 +357,7 @@ pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<A
     // RLS already limits available rows to public inventory and this
     // tenant's pool; the predicate also leaves out what cannot be taken now
     let sql = format!(
-        "SELECT e164, country, region, area_code, number_type, monthly_cost::float8 AS monthly_cost, currency,
+        "SELECT e164, country, region, area_code, number_type, monthly_cost::text AS monthly_cost, currency,
                 pool_tenant_id IS NOT NULL AS private_pool
          FROM numbers
          WHERE {SEARCH_PREDICATE} AND tenant_id IS NULL
@@ -502,20 +375,10 @@ pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<A
             region: r.get("region"),
             area_code: r.get("area_code"),
             number_type: r.get("number_type"),
-            monthly_cost: r.get("monthly_cost"),
+            monthly_cost: super::price(&r, "monthly_cost")?,
             currency: r.get("currency"),
             private_pool: r.get("private_pool"),
         });
     }
     Ok(AvailablePage { next_cursor: next_cursor(&items, s.limit, |i| i.number), numbers: items })
-}
-
-/// One number's inventory row, inside the caller's transaction.
-pub async fn item(conn: &mut PgConnection, number: E164) -> ApiResult<InventoryItem> {
-    let row = sqlx::query(&format!("SELECT {ITEM_COLUMNS} FROM numbers WHERE e164 = $1"))
-        .bind(number.to_string())
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
-    item_from_row(&row)
 }

@@ -13,10 +13,9 @@ use serde::Serialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::changes::{self, Change};
 use crate::db::Db;
 use crate::metrics::Metrics;
-use crate::outbox;
+use crate::outbox::{self, Change};
 
 /// Rows one pass of one job moves; a job loops until fewer are due.
 pub const BATCH: i64 = 1000;
@@ -129,7 +128,7 @@ async fn pass(db: &Db, job: &Job) -> Result<u64, sqlx::Error> {
             })
         })
         .collect();
-    changes::record(&mut tx, "lifecycle", job.action, &changes).await?;
+    outbox::record(&mut tx, "lifecycle", job.action, &changes).await?;
     tx.commit().await?;
     if !changes.is_empty() {
         tracing::info!(job = job.action, moved = changes.len(), "lifecycle pass");

@@ -1,16 +1,24 @@
 //! Business rules, independent of HTTP: the REST handlers (and later GraphQL)
 //! call these, so no rule exists twice.
 
-pub mod changes;
 pub mod claim;
 pub mod csv;
+pub mod filter;
 pub mod idempotency;
 pub mod inventory;
 pub mod lifecycle;
 pub mod numbers;
 pub mod provisioning;
+pub mod schema;
 pub mod tenants;
+pub mod view;
 
+/// Recording a change, for callers that write numbers outside the service
+/// functions (the relay tests, say).
+pub use crate::outbox::record as changes;
+
+use didroute_shared::wire::Price;
+use sqlx::Row;
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -54,4 +62,10 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::err
 
 pub fn tenant_actor(t: Uuid) -> String {
     actor(Principal::Tenant(t))
+}
+
+/// A price column read as text (`numeric::text`), so no float ever holds it.
+pub(crate) fn price(row: &sqlx::postgres::PgRow, column: &str) -> Result<Price, crate::error::ApiError> {
+    let text: String = row.try_get(column)?;
+    Ok(text.parse().map_err(|e| anyhow::anyhow!("stored {column} {text:?}: {e}"))?)
 }

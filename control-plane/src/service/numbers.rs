@@ -5,29 +5,29 @@
 //! After commit the outbox row is sequenced and its position returned, so the
 //! caller can read its own write from a lookup node (`min_seq`).
 
+use didroute_shared::wire::{HistoryEntry, NumberChanged, NumberView, NumbersPage, Released};
 use didroute_shared::{Country, Route, Subsystem, E164};
-use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, Row};
+use serde::Deserialize;
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::changes::{self, Change};
+use super::view::{not_yours, own_view, view_from_row, VIEW_SELECT};
 use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use crate::outbox::{self, commit_and_sequence, Change};
 use crate::state::AppState;
 
 /// The routing fields a tenant sets when allocating.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct RouteInput {
-    #[schema(value_type = crate::api::docs::SubsystemDoc)]
     pub subsystem: Subsystem,
-    #[schema(value_type = crate::api::docs::LabelText, inline)]
+    #[schema(value_type = super::schema::LabelText, inline)]
     pub dashboard_id: String,
-    #[schema(value_type = crate::api::docs::LabelText, inline)]
+    #[schema(value_type = super::schema::LabelText, inline)]
     pub customer_label: String,
-    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
+    #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub friendly_name: Option<String>,
-    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
+    #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub organisation_id: Option<String>,
     #[serde(default)]
     pub auto_provisioned: bool,
@@ -47,26 +47,41 @@ impl RouteInput {
     }
 }
 
+impl RouteInput {
+    /// The route this input gives a number of `country`.
+    pub fn route(&self, tenant: Uuid, country: Country) -> Route {
+        Route {
+            tenant_id: tenant,
+            subsystem: self.subsystem,
+            dashboard_id: self.dashboard_id.trim().to_owned(),
+            customer_label: self.customer_label.trim().to_owned(),
+            country,
+            friendly_name: self.friendly_name.as_ref().map(|s| s.trim().to_owned()),
+            organisation_id: self.organisation_id.as_ref().map(|s| s.trim().to_owned()),
+            auto_provisioned: self.auto_provisioned,
+        }
+    }
+}
+
 /// The fields a remap may change; at least one.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemapInput {
-    #[schema(value_type = Option<crate::api::docs::SubsystemDoc>)]
     pub subsystem: Option<Subsystem>,
-    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
+    #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub dashboard_id: Option<String>,
-    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
+    #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub customer_label: Option<String>,
-    #[schema(value_type = Option<crate::api::docs::LabelText>, inline)]
+    #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub friendly_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseInput {
-    #[schema(value_type = crate::api::docs::ReasonText, inline)]
+    #[schema(value_type = super::schema::ReasonText, inline)]
     pub reason: String,
-    #[schema(value_type = Option<crate::api::docs::NotesText>, inline)]
+    #[schema(value_type = Option<super::schema::NotesText>, inline)]
     pub notes: Option<String>,
 }
 
@@ -93,142 +108,6 @@ pub(crate) fn check_notes(notes: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// One number as its tenant sees it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct NumberView {
-    #[schema(value_type = String, example = "+15551234567")]
-    pub number: E164,
-    pub status: String,
-    pub country: String,
-    pub region: Option<String>,
-    pub area_code: Option<String>,
-    pub number_type: String,
-    pub carrier_module: String,
-    pub provisioning_status: String,
-    pub monthly_cost: f64,
-    pub currency: String,
-    pub version: i64,
-    /// Where the number routes; set only while it is allocated.
-    #[schema(value_type = Option<crate::api::docs::RouteDoc>)]
-    pub route: Option<Route>,
-    /// The route a released number had (cooldown, aging): what a reclaim restores.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<crate::api::docs::RouteDoc>)]
-    pub last_route: Option<Route>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub allocated_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub reserved_until: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub cooldown_until: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub reclaim_until: Option<OffsetDateTime>,
-    pub release_reason: Option<String>,
-    pub release_notes: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-/// The answer to a change: the numbers as they now are, and the outbox
-/// position that publishes the change.
-#[derive(Debug, Serialize)]
-pub struct Changed<T> {
-    #[serde(flatten)]
-    pub body: T,
-    pub seq: u64,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct HistoryEntry {
-    pub id: i64,
-    pub action: String,
-    pub actor: String,
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-}
-
-pub(crate) const VIEW_SELECT: &str = "
-    SELECT n.e164, n.status, n.country, n.region, n.area_code, n.number_type, n.carrier_module,
-           n.provisioning_status, n.monthly_cost::float8 AS monthly_cost, n.currency, n.version,
-           n.reserved_until, n.cooldown_until, n.reclaim_until, n.release_reason, n.release_notes,
-           n.updated_at, r.tenant_id AS r_tenant, r.subsystem, r.dashboard_id, r.customer_label,
-           r.friendly_name, r.organisation_id, r.auto_provisioned, r.allocated_at
-    FROM numbers n LEFT JOIN routes r ON r.e164 = n.e164";
-
-pub(crate) fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
-    let e164: String = row.get("e164");
-    let number = E164::parse(&e164).map_err(|e| anyhow::anyhow!("stored number {e164}: {e}"))?;
-    let country: String = row.get("country");
-    let route = match row.get::<Option<Uuid>, _>("r_tenant") {
-        Some(tenant_id) => Some(Route {
-            tenant_id,
-            subsystem: row
-                .get::<String, _>("subsystem")
-                .parse()
-                .map_err(|e| anyhow::anyhow!("stored route of {e164}: {e}"))?,
-            dashboard_id: row.get("dashboard_id"),
-            customer_label: row.get("customer_label"),
-            country: Country::parse(&country).map_err(|e| anyhow::anyhow!("stored country of {e164}: {e}"))?,
-            friendly_name: row.get("friendly_name"),
-            organisation_id: row.get("organisation_id"),
-            auto_provisioned: row.get("auto_provisioned"),
-        }),
-        None => None,
-    };
-    let status: String = row.get("status");
-    let (route, last_route) = if status == "allocated" { (route, None) } else { (None, route) };
-    Ok(NumberView {
-        number,
-        status,
-        country,
-        region: row.get("region"),
-        area_code: row.get("area_code"),
-        number_type: row.get("number_type"),
-        carrier_module: row.get("carrier_module"),
-        provisioning_status: row.get("provisioning_status"),
-        monthly_cost: row.get("monthly_cost"),
-        currency: row.get("currency"),
-        version: row.get("version"),
-        route,
-        last_route,
-        allocated_at: row.get("allocated_at"),
-        reserved_until: row.get("reserved_until"),
-        cooldown_until: row.get("cooldown_until"),
-        reclaim_until: row.get("reclaim_until"),
-        release_reason: row.get("release_reason"),
-        release_notes: row.get("release_notes"),
-        updated_at: row.get("updated_at"),
-    })
-}
-
-/// The tenant's own number (held by it in any status), or None.
-pub(crate) async fn own_view(conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiResult<Option<NumberView>> {
-    // tenant_id = $2 on top of RLS: available inventory is visible to the
-    // tenant too, but is not "its number"
-    let sql = format!("{VIEW_SELECT} WHERE n.e164 = $1 AND n.tenant_id = $2");
-    let row = sqlx::query(&sql).bind(number.to_string()).bind(tenant).fetch_optional(&mut *conn).await?;
-    row.as_ref().map(view_from_row).transpose()
-}
-
-pub(crate) fn not_yours(number: E164) -> ApiError {
-    ApiError::not_found(format!("{number} is not one of your numbers"))
-}
-
-/// Commits, sequences the outbox row and returns its position.
-pub(crate) async fn commit_and_sequence(
-    state: &AppState,
-    tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    outbox_id: Option<i64>,
-) -> ApiResult<u64> {
-    tx.commit().await?;
-    let Some(outbox_id) = outbox_id else { return Ok(*state.head.borrow()) };
-    let seq = outbox::sequence(&state.db.operator, outbox_id).await?;
-    state.advance_head(seq);
-    Ok(seq)
-}
-
 pub async fn get(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<NumberView> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let view = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
@@ -239,7 +118,6 @@ pub async fn get(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Numb
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListFilter {
-    #[param(value_type = Option<crate::api::docs::SubsystemDoc>)]
     pub subsystem: Option<Subsystem>,
     pub status: Option<String>,
     pub limit: Option<i64>,
@@ -247,14 +125,7 @@ pub struct ListFilter {
     pub cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(as = NumbersPage)]
-pub struct Page {
-    pub numbers: Vec<NumberView>,
-    pub next_cursor: Option<String>,
-}
-
-pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<Page> {
+pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<NumbersPage> {
     let limit = f.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
@@ -293,11 +164,11 @@ pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<Pa
     tx.commit().await?;
     let numbers = rows.iter().map(view_from_row).collect::<ApiResult<Vec<_>>>()?;
     let next_cursor = (numbers.len() as i64 == limit).then(|| numbers.last().map(|n| n.number.to_string())).flatten();
-    Ok(Page { numbers, next_cursor })
+    Ok(NumbersPage { numbers, next_cursor })
 }
 
 /// Changes an allocated number's routing in place.
-pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapInput) -> ApiResult<Changed<NumberView>> {
+pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapInput) -> ApiResult<NumberChanged> {
     if input.subsystem.is_none()
         && input.dashboard_id.is_none()
         && input.customer_label.is_none()
@@ -348,19 +219,14 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("allocated number {number} has no route"))?;
     let change =
         Change { number, tenant: Some(tenant), detail: serde_json::json!({ "from": before.route, "to": route }) };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(Changed { body: after, seq })
+    Ok(NumberChanged { number: after, seq })
 }
 
 /// Releases an allocated number: to cooldown (kept for reclaim), or deleted
 /// for the tenant's own `local`/`mdn` numbers. Lookups stop resolving it.
-pub async fn release(
-    state: &AppState,
-    tenant: Uuid,
-    number: E164,
-    input: &ReleaseInput,
-) -> ApiResult<Changed<Option<NumberView>>> {
+pub async fn release(state: &AppState, tenant: Uuid, number: E164, input: &ReleaseInput) -> ApiResult<Released> {
     input.validate()?;
     let settings = &state.settings;
     let mut tx = state.db.tenant_tx(tenant).await?;
@@ -398,14 +264,14 @@ pub async fn release(
         own_view(&mut tx, tenant, number).await?
     };
     let change = Change { number, tenant: Some(tenant), detail };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(Changed { body: view, seq })
+    Ok(Released { number: view, seq })
 }
 
 /// Takes back a number this tenant released, with its last route: only
 /// while it is aging (cooldown over, reclaim window open).
-pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Changed<NumberView>> {
+pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<NumberChanged> {
     let mut tx = state.db.tenant_tx(tenant).await?;
     let Some(before) = own_view(&mut tx, tenant, number).await? else {
         // back in inventory already: the tenant's own audit rows (RLS) say
@@ -454,9 +320,9 @@ pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
     let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("reclaimed row vanished"))?;
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("released number {number} kept no route"))?;
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({ "route": route }) };
-    let id = changes::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
+    let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
     let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(Changed { body: after, seq })
+    Ok(NumberChanged { number: after, seq })
 }
 
 fn fmt_time(t: Option<OffsetDateTime>) -> String {
@@ -484,10 +350,4 @@ pub async fn history(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
             at: r.get("at"),
         })
         .collect())
-}
-
-/// Parses a number from a path or body, as a 400 with the reason when invalid.
-pub fn parse_number(input: &str) -> ApiResult<E164> {
-    E164::parse(input)
-        .map_err(|e| ApiError::BadRequest("invalid-number", format!("{input:?} is not a valid number: {e}")))
 }

@@ -5,15 +5,14 @@
 //! operator disables, stops routing at once: its route is withdrawn and a
 //! delete event published, in the same transaction as the change.
 
+use didroute_shared::wire::{Patched, Price};
 use didroute_shared::E164;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::changes::{self, Change};
-use super::inventory::InventoryItem;
 use crate::error::{ApiError, ApiResult};
-use crate::outbox;
+use crate::outbox::{self, Change};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -23,17 +22,11 @@ pub struct InventoryPatch {
     /// true: block the number (withdrawing its route); false: unblock it
     /// back to available.
     pub disabled: Option<bool>,
-    pub monthly_cost: Option<f64>,
+    /// A decimal string (`"1.25"`) or a number: at most 4 decimal places.
+    pub monthly_cost: Option<Price>,
     pub provider: Option<String>,
     /// Let manually managed numbers whose provisioning is `unknown` be allocated.
     pub allow_unknown_provisioning: Option<bool>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Patched {
-    pub number: InventoryItem,
-    /// Position of the change event, when the change touched routing or status.
-    pub seq: Option<u64>,
 }
 
 /// Provisioning states that mean the number cannot carry calls.
@@ -45,14 +38,6 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
             return Err(ApiError::BadRequest(
                 "invalid-field",
                 "provisioning_status must be one of unknown, pending, active, purchase_failed, port_pending".into(),
-            ));
-        }
-    }
-    if let Some(c) = p.monthly_cost {
-        if !c.is_finite() || !(0.0..1e8).contains(&c) {
-            return Err(ApiError::BadRequest(
-                "invalid-field",
-                "monthly_cost must be a number from 0 to 100000000".into(),
             ));
         }
     }
@@ -85,7 +70,7 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
     sqlx::query(
         "UPDATE numbers
          SET provisioning_status = coalesce($2, provisioning_status),
-             monthly_cost = coalesce($3::float8::numeric, monthly_cost),
+             monthly_cost = coalesce($3::numeric, monthly_cost),
              provider = coalesce($4, provider),
              allow_unknown_provisioning = coalesce($5, allow_unknown_provisioning),
              status = $6,
@@ -97,7 +82,7 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
     )
     .bind(number.to_string())
     .bind(&p.provisioning_status)
-    .bind(p.monthly_cost)
+    .bind(p.monthly_cost.map(|c| c.to_string()))
     .bind(&p.provider)
     .bind(p.allow_unknown_provisioning)
     .bind(new_status)
@@ -120,8 +105,8 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
         "inventory.update"
     };
     let change = Change { number, tenant: holder, detail };
-    let id = changes::record(&mut tx, "operator", action, &[change]).await?;
-    let item = super::inventory::item(&mut tx, number).await?;
+    let id = outbox::record(&mut tx, "operator", action, &[change]).await?;
+    let item = super::view::item(&mut tx, number).await?;
     tx.commit().await?;
     let seq = match id {
         Some(id) => {
@@ -152,7 +137,7 @@ pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
     }
     sqlx::query("DELETE FROM numbers WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
     let change = Change { number, tenant: row.get("tenant_id"), detail: serde_json::json!({ "from_status": status }) };
-    let id = changes::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
+    let id = outbox::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
     tx.commit().await?;
     if let Some(id) = id {
         state.advance_head(outbox::sequence(&state.db.operator, id).await?);

@@ -1,6 +1,7 @@
 //! Tenants and their API keys (operator work).
 
-use serde::Serialize;
+use didroute_shared::wire::{NewKey, Tenant};
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -8,36 +9,18 @@ use crate::auth;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Tenant {
-    pub id: Uuid,
-    pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct NewKey {
-    pub id: Uuid,
-    pub tenant_id: Uuid,
-    /// The key itself: shown once, stored only as a hash.
-    pub key: String,
-    pub key_prefix: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
 pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
     super::check_text("name", name, super::LABEL_MAX)?;
     let mut tx = db.operator.begin().await?;
-    let tenant: Option<Tenant> = sqlx::query_as(
+    let tenant = sqlx::query(
         "INSERT INTO tenants (id, name) VALUES ($1, $2)
          ON CONFLICT DO NOTHING RETURNING id, name, created_at",
     )
     .bind(Uuid::new_v4())
     .bind(name.trim())
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|r| tenant_from_row(&r));
     let tenant = tenant.ok_or_else(|| {
         ApiError::Conflict("tenant-exists", format!("a tenant named {:?} already exists", name.trim()))
     })?;
@@ -47,9 +30,13 @@ pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
 }
 
 pub async fn list(db: &Db) -> ApiResult<Vec<Tenant>> {
-    Ok(sqlx::query_as("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
-        .fetch_all(&db.operator)
-        .await?)
+    let rows =
+        sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id").fetch_all(&db.operator).await?;
+    Ok(rows.iter().map(tenant_from_row).collect())
+}
+
+fn tenant_from_row(r: &sqlx::postgres::PgRow) -> Tenant {
+    Tenant { id: r.get("id"), name: r.get("name"), created_at: r.get("created_at") }
 }
 
 pub async fn create_key(db: &Db, tenant: Uuid) -> ApiResult<NewKey> {

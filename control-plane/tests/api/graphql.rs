@@ -93,7 +93,7 @@ async fn allocate_remap_release_reclaim_through_mutations_read_back_through_both
     assert!(seq_allocate > 0);
     assert_eq!(got["number"], n);
     assert_eq!(got["status"], "allocated");
-    assert_eq!(got["monthlyCost"], 1.25);
+    assert_eq!(got["monthlyCost"], "1.25");
     assert_eq!(got["route"]["tenantId"], a.id.to_string());
     assert_eq!(got["route"]["subsystem"], "PSAP");
     assert_eq!(got["route"]["friendlyName"], "Main line");
@@ -262,7 +262,7 @@ async fn reserve_cancel_available_and_criteria_allocation_with_idempotency() {
     let rest = rest_get(&app, &a.key, "/v1/available-numbers?prefix=155500710&limit=50").await;
     assert_eq!(numbers_of(&d["availableNumbers"]["numbers"]), numbers_of(&rest["numbers"]));
     assert_eq!(numbers_of(&d["availableNumbers"]["numbers"]).len(), 8);
-    assert_eq!(d["availableNumbers"]["numbers"][0]["monthlyCost"], 1.25);
+    assert_eq!(d["availableNumbers"]["numbers"][0]["monthlyCost"], "1.25");
     assert_eq!(d["availableNumbers"]["numbers"][0]["privatePool"], false);
 
     // allocating the reservation

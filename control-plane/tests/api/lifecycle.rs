@@ -217,7 +217,7 @@ async fn sixty_four_allocators_drain_ten_thousand_numbers() {
                 let target =
                     Target::Matching { criteria: Criteria { country: "US".into(), ..Default::default() }, quantity: 1 };
                 match claim::claim(&app.state, tenant, target, Action::Allocate(route.clone()), None).await {
-                    Ok(answer) => won.push(answer["numbers"][0]["number"].as_str().unwrap().to_owned()),
+                    Ok(answer) => won.push(answer.numbers[0].number.to_string()),
                     Err(e) if e.problem().status == 422 => refused += 1,
                     Err(e) => panic!("unexpected error: {e}"),
                 }
@@ -473,7 +473,7 @@ async fn provisioning_failure_disables_and_withdraws_the_route() {
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["number"]["status"], "available");
-    assert_eq!(r["number"]["monthly_cost"], 2.5);
+    assert_eq!(r["number"]["monthly_cost"], "2.50");
     let (s, _) = app.op(Method::DELETE, &format!("/v1/inventory/{n}"), None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(status_of(&app, n).await, None);
@@ -614,7 +614,7 @@ async fn search_filters_and_pages() {
     );
     assert_eq!(get("/v1/available-numbers?country=GB&contains=94600").await.len(), 5);
     let (_, one) = app.call(Method::GET, "/v1/available-numbers?prefix=4420794600", Some(&a.key), None).await;
-    assert_eq!(one["numbers"][0]["monthly_cost"], 1.25);
+    assert_eq!(one["numbers"][0]["monthly_cost"], "1.25");
     assert_eq!(one["numbers"][0]["currency"], "USD");
     let (s, _) = app.call(Method::GET, "/v1/available-numbers?contains=12a", Some(&a.key), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);

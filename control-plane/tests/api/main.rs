@@ -1,5 +1,6 @@
 //! Control-plane integration tests: real PostgreSQL, real HTTP on loopback.
 
+mod csv_import;
 mod e2e;
 mod errors;
 mod graphql;

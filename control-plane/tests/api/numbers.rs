@@ -96,7 +96,7 @@ async fn csv_import_groups_rows_and_rejects_bad_ones() {
     assert_eq!(inv["numbers"][0]["carrier_module"], "managed");
     let (_, inv) = app.op(Method::GET, "/v1/inventory?region=NY", None).await;
     assert_eq!(inv["numbers"].as_array().unwrap().len(), 6);
-    assert_eq!(inv["numbers"][0]["monthly_cost"], 1.5);
+    assert_eq!(inv["numbers"][0]["monthly_cost"], "1.50");
     // a file without the required columns says so
     let res = app
         .http

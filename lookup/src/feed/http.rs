@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use didroute_shared::wire::FeedPage;
 use didroute_shared::{ChangeEvent, Problem};
 use reqwest::{StatusCode, Url};
-use serde::Deserialize;
 
 use super::{EventSource, Page};
 
@@ -40,12 +40,7 @@ pub struct HttpFeed {
 
 /// The page as sent; events stay raw so that one bad event is rejected on
 /// its own instead of failing the page.
-#[derive(Deserialize)]
-struct WirePage {
-    events: Vec<serde_json::Value>,
-    last_seq: u64,
-    head_seq: u64,
-}
+type WirePage = FeedPage<serde_json::Value>;
 
 impl HttpFeed {
     /// `base` is the control plane's address (`http://127.0.0.1:8080`);

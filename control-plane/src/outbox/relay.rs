@@ -26,15 +26,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use didroute_shared::{ChangeEvent, Op, Route, E164};
+use didroute_shared::ChangeEvent;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use sqlx::postgres::{PgConnection, PgListener};
-use sqlx::{Connection, PgPool, Row};
-use time::OffsetDateTime;
+use sqlx::{Connection, PgPool};
 use tokio::sync::watch;
 
-use crate::outbox;
+use super::decode;
 
 /// Session advisory lock that makes one relay the active one (the
 /// sequencer's transaction lock is 7046331).
@@ -183,7 +182,7 @@ impl Relay {
 
     async fn relay(&self, conn: &mut PgConnection) -> anyhow::Result<()> {
         let mut listener = PgListener::connect_with(&self.operator).await?;
-        listener.listen(outbox::CHANNEL).await?;
+        listener.listen(super::CHANNEL).await?;
         let mut producer = self.producer()?;
         let mut delay = self.settings.retry_min;
         loop {
@@ -279,32 +278,12 @@ impl Relay {
 
 /// Sequenced rows not yet published, in position order.
 async fn unpublished(conn: &mut PgConnection, limit: i64) -> anyhow::Result<Vec<ChangeEvent>> {
-    let rows = sqlx::query(
-        "SELECT seq, e164, version, op, route, at FROM outbox
-         WHERE published_at IS NULL AND seq IS NOT NULL ORDER BY seq LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            let e164: String = r.get("e164");
-            let route: Option<serde_json::Value> = r.get("route");
-            let op: String = r.get("op");
-            let seq = r.get::<i64, _>("seq") as u64;
-            Ok(ChangeEvent {
-                seq,
-                number: E164::parse(&e164).with_context(|| format!("outbox row {seq}: bad number {e164:?}"))?,
-                version: r.get::<i64, _>("version") as u64,
-                op: if op == "upsert" { Op::Upsert } else { Op::Delete },
-                route: route
-                    .map(serde_json::from_value::<Route>)
-                    .transpose()
-                    .with_context(|| format!("outbox row {seq}: bad route"))?,
-                at: r.get::<OffsetDateTime, _>("at"),
-            })
-        })
-        .collect()
+    let sql = format!(
+        "SELECT {} FROM outbox WHERE published_at IS NULL AND seq IS NOT NULL ORDER BY seq LIMIT $1",
+        decode::EVENT_COLUMNS
+    );
+    let rows = sqlx::query(&sql).bind(limit).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(decode::event_from_row).collect::<Result<_, _>>()?)
 }
 
 /// Rows sequenced but not yet published: the relay's backlog.

@@ -1,0 +1,30 @@
+//! Outbox rows as change events: the one decoder the event feed and the
+//! Kafka relay share.
+
+use didroute_shared::{ChangeEvent, Op, Route, E164};
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+/// The outbox columns [`event_from_row`] reads.
+pub(crate) const EVENT_COLUMNS: &str = "seq, e164, version, op, route, at";
+
+/// One sequenced outbox row (selected with [`EVENT_COLUMNS`]) as its event.
+pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
+    let seq = r.try_get::<i64, _>("seq")? as u64;
+    let bad = |what: String| sqlx::Error::Decode(format!("outbox row {seq}: {what}").into());
+    let e164: String = r.try_get("e164")?;
+    let route: Option<serde_json::Value> = r.try_get("route")?;
+    let op: String = r.try_get("op")?;
+    Ok(ChangeEvent {
+        seq,
+        number: E164::parse(&e164).map_err(|e| bad(format!("bad number {e164:?}: {e}")))?,
+        version: r.try_get::<i64, _>("version")? as u64,
+        op: match op.as_str() {
+            "upsert" => Op::Upsert,
+            "delete" => Op::Delete,
+            other => return Err(bad(format!("unknown op {other:?}"))),
+        },
+        route: route.map(serde_json::from_value::<Route>).transpose().map_err(|e| bad(format!("bad route: {e}")))?,
+        at: r.try_get("at")?,
+    })
+}
