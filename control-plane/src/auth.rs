@@ -1,6 +1,7 @@
 //! Bearer authentication: the operator token from configuration, or a tenant
 //! API key (stored as its SHA-256; the key itself is shown once, at creation).
 
+use didroute_shared::problem::ProblemType;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -57,19 +58,21 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
     let header = parts
         .headers
         .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?;
+        .ok_or_else(|| ApiError::new(ProblemType::Unauthorized, "send Authorization: Bearer <token>"))?;
     let token = header
         .to_str()
         .ok()
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be \"Bearer <token>\"".into()))?;
+        .ok_or_else(|| {
+            ApiError::new(ProblemType::Unauthorized, "the Authorization header must be \"Bearer <token>\"")
+        })?;
     if constant_time_eq(token.as_bytes(), state.settings.operator_token.as_bytes()) {
         return Ok(Principal::Operator);
     }
     if !token.starts_with(KEY_PREFIX) {
-        return Err(ApiError::Unauthorized("the bearer token is not valid".into()));
+        return Err(ApiError::new(ProblemType::Unauthorized, "the bearer token is not valid"));
     }
     let hash = hash_key(token);
     if let Some(tenant) = state.keys.get(&hash) {
@@ -81,7 +84,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
             .bind(&hash[..])
             .fetch_optional(&state.db.operator)
             .await?;
-    let tenant = tenant.ok_or_else(|| ApiError::Unauthorized("the bearer token is not valid".into()))?;
+    let tenant = tenant.ok_or_else(|| ApiError::new(ProblemType::Unauthorized, "the bearer token is not valid"))?;
     state.keys.put(hash, tenant);
     Ok(Principal::Tenant(tenant))
 }
@@ -133,7 +136,7 @@ impl FromRequestParts<AppState> for Operator {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match principal(parts, state).await? {
             Principal::Operator => Ok(Operator),
-            Principal::Tenant(_) => Err(ApiError::Forbidden("this route needs the operator token".into())),
+            Principal::Tenant(_) => Err(ApiError::new(ProblemType::Forbidden, "this route needs the operator token")),
         }
     }
 }
@@ -143,9 +146,10 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match principal(parts, state).await? {
             Principal::Tenant(t) => Ok(Tenant(t)),
-            Principal::Operator => {
-                Err(ApiError::Forbidden("this route acts for a tenant: use one of the tenant's API keys".into()))
-            }
+            Principal::Operator => Err(ApiError::new(
+                ProblemType::Forbidden,
+                "this route acts for a tenant: use one of the tenant's API keys",
+            )),
         }
     }
 }

@@ -4,6 +4,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use didroute_shared::problem::ProblemType;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -24,12 +25,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
 
 fn json_rejection(e: JsonRejection) -> ApiError {
     match e.status() {
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::UnsupportedMediaType("send the body as JSON with content-type: application/json".into())
-        }
-        StatusCode::UNPROCESSABLE_ENTITY => ApiError::BadRequest("invalid-body", e.body_text()),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge("the request body is too large".into()),
-        _ => ApiError::BadRequest("malformed-json", e.body_text()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            ProblemType::UnsupportedMediaType,
+            "send the body as JSON with content-type: application/json",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(ProblemType::InvalidBody, e.body_text()),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ProblemType::PayloadTooLarge, "the request body is too large"),
+        _ => ApiError::new(ProblemType::MalformedJson, e.body_text()),
     }
 }
 
@@ -43,7 +45,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|e: QueryRejection| ApiError::BadRequest("invalid-query", e.body_text()))
+            .map_err(|e: QueryRejection| ApiError::new(ProblemType::InvalidQuery, e.body_text()))
     }
 }
 
@@ -57,6 +59,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|e: PathRejection| ApiError::BadRequest("invalid-path", e.body_text()))
+            .map_err(|e: PathRejection| ApiError::new(ProblemType::InvalidPath, e.body_text()))
     }
 }

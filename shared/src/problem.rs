@@ -123,6 +123,8 @@ problem_types! {
     NumberUnavailable => 409, "number-unavailable", "Number unavailable";
     /// The number is in use and cannot be changed that way.
     NumberInUse => 409, "number-in-use", "Number in use";
+    /// A number the caller released itself: reclaim it rather than take it.
+    Released => 409, "released", "Released by you";
     /// A released number still in its cooldown.
     InCooldown => 409, "in-cooldown", "In cooldown";
     /// A released number whose reclaim window has passed.

@@ -1,5 +1,6 @@
 //! `GET /v1/events`: the feed lookup nodes tail when no Kafka is configured.
 
+use didroute_shared::problem::ProblemType;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -42,10 +43,10 @@ pub struct FeedQuery {
 pub async fn feed(_: Operator, State(s): State<AppState>, Query(q): Query<FeedQuery>) -> ApiResult<impl IntoResponse> {
     let limit = q.limit.unwrap_or(1000);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest("invalid-query", format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::new(ProblemType::InvalidQuery, format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     if q.wait_ms > MAX_WAIT_MS {
-        return Err(ApiError::BadRequest("invalid-query", format!("wait_ms must be at most {MAX_WAIT_MS}")));
+        return Err(ApiError::new(ProblemType::InvalidQuery, format!("wait_ms must be at most {MAX_WAIT_MS}")));
     }
     let mut head = s.head.subscribe();
     let mut events = outbox::read(&s.db.operator, q.after, limit).await?;

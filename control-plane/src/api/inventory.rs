@@ -1,6 +1,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use didroute_shared::problem::ProblemType;
 
 use crate::auth::{Operator, Tenant};
 use axum::extract::Request;
@@ -39,20 +40,23 @@ pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> Api
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
     if !is_csv && !is_json {
-        return Err(ApiError::UnsupportedMediaType("send the import as application/json or text/csv".into()));
+        return Err(ApiError::new(
+            ProblemType::UnsupportedMediaType,
+            "send the import as application/json or text/csv",
+        ));
     }
     // read here with the import's own limit: imports carry long number
     // lists, every other route stays at axum's 2 MB default
     let body = axum::body::to_bytes(req.into_body(), INVENTORY_BODY_LIMIT)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
+        .map_err(|_| ApiError::new(ProblemType::PayloadTooLarge, "the request body is too large"))?;
     if is_csv {
-        let text = std::str::from_utf8(&body)
-            .map_err(|_| ApiError::BadRequest("invalid-csv", "the CSV is not UTF-8".into()))?;
+        let text =
+            std::str::from_utf8(&body).map_err(|_| ApiError::new(ProblemType::InvalidCsv, "the CSV is not UTF-8"))?;
         return Ok(axum::Json(inventory::import_csv(&s.db, text).await?));
     }
     let body: ImportRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest("invalid-body", e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))?;
     Ok(axum::Json(inventory::import(&s.db, body).await?))
 }
 

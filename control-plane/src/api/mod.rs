@@ -8,6 +8,7 @@ mod numbers;
 mod observe;
 mod tenants;
 
+use didroute_shared::problem::ProblemType;
 use std::future::Future;
 
 use std::sync::Arc;
@@ -52,9 +53,11 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let served = Arc::new(openapi.clone());
     let router = router
         .route("/openapi.json", get(move || async move { axum::Json(served.as_ref().clone()) }))
-        .fallback(|| async { ApiError::NoSuchRoute })
+        .fallback(|| async {
+            ApiError::new(ProblemType::NotFound, "no such route; the API is described at /openapi.json")
+        })
         .method_not_allowed_fallback(|| async {
-            ApiError::MethodNotAllowed("this route does not take that method".into())
+            ApiError::new(ProblemType::MethodNotAllowed, "this route does not take that method")
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe::observe))
         .with_state(state);

@@ -1,6 +1,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use didroute_shared::problem::ProblemType;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -40,7 +41,7 @@ struct ReserveRequest {
 
 /// The typed body, keeping the raw JSON for the idempotency hash.
 fn typed<T: DeserializeOwned>(raw: &serde_json::Value) -> ApiResult<T> {
-    serde_json::from_value(raw.clone()).map_err(|e| ApiError::BadRequest("invalid-body", e.to_string()))
+    serde_json::from_value(raw.clone()).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))
 }
 
 fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -> ApiResult<Option<Key>> {
@@ -48,7 +49,7 @@ fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -
         None => Ok(None),
         Some(v) => {
             let key = v.to_str().map_err(|_| {
-                ApiError::BadRequest("invalid-idempotency-key", "Idempotency-Key must be visible ASCII".into())
+                ApiError::new(ProblemType::InvalidIdempotencyKey, "Idempotency-Key must be visible ASCII")
             })?;
             Key::new(key, route, body).map(Some)
         }

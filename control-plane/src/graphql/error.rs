@@ -6,7 +6,7 @@
 //! `ApiError` goes through [`From`] below, and nothing else converts silently.
 
 use async_graphql::{ErrorExtensionValues, ErrorExtensions, Response, ServerError};
-use didroute_shared::problem::Problem;
+use didroute_shared::problem::{Problem, ProblemType};
 
 use crate::error::ApiError;
 
@@ -62,11 +62,11 @@ pub fn label(resp: &mut Response) {
 }
 
 fn label_one(e: &mut ServerError, refused: bool) {
-    let (code, slug) = if refused && e.path.is_empty() {
-        ("GRAPHQL_VALIDATION_FAILED", "invalid-graphql")
+    let (code, kind) = if refused && e.path.is_empty() {
+        ("GRAPHQL_VALIDATION_FAILED", ProblemType::InvalidGraphql)
     } else {
-        ("BAD_REQUEST", "invalid-request")
+        ("BAD_REQUEST", ProblemType::InvalidRequest)
     };
-    let p = Problem::new(400, slug, "Bad request", e.message.clone());
+    let p = Problem::of(kind, e.message.clone());
     set_problem(e.extensions.get_or_insert_with(Default::default), code, &p);
 }

@@ -5,6 +5,7 @@ use async_graphql::Variables;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use didroute_shared::problem::ProblemType;
 use serde::Deserialize;
 
 use crate::api::docs::{AuthErrors, BodyErrors};
@@ -55,7 +56,7 @@ pub async fn handler(
     let variables = match body.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
         Some(v @ serde_json::Value::Object(_)) => Variables::from_json(v),
-        Some(_) => return Err(ApiError::BadRequest("invalid-body", "variables must be a JSON object".into())),
+        Some(_) => return Err(ApiError::new(ProblemType::InvalidBody, "variables must be a JSON object")),
     };
     let mut request = async_graphql::Request::new(body.query).variables(variables).data(principal).data(state);
     if let Some(name) = body.operation_name {

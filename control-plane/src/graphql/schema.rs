@@ -1,6 +1,7 @@
 //! Queries and mutations. Every resolver checks who is calling, then calls
 //! the service layer, exactly as the REST handler of the same operation does.
 
+use didroute_shared::problem::ProblemType;
 use std::sync::OnceLock;
 
 use async_graphql::{Context, EmptySubscription, Object, Schema};
@@ -72,7 +73,7 @@ pub(super) fn tenant<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiE
     match principal(ctx)? {
         Principal::Tenant(t) => Ok((state(ctx)?, t)),
         Principal::Operator => {
-            Err(ApiError::Forbidden("this field acts for a tenant: use one of the tenant's API keys".into()))
+            Err(ApiError::new(ProblemType::Forbidden, "this field acts for a tenant: use one of the tenant's API keys"))
         }
     }
 }
@@ -81,7 +82,7 @@ pub(super) fn tenant<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiE
 fn operator<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
     match principal(ctx)? {
         Principal::Operator => state(ctx),
-        Principal::Tenant(_) => Err(ApiError::Forbidden("this field needs the operator token".into())),
+        Principal::Tenant(_) => Err(ApiError::new(ProblemType::Forbidden, "this field needs the operator token")),
     }
 }
 

@@ -6,6 +6,7 @@
 //! the same number; a claim that cannot get `quantity` numbers rolls back
 //! whole and answers a typed 422.
 
+use didroute_shared::problem::ProblemType;
 use std::time::Duration;
 
 use didroute_shared::wire::{Cancelled, Claimed, NumberView};
@@ -54,7 +55,7 @@ impl Criteria {
     fn check(&self) -> ApiResult<Filter> {
         Ok(Filter {
             country: Country::parse(self.country.trim())
-                .map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?,
+                .map_err(|e| ApiError::new(ProblemType::InvalidCountry, e.to_string()))?,
             region: self.region.clone(),
             area_code: self.area_code.as_deref().map(|a| digits_filter("area_code", a)).transpose()?,
             prefix: self.prefix.as_deref().map(|p| digits_filter("prefix", p)).transpose()?,
@@ -76,9 +77,9 @@ impl Target {
         match (number, criteria) {
             (Some(n), None) => {
                 if quantity.is_some_and(|q| q != 1) {
-                    return Err(ApiError::BadRequest(
-                        "invalid-body",
-                        "quantity goes with criteria, not with a named number".into(),
+                    return Err(ApiError::new(
+                        ProblemType::InvalidBody,
+                        "quantity goes with criteria, not with a named number",
                     ));
                 }
                 Ok(Target::One(parse_number(n)?))
@@ -86,16 +87,16 @@ impl Target {
             (None, Some(criteria)) => {
                 let quantity = quantity.unwrap_or(1);
                 if !(1..=MAX_QUANTITY).contains(&quantity) {
-                    return Err(ApiError::BadRequest(
-                        "invalid-field",
+                    return Err(ApiError::new(
+                        ProblemType::InvalidField,
                         format!("quantity must be between 1 and {MAX_QUANTITY}"),
                     ));
                 }
                 Ok(Target::Matching { criteria, quantity })
             }
-            (Some(_), Some(_)) => Err(ApiError::BadRequest("invalid-body", "give number or criteria, not both".into())),
+            (Some(_), Some(_)) => Err(ApiError::new(ProblemType::InvalidBody, "give number or criteria, not both")),
             (None, None) => {
-                Err(ApiError::BadRequest("invalid-body", "give the number to take, or criteria and a quantity".into()))
+                Err(ApiError::new(ProblemType::InvalidBody, "give the number to take, or criteria and a quantity"))
             }
         }
     }
@@ -115,8 +116,8 @@ impl Action {
     pub fn reserve(ttl_seconds: Option<i64>) -> Result<Action, ApiError> {
         let Some(secs) = ttl_seconds else { return Ok(Action::Reserve { ttl: DEFAULT_RESERVATION_TTL }) };
         if !(1..=MAX_RESERVATION_TTL.as_secs() as i64).contains(&secs) {
-            return Err(ApiError::BadRequest(
-                "invalid-field",
+            return Err(ApiError::new(
+                ProblemType::InvalidField,
                 format!("ttl_seconds must be between 1 and {}", MAX_RESERVATION_TTL.as_secs()),
             ));
         }
@@ -180,8 +181,8 @@ async fn claim_once(
             let got = take_matching(&mut tx, tenant, &filter, *quantity, &action).await?;
             if got.len() < *quantity as usize {
                 // all or nothing: the transaction rolls back on drop
-                return Err(ApiError::Unprocessable(
-                    "pool-exhausted",
+                return Err(ApiError::new(
+                    ProblemType::PoolExhausted,
                     format!(
                         "only {} of the {} numbers asked for match and are free to take; nothing was taken",
                         got.len(),
@@ -429,17 +430,13 @@ async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number
             let status: String = row.get("status");
             let mine = row.get::<Option<Uuid>, _>("tenant_id") == Some(tenant);
             return match (status.as_str(), mine) {
-                ("allocated", true) => ApiError::Conflict("already-allocated", format!("{number} is already allocated to you")),
-                ("reserved", true) => ApiError::Conflict("already-reserved", format!("{number} is already reserved by you")),
-                ("cooldown" | "aging", true) => ApiError::Conflict(
-                    "released",
-                    format!("you released {number}; reclaim it with POST /v1/numbers/{number}/reclaim once it leaves cooldown"),
+                ("allocated", true) => ApiError::new(ProblemType::AlreadyAllocated, format!("{number} is already allocated to you")),
+                ("reserved", true) => ApiError::new(ProblemType::AlreadyReserved, format!("{number} is already reserved by you")),
+                ("cooldown" | "aging", true) => ApiError::new(ProblemType::Released, format!("you released {number}; reclaim it with POST /v1/numbers/{number}/reclaim once it leaves cooldown"),
                 ),
-                ("available", _) => ApiError::Unprocessable(
-                    "not-allocatable",
-                    format!("{number} cannot be taken while its provisioning is {}", row.get::<String, _>("provisioning_status")),
+                ("available", _) => ApiError::new(ProblemType::NotAllocatable, format!("{number} cannot be taken while its provisioning is {}", row.get::<String, _>("provisioning_status")),
                 ),
-                _ => ApiError::Conflict("number-unavailable", format!("{number} is not available")),
+                _ => ApiError::new(ProblemType::NumberUnavailable, format!("{number} is not available")),
             };
         }
         Ok(None) => {}
@@ -453,9 +450,9 @@ async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number
         Err(e) => e.into(),
         Ok(Some(r)) if r.get::<Option<Uuid>, _>("pool_tenant_id").is_none_or(|p| p == tenant) => {
             if r.get::<String, _>("status") == "disabled" {
-                ApiError::Unprocessable("not-allocatable", format!("{number} is disabled"))
+                ApiError::new(ProblemType::NotAllocatable, format!("{number} is disabled"))
             } else {
-                ApiError::Conflict("number-unavailable", format!("{number} is taken"))
+                ApiError::new(ProblemType::NumberUnavailable, format!("{number} is taken"))
             }
         }
         Ok(_) => ApiError::not_found(format!("{number} is not in the inventory you can take from")),
@@ -476,7 +473,7 @@ pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) ->
     .rows_affected();
     if updated == 0 {
         return Err(match own_view(&mut tx, tenant, number).await? {
-            Some(v) => ApiError::Conflict("not-reserved", format!("{number} is {}, not reserved", v.status)),
+            Some(v) => ApiError::new(ProblemType::NotReserved, format!("{number} is {}, not reserved", v.status)),
             None => not_yours(number),
         });
     }

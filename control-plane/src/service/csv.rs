@@ -4,6 +4,7 @@
 //! quotes (`""`) and line breaks; lines may end in CRLF; a UTF-8 byte-order
 //! mark before the header is ignored.
 
+use didroute_shared::problem::ProblemType;
 use std::collections::BTreeMap;
 
 use didroute_shared::wire::{ImportRequest, NumbersInput, Price, Rejected, CSV_COLUMNS};
@@ -20,7 +21,7 @@ pub struct Groups {
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {
-    ApiError::BadRequest("invalid-csv", detail.into())
+    ApiError::new(ProblemType::InvalidCsv, detail.into())
 }
 
 pub fn import_groups(body: &str) -> ApiResult<Groups> {

@@ -6,6 +6,7 @@
 //! if it committed, the repeat replays its stored answer; if it rolled back
 //! (the request failed), the repeat runs as a fresh request.
 
+use didroute_shared::problem::ProblemType;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
@@ -25,9 +26,9 @@ pub struct Key {
 impl Key {
     pub fn new(key: &str, route: &str, body: &serde_json::Value) -> ApiResult<Key> {
         if key.is_empty() || key.len() > 200 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::BadRequest(
-                "invalid-idempotency-key",
-                "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+            return Err(ApiError::new(
+                ProblemType::InvalidIdempotencyKey,
+                "Idempotency-Key must be 1 to 200 visible ASCII characters",
             ));
         }
         let mut h = Sha256::new();
@@ -69,9 +70,9 @@ pub async fn begin(conn: &mut PgConnection, tenant: Uuid, key: &Key) -> ApiResul
     .fetch_one(&mut *conn)
     .await?;
     if row.get::<Vec<u8>, _>("request_hash") != key.request_hash {
-        return Err(ApiError::Unprocessable(
-            "idempotency-key-reused",
-            "this Idempotency-Key was used with a different request; use a new key".into(),
+        return Err(ApiError::new(
+            ProblemType::IdempotencyKeyReused,
+            "this Idempotency-Key was used with a different request; use a new key",
         ));
     }
     Ok(Some(Stored {

@@ -1,5 +1,6 @@
 //! Inventory import and search (operator work).
 
+use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{
     AvailableNumber, AvailablePage, ImportRequest, ImportResult, InventoryPage, NumbersInput, Price, Rejected,
 };
@@ -68,14 +69,16 @@ pub async fn import_csv(db: &Db, body: &str) -> ApiResult<ImportResult> {
                 total.already_present += r.already_present;
                 total.rejected.extend(r.rejected);
             }
-            Err(ApiError::BadRequest(_, reason)) | Err(ApiError::Unprocessable(_, reason)) => {
+            // a group the rules refuse is reported line by line, like a bad
+            // line; the rest of the file still imports
+            Err(ApiError::Problem(kind, reason)) if matches!(kind.status(), 400 | 422) => {
                 total.rejected.extend(lines.into_iter().map(|input| Rejected { input, reason: reason.clone() }))
             }
             Err(e) => return Err(e),
         }
         if total.imported + total.already_present > MAX_IMPORT {
-            return Err(ApiError::Unprocessable(
-                "import-too-large",
+            return Err(ApiError::new(
+                ProblemType::ImportTooLarge,
                 format!("one import may add at most {MAX_IMPORT} numbers: split the file"),
             ));
         }
@@ -86,22 +89,22 @@ pub async fn import_csv(db: &Db, body: &str) -> ApiResult<ImportResult> {
 
 async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<ImportResult> {
     let country =
-        Country::parse(req.country.trim()).map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?;
+        Country::parse(req.country.trim()).map_err(|e| ApiError::new(ProblemType::InvalidCountry, e.to_string()))?;
     let carrier_module =
         req.carrier_module.as_deref().unwrap_or(if req.tenant_id.is_some() { "managed" } else { "inventory" });
     if !CARRIER_MODULES.contains(&carrier_module) {
-        return Err(ApiError::BadRequest(
-            "invalid-field",
+        return Err(ApiError::new(
+            ProblemType::InvalidField,
             format!("carrier_module must be one of {}", CARRIER_MODULES.join(", ")),
         ));
     }
     if carrier_module == "managed" && req.tenant_id.is_none() {
-        return Err(ApiError::BadRequest("invalid-field", "managed numbers need the tenant_id of their pool".into()));
+        return Err(ApiError::new(ProblemType::InvalidField, "managed numbers need the tenant_id of their pool"));
     }
     let number_type = req.number_type.as_deref().unwrap_or("local");
     if !NUMBER_TYPES.contains(&number_type) {
-        return Err(ApiError::BadRequest(
-            "invalid-field",
+        return Err(ApiError::new(
+            ProblemType::InvalidField,
             format!("number_type must be one of {}", NUMBER_TYPES.join(", ")),
         ));
     }
@@ -109,7 +112,7 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
     let cost = req.monthly_cost.unwrap_or(Price::ZERO);
     let currency = req.currency.as_deref().unwrap_or("USD").to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::BadRequest("invalid-field", "currency must be an ISO 4217 code such as USD".into()));
+        return Err(ApiError::new(ProblemType::InvalidField, "currency must be an ISO 4217 code such as USD"));
     }
     for (field, v) in [("region", &req.region), ("area_code", &req.area_code), ("provider", &req.provider)] {
         if let Some(v) = v {
@@ -136,8 +139,8 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         }
         total += r.len();
         if total > MAX_IMPORT {
-            return Err(ApiError::Unprocessable(
-                "import-too-large",
+            return Err(ApiError::new(
+                ProblemType::ImportTooLarge,
                 format!("one import may add at most {MAX_IMPORT} numbers: split the ranges over several requests"),
             ));
         }
@@ -150,7 +153,7 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
             .fetch_one(&mut *tx)
             .await?;
         if !exists {
-            return Err(ApiError::Unprocessable("unknown-tenant", format!("no tenant {t}")));
+            return Err(ApiError::new(ProblemType::UnknownTenant, format!("no tenant {t}")));
         }
         // the pool's ranges: the exclusion constraint refuses any overlap
         // with another tenant's, whatever this code does
@@ -257,18 +260,19 @@ impl SearchQuery {
     pub fn check(self) -> ApiResult<Search> {
         let limit = self.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
-            return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
+            return Err(ApiError::new(ProblemType::InvalidQuery, "limit must be between 1 and 1000"));
         }
         let country = self
             .country
             .map(|c| Country::parse(&c).map(|c| c.alpha2().to_owned()))
             .transpose()
-            .map_err(|e| ApiError::BadRequest("invalid-country", e.to_string()))?;
+            .map_err(|e| ApiError::new(ProblemType::InvalidCountry, e.to_string()))?;
         let one_of = |field: &str, v: Option<String>, allowed: &[&str]| -> ApiResult<Option<String>> {
             match v {
-                Some(v) if !allowed.contains(&v.as_str()) => {
-                    Err(ApiError::BadRequest("invalid-query", format!("{field} must be one of {}", allowed.join(", "))))
-                }
+                Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::new(
+                    ProblemType::InvalidQuery,
+                    format!("{field} must be one of {}", allowed.join(", ")),
+                )),
                 v => Ok(v),
             }
         };
@@ -288,7 +292,7 @@ impl SearchQuery {
                 .as_deref()
                 .map(E164::parse)
                 .transpose()
-                .map_err(|e| ApiError::BadRequest("invalid-query", format!("cursor: {e}")))?
+                .map_err(|e| ApiError::new(ProblemType::InvalidQuery, format!("cursor: {e}")))?
                 .map(|c| c.to_string()),
         })
     }
@@ -346,9 +350,9 @@ pub async fn search(db: &Db, q: SearchQuery) -> ApiResult<InventoryPage> {
 /// What `tenant` may take: public inventory and its own private pool.
 pub async fn available(db: &Db, tenant: Uuid, mut q: SearchQuery) -> ApiResult<AvailablePage> {
     if q.status.is_some() || q.provisioning_status.is_some() || q.tenant_id.is_some() {
-        return Err(ApiError::BadRequest(
-            "invalid-query",
-            "available numbers take country, region, area_code, prefix, contains, number_type, limit and cursor".into(),
+        return Err(ApiError::new(
+            ProblemType::InvalidQuery,
+            "available numbers take country, region, area_code, prefix, contains, number_type, limit and cursor",
         ));
     }
     q.status = Some("available".into());

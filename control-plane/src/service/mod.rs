@@ -17,6 +17,7 @@ pub mod view;
 /// functions (the relay tests, say).
 pub use crate::outbox::record as changes;
 
+use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::Price;
 use sqlx::Row;
 use uuid::Uuid;
@@ -43,17 +44,17 @@ pub const NOTES_MAX: usize = 5000;
 pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::error::ApiError> {
     let len = value.trim().chars().count();
     if len == 0 {
-        return Err(crate::error::ApiError::BadRequest("invalid-field", format!("{field} must not be empty")));
+        return Err(crate::error::ApiError::new(ProblemType::InvalidField, format!("{field} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(crate::error::ApiError::BadRequest(
-            "invalid-field",
+        return Err(crate::error::ApiError::new(
+            ProblemType::InvalidField,
             format!("{field} is longer than {max} characters"),
         ));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(crate::error::ApiError::BadRequest(
-            "invalid-field",
+        return Err(crate::error::ApiError::new(
+            ProblemType::InvalidField,
             format!("{field} must not contain control characters"),
         ));
     }

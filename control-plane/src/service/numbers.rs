@@ -5,6 +5,7 @@
 //! After commit the outbox row is sequenced and its position returned, so the
 //! caller can read its own write from a lookup node (`min_seq`).
 
+use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{HistoryEntry, NumberChanged, NumberView, NumbersPage, Released};
 use didroute_shared::{Country, Route, Subsystem, E164};
 use serde::Deserialize;
@@ -100,10 +101,10 @@ impl ReleaseInput {
 pub(crate) fn check_notes(notes: &str) -> ApiResult<()> {
     if notes.chars().count() > super::NOTES_MAX {
         let detail = format!("notes is longer than {} characters", super::NOTES_MAX);
-        return Err(ApiError::BadRequest("invalid-field", detail));
+        return Err(ApiError::new(ProblemType::InvalidField, detail));
     }
     if notes.contains('\0') {
-        return Err(ApiError::BadRequest("invalid-field", "notes must not contain the NUL character (U+0000)".into()));
+        return Err(ApiError::new(ProblemType::InvalidField, "notes must not contain the NUL character (U+0000)"));
     }
     Ok(())
 }
@@ -128,13 +129,13 @@ pub struct ListFilter {
 pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<NumbersPage> {
     let limit = f.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest("invalid-query", "limit must be between 1 and 1000".into()));
+        return Err(ApiError::new(ProblemType::InvalidQuery, "limit must be between 1 and 1000"));
     }
     if let Some(s) = &f.status {
         if !["reserved", "allocated", "cooldown", "aging"].contains(&s.as_str()) {
-            return Err(ApiError::BadRequest(
-                "invalid-query",
-                "status must be one of reserved, allocated, cooldown, aging".into(),
+            return Err(ApiError::new(
+                ProblemType::InvalidQuery,
+                "status must be one of reserved, allocated, cooldown, aging",
             ));
         }
     }
@@ -143,7 +144,7 @@ pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<Nu
         .as_deref()
         .map(E164::parse)
         .transpose()
-        .map_err(|e| ApiError::BadRequest("invalid-query", format!("cursor: {e}")))?;
+        .map_err(|e| ApiError::new(ProblemType::InvalidQuery, format!("cursor: {e}")))?;
     let mut tx = state.db.tenant_tx(tenant).await?;
     // keyset pagination on the number: stable under concurrent changes
     let sql = format!(
@@ -174,9 +175,9 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
         && input.customer_label.is_none()
         && input.friendly_name.is_none()
     {
-        return Err(ApiError::BadRequest(
-            "invalid-body",
-            "give at least one of subsystem, dashboard_id, customer_label, friendly_name".into(),
+        return Err(ApiError::new(
+            ProblemType::InvalidBody,
+            "give at least one of subsystem, dashboard_id, customer_label, friendly_name",
         ));
     }
     for (field, v) in [
@@ -191,8 +192,8 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
     let mut tx = state.db.tenant_tx(tenant).await?;
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
     if before.status != "allocated" {
-        return Err(ApiError::Conflict(
-            "not-allocated",
+        return Err(ApiError::new(
+            ProblemType::NotAllocated,
             format!("{number} is {}; only an allocated number can be remapped", before.status),
         ));
     }
@@ -232,8 +233,8 @@ pub async fn release(state: &AppState, tenant: Uuid, number: E164, input: &Relea
     let mut tx = state.db.tenant_tx(tenant).await?;
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
     if before.status != "allocated" {
-        return Err(ApiError::Conflict(
-            "not-allocated",
+        return Err(ApiError::new(
+            ProblemType::NotAllocated,
             format!("{number} is {}; only an allocated number can be released", before.status),
         ));
     }
@@ -282,7 +283,7 @@ pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
                 .fetch_one(&mut *tx)
                 .await?;
         return Err(if released {
-            ApiError::Conflict("reclaim-window-closed", format!("the reclaim window of {number} has closed"))
+            ApiError::new(ProblemType::ReclaimWindowClosed, format!("the reclaim window of {number} has closed"))
         } else {
             not_yours(number)
         });
@@ -300,19 +301,19 @@ pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
     .rows_affected();
     if reclaimed == 0 {
         return Err(match before.status.as_str() {
-            "cooldown" => ApiError::Conflict(
-                "in-cooldown",
+            "cooldown" => ApiError::new(
+                ProblemType::InCooldown,
                 format!("{number} is in cooldown until {}; reclaim it after that", fmt_time(before.cooldown_until)),
             ),
-            "aging" if before.provisioning_status != "active" => ApiError::Unprocessable(
-                "not-allocatable",
+            "aging" if before.provisioning_status != "active" => ApiError::new(
+                ProblemType::NotAllocatable,
                 format!("{number} cannot be reclaimed while its provisioning is {}", before.provisioning_status),
             ),
             "aging" => {
-                ApiError::Conflict("reclaim-window-closed", format!("the reclaim window of {number} has closed"))
+                ApiError::new(ProblemType::ReclaimWindowClosed, format!("the reclaim window of {number} has closed"))
             }
-            other => ApiError::Conflict(
-                "not-released",
+            other => ApiError::new(
+                ProblemType::NotReleased,
                 format!("{number} is {other}; only a released number can be reclaimed"),
             ),
         });

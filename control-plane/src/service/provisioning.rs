@@ -5,6 +5,7 @@
 //! operator disables, stops routing at once: its route is withdrawn and a
 //! delete event published, in the same transaction as the change.
 
+use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{Patched, Price};
 use didroute_shared::E164;
 use serde::Deserialize;
@@ -35,9 +36,9 @@ const FAILED: &str = "purchase_failed";
 pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResult<Patched> {
     if let Some(ps) = &p.provisioning_status {
         if !["unknown", "pending", "active", "purchase_failed", "port_pending"].contains(&ps.as_str()) {
-            return Err(ApiError::BadRequest(
-                "invalid-field",
-                "provisioning_status must be one of unknown, pending, active, purchase_failed, port_pending".into(),
+            return Err(ApiError::new(
+                ProblemType::InvalidField,
+                "provisioning_status must be one of unknown, pending, active, purchase_failed, port_pending",
             ));
         }
     }
@@ -130,8 +131,8 @@ pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
         .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
     let status: String = row.get("status");
     if status == "allocated" || status == "reserved" {
-        return Err(ApiError::Conflict(
-            "number-in-use",
+        return Err(ApiError::new(
+            ProblemType::NumberInUse,
             format!("{number} is {status}; it can be deleted once released (or disable it first)"),
         ));
     }

@@ -1,5 +1,6 @@
 //! Tenants and their API keys (operator work).
 
+use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{NewKey, Tenant};
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -22,7 +23,7 @@ pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
     .await?
     .map(|r| tenant_from_row(&r));
     let tenant = tenant.ok_or_else(|| {
-        ApiError::Conflict("tenant-exists", format!("a tenant named {:?} already exists", name.trim()))
+        ApiError::new(ProblemType::TenantExists, format!("a tenant named {:?} already exists", name.trim()))
     })?;
     audit(&mut tx, tenant.id, "tenant.create", serde_json::json!({ "name": tenant.name })).await?;
     tx.commit().await?;
