@@ -1,7 +1,22 @@
 //! The folded part of a snapshot: every number's route and version in a
-//! compact block index (see [`blocks`](super::blocks)) with a side table for
+//! compact block index (see [`blocks`]) with a side table for
 //! scattered numbers ([`sparse`](super::sparse)), and the deduplicated,
 //! pre-rendered routes.
+//!
+//! The layout is chosen for docs/goals.md L1, L2 and L5 on realistic
+//! numbering (1,000-blocks about 20% full, 10% scattered numbers, as
+//! `didroute_benches::data` generates), which
+//! `cargo bench -p didroute-benches --bench lookup` measures.
+//!
+//! Versions are kept exactly, per number, deleted ones included
+//! ([`TOMBSTONE`]): the version rule (drop an event not newer than what is
+//! held) is what makes replays and duplicates harmless, so it cannot be
+//! approximated. They are the costly part: the control plane draws them from
+//! one global sequence, so they are nearly as wide as the event count and
+//! their deltas are most of a busy block's bytes. The change seq, by
+//! contrast, is not kept per number: a base reports its own position as the
+//! `seq` of every number it holds (see [`Base`]'s `seq` field), and the
+//! overlay keeps exact seqs until the next fold.
 
 use std::sync::Arc;
 use std::time::Duration;

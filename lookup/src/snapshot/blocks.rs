@@ -7,7 +7,10 @@
 //!
 //! - a [`Directory`]: an open-addressing hash table from block id
 //!   (`number / 1000`) to the byte offset of the block's container, one
-//!   probe (one cache line) per lookup;
+//!   probe (one 12-byte slot, usually one cache line) per lookup. Beside the
+//!   key a slot carries the container's palette length, bitmap flag and
+//!   packed length, so a probe can address the members without waiting for
+//!   the header;
 //! - a container per block in one byte arena (`data`), laid out in block
 //!   order:
 //!
@@ -29,7 +32,23 @@
 //!   delta is most of a busy block's bytes.
 //! - blocks of one to three numbers (scattered numbers) do not get a
 //!   container: they go to the [`Sparse`](super::sparse::Sparse) table,
-//!   17 bytes per number instead of 35 or more.
+//!   14 bytes per number instead of 35 or more.
+//!
+//! A probe ([`probe`]) is: the directory slot; then, in one round, the
+//! header and palette, the member bitmap (popcount for the rank) and the
+//! line where the packed entry most likely lies (members are spread over a
+//! block, so rank ≈ offset × count / 1,000); then the packed entry, a cache
+//! hit when the guess was right.
+//!
+//! Why not an fst, which docs/design.md started from: phone numbers share
+//! prefixes, which an fst compresses, but each number's record holds its own
+//! version, which it cannot; and its walk is one dependent state transition
+//! per digit. What compresses is the 1,000-block structure of real
+//! numbering. `cargo bench -p didroute-benches --bench lookup` keeps an
+//! `fst::Map` (in its most compact form) as a peer of every run, for both
+//! time a probe and bytes a number, so the choice is re-checked, not
+//! assumed; instructions a probe come from `lookup-probe` under callgrind
+//! (see that binary's docs).
 //!
 //! Every read is bounds-checked (`get`), so a corrupt arena answers "not
 //! found" instead of panicking; snapshot files are checksummed before use.

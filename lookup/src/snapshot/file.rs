@@ -15,9 +15,14 @@
 //! empty, shorter or longer than its header says, of another format, fails
 //! its checksum, or does not hold together (a directory slot or record
 //! pointing outside its table, a malformed block, counts that disagree with
-//! the header, a sparse key outside its bucket). The checksum is the Fx mix over 8-byte words: not a MAC, but
-//! any change within one word always alters it and any other change almost
-//! surely does.
+//! the header, a sparse key outside its bucket). The checksum is the Fx mix
+//! over 8-byte words: not a MAC, but any change within one word always
+//! alters it and any other change almost surely does.
+//!
+//! All of that is checked before anything is swapped in; a snapshot older
+//! than the one serving is then refused by [`Store::install`](super::Store::install).
+//! Every refusal counts in `didroute_lookup_snapshot_rejected_total{reason}`
+//! and the previous snapshot keeps serving.
 
 use std::io::Write;
 use std::path::Path;

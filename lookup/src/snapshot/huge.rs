@@ -1,14 +1,16 @@
 //! Transparent huge pages under a build's items: at 100M numbers they take
-//! 1.6 GB, which in 4 KiB pages costs 400,000 page faults (on this virtual
-//! machine, seconds of the push phase in the kernel) and TLB misses in the
+//! 1.6 GB, which in 4 KiB pages costs 400,000 page faults (seconds of the
+//! push phase spent in the kernel, in the L5 build time of
+//! `cargo bench -p didroute-benches --bench lookup`) and TLB misses in the
 //! radix sort's scattered writes. Linux backs such a buffer with 2 MiB pages
 //! only when asked (`/sys/kernel/mm/transparent_hugepage/enabled` is
 //! `madvise` on Debian), so this asks. Best effort: a kernel without THP, or
 //! another OS, keeps 4 KiB pages and the same contents.
 //!
 //! Only the items: huge pages under the writers' container arena and sparse
-//! records made a 100M build's finish 0.7 s slower here (BENCHMARKS.md), as
-//! the first touch of a fresh huge page costs more than of a small one.
+//! records made a 100M build's finish slower in that benchmark, as the
+//! first touch of a fresh huge page costs more than of a small one, and a
+//! fold, which writes the same arena, runs beside lookups.
 //!
 //! The lookup crate's one `unsafe` block: std has no safe `madvise`.
 #![allow(unsafe_code)]

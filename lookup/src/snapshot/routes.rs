@@ -1,18 +1,29 @@
 //! [`RouteTable`]: the distinct routes of a build or a fold, each rendered
 //! once, found again by content.
 //!
-//! A build interns the route of every number it is given (100M numbers, 49k
-//! routes in the 100M benchmark), so finding a route is the build's hottest
-//! loop. A route is compared as a [`Key`]: its fields encoded into one
+//! A build interns the route of every number it is given (100M numbers and
+//! 49k routes in the 100M data set of
+//! `cargo bench -p didroute-benches --bench lookup`), so finding a route is
+//! the build's hottest loop. A route is compared as a [`Key`]: its fields encoded into one
 //! fixed-size, zero-padded 128-byte array, kept in a dense vector by route
 //! index. Finding a route is then: encode the caller's route (reading its
 //! strings once), hash the encoding, one hash-map probe for the chain head,
 //! and a comparison of the used bytes with `keys[head]` (two adjacent cache
 //! lines at most).
-//! Comparing against the interned `Route` instead walked
+//! Comparing against the interned `Route` instead would walk
 //! `Arc → RenderedRoute → Route → four heap strings`: four dependent cache
-//! misses a candidate once the routes outgrow the cache, ~250 ns a number at
-//! 100M numbers.
+//! misses a candidate once the routes outgrow the cache (hundreds of
+//! nanoseconds a number at 100M numbers, in that benchmark's build time).
+//!
+//! Keys are hashed with Fx; once a chain passes [`MAX_CHAIN`] candidates the
+//! table rehashes with a randomly keyed SipHash, because routes carry
+//! tenants' own labels: crafted Fx collisions cost a slower build, never a
+//! wrong answer.
+//!
+//! Bulk loads and catch-up pages intern [`WARM`] routes at a time
+//! ([`RouteTable::warm`]): each stage (route fields, string bytes, encode and
+//! hash, chain heads, candidate keys) runs over the whole batch before the
+//! next, so the batch's cache misses overlap instead of queueing.
 //!
 //! Routes whose encoding does not fit (a string longer than 255 bytes, or
 //! more than 104 bytes of strings in all) are rare and go to a plain

@@ -6,6 +6,14 @@
 //! number (50 bits), route (22 bits) and version (32 bits), so a probe reads
 //! one or two cache lines: 13 + 1 bytes per number. Numbers whose route or
 //! version does not fit those widths stay in block containers.
+//!
+//! [`Sparse::build`] orders the records in place, without a scratch copy,
+//! in two passes: into 1,024 groups of buckets, then within each group into
+//! its buckets. A single pass straight into buckets scatters its writes over
+//! the whole table and misses the cache and TLB on nearly every record; two
+//! passes keep each one's moving heads few enough to stay cached, which is
+//! several times faster at 100M numbers (the build time of
+//! `cargo bench -p didroute-benches --bench lookup`).
 
 use super::base::TOMBSTONE;
 

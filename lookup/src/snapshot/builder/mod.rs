@@ -2,6 +2,33 @@
 //! initial catch-up, [`Base::build`]), sorts once and hands them to the
 //! [`Writer`], which encodes numbers arriving in ascending order into block
 //! containers (also what a fold streams into, without sorting).
+//!
+//! The stages of a build:
+//!
+//! - push: each number's route is interned ([`RouteTable`], a few routes at
+//!   a time) and the number kept as a 16-byte [`Item`] (see [`sort`]); a
+//!   version too wide for an item waits in a side list merged at the end;
+//! - two lanes: a batch of [`PARALLEL_MIN`] or more (bulk loads, catch-up
+//!   pages) is split between the caller and a scoped thread, each pushing
+//!   into its own [`Lane`] (route table and items) and sharing nothing; a
+//!   smaller batch goes to whichever lane has room, on the caller's thread,
+//!   so a capacity hint is kept to. A build runs only before a node serves
+//!   (the first catch-up) or off the serving path, so the second core is
+//!   free;
+//! - finish: the second lane's routes move into the first table, both
+//!   lanes are sorted at once (an in-place radix sort, [`sort`]), then two
+//!   number ranges split at a block boundary are written at once, merging
+//!   the lanes without a branch, and the second writer's containers are
+//!   appended to the first's;
+//! - renumbering: writers take routes by table index and report which they
+//!   used; routes only superseded numbers had are dropped and the rest
+//!   renumbered in order (palettes and sparse records rewritten; skipped
+//!   when none is dropped).
+//!
+//! The items are the build's one large buffer, so they alone sit on
+//! transparent huge pages ([`huge`]). Build time and its CPU time on both
+//! threads are what `cargo bench -p didroute-benches --bench lookup`
+//! reports as L5.
 
 use std::sync::Arc;
 use std::time::Instant;
