@@ -140,3 +140,86 @@ pub fn problem_response(problem: &Problem) -> Response {
     }
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    /// A database error as PostgreSQL raises it: a SQLSTATE and a message
+    /// that may name tables and constraints.
+    #[derive(Debug)]
+    struct Raised(&'static str, &'static str);
+
+    impl std::fmt::Display for Raised {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.1)
+        }
+    }
+
+    impl std::error::Error for Raised {}
+
+    impl sqlx::error::DatabaseError for Raised {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn answer(code: &'static str, message: &'static str) -> Problem {
+        ApiError::Database(sqlx::Error::Database(Box::new(Raised(code, message)))).problem()
+    }
+
+    #[test]
+    fn database_messages_naming_tables_or_constraints_never_reach_the_client() {
+        for (code, message, kind) in [
+            ("23505", "duplicate key value violates unique constraint \"numbers_pkey\"", ProblemType::AlreadyExists),
+            (
+                "23514",
+                "new row for relation \"numbers\" violates check constraint \"cost_ok\"",
+                ProblemType::ConstraintViolated,
+            ),
+            ("23502", "null value in column \"tenant_id\" of relation \"api_keys\"", ProblemType::ConstraintViolated),
+            ("40001", "could not serialize access due to concurrent update on \"outbox\"", ProblemType::Retry),
+            ("22021", "invalid byte sequence for encoding \"UTF8\": 0x00", ProblemType::InvalidText),
+            ("XX000", "relation \"numbers\" is broken", ProblemType::Internal),
+        ] {
+            let p = answer(code, message);
+            assert_eq!(p.problem_type(), Some(kind), "{code}");
+            assert_eq!(p.status, kind.status(), "{code}");
+            for leaked in ["numbers", "outbox", "api_keys", "constraint", "relation", "column"] {
+                assert!(!p.detail.contains(leaked), "{code} answered {:?}", p.detail);
+            }
+        }
+    }
+
+    #[test]
+    fn our_own_trigger_messages_are_written_for_the_caller_and_kept() {
+        let p = answer("DR001", "number +15550001000 cannot go from cooldown to allocated");
+        assert_eq!(p.problem_type(), Some(ProblemType::InvalidTransition));
+        assert_eq!(p.detail, "number +15550001000 cannot go from cooldown to allocated");
+    }
+
+    #[test]
+    fn each_kind_keeps_its_one_title_and_status() {
+        let e = ApiError::new(ProblemType::PoolExhausted, "only 9 of 50 numbers match");
+        let p = e.problem();
+        assert_eq!((p.status, p.title.as_str()), (422, ProblemType::PoolExhausted.title()));
+        assert_eq!(e.slug(), "pool-exhausted");
+    }
+}
