@@ -41,7 +41,7 @@ async fn broker_outage_under_write_load_loses_nothing() {
     app.import("15550009000-15550009099", "US").await;
     let mut before = 0;
     for i in 0..5 {
-        before = app.allocate(&t, &format!("+155500090{i:02}"), "before").await;
+        before = app.allocate_seq(&t, &format!("+155500090{i:02}"), "before").await;
     }
     relay.published(before).await;
     applied(&node, before).await;
@@ -52,7 +52,7 @@ async fn broker_outage_under_write_load_loses_nothing() {
     // writes keep being accepted
     let mut last = before;
     for i in 5..40 {
-        last = app.allocate(&t, &format!("+155500090{i:02}"), "during").await;
+        last = app.allocate_seq(&t, &format!("+155500090{i:02}"), "during").await;
         if i % 5 == 0 {
             last = app.remap(&t, "+15550009000", &format!("during {i}")).await;
         }
@@ -105,12 +105,12 @@ async fn refused_deliveries_are_not_marked() {
     let mut relay = spawn_relay(&app, relay_settings(&brokers, topic));
     let t = app.tenant("metro").await;
     app.import("15550009100-15550009109", "US").await;
-    let first = app.allocate(&t, "+15550009100", "a").await;
+    let first = app.allocate_seq(&t, "+15550009100", "a").await;
     relay.published(first).await;
 
     // the next produce requests fail with a non-retriable error
     mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 3]);
-    let second = app.allocate(&t, "+15550009101", "b").await;
+    let second = app.allocate_seq(&t, "+15550009101", "b").await;
     eventually("the delivery is refused", || async { relay.status.borrow().delivery_failures > 0 }).await;
     assert!(relay.status.borrow().published_through < second);
     relay.published(second).await;

@@ -27,7 +27,7 @@ async fn late_commit_is_published_not_skipped() {
     ready(&node).await;
     let t = app.tenant("metro").await;
     app.import("15550008000-15550008009", "US").await;
-    let first = app.allocate(&t, "+15550008000", "first").await;
+    let first = app.allocate_seq(&t, "+15550008000", "first").await;
     relay.published(first).await;
 
     // a remap in a transaction that stays open: its outbox row exists, with
@@ -48,7 +48,7 @@ async fn late_commit_is_published_not_skipped() {
     let late_id = changes::record(&mut late, "test", "number.remap", &[change]).await.unwrap().unwrap();
 
     // a later writer commits, gets a position, and the relay publishes it
-    let later = app.allocate(&t, "+15550008001", "later").await;
+    let later = app.allocate_seq(&t, "+15550008001", "later").await;
     relay.published(later).await;
     let (s, r) = route(&node, "+15550008001", later).await;
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -100,7 +100,7 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
     app.import("15550008100-15550008119", "US").await;
     let mut last = 0;
     for i in 0..5 {
-        last = app.allocate(&t, &format!("+155500081{i:02}"), "x").await;
+        last = app.allocate_seq(&t, &format!("+155500081{i:02}"), "x").await;
     }
     one.published(last).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -110,7 +110,7 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
     one.kill();
     two.active().await;
     for i in 5..10 {
-        last = app.allocate(&t, &format!("+155500081{i:02}"), "x").await;
+        last = app.allocate_seq(&t, &format!("+155500081{i:02}"), "x").await;
     }
     two.published(last).await;
     assert_eq!(app.unpublished().await, 0);
@@ -150,7 +150,7 @@ async fn relay_killed_between_publishing_and_marking() {
     let mut last = 0;
     for i in 0..30 {
         let n = format!("+155500082{i:02}");
-        last = app.allocate(&t, &n, &format!("v1 {i}")).await;
+        last = app.allocate_seq(&t, &n, &format!("v1 {i}")).await;
         numbers.push(n);
     }
     for n in numbers.iter().take(10) {
