@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use rdkafka::mocking::MockCluster;
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::*;
@@ -24,10 +23,8 @@ async fn metric_lag(node: &didroute_lookup::Node) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_outage_under_write_load_loses_nothing() {
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1";
-    mock.create_topic(topic, 2, 1).unwrap();
+    let (mock, brokers) = mock_cluster(2);
+    let topic = MOCK_TOPIC;
 
     let app = spawn_app().await;
     let mut settings = relay_settings(&brokers, topic);
@@ -97,10 +94,8 @@ async fn broker_outage_under_write_load_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_deliveries_are_not_marked() {
     use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1";
-    mock.create_topic(topic, 1, 1).unwrap();
+    let (mock, brokers) = mock_cluster(1);
+    let topic = MOCK_TOPIC;
     let app = spawn_app().await;
     let mut relay = spawn_relay(&app, relay_settings(&brokers, topic));
     let t = app.tenant("metro").await;

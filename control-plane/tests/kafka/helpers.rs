@@ -21,7 +21,8 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -100,6 +101,19 @@ pub async fn new_topic(brokers: &str, partitions: i32) -> String {
     })
     .await;
     name
+}
+
+/// The topic of the tests on rdkafka's mock cluster.
+pub const MOCK_TOPIC: &str = "didroute.routes.v1";
+
+/// rdkafka's in-process mock cluster (one broker) holding [`MOCK_TOPIC`]
+/// with `partitions`, and its bootstrap servers; the cluster lives as long
+/// as the value returned.
+pub fn mock_cluster(partitions: i32) -> (MockCluster<'static, DefaultProducerContext>, String) {
+    let mock = MockCluster::new(1).expect("mock cluster");
+    let brokers = mock.bootstrap_servers();
+    mock.create_topic(MOCK_TOPIC, partitions, 1).unwrap();
+    (mock, brokers)
 }
 
 /// One record as read back from a topic.

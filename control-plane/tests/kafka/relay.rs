@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use didroute_control_plane::service::changes::{self, Change};
 use didroute_shared::E164;
-use rdkafka::mocking::MockCluster;
 use reqwest::StatusCode;
 use tokio::sync::Notify;
 
@@ -88,10 +87,8 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
     // rdkafka's mock cluster: tansu 0.6 acknowledges but drops records of a
     // second idempotent producer on the same partition, which this test
     // (a relay taking over from another) would report as lost
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1".to_owned();
-    mock.create_topic(&topic, 1, 1).unwrap();
+    let (_mock, brokers) = mock_cluster(1);
+    let topic = MOCK_TOPIC.to_owned();
     let app = spawn_app().await;
     let mut one = spawn_relay(&app, relay_settings(&brokers, &topic));
     one.active().await;
@@ -127,10 +124,8 @@ async fn relay_killed_between_publishing_and_marking() {
     // rdkafka's mock cluster: tansu 0.6 acknowledges but drops records of a
     // second idempotent producer on the same partition, which this test
     // (a relay taking over from another) would report as lost
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1".to_owned();
-    mock.create_topic(&topic, 2, 1).unwrap();
+    let (_mock, brokers) = mock_cluster(2);
+    let topic = MOCK_TOPIC.to_owned();
     let app = spawn_app().await;
     let t = app.tenant("metro").await;
     app.import("15550008200-15550008239", "US").await;
