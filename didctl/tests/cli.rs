@@ -8,6 +8,7 @@ use std::time::Duration;
 use didroute_lookup::Node;
 use didroute_test_support::{spawn_app, start_lookup, TestApp, OPERATOR_TOKEN};
 use serde_json::Value;
+use tokio::net::TcpListener;
 use uuid::Uuid;
 
 /// A control plane and a lookup node, stopped on drop.
