@@ -3,7 +3,7 @@
 //! Superusers bypass RLS, so a test that asserts as `postgres` proves nothing.
 //! Here data is seeded through the owner (superuser) connection, its existence
 //! is checked through the operator role, and every assertion about what a
-//! tenant can see or change runs on the `didroute_app` pool of [`Db`] (each
+//! tenant can see or change runs on the `didroute_app` pool of `Db` (each
 //! test first checks that the pool really is that role). Every "reveals
 //! nothing / changes nothing" assertion has a positive control: the owning
 //! tenant runs the same statement and does see or change the rows, so a broken

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::helpers::{db_args, fresh_database};
 
 /// The tables holding tenant data that the matrices below exercise; these
-/// (and every other table but [`NON_TENANT_TABLES`]) must have forced RLS.
+/// (and every other table but the non-tenant ones `roles` lists) must have forced RLS.
 pub(super) const TENANT_TABLES: [&str; 8] =
     ["api_keys", "audit_log", "idempotency_keys", "numbers", "outbox", "pool_ranges", "routes", "tenants"];
 
