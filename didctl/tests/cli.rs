@@ -1,85 +1,28 @@
 //! `didctl` run for real, as a subprocess, against a live control plane (on
-//! port 0, over its own fresh database) and a lookup node tailing it.
-//!
-//! The database server is `DATABASE_URL` (a superuser URL; `scripts/test`
-//! starts a private cluster and sets it), or the machine's PostgreSQL at
-//! 127.0.0.1:5432 when unset.
+//! port 0, over its own fresh database: the shared `spawn_app()`) and a
+//! lookup node tailing it.
 
 use std::path::Path;
 use std::time::Duration;
 
-use didroute_control_plane::config::{DbArgs, Settings};
-use didroute_control_plane::db::{self, Db};
-use didroute_control_plane::AppState;
-use didroute_lookup::{Config, Node};
+use didroute_lookup::Node;
+use didroute_test_support::{spawn_app, start_lookup, TestApp, OPERATOR_TOKEN};
 use serde_json::Value;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, Mutex};
 use uuid::Uuid;
-
-const OPERATOR_TOKEN: &str = "didctl-test-operator-token-0123456789";
-
-/// Migrations create cluster-wide roles: one at a time per test process.
-static MIGRATE: Mutex<()> = Mutex::const_new(());
-
-async fn fresh_database() -> String {
-    let admin =
-        std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("didroute_t_{}", Uuid::new_v4().simple());
-    let pool = PgPool::connect(&admin).await.expect("connect to DATABASE_URL (is PostgreSQL running?)");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
-    pool.close().await;
-    let url = db::with_database(&admin, &name).unwrap();
-    let _guard = MIGRATE.lock().await;
-    db::migrate(&url, None).await.expect("migrate");
-    url
-}
 
 /// A control plane and a lookup node, stopped on drop.
 struct Live {
     cp: String,
     lookup: String,
     _node: Node,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
+    _app: TestApp,
 }
 
 async fn start() -> Live {
-    let owner_url = fresh_database().await;
-    let args = DbArgs {
-        database_url: None,
-        app_database_url: None,
-        operator_database_url: None,
-        db_role_password: None,
-        db_pool_size: 8,
-    };
-    let db = Db::connect(&args, &owner_url).await.expect("connect pools");
-    let settings = Settings {
-        operator_token: OPERATOR_TOKEN.to_owned(),
-        cooldown: Duration::from_secs(300),
-        reclaim_window: Duration::from_secs(10 * 24 * 3600),
-        lifecycle_interval: None,
-    };
-    let state = AppState::new(db, settings);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let cp = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = oneshot::channel::<()>();
-    tokio::spawn(didroute_control_plane::run(listener, state, async {
-        let _ = rx.await;
-    }));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let node = Node::start(&Config::new(cp.clone(), OPERATOR_TOKEN), listener).await.expect("lookup node starts");
-    tokio::time::timeout(Duration::from_secs(10), node.wait_ready()).await.expect("lookup node ready");
-    let lookup = format!("http://{}", node.local_addr());
-    Live { cp, lookup, _node: node, stop: Some(stop) }
+    let app = spawn_app().await;
+    let node = start_lookup(&app).await;
+    Live { cp: app.base.clone(), lookup: format!("http://{}", node.local_addr()), _node: node, _app: app }
 }
 
 /// What one run of didctl did.

@@ -1,10 +1,12 @@
 //! Control-plane integration tests: real PostgreSQL, real HTTP on loopback.
 
+/// The shared harness (`spawn_app()` and friends), under the name the tests use.
+use didroute_test_support as helpers;
+
 mod csv_import;
 mod e2e;
 mod errors;
 mod graphql;
-mod helpers;
 mod isolation;
 mod lifecycle;
 mod numbers;

@@ -238,7 +238,7 @@ async fn metrics_count_requests_claims_and_the_outbox() {
 
     // a row committed while the sequencer cannot run (its lock held here)
     // shows as backlog with an age, and goes once the sequencer runs again
-    let mut owner = sqlx::PgConnection::connect(&app_owner_url(&app).await).await.unwrap();
+    let mut owner = sqlx::PgConnection::connect(&app.owner_url).await.unwrap();
     sqlx::query("SELECT pg_advisory_lock(7046331)").execute(&mut owner).await.unwrap();
     sqlx::query("INSERT INTO outbox (e164, version, op, at) VALUES ('+15557770003', 1, 'delete', now() - interval '90 seconds')")
         .execute(&mut owner)
@@ -258,12 +258,6 @@ async fn metrics_count_requests_claims_and_the_outbox() {
         assert!(Instant::now() < deadline, "the sequencer never caught up");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The owner URL of the app's database (the superuser that made it).
-async fn app_owner_url(app: &TestApp) -> String {
-    let name: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&app.state.db.operator).await.unwrap();
-    didroute_control_plane::db::with_database(&crate::helpers::admin_url(), &name).unwrap()
 }
 
 #[tokio::test]

@@ -32,7 +32,7 @@ async fn control_plane_relay_and_two_lookup_nodes_agree() {
     for i in 0..20 {
         let n = format!("+1555000{}", 7000 + i);
         let t = if i % 2 == 0 { &a } else { &b };
-        last = app.allocate(t, &n, &format!("label {i}")).await;
+        last = app.allocate_seq(t, &n, &format!("label {i}")).await;
         set_at.insert(n.clone(), last);
         numbers.push(n);
     }

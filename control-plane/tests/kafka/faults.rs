@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use rdkafka::mocking::MockCluster;
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::*;
@@ -24,10 +23,8 @@ async fn metric_lag(node: &didroute_lookup::Node) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_outage_under_write_load_loses_nothing() {
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1";
-    mock.create_topic(topic, 2, 1).unwrap();
+    let (mock, brokers) = mock_cluster(2);
+    let topic = MOCK_TOPIC;
 
     let app = spawn_app().await;
     let mut settings = relay_settings(&brokers, topic);
@@ -41,7 +38,7 @@ async fn broker_outage_under_write_load_loses_nothing() {
     app.import("15550009000-15550009099", "US").await;
     let mut before = 0;
     for i in 0..5 {
-        before = app.allocate(&t, &format!("+155500090{i:02}"), "before").await;
+        before = app.allocate_seq(&t, &format!("+155500090{i:02}"), "before").await;
     }
     relay.published(before).await;
     applied(&node, before).await;
@@ -52,7 +49,7 @@ async fn broker_outage_under_write_load_loses_nothing() {
     // writes keep being accepted
     let mut last = before;
     for i in 5..40 {
-        last = app.allocate(&t, &format!("+155500090{i:02}"), "during").await;
+        last = app.allocate_seq(&t, &format!("+155500090{i:02}"), "during").await;
         if i % 5 == 0 {
             last = app.remap(&t, "+15550009000", &format!("during {i}")).await;
         }
@@ -97,20 +94,18 @@ async fn broker_outage_under_write_load_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_deliveries_are_not_marked() {
     use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1";
-    mock.create_topic(topic, 1, 1).unwrap();
+    let (mock, brokers) = mock_cluster(1);
+    let topic = MOCK_TOPIC;
     let app = spawn_app().await;
     let mut relay = spawn_relay(&app, relay_settings(&brokers, topic));
     let t = app.tenant("metro").await;
     app.import("15550009100-15550009109", "US").await;
-    let first = app.allocate(&t, "+15550009100", "a").await;
+    let first = app.allocate_seq(&t, "+15550009100", "a").await;
     relay.published(first).await;
 
     // the next produce requests fail with a non-retriable error
     mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 3]);
-    let second = app.allocate(&t, "+15550009101", "b").await;
+    let second = app.allocate_seq(&t, "+15550009101", "b").await;
     eventually("the delivery is refused", || async { relay.status.borrow().delivery_failures > 0 }).await;
     assert!(relay.status.borrow().published_through < second);
     relay.published(second).await;

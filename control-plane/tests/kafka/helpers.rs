@@ -1,5 +1,6 @@
-//! The Kafka tests' shared pieces: the broker, topics, a control plane over
-//! a fresh database, relays, lookup nodes on Kafka, and raw topic access.
+//! The Kafka tests' own pieces: the broker, topics, relays, lookup nodes on
+//! Kafka, and raw topic access; the control plane (`spawn_app()`) and the
+//! bounded waits come from the shared harness, re-exported here.
 //!
 //! The broker is `DIDROUTE_TEST_KAFKA_BROKERS` (./scripts/test starts a tansu
 //! broker with scripts/tansu.sh and sets it). Without it the tests that need
@@ -8,13 +9,9 @@
 //! mock cluster always run.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
 
-use didroute_control_plane::config::{DbArgs, Settings};
-use didroute_control_plane::db::{self, Db};
 use didroute_control_plane::relay::{Relay, RelaySettings, RelayStatus};
-use didroute_control_plane::AppState;
 use didroute_lookup::feed::kafka::{KafkaFeed, KafkaSettings};
 use didroute_lookup::{Node, TailerSettings};
 use didroute_shared::ChangeEvent;
@@ -24,20 +21,17 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
-use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-use sqlx::PgPool;
+use reqwest::StatusCode;
+use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch, Mutex};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
-
-/// How long any one wait in these tests may take before it fails.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub use didroute_test_support::*;
 
 /// The real broker, or `None` (after saying so) in a developer's shell
 /// without one. Panics under CI: there the broker must be had.
@@ -74,25 +68,6 @@ macro_rules! need_broker {
     };
 }
 
-/// Fails the test when `f` does not finish within [`PATIENCE`].
-pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(PATIENCE, f).await.unwrap_or_else(|_| panic!("timed out after {PATIENCE:?}: {what}"))
-}
-
-/// Polls `check` every 50 ms until it is true, failing after [`PATIENCE`].
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    within(what, async {
-        while !check().await {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-}
-
 pub fn admin_config(brokers: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", brokers);
@@ -126,6 +101,19 @@ pub async fn new_topic(brokers: &str, partitions: i32) -> String {
     })
     .await;
     name
+}
+
+/// The topic of the tests on rdkafka's mock cluster.
+pub const MOCK_TOPIC: &str = "didroute.routes.v1";
+
+/// rdkafka's in-process mock cluster (one broker) holding [`MOCK_TOPIC`]
+/// with `partitions`, and its bootstrap servers; the cluster lives as long
+/// as the value returned.
+pub fn mock_cluster(partitions: i32) -> (MockCluster<'static, DefaultProducerContext>, String) {
+    let mock = MockCluster::new(1).expect("mock cluster");
+    let brokers = mock.bootstrap_servers();
+    mock.create_topic(MOCK_TOPIC, partitions, 1).unwrap();
+    (mock, brokers)
 }
 
 /// One record as read back from a topic.
@@ -227,141 +215,6 @@ pub async fn produce(brokers: &str, topic: &str, events: &[ChangeEvent]) {
         for d in pending {
             within("delivery", d).await.unwrap().unwrap_or_else(|(e, _)| panic!("delivery failed: {e}"));
         }
-    }
-}
-
-// ----- control plane -----
-
-/// Migrations create cluster-wide roles: one at a time per test process.
-static MIGRATE: Mutex<()> = Mutex::const_new(());
-
-pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// A fresh, migrated database; returns its owner URL.
-pub async fn fresh_database() -> String {
-    let admin = admin_url();
-    let name = format!("didroute_k_{}", Uuid::new_v4().simple());
-    let pool = PgPool::connect(&admin).await.expect("connect to DATABASE_URL (is PostgreSQL running?)");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
-    pool.close().await;
-    let url = db::with_database(&admin, &name).unwrap();
-    let _guard = MIGRATE.lock().await;
-    db::migrate(&url, None).await.expect("migrate");
-    url
-}
-
-pub fn db_args(pool_size: u32) -> DbArgs {
-    DbArgs {
-        database_url: None,
-        app_database_url: None,
-        operator_database_url: None,
-        db_role_password: None,
-        db_pool_size: pool_size,
-    }
-}
-
-pub fn settings() -> Settings {
-    Settings {
-        operator_token: OPERATOR_TOKEN.to_owned(),
-        cooldown: Duration::from_secs(300),
-        reclaim_window: Duration::from_secs(10 * 24 * 3600),
-        lifecycle_interval: None,
-    }
-}
-
-pub struct TestApp {
-    pub base: String,
-    pub state: AppState,
-    pub http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-pub async fn spawn_app() -> TestApp {
-    let owner_url = fresh_database().await;
-    let db = Db::connect(&db_args(8), &owner_url).await.expect("connect pools");
-    let state = AppState::new(db, settings());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, rx) = oneshot::channel::<()>();
-    tokio::spawn(didroute_control_plane::run(listener, state.clone(), async {
-        let _ = rx.await;
-    }));
-    TestApp { base, state, http: reqwest::Client::new(), stop: Some(stop) }
-}
-
-pub struct TestTenant {
-    pub id: Uuid,
-    pub key: String,
-}
-
-impl TestApp {
-    pub async fn call(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{}", self.base, path)).bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    pub async fn op(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        self.call(method, path, OPERATOR_TOKEN, body).await
-    }
-
-    pub async fn tenant(&self, name: &str) -> TestTenant {
-        let (s, t) = self.op(Method::POST, "/v1/tenants", Some(json!({ "name": name }))).await;
-        assert_eq!(s, StatusCode::CREATED, "{t}");
-        let id: Uuid = t["id"].as_str().unwrap().parse().unwrap();
-        let (s, k) = self.op(Method::POST, &format!("/v1/tenants/{id}/api-keys"), None).await;
-        assert_eq!(s, StatusCode::CREATED, "{k}");
-        TestTenant { id, key: k["key"].as_str().unwrap().to_owned() }
-    }
-
-    pub async fn import(&self, numbers: &str, country: &str) {
-        let body = json!({ "numbers": numbers, "country": country, "monthly_cost": 1.25 });
-        let (s, body) = self.op(Method::POST, "/v1/inventory", Some(body)).await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-    }
-
-    /// Allocates `number`; returns the position of the change.
-    pub async fn allocate(&self, t: &TestTenant, number: &str, label: &str) -> u64 {
-        let body = json!({
-            "number": number, "subsystem": "utilities", "dashboard_id": "dash-1", "customer_label": label
-        });
-        let (s, body) = self.call(Method::POST, "/v1/numbers", &t.key, Some(body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{body}");
-        body["seq"].as_u64().unwrap()
-    }
-
-    pub async fn remap(&self, t: &TestTenant, number: &str, label: &str) -> u64 {
-        let path = format!("/v1/numbers/{}", number.replace('+', "%2B"));
-        let (s, body) = self.call(Method::PATCH, &path, &t.key, Some(json!({ "customer_label": label }))).await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-        body["seq"].as_u64().unwrap()
-    }
-
-    pub async fn release(&self, t: &TestTenant, number: &str) -> u64 {
-        let path = format!("/v1/numbers/{}/release", number.replace('+', "%2B"));
-        let (s, body) = self.call(Method::POST, &path, &t.key, Some(json!({ "reason": "test" }))).await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-        body["seq"].as_u64().unwrap()
-    }
-
-    /// Outbox rows sequenced but not yet marked published.
-    pub async fn unpublished(&self) -> i64 {
-        didroute_control_plane::relay::backlog(&self.state.db.operator).await.unwrap()
     }
 }
 

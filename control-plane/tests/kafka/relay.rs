@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use didroute_control_plane::service::changes::{self, Change};
 use didroute_shared::E164;
-use rdkafka::mocking::MockCluster;
 use reqwest::StatusCode;
 use tokio::sync::Notify;
 
@@ -27,7 +26,7 @@ async fn late_commit_is_published_not_skipped() {
     ready(&node).await;
     let t = app.tenant("metro").await;
     app.import("15550008000-15550008009", "US").await;
-    let first = app.allocate(&t, "+15550008000", "first").await;
+    let first = app.allocate_seq(&t, "+15550008000", "first").await;
     relay.published(first).await;
 
     // a remap in a transaction that stays open: its outbox row exists, with
@@ -48,7 +47,7 @@ async fn late_commit_is_published_not_skipped() {
     let late_id = changes::record(&mut late, "test", "number.remap", &[change]).await.unwrap().unwrap();
 
     // a later writer commits, gets a position, and the relay publishes it
-    let later = app.allocate(&t, "+15550008001", "later").await;
+    let later = app.allocate_seq(&t, "+15550008001", "later").await;
     relay.published(later).await;
     let (s, r) = route(&node, "+15550008001", later).await;
     assert_eq!(s, StatusCode::OK, "{r}");
@@ -88,10 +87,8 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
     // rdkafka's mock cluster: tansu 0.6 acknowledges but drops records of a
     // second idempotent producer on the same partition, which this test
     // (a relay taking over from another) would report as lost
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1".to_owned();
-    mock.create_topic(&topic, 1, 1).unwrap();
+    let (_mock, brokers) = mock_cluster(1);
+    let topic = MOCK_TOPIC.to_owned();
     let app = spawn_app().await;
     let mut one = spawn_relay(&app, relay_settings(&brokers, &topic));
     one.active().await;
@@ -100,7 +97,7 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
     app.import("15550008100-15550008119", "US").await;
     let mut last = 0;
     for i in 0..5 {
-        last = app.allocate(&t, &format!("+155500081{i:02}"), "x").await;
+        last = app.allocate_seq(&t, &format!("+155500081{i:02}"), "x").await;
     }
     one.published(last).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -110,7 +107,7 @@ async fn one_relay_at_a_time_and_a_standby_takes_over() {
     one.kill();
     two.active().await;
     for i in 5..10 {
-        last = app.allocate(&t, &format!("+155500081{i:02}"), "x").await;
+        last = app.allocate_seq(&t, &format!("+155500081{i:02}"), "x").await;
     }
     two.published(last).await;
     assert_eq!(app.unpublished().await, 0);
@@ -127,10 +124,8 @@ async fn relay_killed_between_publishing_and_marking() {
     // rdkafka's mock cluster: tansu 0.6 acknowledges but drops records of a
     // second idempotent producer on the same partition, which this test
     // (a relay taking over from another) would report as lost
-    let mock = MockCluster::new(1).expect("mock cluster");
-    let brokers = mock.bootstrap_servers();
-    let topic = "didroute.routes.v1".to_owned();
-    mock.create_topic(&topic, 2, 1).unwrap();
+    let (_mock, brokers) = mock_cluster(2);
+    let topic = MOCK_TOPIC.to_owned();
     let app = spawn_app().await;
     let t = app.tenant("metro").await;
     app.import("15550008200-15550008239", "US").await;
@@ -150,7 +145,7 @@ async fn relay_killed_between_publishing_and_marking() {
     let mut last = 0;
     for i in 0..30 {
         let n = format!("+155500082{i:02}");
-        last = app.allocate(&t, &n, &format!("v1 {i}")).await;
+        last = app.allocate_seq(&t, &n, &format!("v1 {i}")).await;
         numbers.push(n);
     }
     for n in numbers.iter().take(10) {

@@ -1,0 +1,59 @@
+//! `spawn_app()`: a control plane on port 0 over its own fresh database.
+
+use std::time::Duration;
+
+use didroute_control_plane::config::Settings;
+use didroute_control_plane::db::Db;
+use didroute_control_plane::AppState;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::database::{db_args, fresh_database};
+
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+
+/// The settings [`spawn_app`] runs with: no lifecycle job unless a test asks.
+pub fn settings() -> Settings {
+    Settings {
+        operator_token: OPERATOR_TOKEN.to_owned(),
+        cooldown: Duration::from_secs(300),
+        reclaim_window: Duration::from_secs(10 * 24 * 3600),
+        lifecycle_interval: None,
+    }
+}
+
+/// A running control plane, stopped when dropped.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    /// The owner (superuser) URL of the app's own database.
+    pub owner_url: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(settings()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let owner_url = fresh_database().await;
+    let db = Db::connect(&db_args(8), &owner_url).await.expect("connect pools");
+    let state = AppState::new(db, settings);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(didroute_control_plane::run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    TestApp { base, state, http: reqwest::Client::new(), owner_url, stop: Some(stop) }
+}
