@@ -131,7 +131,7 @@ async fn tenants_keys_and_imports() {
 
     // a second tenant of the same name: 409, exit 4, the problem on stderr
     let dup = live.op(&["tenants", "create", "Metro PSAP"]).await;
-    dup.fails(4, "Conflict: a tenant named \"Metro PSAP\" already exists");
+    dup.fails(4, "Tenant exists: a tenant named \"Metro PSAP\" already exists");
 
     // the human table, aligned, with a header
     let list = live.op(&["tenants", "list"]).await.ok();
@@ -280,7 +280,7 @@ async fn allocate_lookup_remap_release_history_events() {
     assert!(r["numbers"][0]["reserved_until"].is_string());
     let other_try = live
         .run(Some(&other), &["allocate", "+15550001000", "--subsystem", "psap", "--dashboard", "d", "--label", "l"]);
-    other_try.await.fails(4, "Conflict: ");
+    other_try.await.fails(4, "Number unavailable: +15550001000 is ");
     let cancel = live.run(k, &["cancel-reservation", "+15550001000"]).await.ok();
     assert!(cancel.stdout.starts_with("cancelled the reservation of +15550001000: available"), "{cancel:#?}");
     let two =
@@ -386,7 +386,7 @@ async fn allocate_lookup_remap_release_history_events() {
     assert_eq!(rel["number"]["release_reason"], "customer left");
     let seq = rel["seq"].as_u64().unwrap().to_string();
     live.run(None, &["lookup", "+15550001000", "--min-seq", &seq]).await.fails(3, "Number not routed: ");
-    live.run(k, &["reclaim", "+15550001000"]).await.fails(4, "Conflict: +15550001000 is in cooldown until");
+    live.run(k, &["reclaim", "+15550001000"]).await.fails(4, "In cooldown: +15550001000 is in cooldown until");
     let human = live.run(k, &["release", "+15550001001", "--reason", "moved"]).await.ok();
     assert!(human.stdout.starts_with("released +15550001001: cooldown until "), "{human:#?}");
 
@@ -486,8 +486,10 @@ async fn errors_have_exit_codes_and_problem_text() {
     let k = Some(key.as_str());
 
     // 400: not a number, from the server, exit 2, stdout empty
-    let bad =
-        live.run(k, &["history", "not-a-number"]).await.fails(2, "Bad request: \"not-a-number\" is not a valid number");
+    let bad = live
+        .run(k, &["history", "not-a-number"])
+        .await
+        .fails(2, "Invalid number: \"not-a-number\" is not a valid number");
     assert_eq!(bad.stdout, "");
     live.run(None, &["lookup", "12"]).await.fails(2, "Invalid number: ");
     // 404
@@ -497,19 +499,19 @@ async fn errors_have_exit_codes_and_problem_text() {
     // 409: another tenant's number
     let args = ["allocate", "+15550001000", "--subsystem", "psap", "--dashboard", "d", "--label", "l"];
     live.run(k, &args).await.ok();
-    live.run(Some(&other), &args).await.fails(4, "Conflict: +15550001000 is taken");
-    live.op(&["inventory", "delete", "+15550001000"]).await.fails(4, "Conflict: +15550001000 is allocated");
+    live.run(Some(&other), &args).await.fails(4, "Number unavailable: +15550001000 is taken");
+    live.op(&["inventory", "delete", "+15550001000"]).await.fails(4, "Number in use: +15550001000 is allocated");
     // 422: the pool cannot give that many
     live.run(
         k,
         &["allocate", "--country", "US", "--quantity", "50", "--subsystem", "psap", "--dashboard", "d", "--label", "l"],
     )
     .await
-    .fails(5, "Unprocessable request: only 9 of the 50 numbers asked for match");
+    .fails(5, "Pool exhausted: only 9 of the 50 numbers asked for match");
     // 400 for a bad subsystem, checked by the server
     live.run(k, &["allocate", "+15550001001", "--subsystem", "fax", "--dashboard", "d", "--label", "l"])
         .await
-        .fails(2, "Bad request: ");
+        .fails(2, "Invalid body: ");
     // 401: a wrong token, given as a flag
     live.run(None, &["--token", "not-the-token", "tenants", "list"])
         .await
@@ -537,7 +539,7 @@ async fn errors_have_exit_codes_and_problem_text() {
     live.op(&["import", &bad_csv]).await.fails(1, "unknown column \"colour\"");
     live.op(&["import", &file, "--country", "US", "--tenant", "t1"]).await.fails(1, "tenant_id \"t1\" is not a UUID");
     // a 400 on a PortSIP import stops it: exit 2
-    live.op(&["import", &file, "--country", "XX"]).await.fails(2, "Bad request: ");
+    live.op(&["import", &file, "--country", "XX"]).await.fails(2, "Invalid country: ");
 
     // help: exit 0 on stdout, with the exit codes
     let help = live.run(None, &["--help"]).await.ok();
