@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use didroute_control_plane::config::{DbArgs, Settings};
 use didroute_control_plane::db::{self, Db};
-use didroute_control_plane::relay::{Relay, RelaySettings};
+use didroute_control_plane::outbox::relay::{Relay, RelaySettings};
 use didroute_control_plane::AppState;
 use didroute_lookup::feed::kafka::{KafkaFeed, KafkaSettings};
 use didroute_lookup::{Config, Node, TailerSettings};

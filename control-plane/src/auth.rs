@@ -90,7 +90,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
 }
 
 /// Tenant keys recently found valid, so a busy tenant's requests do not each
-/// cost a query (GOALS.md C1). Only valid keys are kept, for `ttl`: a key
+/// cost a query (docs/goals.md C1). Only valid keys are kept, for `ttl`: a key
 /// revoked in the database stops working within that time.
 pub struct KeyCache {
     ttl: Duration,

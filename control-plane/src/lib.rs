@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-pub use outbox::relay;
+use outbox::relay;
 pub use state::AppState;
 
 /// How often rows left unsequenced by a writer that died after commit are picked up.

@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
             let settings = kafka.relay_settings()?.context("DIDROUTE_KAFKA_BROKERS is required for relay")?;
             db::migrate(&url, db.db_role_password.as_deref()).await?;
             let db = Db::connect(&db, &url).await?;
-            didroute_control_plane::relay::Relay::new(db.operator, settings).run(shutdown_signal()).await
+            didroute_control_plane::outbox::relay::Relay::new(db.operator, settings).run(shutdown_signal()).await
         }
         Command::Standalone { db, serve, data, kafka, lookup_listen } => {
             standalone(db, serve, data.data_dir, kafka, lookup_listen).await

@@ -15,10 +15,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use didroute_shared::wire::{Price, CSV_COLUMNS};
+use didroute_shared::wire::{ImportRequest, NumbersInput, Price, CSV_COLUMNS};
 use didroute_shared::{parse_ranges, NumberRange, E164};
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::cli::{ImportArgs, ImportAttrs, ImportFormat};
 use crate::client::{Client, Failure, Result};
@@ -45,28 +45,21 @@ struct Attrs {
 }
 
 impl Attrs {
-    fn body(&self, numbers: Vec<String>) -> Value {
-        let mut m = Map::new();
-        m.insert("numbers".into(), json!(numbers));
-        m.insert("country".into(), json!(self.country));
-        let opt = [
-            ("region", &self.region),
-            ("area_code", &self.area_code),
-            ("provider", &self.provider),
-            ("carrier_module", &self.carrier_module),
-            ("number_type", &self.number_type),
-            ("currency", &self.currency),
-            ("tenant_id", &self.tenant_id),
-        ];
-        for (k, v) in opt {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
+    /// The request body: the shared wire type, so didctl sends exactly the
+    /// fields the server reads.
+    fn body(&self, numbers: Vec<String>) -> ImportRequest {
+        ImportRequest {
+            numbers: NumbersInput::List(numbers),
+            country: self.country.clone(),
+            region: self.region.clone(),
+            area_code: self.area_code.clone(),
+            provider: self.provider.clone(),
+            carrier_module: self.carrier_module.clone(),
+            number_type: self.number_type.clone(),
+            monthly_cost: self.monthly_cost.as_deref().map(|c| c.parse().expect("checked when read")),
+            currency: self.currency.clone(),
+            tenant_id: self.tenant_id.as_deref().map(|t| t.parse().expect("checked when read")),
         }
-        if let Some(c) = &self.monthly_cost {
-            m.insert("monthly_cost".into(), json!(c));
-        }
-        Value::Object(m)
     }
 }
 
@@ -193,7 +186,7 @@ impl Importer<'_> {
                 // duplicates joined away still count as done
                 n += units.saturating_sub(sent);
             }
-            let body = attrs.body(texts);
+            let body = serde_json::to_value(attrs.body(texts)).expect("an import request serialises");
             match self.client.call(Method::POST, "/v1/inventory", &vec![], Some(&body), &[]).await {
                 Ok(a) => {
                     let get = |k: &str| a.body.get(k).and_then(Value::as_u64).unwrap_or(0);
@@ -557,8 +550,8 @@ mod tests {
             ..Attrs::default()
         };
         assert_eq!(
-            a.body(vec!["1".into()]),
-            json!({"numbers": ["1"], "country": "US", "monthly_cost": "1.5",
+            serde_json::to_value(a.body(vec!["1".into()])).unwrap(),
+            json!({"numbers": ["1"], "country": "US", "monthly_cost": "1.50",
                    "tenant_id": "00000000-0000-0000-0000-000000000001"})
         );
         assert!(check_cost("abc").is_err());

@@ -1,4 +1,4 @@
-//! Snapshot bootstrap (GOALS.md L7): a node keeps its snapshot in a file and
+//! Snapshot bootstrap (docs/goals.md L7): a node keeps its snapshot in a file and
 //! starts from it, instead of replaying every event ever published.
 //!
 //! Two files: the snapshot itself (the verified format of

@@ -116,6 +116,6 @@ impl TestApp {
 
     /// Outbox rows sequenced but not yet marked published.
     pub async fn unpublished(&self) -> i64 {
-        didroute_control_plane::relay::backlog(&self.state.db.operator).await.unwrap()
+        didroute_control_plane::outbox::relay::backlog(&self.state.db.operator).await.unwrap()
     }
 }

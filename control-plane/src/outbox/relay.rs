@@ -43,7 +43,7 @@ pub const LOCK_KEY: i64 = 7_046_332;
 pub const DEFAULT_TOPIC: &str = "didroute.routes.v1";
 
 /// Runs between a batch's successful delivery and its marking: tests use it
-/// to kill the relay at exactly that point (GOALS.md R4).
+/// to kill the relay at exactly that point (docs/goals.md R4).
 pub type BeforeMark = Arc<dyn Fn(u64, u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 #[derive(Clone)]

@@ -13,10 +13,6 @@ pub mod schema;
 pub mod tenants;
 pub mod view;
 
-/// Recording a change, for callers that write numbers outside the service
-/// functions (the relay tests, say).
-pub use crate::outbox::record as changes;
-
 use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::Price;
 use sqlx::Row;

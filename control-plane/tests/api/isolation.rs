@@ -1,4 +1,4 @@
-//! GOALS.md R3, HTTP half: another tenant's number answers 404 on every
+//! docs/goals.md R3, HTTP half: another tenant's number answers 404 on every
 //! tenant route that names a number, exactly like a number that does not
 //! exist, and changes nothing; lists and searches never show it.
 

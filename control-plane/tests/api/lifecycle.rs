@@ -154,7 +154,7 @@ async fn criteria_allocation_is_all_or_nothing() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{p}");
 }
 
-/// GOALS.md C2: 200 concurrent "any number" allocations over 100 free
+/// docs/goals.md C2: 200 concurrent "any number" allocations over 100 free
 /// numbers: 100 distinct winners, 100 typed 422 answers, no duplicates.
 #[tokio::test]
 async fn c2_two_hundred_racers_for_one_hundred_numbers() {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
-/// The paths of the HTTP contract (../shared/API.md), control plane side.
+/// The paths of the HTTP contract (docs/api.md), control plane side.
 const CONTRACT: [(&str, &str); 23] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),

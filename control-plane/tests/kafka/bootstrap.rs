@@ -1,4 +1,4 @@
-//! Snapshot bootstrap on a real broker (GOALS.md L7): a node that starts
+//! Snapshot bootstrap on a real broker (docs/goals.md L7): a node that starts
 //! from its snapshot file reads the topic only from the offsets recorded with
 //! the file, and ends in the same state as a node that read everything.
 

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use didroute_control_plane::relay::{Relay, RelaySettings, RelayStatus};
+use didroute_control_plane::outbox::relay::{Relay, RelaySettings, RelayStatus};
 use didroute_lookup::feed::kafka::{KafkaFeed, KafkaSettings};
 use didroute_lookup::{Node, TailerSettings};
 use didroute_shared::ChangeEvent;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use didroute_control_plane::service::changes::{self, Change};
+use didroute_control_plane::outbox::record::{self as changes, Change};
 use didroute_shared::E164;
 use reqwest::StatusCode;
 use tokio::sync::Notify;

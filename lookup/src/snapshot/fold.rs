@@ -2,7 +2,7 @@
 //! base in number order and the sorted overlay beside it into a [`Writer`].
 //!
 //! A fold runs while the old base still serves, so its peak is the old base,
-//! the new one and whatever the merge holds on the side; GOALS.md L2 bounds
+//! the new one and whatever the merge holds on the side; docs/goals.md L2 bounds
 //! that peak. Nothing per number is held on the side: the overlay is sorted
 //! as `(number, &slot)` pairs, routes are interned by reference (no route is
 //! cloned), and the sparse table's records of blocks no change touches are

@@ -26,7 +26,7 @@ pub struct RenderedRoute {
     middle: Box<[u8]>,
 }
 
-/// The answer's fields that come from the route, in the order API.md shows.
+/// The answer's fields that come from the route, in the order docs/api.md shows.
 #[derive(Serialize)]
 struct Body<'a> {
     tenant_id: &'a Uuid,

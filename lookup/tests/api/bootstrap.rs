@@ -1,4 +1,4 @@
-//! Snapshot bootstrap (GOALS.md L7): a node keeps its snapshot in a file,
+//! Snapshot bootstrap (docs/goals.md L7): a node keeps its snapshot in a file,
 //! starts from it, and asks the feed only for what followed.
 
 use std::path::PathBuf;

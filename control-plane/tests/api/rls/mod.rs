@@ -1,4 +1,4 @@
-//! Row-level security, asserted AS THE APPLICATION ROLE (GOALS R1, R2, R3).
+//! Row-level security, asserted AS THE APPLICATION ROLE (docs/goals.md R1, R2, R3).
 //!
 //! Superusers bypass RLS, so a test that asserts as `postgres` proves nothing.
 //! Here data is seeded through the owner (superuser) connection, its existence
