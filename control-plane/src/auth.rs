@@ -49,9 +49,11 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compares without an early exit, so timing does not reveal a prefix match.
+/// Compares without an early exit (`subtle`), so timing does not reveal a
+/// prefix match of the operator token.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
 async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {

@@ -118,6 +118,10 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         if problem.status >= 500 {
             tracing::error!(error = %self, status = problem.status, "request failed");
+        } else if matches!(problem.status, 401 | 403) {
+            // who was refused is the request span's id; the presented token is
+            // never in `detail`, so it never reaches the log
+            tracing::warn!(status = problem.status, kind = problem_kind(&problem), detail = %problem.detail, "refused");
         } else if let ApiError::Database(_) = self {
             // the database refused the caller's input: kept, in case it ever
             // refuses something that was ours
@@ -125,6 +129,10 @@ impl IntoResponse for ApiError {
         }
         problem_response(&problem)
     }
+}
+
+fn problem_kind(problem: &Problem) -> &'static str {
+    problem.problem_type().map_or("unknown", ProblemType::slug)
 }
 
 /// A problem document as an HTTP response.

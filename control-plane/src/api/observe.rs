@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -32,10 +32,28 @@ pub async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Res
     let mut res = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
-    s.metrics.request(method.as_str(), &route, status, elapsed);
+    s.metrics.request(method_label(&method), &route, status, elapsed);
     span.in_scope(|| tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "answered"));
     res.headers_mut().insert(REQUEST_ID, id);
     res
+}
+
+/// The method as a metric label: the standard ones by name, any other as
+/// `_OTHER`, so a client inventing methods cannot add series (the route is
+/// already one label, `unmatched`, for paths no route serves).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
 }
 
 /// Visible ASCII, not empty, not too long: safe to log and to echo.

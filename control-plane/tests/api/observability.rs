@@ -143,6 +143,72 @@ async fn request_ids_are_echoed_and_carried_by_the_json_logs() {
     assert_eq!(answered("list-1")[0]["fields"]["status"], 200);
     assert_eq!(answered("lost-1")[0]["span"]["route"], "unmatched");
     assert_eq!(answered("denied-1")[0]["fields"]["status"], 401);
+
+    // a refusal (401, 403) is logged with its request id and kind, never
+    // with the secret that was presented
+    let res = get(base, "/v1/numbers", OPERATOR_TOKEN, Some("forbidden-1")).await;
+    assert_eq!((res.status(), request_id(&res)), (StatusCode::FORBIDDEN, "forbidden-1".to_owned()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let lines = loop {
+        let lines = served.lines();
+        if lines.iter().any(|l| l["span"]["request_id"] == "forbidden-1" && l["fields"]["message"] == "answered")
+            || Instant::now() > deadline
+        {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let refused =
+        |id: &str| lines.iter().find(|l| l["fields"]["message"] == "refused" && l["span"]["request_id"] == id).cloned();
+    let denied = refused("denied-1").unwrap_or_else(|| panic!("no refused line for denied-1: {lines:#?}"));
+    assert_eq!(
+        (denied["fields"]["status"].as_u64(), denied["fields"]["kind"].as_str()),
+        (Some(401), Some("unauthorized"))
+    );
+    let forbidden = refused("forbidden-1").unwrap_or_else(|| panic!("no refused line for forbidden-1: {lines:#?}"));
+    assert_eq!(forbidden["fields"]["kind"], "forbidden");
+    for line in served.logs.lock().unwrap().iter() {
+        assert!(!line.contains("drk_wrong") && !line.contains(OPERATOR_TOKEN), "a secret reached the log: {line}");
+    }
+}
+
+/// Made-up HTTP methods are one `_OTHER` label and unknown paths one
+/// `unmatched` route: a client cannot grow `/metrics` without bound.
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_metric_series() {
+    let app = spawn_app().await;
+    let pairs = |m: &BTreeMap<(String, String), f64>| -> std::collections::BTreeSet<String> {
+        m.keys().filter(|k| k.0 == "didroute_http_requests_total").map(|k| k.1.clone()).collect()
+    };
+    // the first scrape counts itself: baseline after it
+    scrape(&app).await;
+    let before = pairs(&scrape(&app).await);
+    let mut invented = Vec::new();
+    for i in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("BREW{i}X").as_bytes()).unwrap();
+        invented.push(method.to_string());
+        let path = if i % 2 == 0 { "/v1/tenants".to_owned() } else { format!("/v1/made-up-{i}") };
+        let res =
+            app.http.request(method, format!("{}{path}", app.base)).bearer_auth(OPERATOR_TOKEN).send().await.unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+    }
+    let after = scrape(&app).await;
+    let new: Vec<String> = pairs(&after).difference(&before).cloned().collect();
+    for series in &new {
+        assert!(series.contains("method=\"_OTHER\""), "a made-up method got its own series: {series}");
+        assert!(!invented.iter().any(|m| series.contains(m.as_str())), "{series}");
+        assert!(!series.contains("made-up"), "a made-up path got its own series: {series}");
+    }
+    // _OTHER on the one real route and on `unmatched`, one status each
+    assert!(new.len() <= 2, "{new:#?}");
+    assert_eq!(
+        after
+            .iter()
+            .filter(|(k, _)| k.0 == "didroute_http_requests_total" && k.1.contains("_OTHER"))
+            .map(|(_, v)| v)
+            .sum::<f64>(),
+        50.0
+    );
 }
 
 /// `/metrics` as (name, sorted labels) → value.
