@@ -211,6 +211,7 @@ fn settings() -> Settings {
     // `serve`'s defaults
     Settings {
         operator_token: OPERATOR_TOKEN.to_owned(),
+        more_operator_tokens: Vec::new(),
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
         lifecycle_interval: Some(Duration::from_millis(5000)),

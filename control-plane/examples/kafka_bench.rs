@@ -241,6 +241,7 @@ async fn l6(brokers: &str) {
     };
     let settings = Settings {
         operator_token: TOKEN.to_owned(),
+        more_operator_tokens: Vec::new(),
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(864_000),
         lifecycle_interval: None,

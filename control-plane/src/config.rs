@@ -45,6 +45,12 @@ pub struct ServeArgs {
     #[arg(long, env = "DIDROUTE_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
 
+    /// More operator tokens accepted at once, comma-separated, so a token
+    /// can be rotated without downtime: add the new one, move clients, drop
+    /// the old one. Without DIDROUTE_OPERATOR_TOKEN the first is the primary.
+    #[arg(long, env = "DIDROUTE_OPERATOR_TOKENS", hide_env_values = true)]
+    pub operator_tokens: Option<String>,
+
     /// How long a released number stays in cooldown, in seconds.
     #[arg(long, env = "DIDROUTE_COOLDOWN_SECONDS", default_value_t = 300)]
     pub cooldown_seconds: u64,
@@ -62,7 +68,11 @@ pub struct ServeArgs {
 /// What the API layer needs at run time, after validation.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The primary operator token (`standalone`'s lookup node reads the
+    /// feed with it).
     pub operator_token: String,
+    /// Operator tokens accepted beside the primary one (rotation).
+    pub more_operator_tokens: Vec<String>,
     pub cooldown: Duration,
     pub reclaim_window: Duration,
     /// None: this instance runs no lifecycle jobs.
@@ -70,8 +80,31 @@ pub struct Settings {
 }
 
 impl ServeArgs {
+    /// Every operator token configured, the primary one first: the
+    /// explicit `operator_token`, else the first of `operator_tokens`.
+    pub fn operator_tokens(&self) -> anyhow::Result<Vec<String>> {
+        let listed = self.operator_tokens.as_deref().unwrap_or("").split(',').map(str::trim).filter(|t| !t.is_empty());
+        let mut tokens: Vec<String> = Vec::new();
+        for t in self.operator_token.iter().map(String::as_str).chain(listed) {
+            if !tokens.iter().any(|seen| seen == t) {
+                tokens.push(t.to_owned());
+            }
+        }
+        for (i, t) in tokens.iter().enumerate() {
+            // the position, never the value: this message reaches logs
+            anyhow::ensure!(
+                t.len() >= 16,
+                "operator token {} of {} is shorter than 16 characters",
+                i + 1,
+                tokens.len()
+            );
+        }
+        Ok(tokens)
+    }
+
     pub fn settings(&self, operator_token: String) -> anyhow::Result<Settings> {
         anyhow::ensure!(operator_token.len() >= 16, "DIDROUTE_OPERATOR_TOKEN must be at least 16 characters");
+        let more_operator_tokens = self.operator_tokens()?.into_iter().filter(|t| *t != operator_token).collect();
         anyhow::ensure!(
             self.reclaim_window_seconds >= self.cooldown_seconds,
             "DIDROUTE_RECLAIM_WINDOW_SECONDS ({}) must not be shorter than DIDROUTE_COOLDOWN_SECONDS ({})",
@@ -80,6 +113,7 @@ impl ServeArgs {
         );
         Ok(Settings {
             operator_token,
+            more_operator_tokens,
             cooldown: Duration::from_secs(self.cooldown_seconds),
             reclaim_window: Duration::from_secs(self.reclaim_window_seconds),
             lifecycle_interval: (self.lifecycle_interval_ms > 0)
@@ -129,5 +163,43 @@ impl KafkaArgs {
             "DIDROUTE_KAFKA_TOPIC {topic:?} is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)"
         );
         Ok(Some(crate::outbox::relay::RelaySettings::new(brokers, topic.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn serve(args: &[&str]) -> ServeArgs {
+        Cli::try_parse_from(std::iter::once("x").chain(args.iter().copied())).unwrap().serve
+    }
+
+    #[test]
+    fn operator_tokens_list_the_primary_first_and_skip_blanks_and_repeats() {
+        let one = "primary-operator-token-000";
+        let two = "rotated-operator-token-111";
+        let s = serve(&["--operator-token", one, "--operator-tokens", &format!(" {two}, ,{one},")]);
+        assert_eq!(s.operator_tokens().unwrap(), vec![one.to_owned(), two.to_owned()]);
+        let settings = s.settings(one.to_owned()).unwrap();
+        assert_eq!(settings.more_operator_tokens, vec![two.to_owned()]);
+        // without an explicit primary, the first listed one is
+        let s = serve(&["--operator-tokens", &format!("{two},{one}")]);
+        assert_eq!(s.operator_tokens().unwrap()[0], two);
+    }
+
+    #[test]
+    fn a_short_operator_token_is_refused_by_position_not_by_value() {
+        let s = serve(&["--operator-tokens", "long-enough-operator-token-1,short"]);
+        let e = s.operator_tokens().unwrap_err().to_string();
+        assert_eq!(e, "operator token 2 of 2 is shorter than 16 characters");
+        assert!(!e.contains("short\""));
     }
 }

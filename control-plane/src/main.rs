@@ -86,7 +86,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve { db, serve, kafka } => {
             let url = db.database_url.clone().context("DATABASE_URL is required for serve (or use standalone)")?;
-            let token = serve.operator_token.clone().context("DIDROUTE_OPERATOR_TOKEN is required for serve")?;
+            let token = serve
+                .operator_tokens()?
+                .into_iter()
+                .next()
+                .context("DIDROUTE_OPERATOR_TOKEN (or DIDROUTE_OPERATOR_TOKENS) is required for serve")?;
             let settings = serve.settings(token)?;
             let relay = kafka.relay_settings()?;
             db::migrate(&url, db.db_role_password.as_deref()).await?;
@@ -148,7 +152,7 @@ async fn standalone(
             (pg.url("didroute"), Some(pg))
         }
     };
-    let token = serve.operator_token.clone().unwrap_or_else(|| {
+    let token = serve.operator_tokens()?.into_iter().next().unwrap_or_else(|| {
         let (key, _) = didroute_control_plane::auth::new_key();
         format!("op_{}", &key[4..])
     });

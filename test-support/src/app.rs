@@ -16,6 +16,7 @@ pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 pub fn settings() -> Settings {
     Settings {
         operator_token: OPERATOR_TOKEN.to_owned(),
+        more_operator_tokens: Vec::new(),
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
         lifecycle_interval: None,

@@ -13,3 +13,4 @@ mod numbers;
 mod observability;
 mod openapi;
 mod rls;
+mod security;
