@@ -132,7 +132,8 @@ pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<Str
     Ok(axum::Json(numbers::get(&s, t, parse_number(&n)?).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", params(super::docs::NumberPath), request_body = RemapInput,
+#[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", request_body = RemapInput,
+    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
     responses((status = 200, description = "remapped in place", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -143,12 +144,17 @@ pub async fn remap(
     Tenant(t): Tenant,
     State(s): State<AppState>,
     Path(n): Path<String>,
-    Json(body): Json<RemapInput>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(numbers::remap(&s, t, parse_number(&n)?, &body).await?))
+    let body: RemapInput = typed(&raw)?;
+    let number = parse_number(&n)?;
+    let key = idempotency_key(&headers, &format!("PATCH /v1/numbers/{number}"), &raw)?;
+    Ok(axum::Json(numbers::remap(&s, t, number, &body, key.as_ref()).await?))
 }
 
-#[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", params(super::docs::NumberPath), request_body = ReleaseInput,
+#[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", request_body = ReleaseInput,
+    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
     responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = wire::Released),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -159,12 +165,17 @@ pub async fn release(
     Tenant(t): Tenant,
     State(s): State<AppState>,
     Path(n): Path<String>,
-    Json(body): Json<ReleaseInput>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(numbers::release(&s, t, parse_number(&n)?, &body).await?))
+    let body: ReleaseInput = typed(&raw)?;
+    let number = parse_number(&n)?;
+    let key = idempotency_key(&headers, &format!("POST /v1/numbers/{number}/release"), &raw)?;
+    Ok(axum::Json(numbers::release(&s, t, number, &body, key.as_ref()).await?))
 }
 
-#[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers", params(super::docs::NumberPath),
+#[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers",
+    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
     responses((status = 200, description = "allocated again with its last route", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -174,8 +185,11 @@ pub async fn reclaim(
     Tenant(t): Tenant,
     State(s): State<AppState>,
     Path(n): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(numbers::reclaim(&s, t, parse_number(&n)?).await?))
+    let number = parse_number(&n)?;
+    let key = idempotency_key(&headers, &format!("POST /v1/numbers/{number}/reclaim"), &serde_json::Value::Null)?;
+    Ok(axum::Json(numbers::reclaim(&s, t, number, key.as_ref()).await?))
 }
 
 #[utoipa::path(get, path = "/v1/numbers/{number}/history", tag = "numbers", params(super::docs::NumberPath),

@@ -231,7 +231,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<NumberChanged> {
         let (s, t) = tenant(ctx)?;
         let input = RemapInput { subsystem, dashboard_id, customer_label, friendly_name };
-        Ok(numbers::remap(s, t, parse_number(&number)?, &input).await?)
+        Ok(numbers::remap(s, t, parse_number(&number)?, &input, None).await?.fresh()?)
     }
 
     /// Releases an allocated number to cooldown (deleted for `local`/`mdn`
@@ -245,7 +245,7 @@ impl MutationRoot {
         notes: Option<String>,
     ) -> async_graphql::Result<Released> {
         let (s, t) = tenant(ctx)?;
-        Ok(numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }).await?)
+        Ok(numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }, None).await?.fresh()?)
     }
 
     /// Takes back a number this tenant released, with its last route, while
@@ -253,6 +253,6 @@ impl MutationRoot {
     #[graphql(complexity = "DB_COST + child_complexity")]
     async fn reclaim(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<NumberChanged> {
         let (s, t) = tenant(ctx)?;
-        Ok(numbers::reclaim(s, t, parse_number(&number)?).await?)
+        Ok(numbers::reclaim(s, t, parse_number(&number)?, None).await?.fresh()?)
     }
 }

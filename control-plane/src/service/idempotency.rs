@@ -103,3 +103,59 @@ pub async fn finish(
     .await?;
     Ok(())
 }
+
+/// The answer to a change that a key can repeat: made now, or the first
+/// answer stored under the key, as it was sent (its `seq` read again from
+/// the outbox rows it wrote, which may have been sequenced only after the
+/// first answer was lost).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer<T> {
+    Fresh(T),
+    Replayed(serde_json::Value),
+}
+
+impl<T> Answer<T> {
+    /// The answer made now; callers that pass no key never see a replay.
+    pub fn fresh(self) -> ApiResult<T> {
+        match self {
+            Answer::Fresh(t) => Ok(t),
+            Answer::Replayed(_) => Err(anyhow::anyhow!("a replayed answer where no Idempotency-Key was given").into()),
+        }
+    }
+}
+
+/// [`begin`] when the caller sent a key: `Some(answer)` to send back as it is.
+pub async fn repeat<T>(
+    state: &crate::state::AppState,
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    key: Option<&Key>,
+) -> ApiResult<Option<Answer<T>>> {
+    let Some(key) = key else { return Ok(None) };
+    let Some(stored) = begin(conn, tenant, key).await? else { return Ok(None) };
+    let seq = match stored.outbox_ids.iter().max() {
+        Some(id) => crate::outbox::sequence(&state.db.operator, *id).await?,
+        None => *state.head.borrow(),
+    };
+    let mut answer = stored.response;
+    if let Some(fields) = answer.as_object_mut() {
+        fields.insert("seq".to_owned(), seq.into());
+    }
+    Ok(Some(Answer::Replayed(answer)))
+}
+
+/// [`finish`] when the caller sent a key.
+pub async fn keep(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    key: Option<&Key>,
+    status: u16,
+    answer: &impl Serialize,
+    outbox_id: Option<i64>,
+) -> ApiResult<()> {
+    match key {
+        Some(key) => finish(conn, tenant, key, status, answer, &outbox_id.into_iter().collect::<Vec<_>>()).await,
+        None => Ok(()),
+    }
+}

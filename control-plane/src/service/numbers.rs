@@ -13,6 +13,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::idempotency::{self, Answer, Key};
 use super::view::{not_yours, own_view, view_from_row, VIEW_SELECT};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, commit_and_sequence, Change};
@@ -169,7 +170,13 @@ pub async fn list(state: &AppState, tenant: Uuid, f: ListFilter) -> ApiResult<Nu
 }
 
 /// Changes an allocated number's routing in place.
-pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapInput) -> ApiResult<NumberChanged> {
+pub async fn remap(
+    state: &AppState,
+    tenant: Uuid,
+    number: E164,
+    input: &RemapInput,
+    key: Option<&Key>,
+) -> ApiResult<Answer<NumberChanged>> {
     if input.subsystem.is_none()
         && input.dashboard_id.is_none()
         && input.customer_label.is_none()
@@ -190,6 +197,9 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
         }
     }
     let mut tx = state.db.tenant_tx(tenant).await?;
+    if let Some(first) = idempotency::repeat(state, &mut tx, tenant, key).await? {
+        return Ok(first);
+    }
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
     if before.status != "allocated" {
         return Err(ApiError::new(
@@ -221,16 +231,29 @@ pub async fn remap(state: &AppState, tenant: Uuid, number: E164, input: &RemapIn
     let change =
         Change { number, tenant: Some(tenant), detail: serde_json::json!({ "from": before.route, "to": route }) };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
-    let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(NumberChanged { number: after, seq })
+    let mut answer = NumberChanged { number: after, seq: 0 };
+    idempotency::keep(&mut tx, tenant, key, 200, &answer, id).await?;
+    answer.seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Answer::Fresh(answer))
 }
 
 /// Releases an allocated number: to cooldown (kept for reclaim), or deleted
 /// for the tenant's own `local`/`mdn` numbers. Lookups stop resolving it.
-pub async fn release(state: &AppState, tenant: Uuid, number: E164, input: &ReleaseInput) -> ApiResult<Released> {
+pub async fn release(
+    state: &AppState,
+    tenant: Uuid,
+    number: E164,
+    input: &ReleaseInput,
+    key: Option<&Key>,
+) -> ApiResult<Answer<Released>> {
     input.validate()?;
     let settings = &state.settings;
     let mut tx = state.db.tenant_tx(tenant).await?;
+    // a retried release whose first answer was lost gets that answer, not
+    // a 409 saying the number is no longer allocated
+    if let Some(first) = idempotency::repeat(state, &mut tx, tenant, key).await? {
+        return Ok(first);
+    }
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
     if before.status != "allocated" {
         return Err(ApiError::new(
@@ -266,14 +289,24 @@ pub async fn release(state: &AppState, tenant: Uuid, number: E164, input: &Relea
     };
     let change = Change { number, tenant: Some(tenant), detail };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
-    let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(Released { number: view, seq })
+    let mut answer = Released { number: view, seq: 0 };
+    idempotency::keep(&mut tx, tenant, key, 200, &answer, id).await?;
+    answer.seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Answer::Fresh(answer))
 }
 
 /// Takes back a number this tenant released, with its last route: only
 /// while it is aging (cooldown over, reclaim window open).
-pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<NumberChanged> {
+pub async fn reclaim(
+    state: &AppState,
+    tenant: Uuid,
+    number: E164,
+    key: Option<&Key>,
+) -> ApiResult<Answer<NumberChanged>> {
     let mut tx = state.db.tenant_tx(tenant).await?;
+    if let Some(first) = idempotency::repeat(state, &mut tx, tenant, key).await? {
+        return Ok(first);
+    }
     let Some(before) = own_view(&mut tx, tenant, number).await? else {
         // back in inventory already: the tenant's own audit rows (RLS) say
         // whether it ever released it, so only the releaser learns why
@@ -322,8 +355,10 @@ pub async fn reclaim(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<
     let route = after.route.clone().ok_or_else(|| anyhow::anyhow!("released number {number} kept no route"))?;
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({ "route": route }) };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
-    let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(NumberChanged { number: after, seq })
+    let mut answer = NumberChanged { number: after, seq: 0 };
+    idempotency::keep(&mut tx, tenant, key, 200, &answer, id).await?;
+    answer.seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Answer::Fresh(answer))
 }
 
 fn fmt_time(t: Option<OffsetDateTime>) -> String {

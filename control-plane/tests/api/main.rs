@@ -12,5 +12,6 @@ mod lifecycle;
 mod numbers;
 mod observability;
 mod openapi;
+mod retries;
 mod rls;
 mod security;
