@@ -1,5 +1,6 @@
 //! Inventory import and search (operator work).
 
+use didroute_shared::numbering;
 use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{
     AvailableNumber, AvailablePage, ImportRequest, ImportResult, InventoryPage, NumbersInput, Price, Rejected,
@@ -130,11 +131,18 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
     let mut accepted = Vec::new();
     let mut total: u64 = 0;
     for r in parsed.ranges {
+        let input = || if r.len() == 1 { r.first.to_string() } else { format!("{}-{}", r.first, r.last) };
         if !country.matches(&r.first) || !country.matches(&r.last) {
-            rejected.push(Rejected {
-                input: if r.len() == 1 { r.first.to_string() } else { format!("{}-{}", r.first, r.last) },
-                reason: format!("calling code does not belong to {country}"),
-            });
+            rejected.push(Rejected { input: input(), reason: format!("calling code does not belong to {country}") });
+            continue;
+        }
+        // a shared calling code (+1, +7, +44, ...): the numbering plan, not
+        // the caller's word, says whose number it is (its greeting and
+        // emergency number follow); both ends, since a range is one block
+        if let Err(e) =
+            numbering::check_country(r.first, country).and_then(|()| numbering::check_country(r.last, country))
+        {
+            rejected.push(Rejected { input: input(), reason: e.to_string() });
             continue;
         }
         total += r.len();

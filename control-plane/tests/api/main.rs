@@ -9,6 +9,7 @@ mod errors;
 mod graphql;
 mod isolation;
 mod lifecycle;
+mod numbering;
 mod numbers;
 mod observability;
 mod openapi;
