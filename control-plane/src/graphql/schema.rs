@@ -177,16 +177,16 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         number: Option<String>,
-        criteria: Option<CriteriaInput>,
+        criteria: Option<claim::Criteria>,
         quantity: Option<i64>,
-        route: RouteInput,
+        route: numbers::RouteInput,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<Claimed> {
         let (s, t) = tenant(ctx)?;
         let args = serde_json::json!({ "number": number, "criteria": criteria, "quantity": quantity, "route": route });
-        let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
+        let target = Target::from_fields(number.as_deref(), criteria, to_quantity(quantity))?;
         let key = claim_key(idempotency_key.as_deref(), "graphql allocate", args)?;
-        Ok(claim::claim(s, t, target, Action::Allocate(route.into()), key).await?)
+        Ok(claim::claim(s, t, target, Action::Allocate(route), key).await?)
     }
 
     /// Reserves one named number, or `quantity` numbers matching `criteria`,
@@ -196,7 +196,7 @@ impl MutationRoot {
         &self,
         ctx: &Context<'_>,
         number: Option<String>,
-        criteria: Option<CriteriaInput>,
+        criteria: Option<claim::Criteria>,
         quantity: Option<i64>,
         ttl_seconds: Option<i64>,
         idempotency_key: Option<String>,
@@ -205,7 +205,7 @@ impl MutationRoot {
         let args = serde_json::json!({
             "number": number, "criteria": criteria, "quantity": quantity, "ttl_seconds": ttl_seconds
         });
-        let target = Target::from_fields(number.as_deref(), criteria.map(Into::into), to_quantity(quantity))?;
+        let target = Target::from_fields(number.as_deref(), criteria, to_quantity(quantity))?;
         let action = Action::reserve(ttl_seconds)?;
         let key = claim_key(idempotency_key.as_deref(), "graphql reserve", args)?;
         Ok(claim::claim(s, t, target, action, key).await?)

@@ -1,7 +1,8 @@
-//! The GraphQL input types and the history lookup. The output types are the
+//! The GraphQL filters and the history lookup. The output types are the
 //! REST wire types themselves (`didroute_shared::wire`, derived behind its
-//! `graphql` feature); these inputs map one to one onto the service layer's
-//! inputs, which do all the checking.
+//! `graphql` feature), and the criteria and route inputs are the service
+//! layer's own; the filters map onto the service's search query, which does
+//! all the checking.
 
 use std::sync::Arc;
 
@@ -9,10 +10,9 @@ use async_graphql::{Context, InputObject};
 use didroute_shared::wire::graphql::{BoxFuture, HistorySource};
 use didroute_shared::wire::HistoryEntry;
 use didroute_shared::{Subsystem, E164};
-use serde::Serialize;
 use uuid::Uuid;
 
-use crate::service::{claim, inventory, numbers};
+use crate::service::{inventory, numbers};
 
 /// A number's history, read under the calling tenant's own context.
 struct TenantHistory;
@@ -102,55 +102,6 @@ impl InventoryFilter {
             tenant_id: self.tenant_id,
             limit,
             cursor,
-        }
-    }
-}
-
-/// "Any numbers matching these": what `allocate` and `reserve` take instead of a number.
-#[derive(InputObject, Serialize, Clone)]
-pub struct CriteriaInput {
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    pub region: Option<String>,
-    pub area_code: Option<String>,
-    /// Leading digits of the number, with or without `+`.
-    pub prefix: Option<String>,
-    pub number_type: Option<String>,
-}
-
-impl From<CriteriaInput> for claim::Criteria {
-    fn from(c: CriteriaInput) -> Self {
-        claim::Criteria {
-            country: c.country,
-            region: c.region,
-            area_code: c.area_code,
-            prefix: c.prefix,
-            number_type: c.number_type,
-        }
-    }
-}
-
-/// The routing fields a tenant sets when allocating.
-#[derive(InputObject, Serialize, Clone)]
-pub struct RouteInput {
-    pub subsystem: Subsystem,
-    pub dashboard_id: String,
-    pub customer_label: String,
-    pub friendly_name: Option<String>,
-    pub organisation_id: Option<String>,
-    #[graphql(default)]
-    pub auto_provisioned: bool,
-}
-
-impl From<RouteInput> for numbers::RouteInput {
-    fn from(r: RouteInput) -> Self {
-        numbers::RouteInput {
-            subsystem: r.subsystem,
-            dashboard_id: r.dashboard_id,
-            customer_label: r.customer_label,
-            friendly_name: r.friendly_name,
-            organisation_id: r.organisation_id,
-            auto_provisioned: r.auto_provisioned,
         }
     }
 }

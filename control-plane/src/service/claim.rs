@@ -31,8 +31,9 @@ pub const DEFAULT_RESERVATION_TTL: Duration = Duration::from_secs(30 * 60);
 pub const MAX_RESERVATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What numbers to take.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema, async_graphql::InputObject)]
 #[serde(deny_unknown_fields)]
+#[graphql(name = "CriteriaInput")]
 pub struct Criteria {
     pub country: String,
     pub region: Option<String>,

@@ -8,7 +8,7 @@
 use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{HistoryEntry, NumberChanged, NumberView, NumbersPage, Released};
 use didroute_shared::{Country, Route, Subsystem, E164};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use crate::outbox::{self, commit_and_sequence, Change};
 use crate::state::AppState;
 
 /// The routing fields a tenant sets when allocating.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema, async_graphql::InputObject)]
 pub struct RouteInput {
     pub subsystem: Subsystem,
     #[schema(value_type = super::schema::LabelText, inline)]
@@ -32,6 +32,7 @@ pub struct RouteInput {
     #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub organisation_id: Option<String>,
     #[serde(default)]
+    #[graphql(default)]
     pub auto_provisioned: bool,
 }
 
