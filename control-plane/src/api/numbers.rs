@@ -57,7 +57,7 @@ fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -
 }
 
 #[utoipa::path(post, path = "/v1/numbers", tag = "numbers", request_body = AllocateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     responses((status = 201, description = "allocated", body = wire::Claimed),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -78,7 +78,7 @@ pub async fn allocate(
 }
 
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations", request_body = ReserveRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     responses((status = 201, description = "reserved until reserved_until", body = wire::Claimed),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -133,7 +133,7 @@ pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<Str
 }
 
 #[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", request_body = RemapInput,
-    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     responses((status = 200, description = "remapped in place", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -154,7 +154,7 @@ pub async fn remap(
 }
 
 #[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", request_body = ReleaseInput,
-    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = wire::Released),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -175,7 +175,7 @@ pub async fn release(
 }
 
 #[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers",
-    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer")),
+    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
     responses((status = 200, description = "allocated again with its last route", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
