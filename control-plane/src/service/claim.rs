@@ -237,12 +237,9 @@ async fn claim_once(
 }
 
 async fn replay(state: &AppState, stored: idempotency::Stored) -> ApiResult<Claimed> {
+    let seq = stored.seq(state).await?;
     let taken: StoredClaim = serde_json::from_value(stored.response)
         .map_err(|e| anyhow::anyhow!("stored answer of an Idempotency-Key: {e}"))?;
-    let seq = match stored.outbox_ids.iter().max() {
-        Some(id) => outbox::sequence(&state.db.operator, *id).await?,
-        None => *state.head.borrow(),
-    };
     Ok(Claimed { numbers: taken.numbers, seq })
 }
 

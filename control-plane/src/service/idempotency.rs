@@ -47,6 +47,18 @@ pub struct Stored {
     pub outbox_ids: Vec<i64>,
 }
 
+impl Stored {
+    /// The position of the first answer's change, read again: its outbox
+    /// rows may have been sequenced only after that answer was lost. A
+    /// change that wrote none answers the current head.
+    pub async fn seq(&self, state: &crate::state::AppState) -> ApiResult<u64> {
+        match self.outbox_ids.iter().max() {
+            Some(id) => Ok(crate::outbox::sequence(&state.db.operator, *id).await?),
+            None => Ok(*state.head.borrow()),
+        }
+    }
+}
+
 /// Claims `key` for this transaction, or returns the answer stored for it.
 pub async fn begin(conn: &mut PgConnection, tenant: Uuid, key: &Key) -> ApiResult<Option<Stored>> {
     let inserted = sqlx::query(
@@ -134,10 +146,7 @@ pub async fn repeat<T>(
 ) -> ApiResult<Option<Answer<T>>> {
     let Some(key) = key else { return Ok(None) };
     let Some(stored) = begin(conn, tenant, key).await? else { return Ok(None) };
-    let seq = match stored.outbox_ids.iter().max() {
-        Some(id) => crate::outbox::sequence(&state.db.operator, *id).await?,
-        None => *state.head.borrow(),
-    };
+    let seq = stored.seq(state).await?;
     let mut answer = stored.response;
     if let Some(fields) = answer.as_object_mut() {
         fields.insert("seq".to_owned(), seq.into());
