@@ -215,6 +215,7 @@ fn settings() -> Settings {
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
         lifecycle_interval: Some(Duration::from_millis(5000)),
+        tls: None,
     }
 }
 

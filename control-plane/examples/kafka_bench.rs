@@ -245,6 +245,7 @@ async fn l6(brokers: &str) {
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(864_000),
         lifecycle_interval: None,
+        tls: None,
     };
     let state = AppState::new(Db::connect(&args, &url).await.unwrap(), settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -41,6 +41,15 @@ pub struct ServeArgs {
     #[arg(long, env = "DIDROUTE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// PEM certificate chain: with DIDROUTE_TLS_KEY, the API speaks HTTPS
+    /// only (reloaded on SIGHUP or when the files change). Unset: plain HTTP.
+    #[arg(long, env = "DIDROUTE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of DIDROUTE_TLS_CERT.
+    #[arg(long, env = "DIDROUTE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
     /// Operator bearer token (at least 16 characters).
     #[arg(long, env = "DIDROUTE_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
@@ -77,6 +86,8 @@ pub struct Settings {
     pub reclaim_window: Duration,
     /// None: this instance runs no lifecycle jobs.
     pub lifecycle_interval: Option<Duration>,
+    /// HTTPS listener certificate; None: plain HTTP.
+    pub tls: Option<didroute_net::ServerTls>,
 }
 
 impl ServeArgs {
@@ -111,7 +122,15 @@ impl ServeArgs {
             self.reclaim_window_seconds,
             self.cooldown_seconds
         );
+        let tls = didroute_net::TlsFiles::from_pair(
+            self.tls_cert.clone(),
+            self.tls_key.clone(),
+            "DIDROUTE_TLS_CERT and DIDROUTE_TLS_KEY",
+        )?
+        .map(|files| didroute_net::ServerTls::load(&files))
+        .transpose()?;
         Ok(Settings {
+            tls,
             operator_token,
             more_operator_tokens,
             cooldown: Duration::from_secs(self.cooldown_seconds),
@@ -134,7 +153,10 @@ pub struct DataDirArgs {
 #[derive(Debug, Clone, Args)]
 pub struct KafkaArgs {
     /// Kafka bootstrap servers, `host:port[,host:port…]`. Unset: no Kafka;
-    /// lookup nodes tail the control plane's event feed.
+    /// lookup nodes tail the control plane's event feed. TLS, SASL and any
+    /// other librdkafka property: DIDROUTE_KAFKA_PROPERTIES_FILE (Java
+    /// `.properties`) and DIDROUTE_KAFKA_PROPERTY_<NAME> variables
+    /// (`SECURITY_PROTOCOL` is `security.protocol`).
     #[arg(long, env = "DIDROUTE_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
 
@@ -162,7 +184,9 @@ impl KafkaArgs {
                 && topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
             "DIDROUTE_KAFKA_TOPIC {topic:?} is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)"
         );
-        Ok(Some(crate::outbox::relay::RelaySettings::new(brokers, topic.clone())))
+        let mut settings = crate::outbox::relay::RelaySettings::new(brokers, topic.clone());
+        settings.properties = didroute_net::KafkaProperties::from_env()?;
+        Ok(Some(settings))
     }
 }
 

@@ -42,6 +42,8 @@ pub async fn run(
         .settings
         .lifecycle_interval
         .map(|every| tokio::spawn(service::lifecycle::run_forever(state.db.clone(), state.metrics.clone(), every)));
+    // a renewed certificate is picked up without a restart
+    let reload = state.settings.tls.as_ref().map(|tls| tls.watch());
     let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
     let server = api::serve(listener, state, async move {
         shutdown.await;
@@ -56,6 +58,9 @@ pub async fn run(
         }
     };
     tracker.abort();
+    if let Some(reload) = reload {
+        reload.abort();
+    }
     if let Some(jobs) = jobs {
         jobs.abort();
     }

@@ -74,10 +74,39 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// A failure to start is one line on stderr (`{:#}` joins the causes), so
+/// that an operator sees the cause without a backtrace-like block.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     init_tracing();
-    match Cli::parse().command {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes joined by `: `, leaving out a cause whose text
+/// the line already holds (sqlx's errors repeat their source).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Migrate { db } => {
             let url = db.database_url.as_deref().context("DATABASE_URL is required for migrate")?;
             db::migrate(url, db.db_role_password.as_deref()).await?;
@@ -166,7 +195,9 @@ async fn standalone(
         TcpListener::bind(lookup_listen).await.with_context(|| format!("cannot listen on {lookup_listen}"))?;
     let lookup_addr = lookup_listener.local_addr()?;
     println!("didroute standalone");
-    println!("  control plane:   http://{cp_addr}");
+    let scheme = if state.settings.tls.is_some() { "https" } else { "http" };
+    let lookup_properties = relay_settings.as_ref().map(|r| r.properties.clone()).unwrap_or_default();
+    println!("  control plane:   {scheme}://{cp_addr}");
     println!("  lookup node:     http://{lookup_addr}");
     println!("  operator token:  {token}");
     if embedded.is_some() {
@@ -181,10 +212,14 @@ async fn standalone(
     }
     let relay = didroute_control_plane::spawn_relay(&state, relay_settings, stop(rx.clone()));
     let cp = tokio::spawn(didroute_control_plane::run(cp_listener, state, stop(rx.clone())));
-    let mut lookup_config = didroute_lookup::Config::new(format!("http://{cp_addr}"), token.clone());
+    // over TLS the node's feed client must trust the certificate: name it
+    // for 127.0.0.1 or give its CA in DIDROUTE_CA_FILE
+    let mut lookup_config = didroute_lookup::Config::new(format!("{scheme}://{cp_addr}"), token.clone());
+    lookup_config.ca_file = didroute_net::tls_client::ca_file_from_env();
     lookup_config.listen = lookup_addr;
     lookup_config.kafka_brokers = kafka.kafka_brokers.clone().filter(|b| !b.trim().is_empty());
     lookup_config.kafka_topic = kafka.kafka_topic.clone();
+    lookup_config.kafka_properties = lookup_properties;
     let lookup = tokio::spawn(didroute_lookup::run(lookup_config, lookup_listener, stop(rx.clone())));
     shutdown_signal().await;
     let _ = tx.send(true);

@@ -2,9 +2,11 @@
 //! validated at start so a bad setting fails with a message, not later.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use didroute_net::{KafkaProperties, ServerTls, TlsFiles};
 use reqwest::Url;
 
 /// didroute lookup node: answers where a phone number routes, from an
@@ -60,6 +62,26 @@ pub struct Config {
     /// How often the snapshot file is rewritten (when the position moved).
     #[arg(long, env = "DIDROUTE_LOOKUP_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000)]
     pub snapshot_interval_ms: u64,
+
+    /// PEM certificate chain: with DIDROUTE_LOOKUP_TLS_KEY, lookups are served
+    /// over HTTPS only (reloaded on SIGHUP or when the files change).
+    #[arg(long, env = "DIDROUTE_LOOKUP_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of DIDROUTE_LOOKUP_TLS_CERT.
+    #[arg(long, env = "DIDROUTE_LOOKUP_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM file of CA certificates trusted beside the public roots when the
+    /// feed URL is `https://` (an operator's own CA).
+    #[arg(long, env = "DIDROUTE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// librdkafka properties for the consumer (TLS, SASL…): read by the
+    /// binary from DIDROUTE_KAFKA_PROPERTIES_FILE and
+    /// DIDROUTE_KAFKA_PROPERTY_<NAME> variables; set directly in-process.
+    #[arg(skip)]
+    pub kafka_properties: KafkaProperties,
 }
 
 /// The topic the control plane's relay publishes to by default.
@@ -96,6 +118,9 @@ pub enum ConfigError {
     SnapshotInterval(u64),
     #[error("DIDROUTE_LOOKUP_SNAPSHOT_PATH {0:?} is not a file path in an existing directory")]
     SnapshotPath(std::path::PathBuf),
+    /// The certificate or key could not be used; says which file and why.
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A configuration that passed [`Config::validate`].
@@ -111,6 +136,11 @@ pub struct Validated {
     pub kafka: Option<(String, String)>,
     /// The snapshot file to start from and keep current.
     pub snapshots: Option<crate::snapshot_files::SnapshotFiles>,
+    /// HTTPS for lookups; None: plain HTTP.
+    pub tls: Option<ServerTls>,
+    /// Extra CAs the feed client trusts.
+    pub ca_file: Option<PathBuf>,
+    pub kafka_properties: KafkaProperties,
 }
 
 impl Config {
@@ -165,7 +195,17 @@ impl Config {
                 })
             }
         };
+        let tls = TlsFiles::from_pair(
+            self.tls_cert.clone(),
+            self.tls_key.clone(),
+            "DIDROUTE_LOOKUP_TLS_CERT and DIDROUTE_LOOKUP_TLS_KEY",
+        )
+        .and_then(|files| files.map(|f| ServerTls::load(&f)).transpose())
+        .map_err(|e| ConfigError::Tls(format!("{e:#}")))?;
         Ok(Validated {
+            tls,
+            ca_file: self.ca_file.clone(),
+            kafka_properties: self.kafka_properties.clone(),
             feed_url,
             operator_token: token.to_owned(),
             feed_page_limit: self.feed_page_limit,
@@ -220,6 +260,10 @@ impl Default for Config {
             kafka_topic: DEFAULT_KAFKA_TOPIC.to_owned(),
             snapshot_path: None,
             snapshot_interval_ms: 60_000,
+            tls_cert: None,
+            tls_key: None,
+            ca_file: None,
+            kafka_properties: KafkaProperties::default(),
         }
     }
 }
@@ -239,6 +283,10 @@ impl std::fmt::Debug for Config {
             .field("snapshot_interval_ms", &self.snapshot_interval_ms)
             .field("kafka_brokers", &self.kafka_brokers)
             .field("kafka_topic", &self.kafka_topic)
+            .field("kafka_properties", &self.kafka_properties)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }
@@ -265,7 +313,7 @@ mod tests {
             Config { operator_token: Some(" ".into()), ..ok.clone() }.validate().unwrap_err(),
             ConfigError::BadToken
         );
-        for url in ["", "127.0.0.1:8080", "https://cp", "http://cp/?a=b", "file:///tmp"] {
+        for url in ["", "127.0.0.1:8080", "ftp://cp", "http://cp/?a=b", "file:///tmp"] {
             let err = Config { feed_url: url.into(), ..ok.clone() }.validate().unwrap_err();
             assert!(err.to_string().starts_with("DIDROUTE_FEED_URL"), "{url}: {err}");
         }

@@ -85,6 +85,7 @@ impl Node {
             );
             let app = Arc::new(App::new("kafka"));
             let mut kafka = feed::kafka::KafkaSettings::new(brokers, topic);
+            kafka.properties = valid.kafka_properties.clone();
             kafka.track_positions = valid.snapshots.is_some();
             // from the snapshot file, at the offsets recorded with it
             kafka.start = valid.snapshots.as_ref().and_then(|f| f.load(&app)).and_then(|boot| {
@@ -98,11 +99,18 @@ impl Node {
                 settings,
                 valid.fold_interval,
                 valid.snapshots,
+                valid.tls,
                 listener,
                 local_addr,
             ));
         }
-        let source = HttpFeed::new(&valid.feed_url, &valid.operator_token, valid.feed_page_limit, valid.feed_wait_ms)?;
+        let source = HttpFeed::with_ca_file(
+            &valid.feed_url,
+            &valid.operator_token,
+            valid.feed_page_limit,
+            valid.feed_wait_ms,
+            valid.ca_file.as_deref(),
+        )?;
         tracing::info!(
             listen = %local_addr,
             feed = %source.events_url(),
@@ -116,7 +124,7 @@ impl Node {
         if let Some(files) = &valid.snapshots {
             files.load(&app);
         }
-        Ok(Node::start_on(app, source, settings, valid.fold_interval, valid.snapshots, listener, local_addr))
+        Ok(Node::start_on(app, source, settings, valid.fold_interval, valid.snapshots, valid.tls, listener, local_addr))
     }
 
     /// Starts a node on any event source (tests, or a tuned Kafka source).
@@ -128,17 +136,20 @@ impl Node {
         local_addr: SocketAddr,
     ) -> Node {
         let app = Arc::new(App::new(source.name()));
-        Node::start_on(app, source, settings, fold_interval, None, listener, local_addr)
+        Node::start_on(app, source, settings, fold_interval, None, None, listener, local_addr)
     }
 
     /// Starts a node on `app` (which may hold a snapshot loaded from a file)
-    /// and any event source; with `snapshots`, keeps that file current.
+    /// and any event source; with `snapshots`, keeps that file current; with
+    /// `tls`, serves HTTPS.
+    #[allow(clippy::too_many_arguments)]
     pub fn start_on<S: EventSource>(
         app: Arc<App>,
         source: S,
         settings: TailerSettings,
         fold_interval: std::time::Duration,
         snapshots: Option<snapshot_files::SnapshotFiles>,
+        tls: Option<didroute_net::ServerTls>,
         listener: TcpListener,
         local_addr: SocketAddr,
     ) -> Node {
@@ -158,7 +169,7 @@ impl Node {
         });
         let (server_app, mut rx) = (Arc::clone(&app), stopping);
         tasks.spawn(async move {
-            serve(listener, server_app, async move { stopped(&mut rx).await }).await;
+            server::serve_tls(listener, server_app, tls, async move { stopped(&mut rx).await }).await;
             "server"
         });
         Node { app, local_addr, stop, tasks }

@@ -10,8 +10,12 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let mut config = Config::parse();
     init_tracing();
+    match didroute_net::KafkaProperties::from_env() {
+        Ok(properties) => config.kafka_properties = properties,
+        Err(error) => Config::command().error(ErrorKind::ValueValidation, format!("{error:#}")).exit(),
+    }
     // Fail on bad settings before binding anything, the way clap reports
     // a bad flag (message, usage hint, exit code 2).
     if let Err(error) = config.validate() {

@@ -20,6 +20,7 @@ pub fn settings() -> Settings {
         cooldown: Duration::from_secs(300),
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
         lifecycle_interval: None,
+        tls: None,
     }
 }
 
@@ -51,7 +52,8 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let db = Db::connect(&db_args(8), &owner_url).await.expect("connect pools");
     let state = AppState::new(db, settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if state.settings.tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}", listener.local_addr().unwrap());
     let (stop, rx) = oneshot::channel::<()>();
     tokio::spawn(didroute_control_plane::run(listener, state.clone(), async {
         let _ = rx.await;

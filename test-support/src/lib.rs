@@ -15,10 +15,12 @@ mod app;
 mod client;
 mod database;
 mod lookup;
+mod tls;
 mod wait;
 
 pub use app::{settings, spawn_app, spawn_app_with, TestApp, OPERATOR_TOKEN};
 pub use client::TestTenant;
 pub use database::{admin_url, db_args, fresh_database};
 pub use lookup::start_lookup;
+pub use tls::TestCa;
 pub use wait::{eventually, within, PATIENCE};

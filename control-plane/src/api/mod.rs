@@ -7,6 +7,7 @@ mod inventory;
 mod numbers;
 mod observe;
 mod tenants;
+pub mod tls;
 
 use didroute_shared::problem::ProblemType;
 use std::future::Future;
@@ -68,11 +69,17 @@ pub fn router(state: AppState) -> Router {
     router_with_docs(state).0
 }
 
-/// Serves the API on `listener` until `shutdown` completes (tests bind port 0).
+/// Serves the API on `listener` until `shutdown` completes (tests bind port
+/// 0); over TLS when the settings carry a certificate.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    match state.settings.tls.clone() {
+        None => axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await,
+        Some(tls) => {
+            axum::serve(tls::TlsListener::new(listener, tls)?, router(state)).with_graceful_shutdown(shutdown).await
+        }
+    }
 }

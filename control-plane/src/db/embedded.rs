@@ -81,6 +81,21 @@ impl EmbeddedPg {
         self.port
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Gives `path` to the server's user, readable by it alone (what
+    /// PostgreSQL demands of `ssl_key_file`).
+    pub fn own(&self, path: &Path) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        if self.as_postgres {
+            run(Command::new("chown").arg("postgres:").arg(path))?;
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(())
+    }
+
     /// Stops the server (fast shutdown: open sessions are rolled back).
     pub fn stop(mut self) -> anyhow::Result<()> {
         self.stopped = true;

@@ -8,6 +8,8 @@ pub mod embedded;
 use std::str::FromStr;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -42,7 +44,13 @@ impl Db {
             Some(u) => u.clone(),
             None => role_url(owner_url, OPERATOR_ROLE, args.db_role_password.as_deref())?,
         };
-        Ok(Db { app: pool(&app_url, args.db_pool_size).await?, operator: pool(&op_url, args.db_pool_size).await? })
+        let app = pool(&app_url, args.db_pool_size)
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL as {APP_ROLE} (DIDROUTE_APP_DATABASE_URL)"))?;
+        let operator = pool(&op_url, args.db_pool_size).await.with_context(|| {
+            format!("cannot connect to PostgreSQL as {OPERATOR_ROLE} (DIDROUTE_OPERATOR_DATABASE_URL)")
+        })?;
+        Ok(Db { app, operator })
     }
 
     /// Begins a transaction on the app pool scoped to `tenant`. The setting is
@@ -56,8 +64,12 @@ impl Db {
 
 /// Runs migrations as the owner and, when given, sets the service roles' password.
 pub async fn migrate(owner_url: &str, role_password: Option<&str>) -> anyhow::Result<()> {
-    let opts = PgConnectOptions::from_str(owner_url)?;
-    let pool = PgPoolOptions::new().max_connections(1).connect_with(opts).await?;
+    let opts = connect_options(owner_url).context("DATABASE_URL is not a postgres url")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .context("cannot connect to PostgreSQL at DATABASE_URL")?;
     MIGRATOR.run(&pool).await?;
     if let Some(pw) = role_password {
         for role in [APP_ROLE, OPERATOR_ROLE] {
@@ -74,8 +86,21 @@ pub async fn migrate(owner_url: &str, role_password: Option<&str>) -> anyhow::Re
     Ok(())
 }
 
+/// A URL's options: `sslmode` (`disable` … `verify-full`) and
+/// `sslrootcert` are sqlx's own, over rustls.
+fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    let opts = PgConnectOptions::from_str(url)?;
+    if matches!(opts.get_ssl_mode(), sqlx::postgres::PgSslMode::VerifyCa) {
+        tracing::warn!(
+            "sslmode=verify-ca also checks the server's host name in this build (sqlx 0.8 over rustls, \
+             launchbadge/sqlx#3793): the certificate must name the host connected to, as with verify-full"
+        );
+    }
+    Ok(opts)
+}
+
 async fn pool(url: &str, size: u32) -> anyhow::Result<PgPool> {
-    let opts = PgConnectOptions::from_str(url)?.application_name("didroute-control-plane");
+    let opts = connect_options(url)?.application_name("didroute-control-plane");
     Ok(PgPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?)
 }
 

@@ -58,9 +58,11 @@ pub struct RelaySettings {
     pub tick: Duration,
     pub retry_min: Duration,
     pub retry_max: Duration,
-    /// Extra librdkafka producer settings (e.g. `message.timeout.ms`); they
-    /// cannot turn off idempotence, `acks=all` or raise `linger.ms` above 1.
-    pub producer: Vec<(String, String)>,
+    /// The operator's librdkafka properties (TLS, SASL, tuning such as
+    /// `message.timeout.ms`); they cannot change the brokers, turn off
+    /// idempotence or `acks=all`, or raise `linger.ms` above 1. Debug
+    /// output hides secret values.
+    pub properties: didroute_net::KafkaProperties,
     pub before_mark: Option<BeforeMark>,
 }
 
@@ -73,7 +75,7 @@ impl RelaySettings {
             tick: Duration::from_millis(500),
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(5),
-            producer: Vec::new(),
+            properties: didroute_net::KafkaProperties::default(),
             before_mark: None,
         }
     }
@@ -86,7 +88,7 @@ impl std::fmt::Debug for RelaySettings {
             .field("topic", &self.topic)
             .field("batch", &self.batch)
             .field("tick", &self.tick)
-            .field("producer", &self.producer)
+            .field("properties", &self.properties)
             .field("before_mark", &self.before_mark.is_some())
             .finish()
     }
@@ -105,12 +107,12 @@ pub struct RelayStatus {
     pub delivery_failures: u64,
 }
 
-/// The producer settings the relay's guarantees rest on; `extra` is applied
-/// first so these always win.
-pub fn producer_config(brokers: &str, extra: &[(String, String)]) -> ClientConfig {
+/// The producer settings the relay's guarantees rest on; `properties` are
+/// applied first so these always win.
+pub fn producer_config(brokers: &str, properties: &didroute_net::KafkaProperties) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("message.timeout.ms", "60000");
-    for (k, v) in extra {
+    for (k, v) in properties.iter() {
         config.set(k, v);
     }
     config
@@ -228,7 +230,7 @@ impl Relay {
     }
 
     fn producer(&self) -> anyhow::Result<FutureProducer> {
-        producer_config(&self.settings.brokers, &self.settings.producer)
+        producer_config(&self.settings.brokers, &self.settings.properties)
             .create::<FutureProducer>()
             .with_context(|| format!("cannot create a Kafka producer for {}", self.settings.brokers))
     }

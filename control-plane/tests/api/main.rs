@@ -16,3 +16,4 @@ mod openapi;
 mod retries;
 mod rls;
 mod security;
+mod tls;

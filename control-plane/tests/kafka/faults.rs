@@ -29,7 +29,7 @@ async fn broker_outage_under_write_load_loses_nothing() {
     let app = spawn_app().await;
     let mut settings = relay_settings(&brokers, topic);
     // deliveries fail within the outage, so the relay must resend them
-    settings.producer.push(("message.timeout.ms".into(), "1500".into()));
+    settings.properties.set("message.timeout.ms".into(), "1500".into());
     let mut relay = spawn_relay(&app, settings);
     let node = start_node(kafka_settings(&brokers, topic)).await;
     ready(&node).await;

@@ -248,7 +248,7 @@ pub fn relay_settings(brokers: &str, topic: &str) -> RelaySettings {
     let mut s = RelaySettings::new(brokers, topic);
     s.tick = Duration::from_millis(100);
     s.retry_max = Duration::from_secs(1);
-    s.producer.push(("reconnect.backoff.max.ms".into(), "500".into()));
+    s.properties.set("reconnect.backoff.max.ms".into(), "500".into());
     s
 }
 

@@ -20,6 +20,8 @@ pub enum FeedError {
     Url { url: String, reason: String },
     #[error("cannot build the feed http client: {0}")]
     Client(#[source] reqwest::Error),
+    #[error("{0}")]
+    CaFile(String),
     #[error("feed request failed: {0}")]
     Request(#[source] reqwest::Error),
     #[error("feed answered {status}: {detail}")]
@@ -46,10 +48,24 @@ impl HttpFeed {
     /// `base` is the control plane's address (`http://127.0.0.1:8080`);
     /// `limit` events per page; long polls wait up to `wait_ms`.
     pub fn new(base: &Url, token: &str, limit: u32, wait_ms: u64) -> Result<HttpFeed, FeedError> {
+        HttpFeed::with_ca_file(base, token, limit, wait_ms, None)
+    }
+
+    /// [`HttpFeed::new`] trusting the CA certificates in `ca_file` too (an
+    /// `https://` control plane with an operator's own CA).
+    pub fn with_ca_file(
+        base: &Url,
+        token: &str,
+        limit: u32,
+        wait_ms: u64,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<HttpFeed, FeedError> {
         let events_url = events_url(base)?;
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("didroute-lookup/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("didroute-lookup/", env!("CARGO_PKG_VERSION")));
+        let client = didroute_net::tls_client::with_ca_file(builder, ca_file)
+            .map_err(|e| FeedError::CaFile(format!("DIDROUTE_CA_FILE: {e:#}")))?
             .build()
             .map_err(FeedError::Client)?;
         Ok(HttpFeed { client, events_url, token: token.to_owned(), limit: limit.max(1), wait_ms })
@@ -103,13 +119,11 @@ impl EventSource for HttpFeed {
     }
 }
 
-/// Why `base` cannot be the feed's address, if it cannot: http only (this
-/// build has no TLS), with a host, without query or fragment.
+/// Why `base` cannot be the feed's address, if it cannot: http or https,
+/// with a host, without query or fragment.
 pub(crate) fn check_base(base: &Url) -> Result<(), &'static str> {
-    match base.scheme() {
-        "http" => {}
-        "https" => return Err("https is not supported by this build (no TLS): use http on a private network"),
-        _ => return Err("expected an http url such as http://127.0.0.1:8080"),
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err("expected an http(s) url such as http://127.0.0.1:8080");
     }
     if base.host_str().unwrap_or_default().is_empty() {
         return Err("the url has no host");

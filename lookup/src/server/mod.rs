@@ -16,10 +16,13 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use didroute_net::tls_server::HANDSHAKE_TIMEOUT;
+use didroute_net::ServerTls;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -37,6 +40,19 @@ const DRAIN: Duration = Duration::from_secs(5);
 /// accepting, lets open connections finish (up to a few seconds) and
 /// returns. Bind the listener to port 0 in tests.
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    serve_tls(listener, app, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given (the handshake runs in the
+/// connection's own task, so a slow client delays nobody else; the
+/// certificate is reloaded while this runs).
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<ServerTls>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let reload = tls.as_ref().map(ServerTls::watch);
     let (closing, close) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -46,9 +62,16 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             _ = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(connection(stream, Arc::clone(&app), close.clone()));
-                }
+                Ok((stream, _peer)) => match &tls {
+                    None => {
+                        // Lookups are small request/response pairs: do not wait to coalesce.
+                        let _ = stream.set_nodelay(true);
+                        connections.spawn(connection(stream, Arc::clone(&app), close.clone()));
+                    }
+                    Some(tls) => {
+                        connections.spawn(handshake(stream, tls.clone(), Arc::clone(&app), close.clone()));
+                    }
+                },
                 Err(error) => {
                     // Out of file descriptors and the like: pause instead of
                     // spinning, keep serving the open connections.
@@ -59,6 +82,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         }
     }
     drop(listener);
+    if let Some(reload) = reload {
+        reload.abort();
+    }
     closing.send_replace(true);
     let open = connections.len();
     let drained = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
@@ -84,9 +110,19 @@ enum Side {
     Idle,
 }
 
-async fn connection(stream: TcpStream, app: Arc<App>, mut close: watch::Receiver<bool>) {
-    // Lookups are small request/response pairs: do not wait to coalesce.
+async fn handshake(stream: TcpStream, tls: ServerTls, app: Arc<App>, close: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await {
+        Ok(Ok(stream)) => connection(stream, app, close).await,
+        Ok(Err(error)) => tracing::debug!(%error, "tls handshake failed"),
+        Err(_) => tracing::debug!("tls handshake timed out"),
+    }
+}
+
+async fn connection<S>(stream: S, app: Arc<App>, mut close: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let shared = Arc::new(Connection { app, activity: guard::Activity::default() });
     let state = Arc::clone(&shared);
     let service = service_fn(move |request| {

@@ -56,25 +56,28 @@ type NodeConsumer = BaseConsumer<QuietContext>;
 
 /// The consumer settings: a group id of its own (never committed, never
 /// joined: partitions are assigned, not subscribed), from the beginning,
-/// partition-end events on, short fetch waits for latency.
+/// partition-end events on, short fetch waits for latency. The operator's
+/// properties (TLS, SASL, tuning) come between the tunables and the
+/// settings this reader's correctness rests on, which always win.
 pub fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", &settings.brokers)
-        .set("group.id", format!("didroute-lookup-{}", uuid::Uuid::new_v4().simple()))
         .set("client.id", "didroute-lookup")
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "true")
         .set("fetch.wait.max.ms", "10")
         .set("fetch.error.backoff.ms", "50")
         .set("reconnect.backoff.ms", "50")
         .set("reconnect.backoff.max.ms", "1000")
         .set("topic.metadata.refresh.interval.ms", "10000");
-    for (k, v) in &settings.client {
+    for (k, v) in settings.properties.iter() {
         config.set(k, v);
     }
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("group.id", format!("didroute-lookup-{}", uuid::Uuid::new_v4().simple()))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true");
     config
 }
 

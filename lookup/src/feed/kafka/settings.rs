@@ -11,9 +11,10 @@ pub struct KafkaSettings {
     /// Bootstrap servers, `host:port[,host:port…]`.
     pub brokers: String,
     pub topic: String,
-    /// Extra librdkafka consumer settings; applied last, so they may tune
-    /// anything (`fetch.wait.max.ms`, security settings…).
-    pub client: Vec<(String, String)>,
+    /// The operator's librdkafka properties (TLS, SASL, tuning such as
+    /// `fetch.wait.max.ms`); they cannot change the brokers, the group or
+    /// offset handling. Debug output hides secret values.
+    pub properties: didroute_net::KafkaProperties,
     /// Events per page at most (catch-up pages may exceed it near the end).
     pub max_batch: usize,
     /// How long a tailing fetch waits for events before answering with none.
@@ -62,7 +63,7 @@ impl KafkaSettings {
         KafkaSettings {
             brokers: brokers.into(),
             topic: topic.into(),
-            client: Vec::new(),
+            properties: didroute_net::KafkaProperties::default(),
             max_batch: 10_000,
             wait: Duration::from_millis(1000),
             probe_interval: Duration::from_millis(500),
