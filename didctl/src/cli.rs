@@ -27,8 +27,8 @@ On error the server's problem is printed to stderr as `title: detail`.";
 #[derive(Debug, Parser)]
 #[command(name = "didctl", version, after_help = EXIT_CODES, max_term_width = 120)]
 pub struct Cli {
-    /// Control-plane base URL. Plain http:// only: didctl has no TLS built in
-    /// (reach an https endpoint through a local TLS proxy or tunnel).
+    /// Control-plane base URL, http:// or https:// (an operator's own CA:
+    /// DIDROUTE_CA_FILE).
     #[arg(
         long,
         env = "DIDROUTE_URL",
@@ -42,7 +42,7 @@ pub struct Cli {
     #[arg(long, env = "DIDROUTE_TOKEN", hide_env_values = true, global = true, help_heading = "Global options")]
     pub token: Option<String>,
 
-    /// Lookup-node base URL (for `lookup`; plain http:// only).
+    /// Lookup-node base URL (for `lookup`), http:// or https://.
     #[arg(
         long,
         env = "DIDROUTE_LOOKUP_URL",

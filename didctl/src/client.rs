@@ -61,21 +61,17 @@ impl fmt::Display for Failure {
 
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 
-/// An http:// base URL, checked, without a trailing slash.
+/// An http:// or https:// base URL, checked, without a trailing slash.
 pub fn base_url(flag: &str, var: &str, value: &str) -> Result<String> {
     let url = Url::parse(value).map_err(|e| {
         Failure::usage(format!("{var} / {flag} {value:?} is not a URL ({e}); e.g. http://127.0.0.1:8080"))
     })?;
     match url.scheme() {
-        "http" => {}
-        "https" => {
-            return Err(Failure::usage(format!(
-                "{var} / {flag} {value:?} uses https, but didctl speaks plain http:// only (it is built without TLS): \
-                 use an http:// URL, or reach the https endpoint through a local TLS proxy or tunnel"
-            )))
-        }
+        "http" | "https" => {}
         other => {
-            return Err(Failure::usage(format!("{var} / {flag} {value:?} has scheme {other:?}; use an http:// URL")))
+            return Err(Failure::usage(format!(
+                "{var} / {flag} {value:?} has scheme {other:?}; use an http:// or https:// URL"
+            )))
         }
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -123,9 +119,13 @@ impl Client {
                 ));
             }
         }
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("didctl/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("didctl/", env!("CARGO_PKG_VERSION")));
+        // https:// URLs signed by an operator's own CA
+        let ca_file = didroute_net::tls_client::ca_file_from_env();
+        let http = didroute_net::tls_client::with_ca_file(builder, ca_file.as_deref())
+            .map_err(|e| Failure::usage(format!("DIDROUTE_CA_FILE: {e:#}")))?
             .build()
             .map_err(|e| Failure::usage(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Client { http, base, token, timeout })
@@ -263,9 +263,10 @@ mod tests {
     fn urls() {
         assert_eq!(base_url("--url", "DIDROUTE_URL", "http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
         assert_eq!(base_url("--url", "DIDROUTE_URL", "http://h/api").unwrap(), "http://h/api");
-        let https = base_url("--url", "DIDROUTE_URL", "https://example.com").unwrap_err();
-        assert!(https.to_string().contains("http:// only"), "{https}");
-        assert_eq!(https.exit_code(), 1);
+        assert_eq!(base_url("--url", "DIDROUTE_URL", "https://example.com/").unwrap(), "https://example.com");
+        let ftp = base_url("--url", "DIDROUTE_URL", "ftp://example.com").unwrap_err();
+        assert!(ftp.to_string().contains("use an http:// or https:// URL"), "{ftp}");
+        assert_eq!(ftp.exit_code(), 1);
         assert!(base_url("--url", "DIDROUTE_URL", "localhost:8080").is_err());
         assert!(base_url("--url", "DIDROUTE_URL", "not a url").is_err());
     }

@@ -124,6 +124,40 @@ fn progress_lines(stderr: &str) -> Vec<&str> {
     stderr.lines().filter(|l| l.starts_with("import ") && l.contains(" numbers ")).collect()
 }
 
+/// didctl against an HTTPS control plane whose certificate an operator's own
+/// CA signed: trusted with DIDROUTE_CA_FILE, refused without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_an_operators_ca_file() {
+    let ca = didroute_test_support::TestCa::new("operator-ca");
+    let dir = tempfile::tempdir().unwrap();
+    let files = ca.issue("cp", "DNS:localhost,IP:127.0.0.1", dir.path());
+    let tls = didroute_net::ServerTls::load(&files).unwrap();
+    let app = didroute_test_support::spawn_app_with(didroute_control_plane::config::Settings {
+        tls: Some(tls),
+        ..didroute_test_support::settings()
+    })
+    .await;
+    assert!(app.base.starts_with("https://"));
+    let run = |ca_file: Option<&Path>| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_didctl"));
+        cmd.args(["tenants", "list", "--json"])
+            .env("DIDROUTE_URL", &app.base)
+            .env("DIDROUTE_TOKEN", OPERATOR_TOKEN)
+            .env_remove("DIDROUTE_CA_FILE")
+            .kill_on_drop(true);
+        if let Some(f) = ca_file {
+            cmd.env("DIDROUTE_CA_FILE", f);
+        }
+        async move { tokio::time::timeout(Duration::from_secs(60), cmd.output()).await.unwrap().unwrap() }
+    };
+    let trusted = run(Some(&ca.cert)).await;
+    assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
+    let listed: Value = serde_json::from_slice(&trusted.stdout).unwrap();
+    assert!(listed["tenants"].is_array(), "{listed}");
+    let refused = run(None).await;
+    assert!(!refused.status.success(), "an unknown CA must not be trusted");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_keys_and_imports() {
     let live = start().await;
@@ -521,8 +555,8 @@ async fn errors_have_exit_codes_and_problem_text() {
 
     // configuration and usage: exit 1, nothing sent
     live.run(None, &["tenants", "list"]).await.fails(1, "no token: set DIDROUTE_TOKEN or pass --token");
-    live.op(&["--url", "https://example.com", "tenants", "list"]).await.fails(1, "plain http:// only");
-    live.op(&["--url", "localhost:8080", "tenants", "list"]).await.fails(1, "use an http:// URL");
+    live.op(&["--url", "ftp://example.com", "tenants", "list"]).await.fails(1, "use an http:// or https:// URL");
+    live.op(&["--url", "localhost:8080", "tenants", "list"]).await.fails(1, "use an http:// or https:// URL");
     live.op(&[]).await.fails(1, "Usage: didctl");
     live.op(&["tenants", "list", "--no-such-flag"]).await.fails(1, "--no-such-flag");
     live.run(k, &["allocate", "--subsystem", "psap", "--dashboard", "d", "--label", "l"]).await.fails(1, "--country");

@@ -2,9 +2,10 @@
 //! subcommands, all fed by the same realistic data set (`Dataset::generate(N,
 //! 42)`, so every peer holds the same numbers and the same answers):
 //!
-//! - `lookup-server N ADDR KEYS_FILE`: builds a snapshot of N numbers, writes
-//!   100k of them (random, present) to KEYS_FILE for wrk, serves the real
-//!   lookup HTTP server on ADDR on one thread, until killed;
+//! - `lookup-server N ADDR KEYS_FILE [CERT KEY]`: builds a snapshot of N
+//!   numbers, writes 100k of them (random, present) to KEYS_FILE for wrk,
+//!   serves the real lookup HTTP server on ADDR on one thread, until killed
+//!   (HTTPS with the PEM files CERT and KEY, for `benches/lookup-https.sh`);
 //! - `bare-server ADDR BYTES`: a bare hyper server on one thread answering
 //!   every request with a fixed JSON body of BYTES bytes and the same
 //!   headers as a lookup (the HTTP floor);
@@ -61,7 +62,8 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
 }
 
-fn lookup_server(n: usize, addr: SocketAddr, keys: &str) {
+fn lookup_server(n: usize, addr: SocketAddr, keys: &str, tls: Option<didroute_net::TlsFiles>) {
+    let tls = tls.map(|files| didroute_net::ServerTls::load(&files).expect("certificate and key"));
     let t = std::time::Instant::now();
     let data = Dataset::generate(n, 42);
     let s = snapshot(&data);
@@ -78,7 +80,7 @@ fn lookup_server(n: usize, addr: SocketAddr, keys: &str) {
     runtime().block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         eprintln!("listening on {addr}");
-        didroute_lookup::serve(listener, app, std::future::pending()).await;
+        didroute_lookup::server::serve_tls(listener, app, tls, std::future::pending()).await;
     });
 }
 
@@ -224,7 +226,10 @@ fn main() {
     let arg = |i: usize| args.get(i).unwrap_or_else(|| panic!("missing argument {i}; see the source's header"));
     let count = |i: usize| arg(i).replace('_', "").parse::<usize>().expect("a count");
     match args.first().map(String::as_str) {
-        Some("lookup-server") => lookup_server(count(1), arg(2).parse().expect("ADDR"), arg(3)),
+        Some("lookup-server") => {
+            let tls = args.get(5).map(|key| didroute_net::TlsFiles { cert: arg(4).into(), key: key.into() });
+            lookup_server(count(1), arg(2).parse().expect("ADDR"), arg(3), tls)
+        }
         Some("bare-server") => bare_server(arg(1).parse().expect("ADDR"), count(2)),
         Some("redis-resp") => {
             let mut w = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());

@@ -10,3 +10,4 @@ mod faults;
 mod readiness;
 mod relay;
 mod repeats;
+mod tls;
