@@ -18,6 +18,9 @@ pub struct App {
     source: &'static str,
     /// Wakes the folder early when the overlay passes its threshold.
     fold_wanted: Notify,
+    /// Bearer tokens `/v1/*` requires (`DIDROUTE_LOOKUP_TOKENS`), for
+    /// networks where who owns a number must not be open; None: open.
+    readers: Option<Vec<String>>,
 }
 
 impl App {
@@ -32,7 +35,27 @@ impl App {
             metrics: Metrics::new(),
             source,
             fold_wanted: Notify::new(),
+            readers: None,
         }
+    }
+
+    /// This app, answering `/v1/*` only to a request bearing one of `tokens`
+    /// (none given: open to all).
+    pub fn require_tokens(mut self, tokens: Vec<String>) -> App {
+        self.readers = (!tokens.is_empty()).then_some(tokens);
+        self
+    }
+
+    /// Whether a request with this `Authorization` header may read `/v1/*`.
+    /// Every configured token is compared in constant time (`subtle`), so
+    /// timing tells neither a prefix nor which one matched.
+    pub fn may_read(&self, authorization: Option<&hyper::header::HeaderValue>) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some(tokens) = &self.readers else { return true };
+        let presented = authorization
+            .and_then(|h| h.as_bytes().strip_prefix(b"Bearer ").or_else(|| h.as_bytes().strip_prefix(b"bearer ")))
+            .unwrap_or_default();
+        !presented.is_empty() && tokens.iter().fold(false, |hit, t| hit | bool::from(presented.ct_eq(t.as_bytes())))
     }
 
     pub fn store(&self) -> &Store {

@@ -63,6 +63,12 @@ pub struct Config {
     #[arg(long, env = "DIDROUTE_LOOKUP_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000)]
     pub snapshot_interval_ms: u64,
 
+    /// Bearer tokens `/v1/*` requires, comma-separated (each at least 16
+    /// characters), where who owns a number must not be open to the
+    /// network; `/healthz`, `/readyz`, `/metrics` stay open. Unset: open.
+    #[arg(long, env = "DIDROUTE_LOOKUP_TOKENS", hide_env_values = true)]
+    pub lookup_tokens: Option<String>,
+
     /// PEM certificate chain: with DIDROUTE_LOOKUP_TLS_KEY, lookups are served
     /// over HTTPS only (reloaded on SIGHUP or when the files change).
     #[arg(long, env = "DIDROUTE_LOOKUP_TLS_CERT")]
@@ -121,6 +127,9 @@ pub enum ConfigError {
     /// The certificate or key could not be used; says which file and why.
     #[error("{0}")]
     Tls(String),
+    /// By position, never by value: this message reaches logs.
+    #[error("DIDROUTE_LOOKUP_TOKENS: token {0} is shorter than 16 characters or holds whitespace")]
+    LookupToken(usize),
 }
 
 /// A configuration that passed [`Config::validate`].
@@ -140,6 +149,8 @@ pub struct Validated {
     pub tls: Option<ServerTls>,
     /// Extra CAs the feed client trusts.
     pub ca_file: Option<PathBuf>,
+    /// Tokens `/v1/*` requires; empty: open.
+    pub lookup_tokens: Vec<String>,
     pub kafka_properties: KafkaProperties,
 }
 
@@ -202,7 +213,20 @@ impl Config {
         )
         .and_then(|files| files.map(|f| ServerTls::load(&f)).transpose())
         .map_err(|e| ConfigError::Tls(format!("{e:#}")))?;
+        let lookup_tokens: Vec<String> = self
+            .lookup_tokens
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(i) = lookup_tokens.iter().position(|t| t.len() < 16 || t.chars().any(char::is_whitespace)) {
+            return Err(ConfigError::LookupToken(i + 1));
+        }
         Ok(Validated {
+            lookup_tokens,
             tls,
             ca_file: self.ca_file.clone(),
             kafka_properties: self.kafka_properties.clone(),
@@ -260,6 +284,7 @@ impl Default for Config {
             kafka_topic: DEFAULT_KAFKA_TOPIC.to_owned(),
             snapshot_path: None,
             snapshot_interval_ms: 60_000,
+            lookup_tokens: None,
             tls_cert: None,
             tls_key: None,
             ca_file: None,
@@ -284,6 +309,7 @@ impl std::fmt::Debug for Config {
             .field("kafka_brokers", &self.kafka_brokers)
             .field("kafka_topic", &self.kafka_topic)
             .field("kafka_properties", &self.kafka_properties)
+            .field("lookup_tokens", &self.lookup_tokens.as_ref().map(|_| "<redacted>"))
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("ca_file", &self.ca_file)

@@ -83,7 +83,7 @@ impl Node {
                 snapshot_file = ?valid.snapshots.as_ref().map(|f| f.path.display().to_string()),
                 "lookup node starting"
             );
-            let app = Arc::new(App::new("kafka"));
+            let app = Arc::new(App::new("kafka").require_tokens(valid.lookup_tokens.clone()));
             let mut kafka = feed::kafka::KafkaSettings::new(brokers, topic);
             kafka.properties = valid.kafka_properties.clone();
             kafka.track_positions = valid.snapshots.is_some();
@@ -119,7 +119,7 @@ impl Node {
             snapshot_file = ?valid.snapshots.as_ref().map(|f| f.path.display().to_string()),
             "lookup node starting"
         );
-        let app = Arc::new(App::new(source.name()));
+        let app = Arc::new(App::new(source.name()).require_tokens(valid.lookup_tokens.clone()));
         // the feed resumes from the snapshot's position alone
         if let Some(files) = &valid.snapshots {
             files.load(&app);

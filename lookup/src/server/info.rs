@@ -14,7 +14,10 @@ use crate::app::App;
     method(get, head),
     path = "/v1/snapshot",
     tag = "node",
-    responses((status = 200, description = "the snapshot the node answers from", body = SnapshotAnswer, headers(("didroute-seq" = u64, description = "the snapshot position"))))
+    responses(
+        (status = 200, description = "the snapshot the node answers from", body = SnapshotAnswer, headers(("didroute-seq" = u64, description = "the snapshot position"))),
+        (status = 401, description = "the node requires a bearer token (`DIDROUTE_LOOKUP_TOKENS`) and the request had none of them (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub fn snapshot(app: &App) -> Reply {
     // Readiness first, then the snapshot: the tailer publishes the complete

@@ -70,6 +70,7 @@ fn behind(app: &App, min_seq: Option<u64>) -> Reply {
     responses(
         (status = 200, description = "the number's route and greeting", body = RouteAnswer, headers(("didroute-seq" = u64, description = "the snapshot position the answer was made from"))),
         (status = 400, description = "not an E.164 number (`invalid-number`), or a bad `min_seq`/`wait_ms` (`invalid-query`)", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64))),
+        (status = 401, description = "the node requires a bearer token (`DIDROUTE_LOOKUP_TOKENS`) and the request had none of them (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "the number is not allocated to any tenant, or is disabled (`number-not-routed`)", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64))),
         (status = 503, description = "the node is still loading (`not-ready`) or has not reached `min_seq` within `wait_ms` (`not-caught-up`): retry, or ask another node", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64), ("retry-after" = u32, description = "seconds"))),
     )
@@ -127,6 +128,7 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
     responses(
         (status = 200, description = "whether the number is allocated to the tenant", body = CallerIdAnswer, headers(("didroute-seq" = u64, description = "the snapshot position the answer was made from"))),
         (status = 400, description = "not a tenant id (`invalid-tenant-id`), not an E.164 number (`invalid-number`), or a bad `min_seq`/`wait_ms` (`invalid-query`)", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64))),
+        (status = 401, description = "the node requires a bearer token (`DIDROUTE_LOOKUP_TOKENS`) and the request had none of them (`unauthorized`)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "the node is still loading (`not-ready`) or has not reached `min_seq` within `wait_ms` (`not-caught-up`): retry, or ask another node", body = Problem, content_type = "application/problem+json", headers(("didroute-seq" = u64), ("retry-after" = u32, description = "seconds"))),
     )
 )]

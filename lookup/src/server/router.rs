@@ -4,7 +4,9 @@
 
 use hyper::{Method, Request};
 
-use super::reply::{method_not_allowed, not_found_path, Reply};
+use didroute_shared::problem::ProblemType;
+
+use super::reply::{method_not_allowed, not_found_path, problem, Reply};
 use super::{info, lookup, openapi};
 use crate::app::App;
 
@@ -62,6 +64,13 @@ pub async fn handle<B>(app: &App, request: Request<B>) -> Reply {
     // the body's length as content-length and leaves the body out).
     if request.method() != Method::GET && request.method() != Method::HEAD {
         return method_not_allowed(request.method());
+    }
+    let reads_routes = matches!(endpoint, Endpoint::Route(_) | Endpoint::CallerId { .. } | Endpoint::Snapshot);
+    if reads_routes && !app.may_read(request.headers().get(hyper::header::AUTHORIZATION)) {
+        return problem(
+            ProblemType::Unauthorized,
+            "this node answers /v1/* only with a bearer token it is configured with (DIDROUTE_LOOKUP_TOKENS)",
+        );
     }
     let query = uri.query();
     match endpoint {

@@ -148,6 +148,49 @@ async fn start_refuses_a_bad_config() {
     assert!(matches!(err, NodeError::Config(_)));
     assert!(err.to_string().contains("DIDROUTE_OPERATOR_TOKEN"), "{err}");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = Node::start(&Config::new("https://cp.example", "t"), listener).await.err().expect("refused");
+    let err = Node::start(&Config::new("ftp://cp.example", "t"), listener).await.err().expect("refused");
     assert!(err.to_string().contains("DIDROUTE_FEED_URL"), "{err}");
+}
+
+/// With DIDROUTE_LOOKUP_TOKENS the node answers `/v1/*` only to a request
+/// bearing one of them; health, readiness, metrics and the document stay open.
+#[tokio::test]
+async fn lookup_tokens_guard_the_v1_routes_only() {
+    const READER: &str = "ivr-prewarmer-token-0001";
+    const ROTATED: &str = "ivr-prewarmer-token-0002";
+    let feed = FakeFeed::start().await;
+    feed.upsert(num("+15559990100"), 1, utility(TENANT_A, "Guarded"));
+    let cfg = Config { lookup_tokens: Some(format!("{READER}, {ROTATED}")), ..config(&feed) };
+    let t = TestNode::start_with(feed, cfg).await;
+    tokio::time::timeout(Duration::from_secs(10), t.node().wait_ready()).await.expect("ready");
+    let get = |path: &str, token: Option<&str>| {
+        let mut req = t.http.get(format!("{}{}", t.base, path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let caller_id = format!("/v1/caller-id/{TENANT_A}/+15559990100");
+    let paths = ["/v1/routes/+15559990100", caller_id.as_str(), "/v1/snapshot"];
+    for path in paths {
+        for token in [None, Some("ivr-prewarmer-token-000"), Some("ivr-prewarmer-token-00011")] {
+            let r = get(path, token).await;
+            assert_eq!(r.status(), 401, "{path} with {token:?}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+        }
+        for token in [READER, ROTATED] {
+            assert_eq!(get(path, Some(token)).await.status(), 200, "{path}");
+        }
+    }
+    for open in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(get(open, None).await.status(), 200, "{open}");
+    }
+    let short = Config {
+        lookup_tokens: Some("long-enough-token-000,short".into()),
+        ..Config::new("http://127.0.0.1:1", TOKEN)
+    };
+    assert_eq!(
+        short.validate().unwrap_err().to_string(),
+        "DIDROUTE_LOOKUP_TOKENS: token 2 is shorter than 16 characters or holds whitespace"
+    );
 }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use didroute_lookup::Config;
 use serde_json::{Map, Value};
 
 use crate::support::*;
@@ -173,6 +174,13 @@ async fn the_document_describes_every_answer_the_node_gives() {
     let loading = TestNode::start_with(feed, cfg).await;
     seen.extend(walk(&loading, &doc).await);
     loading.stop().await;
+
+    // The answers of a node that requires a token, asked without one.
+    let feed = FakeFeed::start().await;
+    let cfg = Config { lookup_tokens: Some("a-reader-token-of-16-plus".into()), ..config(&feed) };
+    let guarded = TestNode::start_with(feed, cfg).await;
+    seen.extend(walk(&guarded, &doc).await);
+    guarded.stop().await;
 
     let unseen: Vec<_> = documented(&doc).difference(&seen).cloned().collect();
     assert!(unseen.is_empty(), "documented answers never served: {unseen:?}");
