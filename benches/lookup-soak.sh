@@ -32,7 +32,7 @@ echo "building (release)" >&2
 "$CARGO_TARGET_DIR/release/didroute-bench" soak-feed "$NUMBERS" "$FEED_ADDR" "$RATE" "$OUT/keys.txt" 2>"$OUT/feed.log" &
 PIDS+=($!)
 for _ in $(seq 1 300); do curl -sf -o /dev/null "http://$FEED_ADDR/v1/events?after=0&limit=1" && break; sleep 1; done
-DIDROUTE_FEED_URL=http://$FEED_ADDR DIDROUTE_OPERATOR_TOKEN=soak DIDROUTE_LOOKUP_LISTEN=$NODE_ADDR RUST_LOG=warn \
+DIDROUTE_FEED_URL=http://$FEED_ADDR DIDROUTE_FEED_TOKEN=soak DIDROUTE_LOOKUP_LISTEN=$NODE_ADDR RUST_LOG=warn \
     "$CARGO_TARGET_DIR/release/didroute-lookup" 2>"$OUT/node.log" &
 PIDS+=($!); NODE_PID=$!
 for _ in $(seq 1 600); do curl -sf -o /dev/null "http://$NODE_ADDR/readyz" && break; sleep 1; done

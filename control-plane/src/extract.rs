@@ -23,6 +23,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// An optional JSON body: none at all (empty) is `None`, anything else must
+/// be JSON of `T`, with [`Json`]'s rejections.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(
+            |e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new(ProblemType::PayloadTooLarge, "the request body is too large")
+                }
+                _ => ApiError::new(ProblemType::MalformedJson, e.body_text()),
+            },
+        )?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(None));
+        }
+        let Json(v) = Json::from_request(Request::from_parts(parts, axum::body::Body::from(bytes)), state).await?;
+        Ok(OptionalJson(Some(v)))
+    }
+}
+
 fn json_rejection(e: JsonRejection) -> ApiError {
     match e.status() {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(

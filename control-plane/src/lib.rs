@@ -31,13 +31,14 @@ pub const SEQUENCER_TICK: Duration = Duration::from_millis(500);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs the control plane on `listener` until `shutdown`: the API and the
-/// outbox head tracker.
+/// outbox head tracker and the credential listener.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let tracker = tokio::spawn(outbox::run_head_tracker(state.db.operator.clone(), state.head.clone(), SEQUENCER_TICK));
+    let keys = tokio::spawn(auth::run_key_listener(state.db.operator.clone(), state.keys.clone()));
     let jobs = state
         .settings
         .lifecycle_interval
@@ -61,6 +62,7 @@ pub async fn run(
     if let Some(reload) = reload {
         reload.abort();
     }
+    keys.abort();
     if let Some(jobs) = jobs {
         jobs.abort();
     }

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use didroute_control_plane::config::{DataDirArgs, DbArgs, KafkaArgs, ServeArgs};
 use didroute_control_plane::db::{self, embedded::EmbeddedPg, Db};
 use didroute_control_plane::AppState;
+use didroute_shared::wire::NewFeedTokenRequest;
 use tokio::net::TcpListener;
+
+/// The name of the feed token `standalone` mints for its own lookup node.
+const STANDALONE_FEED_TOKEN: &str = "standalone lookup node";
 
 #[derive(Parser)]
 #[command(
@@ -182,7 +186,7 @@ async fn standalone(
         }
     };
     let token = serve.operator_tokens()?.into_iter().next().unwrap_or_else(|| {
-        let (key, _) = didroute_control_plane::auth::new_key();
+        let (key, _) = didroute_control_plane::auth::new_secret(didroute_control_plane::auth::KEY_PREFIX);
         format!("op_{}", &key[4..])
     });
     let settings = serve.settings(token.clone())?;
@@ -211,10 +215,19 @@ async fn standalone(
         println!("  kafka:           {} topic {} (relay and lookup node)", relay.brokers, relay.topic);
     }
     let relay = didroute_control_plane::spawn_relay(&state, relay_settings, stop(rx.clone()));
+    // The node reads the feed with a feed token of its own, not the operator
+    // token: least privilege, as a node on another host would run.
+    let db_handle = state.db.clone();
+    let feed_token = didroute_control_plane::service::feed_tokens::create(
+        &db_handle,
+        &NewFeedTokenRequest { name: Some(STANDALONE_FEED_TOKEN.to_owned()) },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot mint the lookup node's feed token: {e}"))?;
     let cp = tokio::spawn(didroute_control_plane::run(cp_listener, state, stop(rx.clone())));
     // over TLS the node's feed client must trust the certificate: name it
     // for 127.0.0.1 or give its CA in DIDROUTE_CA_FILE
-    let mut lookup_config = didroute_lookup::Config::new(format!("{scheme}://{cp_addr}"), token.clone());
+    let mut lookup_config = didroute_lookup::Config::new(format!("{scheme}://{cp_addr}"), feed_token.token.clone());
     lookup_config.ca_file = didroute_net::tls_client::ca_file_from_env();
     lookup_config.listen = lookup_addr;
     lookup_config.kafka_brokers = kafka.kafka_brokers.clone().filter(|b| !b.trim().is_empty());
@@ -233,6 +246,10 @@ async fn standalone(
         if let Ok(Err(e)) = relay.await {
             tracing::error!(error = %e, "outbox relay stopped with an error");
         }
+    }
+    // the next start mints a fresh one: this one would only linger unused
+    if let Err(e) = didroute_control_plane::service::feed_tokens::revoke(&db_handle, feed_token.id).await {
+        tracing::warn!(error = %e, "could not revoke the lookup node's feed token");
     }
     if let Some(pg) = embedded {
         tokio::task::spawn_blocking(move || pg.stop()).await??;

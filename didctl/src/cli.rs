@@ -69,9 +69,12 @@ pub enum Command {
     /// Create and list tenants (operator token).
     #[command(subcommand)]
     Tenants(TenantsCmd),
-    /// Create tenant API keys (operator token).
+    /// Create, list and revoke tenant API keys (operator token).
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Create, list and revoke lookup nodes' feed tokens (operator token).
+    #[command(subcommand)]
+    FeedTokens(FeedTokensCmd),
     /// Import numbers into the inventory from a PortSIP or CSV file (operator token).
     Import(ImportArgs),
     /// Search, update and delete inventory numbers (operator token).
@@ -129,7 +132,47 @@ pub enum KeysCmd {
     Create {
         /// The tenant's id.
         tenant_id: String,
+        /// A key that may only read (GET): every change is refused.
+        #[arg(long)]
+        read_only: bool,
+        /// When the key stops working (RFC 3339, e.g. 2027-01-31T00:00:00Z).
+        #[arg(long, value_parser = parse_rfc3339)]
+        expires_at: Option<time::OffsetDateTime>,
     },
+    /// List a tenant's keys (never the keys themselves).
+    List {
+        /// The tenant's id.
+        tenant_id: String,
+    },
+    /// Revoke one of a tenant's keys (revoking it again is fine).
+    Revoke {
+        /// The tenant's id.
+        tenant_id: String,
+        /// The key's id (from `keys list`).
+        key_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedTokensCmd {
+    /// Create a feed token for a lookup node (DIDROUTE_FEED_TOKEN); shown once.
+    Create {
+        /// What the token is for, e.g. the node's name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List every feed token (never the tokens themselves).
+    List,
+    /// Revoke a feed token (revoking it again is fine).
+    Revoke {
+        /// The token's id (from `feed-tokens list`).
+        id: String,
+    },
+}
+
+fn parse_rfc3339(s: &str) -> std::result::Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2027-01-31T00:00:00Z"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,11 +6,17 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{
-    AllocateArgs, Cli, Command, Criteria, EventsCmd, InventoryCmd, KeysCmd, LookupArgs, NumbersCmd, Paging, PatchArgs,
-    ReleaseArgs, RemapArgs, ReserveArgs, SearchFilters, TenantsCmd,
+    AllocateArgs, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd, KeysCmd, LookupArgs, NumbersCmd,
+    Paging, PatchArgs, ReleaseArgs, RemapArgs, ReserveArgs, SearchFilters, TenantsCmd,
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
+use didroute_shared::wire::{NewFeedTokenRequest, NewKeyRequest, Scope};
+
+/// A request body from its shared wire type (plain data: always serialises).
+fn body(req: &impl serde::Serialize) -> Value {
+    serde_json::to_value(req).expect("a wire request serialises")
+}
 
 /// Largest page the list endpoints give.
 const MAX_PAGE: u32 = 1000;
@@ -31,11 +37,49 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
                 tabulate(&["id", "name", "created_at"], rows, "no tenants")
             });
         }
-        Command::Keys(KeysCmd::Create { tenant_id }) => {
+        Command::Keys(KeysCmd::Create { tenant_id, read_only, expires_at }) => {
             let path = format!("/v1/tenants/{}/api-keys", segment(tenant_id));
-            let a = c.call(Method::POST, &path, &vec![], None, &[]).await?;
-            show(json_out, &a.body, || key_values(&a.body, &["key", "key_prefix", "id", "tenant_id", "created_at"]));
+            let scopes = read_only.then(|| vec![Scope::Read]);
+            let req = body(&NewKeyRequest { scopes, expires_at: *expires_at });
+            let a = c.call(Method::POST, &path, &vec![], Some(&req), &[]).await?;
+            let order = ["key", "key_prefix", "id", "tenant_id", "scopes", "created_at", "expires_at"];
+            show(json_out, &a.body, || key_values(&a.body, &order));
             eprintln!("didctl: the key is shown only this once; store it now");
+        }
+        Command::Keys(KeysCmd::List { tenant_id }) => {
+            let a = c
+                .call(Method::GET, &format!("/v1/tenants/{}/api-keys", segment(tenant_id)), &vec![], None, &[])
+                .await?;
+            let cols = ["id", "key_prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"];
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "api_keys").iter().map(|k| fields(k, &cols)).collect();
+                tabulate(&cols, rows, "no keys")
+            });
+        }
+        Command::Keys(KeysCmd::Revoke { tenant_id, key_id }) => {
+            let path = format!("/v1/tenants/{}/api-keys/{}", segment(tenant_id), segment(key_id));
+            c.call(Method::DELETE, &path, &vec![], None, &[]).await?;
+            let body = json!({ "id": key_id, "revoked": true });
+            show(json_out, &body, || format!("revoked key {key_id}\n"));
+        }
+        Command::FeedTokens(FeedTokensCmd::Create { name }) => {
+            let req = body(&NewFeedTokenRequest { name: name.clone() });
+            let a = c.call(Method::POST, "/v1/feed-tokens", &vec![], Some(&req), &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, &["token", "token_prefix", "id", "name", "created_at"]));
+            eprintln!("didctl: the token is shown only this once; give it to the lookup node as DIDROUTE_FEED_TOKEN");
+        }
+        Command::FeedTokens(FeedTokensCmd::List) => {
+            let a = c.call(Method::GET, "/v1/feed-tokens", &vec![], None, &[]).await?;
+            let cols = ["id", "name", "token_prefix", "created_at", "last_used_at", "revoked_at"];
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "feed_tokens").iter().map(|t| fields(t, &cols)).collect();
+                tabulate(&cols, rows, "no feed tokens")
+            });
+        }
+        Command::FeedTokens(FeedTokensCmd::Revoke { id }) => {
+            c.call(Method::DELETE, &format!("/v1/feed-tokens/{}", segment(id)), &vec![], None, &[]).await?;
+            let body = json!({ "id": id, "revoked": true });
+            show(json_out, &body, || format!("revoked feed token {id}\n"));
         }
         Command::Import(args) => crate::import::run(c, args, json_out).await?,
         Command::Inventory(InventoryCmd::Search { filters, status, provisioning_status, tenant_id, paging }) => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use didroute_lookup::Node;
 use didroute_test_support::{spawn_app, start_lookup, TestApp, OPERATOR_TOKEN};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
@@ -585,4 +585,54 @@ async fn errors_have_exit_codes_and_problem_text() {
     drop(dead);
     live.op(&["--url", &url, "tenants", "list"]).await.fails(6, "cannot connect");
     live.run(None, &["--lookup-url", &url, "lookup", "+15550001000"]).await.fails(6, "cannot connect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_and_feed_tokens_are_created_listed_and_revoked() {
+    let live = start().await;
+    let (tenant, rw) = live.tenant("Keyed").await;
+
+    // a read-only key that expires: it reads, and a change is refused
+    let made = live
+        .op(&["keys", "create", &tenant, "--read-only", "--expires-at", "2099-01-31T00:00:00Z", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(made["scopes"], json!(["read"]));
+    assert_eq!(made["expires_at"], "2099-01-31T00:00:00Z");
+    let ro = made["key"].as_str().unwrap().to_owned();
+    live.run(Some(&ro), &["numbers", "list"]).await.ok();
+    live.run(Some(&ro), &["reclaim", "+15550001000"]).await.fails(2, "Forbidden: ");
+    live.op(&["keys", "create", &tenant, "--expires-at", "tomorrow"]).await.fails(1, "RFC 3339");
+
+    // the listing shows both keys, never a key itself
+    let listed = live.op(&["keys", "list", &tenant, "--json"]).await.ok();
+    assert!(!listed.stdout.contains(&ro) && !listed.stdout.contains(&rw), "{listed:#?}");
+    let keys = listed.json()["api_keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    let human = live.op(&["keys", "list", &tenant]).await.ok();
+    assert!(human.stdout.contains("KEY_PREFIX") && human.stdout.contains(made["key_prefix"].as_str().unwrap()));
+
+    // revocation: the key stops working; revoking again is fine
+    let id = made["id"].as_str().unwrap();
+    live.op(&["keys", "revoke", &tenant, id]).await.ok();
+    live.op(&["keys", "revoke", &tenant, id]).await.ok();
+    live.run(Some(&ro), &["numbers", "list"]).await.fails(2, "Unauthorized: ");
+    let revoked = live.op(&["keys", "list", &tenant, "--json"]).await.ok().json();
+    assert!(revoked["api_keys"][1]["revoked_at"].is_string(), "{revoked}");
+
+    // feed tokens
+    let token = live.op(&["feed-tokens", "create", "--name", "edge-1", "--json"]).await.ok();
+    assert!(token.stderr.contains("DIDROUTE_FEED_TOKEN"), "{token:#?}");
+    let token = token.json();
+    let secret = token["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("drf_"), "{token}");
+    live.run(Some(&secret), &["tenants", "list"]).await.fails(2, "a feed token can only read /v1/events");
+    let listed = live.op(&["feed-tokens", "list"]).await.ok();
+    assert!(listed.stdout.contains("edge-1") && !listed.stdout.contains(&secret), "{listed:#?}");
+    live.op(&["feed-tokens", "revoke", token["id"].as_str().unwrap()]).await.ok();
+    let listed = live.op(&["feed-tokens", "list", "--json"]).await.ok().json();
+    let edge = listed["feed_tokens"].as_array().unwrap().iter().find(|t| t["name"] == "edge-1").unwrap().clone();
+    assert!(edge["revoked_at"].is_string(), "{listed}");
+    live.op(&["feed-tokens", "revoke", &Uuid::new_v4().to_string()]).await.fails(3, "Not found: ");
 }

@@ -22,7 +22,14 @@ pub struct Config {
     #[arg(long, env = "DIDROUTE_FEED_URL", default_value = "http://127.0.0.1:8080")]
     pub feed_url: String,
 
-    /// Operator bearer token sent to the event feed.
+    /// Feed token (`drf_…`, from `POST /v1/feed-tokens`) sent to the event
+    /// feed: it may read `GET /v1/events` and nothing else.
+    #[arg(long, env = "DIDROUTE_FEED_TOKEN", hide_env_values = true)]
+    pub feed_token: Option<String>,
+
+    /// Deprecated: the operator token, sent to the event feed when no feed
+    /// token is set. Kept so existing deployments keep working; a node's
+    /// host should not hold the operator token.
     #[arg(long, env = "DIDROUTE_OPERATOR_TOKEN", hide_env_values = true)]
     pub operator_token: Option<String>,
 
@@ -44,7 +51,7 @@ pub struct Config {
 
     /// Kafka bootstrap servers (`host:port[,host:port…]`): when set, the node
     /// consumes the routes topic instead of tailing the control plane's feed
-    /// (and needs no operator token).
+    /// (and needs no feed token).
     #[arg(long, env = "DIDROUTE_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
 
@@ -100,9 +107,9 @@ pub const MAX_FEED_WAIT_MS: u64 = 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("DIDROUTE_OPERATOR_TOKEN (or --operator-token) is required: the lookup node sends it to the control plane's event feed")]
+    #[error("DIDROUTE_FEED_TOKEN (or --feed-token) is required: the lookup node sends it to the control plane's event feed (create one with POST /v1/feed-tokens; DIDROUTE_OPERATOR_TOKEN is still read as a deprecated fallback)")]
     MissingToken,
-    #[error("DIDROUTE_OPERATOR_TOKEN must not be empty or contain whitespace or control characters")]
+    #[error("DIDROUTE_FEED_TOKEN must not be empty or contain whitespace or control characters")]
     BadToken,
     #[error("DIDROUTE_FEED_URL {url:?} is not usable: {reason}")]
     FeedUrl { url: String, reason: String },
@@ -136,7 +143,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct Validated {
     pub feed_url: Url,
-    pub operator_token: String,
+    /// The bearer token sent to the feed: the feed token, else the
+    /// deprecated operator token.
+    pub feed_token: String,
     pub feed_page_limit: u32,
     pub feed_wait_ms: u64,
     pub fold_threshold: usize,
@@ -157,14 +166,14 @@ pub struct Validated {
 impl Config {
     /// Defaults for everything but where the feed is and the token, for
     /// starting a node in-process.
-    pub fn new(feed_url: impl Into<String>, operator_token: impl Into<String>) -> Config {
-        Config { feed_url: feed_url.into(), operator_token: Some(operator_token.into()), ..Config::default() }
+    pub fn new(feed_url: impl Into<String>, feed_token: impl Into<String>) -> Config {
+        Config { feed_url: feed_url.into(), feed_token: Some(feed_token.into()), ..Config::default() }
     }
 
     pub fn validate(&self) -> Result<Validated, ConfigError> {
         let kafka = self.validate_kafka()?;
         // A node on Kafka never calls the control plane: no token needed.
-        let token = match (self.operator_token.as_deref(), &kafka) {
+        let token = match (self.feed_token.as_deref().or(self.operator_token.as_deref()), &kafka) {
             (Some(token), _) => token,
             (None, Some(_)) => "",
             (None, None) => return Err(ConfigError::MissingToken),
@@ -231,7 +240,7 @@ impl Config {
             ca_file: self.ca_file.clone(),
             kafka_properties: self.kafka_properties.clone(),
             feed_url,
-            operator_token: token.to_owned(),
+            feed_token: token.to_owned(),
             feed_page_limit: self.feed_page_limit,
             feed_wait_ms: self.feed_wait_ms,
             fold_threshold: self.fold_threshold,
@@ -275,6 +284,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
             feed_url: "http://127.0.0.1:8080".to_owned(),
+            feed_token: None,
             operator_token: None,
             feed_page_limit: MAX_PAGE_LIMIT,
             feed_wait_ms: 25_000,
@@ -299,6 +309,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("feed_url", &self.feed_url)
+            .field("feed_token", &self.feed_token.as_ref().map(|_| "<redacted>"))
             .field("operator_token", &self.operator_token.as_ref().map(|_| "<redacted>"))
             .field("feed_page_limit", &self.feed_page_limit)
             .field("feed_wait_ms", &self.feed_wait_ms)
@@ -323,8 +334,8 @@ mod tests {
 
     #[test]
     fn defaults_match_the_documented_ones() {
-        let parsed = Config::try_parse_from(["didroute-lookup", "--operator-token", "t0k"]).unwrap();
-        let default = Config { operator_token: Some("t0k".into()), ..Config::default() };
+        let parsed = Config::try_parse_from(["didroute-lookup", "--feed-token", "t0k"]).unwrap();
+        let default = Config { feed_token: Some("t0k".into()), ..Config::default() };
         assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
         assert_eq!(parsed.listen.to_string(), "127.0.0.1:8081");
         assert!(parsed.validate().is_ok());
@@ -334,9 +345,9 @@ mod tests {
     #[test]
     fn validation_names_the_setting() {
         let ok = Config::new("http://127.0.0.1:8080", "tok");
-        assert_eq!(Config { operator_token: None, ..ok.clone() }.validate().unwrap_err(), ConfigError::MissingToken);
+        assert_eq!(Config { feed_token: None, ..ok.clone() }.validate().unwrap_err(), ConfigError::MissingToken);
         assert_eq!(
-            Config { operator_token: Some(" ".into()), ..ok.clone() }.validate().unwrap_err(),
+            Config { feed_token: Some(" ".into()), ..ok.clone() }.validate().unwrap_err(),
             ConfigError::BadToken
         );
         for url in ["", "127.0.0.1:8080", "ftp://cp", "http://cp/?a=b", "file:///tmp"] {
@@ -350,6 +361,21 @@ mod tests {
         );
         assert_eq!(Config { fold_threshold: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::FoldThreshold);
         assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn the_feed_token_wins_and_the_operator_token_is_still_read() {
+        let both = Config {
+            feed_token: Some("drf_feed".into()),
+            operator_token: Some("operator".into()),
+            ..Config::default()
+        };
+        assert_eq!(both.validate().unwrap().feed_token, "drf_feed");
+        let old = Config { feed_token: None, ..both.clone() };
+        assert_eq!(old.validate().unwrap().feed_token, "operator", "deprecated, but still works");
+        let parsed = Config::try_parse_from(["didroute-lookup", "--operator-token", "op"]).unwrap();
+        assert_eq!(parsed.validate().unwrap().feed_token, "op");
+        assert!(!format!("{both:?}").contains("drf_feed") && !format!("{both:?}").contains("operator\""));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! let config = didroute_lookup::Config::new("http://127.0.0.1:8080", "operator-token");
+//! let config = didroute_lookup::Config::new("http://127.0.0.1:8080", "drf_…feed token…");
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let node = didroute_lookup::Node::start(&config, listener).await?;
 //! node.wait_ready().await;
@@ -106,7 +106,7 @@ impl Node {
         }
         let source = HttpFeed::with_ca_file(
             &valid.feed_url,
-            &valid.operator_token,
+            &valid.feed_token,
             valid.feed_page_limit,
             valid.feed_wait_ms,
             valid.ca_file.as_deref(),

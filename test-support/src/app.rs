@@ -48,7 +48,18 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let owner_url = fresh_database().await;
+    serve_on(fresh_database().await, settings).await
+}
+
+impl TestApp {
+    /// Another control-plane instance on this app's database, as a second
+    /// replica behind a load balancer would run (its own pools and caches).
+    pub async fn another_instance(&self) -> TestApp {
+        serve_on(self.owner_url.clone(), settings()).await
+    }
+}
+
+async fn serve_on(owner_url: String, settings: Settings) -> TestApp {
     let db = Db::connect(&db_args(8), &owner_url).await.expect("connect pools");
     let state = AppState::new(db, settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

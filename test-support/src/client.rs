@@ -60,6 +60,21 @@ impl TestApp {
         TestTenant { id, key: k["key"].as_str().unwrap().to_owned() }
     }
 
+    /// Creates a key for tenant `id` with `body` (e.g. `{"scopes": ["read"]}`);
+    /// returns the key.
+    pub async fn key_for(&self, id: Uuid, body: Value) -> String {
+        let (s, k) = self.op(Method::POST, &format!("/v1/tenants/{id}/api-keys"), Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{k}");
+        k["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a feed token named `name`; returns the token.
+    pub async fn feed_token(&self, name: &str) -> String {
+        let (s, t) = self.op(Method::POST, "/v1/feed-tokens", Some(json!({ "name": name }))).await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        t["token"].as_str().unwrap().to_owned()
+    }
+
     /// Imports `numbers` (PortSIP text) into public inventory; returns the summary.
     pub async fn import(&self, numbers: &str, country: &str) -> Value {
         let (s, body) = self

@@ -3,13 +3,15 @@
 use didroute_lookup::{Config, Node};
 use tokio::net::TcpListener;
 
-use crate::app::{TestApp, OPERATOR_TOKEN};
+use crate::app::TestApp;
 use crate::wait::within;
 
-/// A lookup node on port 0 following `app`, once it is ready.
+/// A lookup node on port 0 following `app`, once it is ready. It reads the
+/// feed with a feed token of its own, as a deployed node does.
 pub async fn start_lookup(app: &TestApp) -> Node {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let node = Node::start(&Config::new(app.base.clone(), OPERATOR_TOKEN), listener).await.expect("lookup node starts");
+    let token = app.feed_token("test lookup node").await;
+    let node = Node::start(&Config::new(app.base.clone(), token), listener).await.expect("lookup node starts");
     within("lookup node ready", node.wait_ready()).await;
     node
 }

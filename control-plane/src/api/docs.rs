@@ -113,7 +113,7 @@ impl Modify for BearerAuth {
         (name = "inventory", description = "operator: import, search, provisioning, delete; tenants: available numbers"),
         (name = "numbers", description = "tenant: allocate, remap, release, reclaim, history"),
         (name = "reservations", description = "tenant: hold numbers before allocating them"),
-        (name = "events", description = "operator: the change feed lookup nodes tail"),
+        (name = "events", description = "the change feed lookup nodes tail (operator token or a feed token), and feed tokens (operator)"),
         (name = "graphql", description = "the same operations as GraphQL, for operators and tenants"),
         (name = "service", description = "health, readiness, metrics, this document")
     )

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 #[allow(unused_imports)]
 use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
-use crate::auth::Operator;
+use crate::auth::FeedReader;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::outbox;
@@ -40,7 +40,11 @@ pub struct FeedQuery {
         AuthErrors))]
 /// Events after `after`; with `wait_ms`, holds the request until there is
 /// one (long poll). Answers `{events, last_seq, head_seq}`.
-pub async fn feed(_: Operator, State(s): State<AppState>, Query(q): Query<FeedQuery>) -> ApiResult<impl IntoResponse> {
+pub async fn feed(
+    _: FeedReader,
+    State(s): State<AppState>,
+    Query(q): Query<FeedQuery>,
+) -> ApiResult<impl IntoResponse> {
     let limit = q.limit.unwrap_or(1000);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(ProblemType::InvalidQuery, format!("limit must be between 1 and {MAX_LIMIT}")));

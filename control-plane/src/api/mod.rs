@@ -2,6 +2,7 @@
 
 pub mod docs;
 mod events;
+mod feed_tokens;
 mod health;
 mod inventory;
 mod numbers;
@@ -32,7 +33,10 @@ pub const INVENTORY_BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .routes(routes!(tenants::create, tenants::list))
-        .routes(routes!(tenants::create_key))
+        .routes(routes!(tenants::create_key, tenants::list_keys))
+        .routes(routes!(tenants::revoke_key))
+        .routes(routes!(feed_tokens::create, feed_tokens::list))
+        .routes(routes!(feed_tokens::revoke))
         .routes(routes!(inventory::import, inventory::search))
         .routes(routes!(inventory::patch, inventory::delete))
         .routes(routes!(inventory::available))

@@ -9,7 +9,7 @@ use didroute_shared::problem::ProblemType;
 use serde::Deserialize;
 
 use crate::api::docs::{AuthErrors, BodyErrors};
-use crate::auth::Principal;
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -49,7 +49,7 @@ pub struct GraphqlResponse {
         BodyErrors,
         AuthErrors))]
 pub async fn handler(
-    principal: Principal,
+    Caller(principal): Caller,
     State(state): State<AppState>,
     Json(body): Json<GraphqlRequest>,
 ) -> ApiResult<Response> {

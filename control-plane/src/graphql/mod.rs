@@ -10,7 +10,8 @@
 //! `ApiError` becomes a GraphQL error whose `extensions` carry the REST
 //! problem document plus a `code` (BAD_REQUEST, FORBIDDEN, NOT_FOUND,
 //! CONFLICT, UNPROCESSABLE, INTERNAL, …). Tenant fields with the operator
-//! token, and operator fields with a tenant key, are FORBIDDEN. Each
+//! token, operator fields with a tenant key, and every mutation with a
+//! read-only key are FORBIDDEN; a feed token is refused before any of it. Each
 //! mutation is its own transaction, as its REST twin is; several mutations
 //! in one request run in order and are not atomic together.
 //!

@@ -71,10 +71,22 @@ fn principal(ctx: &Context<'_>) -> Result<Principal, ApiError> {
 /// The calling tenant, or FORBIDDEN for the operator token (as `auth::Tenant`).
 pub(super) fn tenant<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiError> {
     match principal(ctx)? {
-        Principal::Tenant(t) => Ok((state(ctx)?, t)),
+        Principal::Tenant { id, .. } => Ok((state(ctx)?, id)),
         Principal::Operator => {
             Err(ApiError::new(ProblemType::Forbidden, "this field acts for a tenant: use one of the tenant's API keys"))
         }
+        Principal::Feed => Err(ApiError::new(ProblemType::Forbidden, "a feed token can only read /v1/events")),
+    }
+}
+
+/// The calling tenant for a mutation: as [`tenant`], and the key must have
+/// the `write` scope (as `auth::Tenant` on REST's POST, PATCH and DELETE).
+/// Every mutation resolver starts here; `graphql.rs` tries each mutation the
+/// schema lists with a read-only key.
+fn writer<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiError> {
+    match principal(ctx)? {
+        Principal::Tenant { write: false, .. } => Err(ApiError::new(ProblemType::Forbidden, crate::auth::NEEDS_WRITE)),
+        _ => tenant(ctx),
     }
 }
 
@@ -82,7 +94,9 @@ pub(super) fn tenant<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiE
 fn operator<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
     match principal(ctx)? {
         Principal::Operator => state(ctx),
-        Principal::Tenant(_) => Err(ApiError::new(ProblemType::Forbidden, "this field needs the operator token")),
+        Principal::Tenant { .. } | Principal::Feed => {
+            Err(ApiError::new(ProblemType::Forbidden, "this field needs the operator token"))
+        }
     }
 }
 
@@ -182,7 +196,7 @@ impl MutationRoot {
         route: numbers::RouteInput,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<Claimed> {
-        let (s, t) = tenant(ctx)?;
+        let (s, t) = writer(ctx)?;
         let args = serde_json::json!({ "number": number, "criteria": criteria, "quantity": quantity, "route": route });
         let target = Target::from_fields(number.as_deref(), criteria, to_quantity(quantity))?;
         let key = claim_key(idempotency_key.as_deref(), "graphql allocate", args)?;
@@ -201,7 +215,7 @@ impl MutationRoot {
         ttl_seconds: Option<i64>,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<Claimed> {
-        let (s, t) = tenant(ctx)?;
+        let (s, t) = writer(ctx)?;
         let args = serde_json::json!({
             "number": number, "criteria": criteria, "quantity": quantity, "ttl_seconds": ttl_seconds
         });
@@ -214,7 +228,7 @@ impl MutationRoot {
     /// Cancels this tenant's reservation of `number`.
     #[graphql(complexity = "DB_COST + child_complexity")]
     async fn cancel_reservation(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<Cancelled> {
-        let (s, t) = tenant(ctx)?;
+        let (s, t) = writer(ctx)?;
         Ok(claim::cancel_reservation(s, t, parse_number(&number)?).await?)
     }
 
@@ -229,7 +243,7 @@ impl MutationRoot {
         customer_label: Option<String>,
         friendly_name: Option<String>,
     ) -> async_graphql::Result<NumberChanged> {
-        let (s, t) = tenant(ctx)?;
+        let (s, t) = writer(ctx)?;
         let input = RemapInput { subsystem, dashboard_id, customer_label, friendly_name };
         Ok(numbers::remap(s, t, parse_number(&number)?, &input, None).await?.fresh()?)
     }
@@ -244,7 +258,7 @@ impl MutationRoot {
         reason: String,
         notes: Option<String>,
     ) -> async_graphql::Result<Released> {
-        let (s, t) = tenant(ctx)?;
+        let (s, t) = writer(ctx)?;
         Ok(numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }, None).await?.fresh()?)
     }
 
@@ -252,7 +266,7 @@ impl MutationRoot {
     /// it is aging.
     #[graphql(complexity = "DB_COST + child_complexity")]
     async fn reclaim(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<NumberChanged> {
-        let (s, t) = tenant(ctx)?;
+        let (s, t) = writer(ctx)?;
         Ok(numbers::reclaim(s, t, parse_number(&number)?, None).await?.fresh()?)
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod claim;
 pub mod csv;
+pub mod feed_tokens;
 pub mod filter;
 pub mod idempotency;
 pub mod inventory;
@@ -24,7 +25,8 @@ use crate::auth::Principal;
 pub fn actor(p: Principal) -> String {
     match p {
         Principal::Operator => "operator".to_owned(),
-        Principal::Tenant(t) => format!("tenant:{t}"),
+        Principal::Tenant { id, .. } => format!("tenant:{id}"),
+        Principal::Feed => "feed".to_owned(),
     }
 }
 
@@ -58,7 +60,7 @@ pub fn check_text(field: &str, value: &str, max: usize) -> Result<(), crate::err
 }
 
 pub fn tenant_actor(t: Uuid) -> String {
-    actor(Principal::Tenant(t))
+    actor(Principal::Tenant { id: t, write: true })
 }
 
 /// A price column read as text (`numeric::text`), so no float ever holds it.

@@ -1,7 +1,7 @@
 //! Tenants and their API keys (operator work).
 
 use didroute_shared::problem::ProblemType;
-use didroute_shared::wire::{NewKey, Tenant};
+use didroute_shared::wire::{ApiKey, NewKey, NewKeyRequest, Scope, Tenant};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
     let tenant = tenant.ok_or_else(|| {
         ApiError::new(ProblemType::TenantExists, format!("a tenant named {:?} already exists", name.trim()))
     })?;
-    audit(&mut tx, tenant.id, "tenant.create", serde_json::json!({ "name": tenant.name })).await?;
+    audit(&mut tx, Some(tenant.id), "tenant.create", serde_json::json!({ "name": tenant.name })).await?;
     tx.commit().await?;
     Ok(tenant)
 }
@@ -40,33 +40,138 @@ fn tenant_from_row(r: &sqlx::postgres::PgRow) -> Tenant {
     Tenant { id: r.get("id"), name: r.get("name"), created_at: r.get("created_at") }
 }
 
-pub async fn create_key(db: &Db, tenant: Uuid) -> ApiResult<NewKey> {
-    let mut tx = db.operator.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
-        .bind(tenant)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !exists {
-        return Err(ApiError::not_found(format!("no tenant {tenant}")));
+/// Creates a key for `tenant` with `req`'s scopes and expiry.
+pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest) -> ApiResult<NewKey> {
+    let scopes = check_scopes(req.scopes.as_deref())?;
+    if let Some(at) = req.expires_at {
+        if at <= OffsetDateTime::now_utc() {
+            return Err(ApiError::new(
+                ProblemType::ConstraintViolated,
+                "expires_at is in the past: give a future time, or none for a key that does not expire",
+            ));
+        }
     }
-    let (key, hash) = auth::new_key();
-    let prefix: String = key.chars().take(auth::KEY_PREFIX.len() + 8).collect();
+    let mut tx = db.operator.begin().await?;
+    tenant_exists(&mut tx, tenant).await?;
+    let (key, hash) = auth::new_secret(auth::KEY_PREFIX);
+    let prefix = auth::shown_prefix(&key);
     let id = Uuid::new_v4();
-    let created_at: OffsetDateTime = sqlx::query_scalar(
-        "INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix) VALUES ($1, $2, $3, $4) RETURNING created_at",
+    let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    // expires_at as stored (microseconds), so the answer equals the listing
+    let (created_at, expires_at): (OffsetDateTime, Option<OffsetDateTime>) = sqlx::query_as(
+        "INSERT INTO api_keys (id, tenant_id, key_hash, key_prefix, scopes, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at, expires_at",
     )
     .bind(id)
     .bind(tenant)
     .bind(&hash[..])
     .bind(&prefix)
+    .bind(&names)
+    .bind(req.expires_at)
     .fetch_one(&mut *tx)
     .await?;
-    audit(&mut tx, tenant, "api_key.create", serde_json::json!({ "key_id": id, "key_prefix": prefix })).await?;
+    let detail = serde_json::json!({
+        "key_id": id, "key_prefix": prefix, "scopes": names, "expires_at": expires_at.map(rfc3339)
+    });
+    audit(&mut tx, Some(tenant), "api_key.create", detail).await?;
     tx.commit().await?;
-    Ok(NewKey { id, tenant_id: tenant, key, key_prefix: prefix, created_at })
+    Ok(NewKey { id, tenant_id: tenant, key, key_prefix: prefix, scopes, created_at, expires_at })
 }
 
-async fn audit(tx: &mut sqlx::PgConnection, tenant: Uuid, action: &str, detail: serde_json::Value) -> ApiResult<()> {
+/// `["read"]` or `["read", "write"]` in any order (default both); a key
+/// that could write but not read would be refused its own GETs.
+fn check_scopes(scopes: Option<&[Scope]>) -> ApiResult<Vec<Scope>> {
+    let Some(scopes) = scopes else { return Ok(vec![Scope::Read, Scope::Write]) };
+    let mut scopes = scopes.to_vec();
+    scopes.sort();
+    scopes.dedup();
+    if !scopes.contains(&Scope::Read) {
+        return Err(ApiError::new(
+            ProblemType::InvalidField,
+            "scopes must be [\"read\"] or [\"read\", \"write\"]: every key can read",
+        ));
+    }
+    Ok(scopes)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+async fn tenant_exists(tx: &mut sqlx::PgConnection, tenant: Uuid) -> ApiResult<()> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await?;
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no tenant {tenant}")))
+    }
+}
+
+/// A tenant's keys, oldest first; never a key or its hash.
+pub async fn list_keys(db: &Db, tenant: Uuid) -> ApiResult<Vec<ApiKey>> {
+    let mut tx = db.operator.begin().await?;
+    tenant_exists(&mut tx, tenant).await?;
+    let rows = sqlx::query(
+        "SELECT id, key_prefix, scopes, created_at, last_used_at, expires_at, revoked_at
+         FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .iter()
+        .map(|r| ApiKey {
+            id: r.get("id"),
+            key_prefix: r.get("key_prefix"),
+            scopes: r.get::<Vec<String>, _>("scopes").iter().filter_map(|s| parse_scope(s)).collect(),
+            created_at: r.get("created_at"),
+            last_used_at: r.get("last_used_at"),
+            expires_at: r.get("expires_at"),
+            revoked_at: r.get("revoked_at"),
+        })
+        .collect())
+}
+
+fn parse_scope(s: &str) -> Option<Scope> {
+    [Scope::Read, Scope::Write].into_iter().find(|k| k.as_str() == s)
+}
+
+/// Revokes one of `tenant`'s keys. Revoking a revoked key again changes
+/// nothing and succeeds, so a retried request is safe; a key of another
+/// tenant is as unknown as a key that does not exist.
+pub async fn revoke_key(db: &Db, tenant: Uuid, key: Uuid) -> ApiResult<()> {
+    let mut tx = db.operator.begin().await?;
+    let revoked: Option<bool> = sqlx::query_scalar(
+        "WITH k AS (SELECT id, revoked_at FROM api_keys WHERE id = $1 AND tenant_id = $2 FOR UPDATE),
+         done AS (UPDATE api_keys a SET revoked_at = now() FROM k WHERE a.id = k.id AND k.revoked_at IS NULL)
+         SELECT k.revoked_at IS NULL FROM k",
+    )
+    .bind(key)
+    .bind(tenant)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match revoked {
+        None => return Err(ApiError::not_found(format!("tenant {tenant} has no api key {key}"))),
+        Some(false) => return Ok(()),
+        Some(true) => {}
+    }
+    audit(&mut tx, Some(tenant), "api_key.revoke", serde_json::json!({ "key_id": key })).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The audit row of an operator change; `tenant` is None for changes that
+/// belong to no tenant (feed tokens).
+pub(super) async fn audit(
+    tx: &mut sqlx::PgConnection,
+    tenant: Option<Uuid>,
+    action: &str,
+    detail: serde_json::Value,
+) -> ApiResult<()> {
     sqlx::query("INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, 'operator', $2, $3)")
         .bind(tenant)
         .bind(action)

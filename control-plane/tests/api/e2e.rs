@@ -8,11 +8,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::helpers::{spawn_app, TestApp, OPERATOR_TOKEN};
+use crate::helpers::{spawn_app, TestApp};
 
 async fn spawn_lookup(app: &TestApp) -> Node {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let node = Node::start(&Config::new(app.base.clone(), OPERATOR_TOKEN), listener).await.expect("lookup node starts");
+    let token = app.feed_token("e2e lookup node").await;
+    let node = Node::start(&Config::new(app.base.clone(), token), listener).await.expect("lookup node starts");
     tokio::time::timeout(Duration::from_secs(10), node.wait_ready()).await.expect("lookup node ready");
     node
 }

@@ -8,6 +8,7 @@ mod e2e;
 mod errors;
 mod graphql;
 mod isolation;
+mod keys;
 mod lifecycle;
 mod numbering;
 mod numbers;

@@ -14,9 +14,9 @@ use crate::helpers::{fresh_database, settings, spawn_app, spawn_app_with, TestAp
 
 /// `didroute-control-plane serve` as a child process with JSON logs: the
 /// logging the binary really installs, read back from its stdout.
-struct Served {
+pub(crate) struct Served {
     child: std::process::Child,
-    base: String,
+    pub(crate) base: String,
     logs: Arc<Mutex<Vec<String>>>,
 }
 
@@ -28,7 +28,7 @@ impl Drop for Served {
 }
 
 impl Served {
-    async fn start() -> Served {
+    pub(crate) async fn start() -> Served {
         let url = fresh_database().await;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_didroute-control-plane"))
             .arg("serve")
@@ -36,7 +36,9 @@ impl Served {
             .env("DIDROUTE_OPERATOR_TOKEN", OPERATOR_TOKEN)
             .env("DIDROUTE_LISTEN", "127.0.0.1:0")
             .env("DIDROUTE_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
+            // debug: the most a deployment would log, so a secret in any
+            // line shows (security.rs greps them)
+            .env("RUST_LOG", "debug")
             .env_remove("DIDROUTE_KAFKA_BROKERS")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
@@ -61,6 +63,11 @@ impl Served {
             .unwrap()
             .expect("serve logs where it listens, as JSON");
         Served { child, base: format!("http://{addr}"), logs }
+    }
+
+    /// Every line so far, as written.
+    pub(crate) fn raw(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     fn lines(&self) -> Vec<Value> {

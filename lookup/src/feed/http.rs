@@ -1,5 +1,5 @@
 //! The control plane's event feed: `GET /v1/events?after=&limit=&wait_ms=`
-//! with the operator token, answering `{events, last_seq, head_seq}`.
+//! with the node's feed token (or the deprecated operator token), answering `{events, last_seq, head_seq}`.
 
 use std::time::Duration;
 

@@ -143,10 +143,10 @@ async fn run_serves_until_shutdown() {
 #[tokio::test]
 async fn start_refuses_a_bad_config() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let cfg = Config { operator_token: None, ..Config::default() };
+    let cfg = Config { feed_token: None, operator_token: None, ..Config::default() };
     let err = Node::start(&cfg, listener).await.err().expect("refused");
     assert!(matches!(err, NodeError::Config(_)));
-    assert!(err.to_string().contains("DIDROUTE_OPERATOR_TOKEN"), "{err}");
+    assert!(err.to_string().contains("DIDROUTE_FEED_TOKEN"), "{err}");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let err = Node::start(&Config::new("ftp://cp.example", "t"), listener).await.err().expect("refused");
     assert!(err.to_string().contains("DIDROUTE_FEED_URL"), "{err}");

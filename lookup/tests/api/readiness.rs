@@ -69,7 +69,7 @@ async fn an_empty_feed_is_ready_at_once() {
 async fn a_wrong_token_never_gets_ready() {
     let feed = FakeFeed::start().await;
     feed.upsert(num("+15554440100"), 1, utility(TENANT_A, "X"));
-    let cfg = Config { operator_token: Some("wrong-token".into()), ..config(&feed) };
+    let cfg = Config { feed_token: Some("wrong-token".into()), ..config(&feed) };
     let t = TestNode::start_with(feed, cfg).await;
     while t.feed.unauthorized() < 2 {
         sleep(Duration::from_millis(20)).await;

@@ -21,7 +21,10 @@ pub use number::{
     AvailableNumber, AvailablePage, Cancelled, Claimed, InventoryItem, InventoryPage, NumberChanged, NumberView,
     NumbersPage, Patched, Released,
 };
-pub use tenant::{NewKey, Tenant, Tenants};
+pub use tenant::{
+    ApiKey, ApiKeys, FeedToken, FeedTokens, NewFeedToken, NewFeedTokenRequest, NewKey, NewKeyRequest, Scope, Tenant,
+    Tenants,
+};
 
 /// A price as GraphQL shows it: its decimal text.
 #[cfg(feature = "graphql")]

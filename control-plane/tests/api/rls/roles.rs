@@ -11,6 +11,9 @@ use super::world::{world, TENANT_TABLES};
 
 /// Tables in `public` that are not tenant data (and that the app role must not touch).
 const NON_TENANT_TABLES: [&str; 1] = ["_sqlx_migrations"];
+/// Tables with row-level security that only the operator uses (no tenant
+/// owns a row): the app role has no privilege and no policy on them.
+const OPERATOR_ONLY_TABLES: [&str; 1] = ["feed_tokens"];
 /// SECURITY DEFINER functions reviewed as safe, with their owner. Such a
 /// function runs with its owner's rights, RLS included, so every one must be
 /// reviewed and listed here by exact signature; R1 also checks that each is
@@ -166,6 +169,18 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
         .unwrap();
         assert!(grants.is_empty(), "{role} holds privileges that bypass or sit outside RLS: {grants:?}");
     }
+    let app_on_operator_tables: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%s on %s', p, c.relname)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+              unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p
+         WHERE n.nspname = 'public' AND c.relname = ANY($2) AND has_table_privilege($1::name, c.oid, p)",
+    )
+    .bind(APP_ROLE)
+    .bind(OPERATOR_ONLY_TABLES.to_vec())
+    .fetch_all(&w.owner)
+    .await
+    .unwrap();
+    assert!(app_on_operator_tables.is_empty(), "the app role reaches operator-only tables: {app_on_operator_tables:?}");
 
     // policies: only for the service roles, never a blanket `true` for the app
     /// A policy row: table, name, roles, USING and WITH CHECK expressions.
@@ -179,6 +194,13 @@ async fn rls_r1_service_roles_are_unprivileged_and_every_tenant_table_forces_rls
     .unwrap();
     for t in &with_rls {
         for role in [APP_ROLE, OPERATOR_ROLE] {
+            if role == APP_ROLE && OPERATOR_ONLY_TABLES.contains(t) {
+                assert!(
+                    !policies.iter().any(|p| p.0 == *t && p.2.iter().any(|r| r == role)),
+                    "{t} is operator-only but has a policy for {role}"
+                );
+                continue;
+            }
             assert!(
                 policies.iter().any(|p| p.0 == *t && p.2.iter().any(|r| r == role)),
                 "{t} has no policy for {role}: {policies:?}"
