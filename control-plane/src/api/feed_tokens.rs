@@ -46,5 +46,7 @@ pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl Into
         AuthErrors))]
 pub async fn revoke(_: Operator, State(s): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<impl IntoResponse> {
     feed_tokens::revoke(&s.db, id).await?;
+    // this instance at once; the others on the NOTIFY the revocation sent
+    s.keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }

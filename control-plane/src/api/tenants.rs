@@ -82,5 +82,7 @@ pub async fn revoke_key(
     Path((id, key)): Path<(Uuid, Uuid)>,
 ) -> ApiResult<impl IntoResponse> {
     tenants::revoke_key(&s.db, id, key).await?;
+    // this instance at once; the others on the NOTIFY the revocation sent
+    s.keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
