@@ -4,6 +4,7 @@
 use didroute_test_support as helpers;
 
 mod csv_import;
+mod deploy;
 mod e2e;
 mod errors;
 mod graphql;
