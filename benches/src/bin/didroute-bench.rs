@@ -140,6 +140,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
             op: Op::Upsert,
             route: Some(data.routes[e.route as usize].clone()),
             at,
+            lineage: None,
         })
         .collect();
     let feed = Arc::new(Feed { events: std::sync::Mutex::new(events) });
@@ -171,6 +172,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
                     op,
                     route,
                     at: time::OffsetDateTime::now_utc(),
+                    lineage: None,
                 });
             }
         }

@@ -11,6 +11,7 @@ mod graphql;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod lineage;
 mod numbering;
 mod numbers;
 mod observability;
