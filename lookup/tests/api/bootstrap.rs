@@ -104,3 +104,46 @@ async fn a_corrupt_snapshot_file_is_refused_and_the_node_reads_everything() {
     t.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The snapshot file records the lineage the node held; a node restarted
+/// from it refuses a feed of another lineage (the database was restored and
+/// its lineage rotated) instead of applying the new history on top.
+#[tokio::test]
+async fn a_snapshot_file_keeps_its_lineage_and_a_restart_refuses_another() {
+    let dir = scratch();
+    let path = dir.join("lookup.snapshot");
+    let feed = FakeFeed::start().await;
+    let (old, new) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let upsert = |feed: &FakeFeed, number: &str, lineage: uuid::Uuid, label: &str| {
+        let seq = feed.head() + 1;
+        let mut event = FakeFeed::event(seq, num(number), seq, Some(psap(TENANT_A, label)));
+        event.lineage = Some(lineage);
+        feed.push_raw(serde_json::to_value(event).unwrap())
+    };
+    upsert(&feed, "+15557100000", old, "Old");
+    let mut cfg = config(&feed);
+    cfg.snapshot_path = Some(path.clone());
+    cfg.snapshot_interval_ms = 1_000;
+    let first = TestNode::start_with(feed, cfg.clone()).await;
+    tokio::time::timeout(Duration::from_secs(10), first.node().wait_ready()).await.unwrap();
+    written(&first, 1).await;
+    let positions: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("lookup.snapshot.positions.json")).unwrap()).unwrap();
+    assert_eq!(positions["lineage"], old.to_string(), "{positions}");
+    let feed = first.stop_keeping_feed().await;
+
+    upsert(&feed, "+15557100001", new, "New");
+    let second = TestNode::start_with(feed, cfg).await;
+    let mut refused = serde_json::Value::Null;
+    for _ in 0..200 {
+        refused = second.get("/readyz").await.json();
+        if refused["detail"].as_str().is_some_and(|d| d.contains(&new.to_string())) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains(&old.to_string())), "{refused}");
+    let snapshot = second.get("/v1/snapshot").await.json();
+    assert_eq!(snapshot["lineage"], old.to_string(), "{snapshot}");
+    assert_eq!(snapshot["seq"], 1, "nothing of the other lineage applied: {snapshot}");
+}
