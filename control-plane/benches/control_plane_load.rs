@@ -216,6 +216,8 @@ fn settings() -> Settings {
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
         lifecycle_interval: Some(Duration::from_millis(5000)),
         tls: None,
+        request_timeout: Duration::from_secs(10),
+        max_in_flight: 1024,
     }
 }
 
@@ -236,6 +238,8 @@ impl App {
                 operator_database_url: None,
                 db_role_password: None,
                 db_pool_size: pool_size,
+                // serve's default unless overridden: overload runs show its 503s
+                db_acquire_timeout_ms: env_or("BENCH_DB_ACQUIRE_TIMEOUT_MS", 2_000)?,
             };
             let state = AppState::new(Db::connect(&args, &url).await?, settings());
             let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -238,6 +238,7 @@ async fn l6(brokers: &str) {
         operator_database_url: None,
         db_role_password: None,
         db_pool_size: 8,
+        db_acquire_timeout_ms: 10_000,
     };
     let settings = Settings {
         operator_token: TOKEN.to_owned(),
@@ -246,6 +247,8 @@ async fn l6(brokers: &str) {
         reclaim_window: Duration::from_secs(864_000),
         lifecycle_interval: None,
         tls: None,
+        request_timeout: Duration::from_secs(10),
+        max_in_flight: 1024,
     };
     let state = AppState::new(Db::connect(&args, &url).await.unwrap(), settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

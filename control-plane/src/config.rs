@@ -32,6 +32,12 @@ pub struct DbArgs {
     /// Connections per pool.
     #[arg(long, env = "DIDROUTE_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
+
+    /// How long a request waits for a free connection before it is answered
+    /// 503 `overloaded` with Retry-After: under more load than PostgreSQL
+    /// takes, callers learn it at once instead of queueing without bound.
+    #[arg(long, env = "DIDROUTE_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000)]
+    pub db_acquire_timeout_ms: u64,
 }
 
 /// Settings of the HTTP API.
@@ -68,6 +74,18 @@ pub struct ServeArgs {
     #[arg(long, env = "DIDROUTE_RECLAIM_WINDOW_SECONDS", default_value_t = 10 * 24 * 3600)]
     pub reclaim_window_seconds: u64,
 
+    /// Longest a request may run before it is answered 503 `overloaded`
+    /// (its transaction rolls back whole; the feed's long poll has its own
+    /// bound, `wait_ms`).
+    #[arg(long, env = "DIDROUTE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// Requests served at once; past it a request is answered 503
+    /// `overloaded` at once (load shedding). `/healthz` and `/metrics` are
+    /// never shed.
+    #[arg(long, env = "DIDROUTE_MAX_IN_FLIGHT", default_value_t = 1_024)]
+    pub max_in_flight: usize,
+
     /// How often lifecycle jobs run (expired reservations, cooldown, reclaim
     /// window), in milliseconds; 0 turns them off in this instance.
     #[arg(long, env = "DIDROUTE_LIFECYCLE_INTERVAL_MS", default_value_t = 5000)]
@@ -88,6 +106,10 @@ pub struct Settings {
     pub lifecycle_interval: Option<Duration>,
     /// HTTPS listener certificate; None: plain HTTP.
     pub tls: Option<didroute_net::ServerTls>,
+    /// Longest a request runs (the feed's long poll excepted).
+    pub request_timeout: Duration,
+    /// Requests served at once before new ones are shed.
+    pub max_in_flight: usize,
 }
 
 impl ServeArgs {
@@ -129,7 +151,11 @@ impl ServeArgs {
         )?
         .map(|files| didroute_net::ServerTls::load(&files))
         .transpose()?;
+        anyhow::ensure!(self.request_timeout_ms >= 100, "DIDROUTE_REQUEST_TIMEOUT_MS must be at least 100");
+        anyhow::ensure!(self.max_in_flight >= 1, "DIDROUTE_MAX_IN_FLIGHT must be at least 1");
         Ok(Settings {
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_in_flight: self.max_in_flight,
             tls,
             operator_token,
             more_operator_tokens,

@@ -17,6 +17,8 @@ pub struct AppState {
     /// push it, so long-polling feed readers wake without polling the database.
     pub head: Arc<watch::Sender<u64>>,
     pub metrics: Arc<Metrics>,
+    /// Permits for requests in flight (`Settings::max_in_flight`).
+    pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Tenant keys recently found valid (see [`KeyCache`]).
     pub keys: Arc<KeyCache>,
 }
@@ -25,6 +27,7 @@ impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
         AppState {
             db,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight)),
             settings: Arc::new(settings),
             head: Arc::new(watch::channel(0).0),
             metrics: Arc::new(Metrics::new()),

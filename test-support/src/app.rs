@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use didroute_control_plane::config::Settings;
+use didroute_control_plane::config::{DbArgs, Settings};
 use didroute_control_plane::db::Db;
 use didroute_control_plane::AppState;
 use tokio::net::TcpListener;
@@ -21,6 +21,8 @@ pub fn settings() -> Settings {
         reclaim_window: Duration::from_secs(10 * 24 * 3600),
         lifecycle_interval: None,
         tls: None,
+        request_timeout: Duration::from_secs(10),
+        max_in_flight: 1024,
     }
 }
 
@@ -51,6 +53,13 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     serve_on(fresh_database().await, settings).await
 }
 
+/// [`spawn_app_with`] on pools of `pool_size` connections that callers wait
+/// for at most `acquire_timeout_ms` (overload tests).
+pub async fn spawn_app_with_pools(settings: Settings, pool_size: u32, acquire_timeout_ms: u64) -> TestApp {
+    let args = DbArgs { db_acquire_timeout_ms: acquire_timeout_ms, ..db_args(pool_size) };
+    serve_with(fresh_database().await, settings, args).await
+}
+
 impl TestApp {
     /// Another control-plane instance on this app's database, as a second
     /// replica behind a load balancer would run (its own pools and caches).
@@ -60,7 +69,11 @@ impl TestApp {
 }
 
 async fn serve_on(owner_url: String, settings: Settings) -> TestApp {
-    let db = Db::connect(&db_args(8), &owner_url).await.expect("connect pools");
+    serve_with(owner_url, settings, db_args(8)).await
+}
+
+async fn serve_with(owner_url: String, settings: Settings, args: DbArgs) -> TestApp {
+    let db = Db::connect(&args, &owner_url).await.expect("connect pools");
     let state = AppState::new(db, settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let scheme = if state.settings.tls.is_some() { "https" } else { "http" };

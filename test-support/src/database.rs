@@ -35,5 +35,6 @@ pub fn db_args(pool_size: u32) -> DbArgs {
         operator_database_url: None,
         db_role_password: None,
         db_pool_size: pool_size,
+        db_acquire_timeout_ms: 10_000,
     }
 }

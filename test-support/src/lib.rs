@@ -18,7 +18,7 @@ mod lookup;
 mod tls;
 mod wait;
 
-pub use app::{settings, spawn_app, spawn_app_with, TestApp, OPERATOR_TOKEN};
+pub use app::{settings, spawn_app, spawn_app_with, spawn_app_with_pools, TestApp, OPERATOR_TOKEN};
 pub use client::TestTenant;
 pub use database::{admin_url, db_args, fresh_database};
 pub use lookup::start_lookup;

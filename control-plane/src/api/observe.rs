@@ -8,9 +8,12 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use didroute_shared::problem::ProblemType;
+use std::sync::Arc;
 use tracing::Instrument;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The header a request id travels in, both ways.
@@ -29,13 +32,52 @@ pub async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Res
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = id.to_str().unwrap_or(""), method = %method, route = %route);
-    let mut res = next.run(req).instrument(span.clone()).await;
+    let mut res = bounded(&s, &route, next.run(req)).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     s.metrics.request(method_label(&method), &route, status, elapsed);
     span.in_scope(|| tracing::info!(status, latency_ms = elapsed.as_secs_f64() * 1e3, "answered"));
     res.headers_mut().insert(REQUEST_ID, id);
     res
+}
+
+/// Runs the request within the service's bounds: past `max_in_flight`
+/// requests it is shed at once, and past `request_timeout` it is answered
+/// 503 (dropping the handler rolls its transaction back whole, so a retry
+/// with the same Idempotency-Key is safe either way). Probes and the
+/// feed's long poll (bounded by its own `wait_ms`) are exempt as noted.
+async fn bounded(s: &AppState, route: &str, run: impl std::future::Future<Output = Response>) -> Response {
+    let probe = matches!(route, "/healthz" | "/metrics");
+    let _permit = if probe {
+        None
+    } else {
+        match Arc::clone(&s.in_flight).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                return ApiError::new(
+                    ProblemType::Overloaded,
+                    format!("more than {} requests are in flight; retry", s.settings.max_in_flight),
+                )
+                .into_response()
+            }
+        }
+    };
+    if probe || route == "/v1/events" {
+        return run.await;
+    }
+    let limit = s.settings.request_timeout;
+    match tokio::time::timeout(limit, run).await {
+        Ok(res) => res,
+        Err(_) => ApiError::new(
+            ProblemType::Overloaded,
+            format!(
+                "the request took longer than {} ms and was stopped; whatever it changed was rolled back or \
+                 committed whole: retry with the same Idempotency-Key",
+                limit.as_millis()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// The method as a metric label: the standard ones by name, any other as

@@ -44,10 +44,11 @@ impl Db {
             Some(u) => u.clone(),
             None => role_url(owner_url, OPERATOR_ROLE, args.db_role_password.as_deref())?,
         };
-        let app = pool(&app_url, args.db_pool_size)
+        let wait = Duration::from_millis(args.db_acquire_timeout_ms);
+        let app = pool(&app_url, args.db_pool_size, wait)
             .await
             .with_context(|| format!("cannot connect to PostgreSQL as {APP_ROLE} (DIDROUTE_APP_DATABASE_URL)"))?;
-        let operator = pool(&op_url, args.db_pool_size).await.with_context(|| {
+        let operator = pool(&op_url, args.db_pool_size, wait).await.with_context(|| {
             format!("cannot connect to PostgreSQL as {OPERATOR_ROLE} (DIDROUTE_OPERATOR_DATABASE_URL)")
         })?;
         Ok(Db { app, operator })
@@ -99,9 +100,11 @@ fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(opts)
 }
 
-async fn pool(url: &str, size: u32) -> anyhow::Result<PgPool> {
+/// A pool whose callers wait at most `wait` for a connection (then
+/// `PoolTimedOut`, answered 503 `overloaded`).
+async fn pool(url: &str, size: u32, wait: Duration) -> anyhow::Result<PgPool> {
     let opts = connect_options(url)?.application_name("didroute-control-plane");
-    Ok(PgPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(10)).connect_with(opts).await?)
+    Ok(PgPoolOptions::new().max_connections(size).acquire_timeout(wait).connect_with(opts).await?)
 }
 
 /// `owner_url` with the user replaced by `role` (and the password by `password`).

@@ -16,6 +16,7 @@ mod numbering;
 mod numbers;
 mod observability;
 mod openapi;
+mod overload;
 mod retries;
 mod rls;
 mod security;
