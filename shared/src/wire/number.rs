@@ -176,7 +176,7 @@ pub struct Claimed {
 /// One number after a change (remap, reclaim), and the position of the
 /// change. REST answers the number's fields with `seq` beside them; GraphQL
 /// nests the number under `number`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(name = "NumberChange"))]
 pub struct NumberChanged {
@@ -188,7 +188,7 @@ pub struct NumberChanged {
 
 /// A released number (absent for the tenant's own local/mdn numbers, which
 /// release deletes) and the position of the change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Released {
@@ -197,7 +197,7 @@ pub struct Released {
 }
 
 /// A cancelled reservation: the number is back in inventory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(name = "ReservationCancelled"))]
 pub struct Cancelled {
