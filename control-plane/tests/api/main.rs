@@ -7,6 +7,7 @@ mod csv_import;
 mod e2e;
 mod errors;
 mod graphql;
+mod idempotency;
 mod isolation;
 mod keys;
 mod lifecycle;

@@ -176,7 +176,7 @@ pub struct Claimed {
 /// One number after a change (remap, reclaim), and the position of the
 /// change. REST answers the number's fields with `seq` beside them; GraphQL
 /// nests the number under `number`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(name = "NumberChange"))]
 pub struct NumberChanged {
@@ -184,6 +184,20 @@ pub struct NumberChanged {
     #[cfg_attr(feature = "utoipa", schema(inline))]
     pub number: NumberView,
     pub seq: u64,
+}
+
+impl<'de> Deserialize<'de> for NumberChanged {
+    /// By hand: `#[serde(flatten)]` buffers the fields in serde's own content
+    /// type, from which a [`Price`] (read as raw JSON) cannot be read.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NumberChanged, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let seq = fields.remove("seq").ok_or_else(|| D::Error::missing_field("seq"))?;
+        Ok(NumberChanged {
+            seq: u64::deserialize(seq).map_err(D::Error::custom)?,
+            number: NumberView::deserialize(serde_json::Value::Object(fields)).map_err(D::Error::custom)?,
+        })
+    }
 }
 
 /// A released number (absent for the tenant's own local/mdn numbers, which
