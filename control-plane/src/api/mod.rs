@@ -45,9 +45,10 @@ pub(crate) fn idempotency_key_of(
     header_key(headers)?.map(|k| Key::of_bytes(k, route, body)).transpose()
 }
 
-/// The typed body, read from the raw JSON the idempotency hash was taken of.
+/// The typed body, read from the raw JSON the idempotency hash was taken of;
+/// an error names the field, as axum's `Json` rejection does.
 pub(crate) fn typed<T: serde::de::DeserializeOwned>(raw: &serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(raw.clone()).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))
+    serde_path_to_error::deserialize(raw.clone()).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))
 }
 
 fn header_key(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
