@@ -23,14 +23,7 @@ pub async fn create(db: &Db, req: &NewFeedTokenRequest, key: Option<&Key>) -> Ap
     let prefix = auth::shown_prefix(&token);
     let id = Uuid::new_v4();
     let mut tx = db.operator.begin().await?;
-    idempotency::refuse_secret_repeat(&mut tx, key, |first| {
-        format!(
-            "feed token {} ({}) was already created with this Idempotency-Key; list it with GET /v1/feed-tokens, its token is not shown again",
-            first["id"].as_str().unwrap_or("?"),
-            first["token_prefix"].as_str().unwrap_or("?"),
-        )
-    })
-    .await?;
+    idempotency::refuse_secret_repeat(&mut tx, key, "feed token", "GET /v1/feed-tokens").await?;
     let created_at: OffsetDateTime = sqlx::query_scalar(
         "INSERT INTO feed_tokens (id, name, token_hash, token_prefix) VALUES ($1, $2, $3, $4) RETURNING created_at",
     )
@@ -42,9 +35,7 @@ pub async fn create(db: &Db, req: &NewFeedTokenRequest, key: Option<&Key>) -> Ap
     .await?;
     let detail = serde_json::json!({ "token_id": id, "token_prefix": prefix, "name": name });
     audit(&mut tx, None, "feed_token.create", detail).await?;
-    // what a repeat is told: which token was made, never the token
-    let created = serde_json::json!({ "id": id, "token_prefix": prefix });
-    idempotency::keep(&mut tx, None, key, 201, &created, None).await?;
+    idempotency::keep_created(&mut tx, key, id, &prefix).await?;
     tx.commit().await?;
     Ok(NewFeedToken { id, name: name.map(str::to_owned), token, token_prefix: prefix, created_at })
 }

@@ -218,19 +218,32 @@ pub async fn keep(
     }
 }
 
-/// For a route that creates a credential: claims `key`, or refuses the
-/// repeat with 409, naming what `created` (stored by [`keep`] in place of
-/// the answer, without the secret) says was made the first time.
+/// For a route that creates a credential (`kind`, listed at `listing`):
+/// claims `key`, or refuses the repeat with 409 naming the credential made
+/// the first time, as [`keep_created`] stored it.
 pub async fn refuse_secret_repeat(
     conn: &mut PgConnection,
     key: Option<&Key>,
-    created: impl FnOnce(&serde_json::Value) -> String,
+    kind: &str,
+    listing: &str,
 ) -> ApiResult<()> {
     let Some(key) = key else { return Ok(()) };
-    match begin(conn, None, key).await? {
-        None => Ok(()),
-        Some(stored) => Err(ApiError::new(ProblemType::IdempotencySecretNotReplayable, created(&stored.response))),
-    }
+    let Some(stored) = begin(conn, None, key).await? else { return Ok(()) };
+    let field = |name: &str| stored.response[name].as_str().unwrap_or("?").to_owned();
+    Err(ApiError::new(
+        ProblemType::IdempotencySecretNotReplayable,
+        format!(
+            "{kind} {} ({}) was already created with this Idempotency-Key; list it with {listing}, its secret is not shown again",
+            field("id"),
+            field("prefix"),
+        ),
+    ))
+}
+
+/// What a credential route keeps for its key in place of the answer:
+/// which credential it made, never the secret.
+pub async fn keep_created(conn: &mut PgConnection, key: Option<&Key>, id: Uuid, prefix: &str) -> ApiResult<()> {
+    keep(conn, None, key, 201, &serde_json::json!({ "id": id, "prefix": prefix }), None).await
 }
 
 /// Removes entries older than [`EXPIRE_AFTER`], a batch at a time; returns

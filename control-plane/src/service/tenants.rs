@@ -60,14 +60,8 @@ pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest, key: Option<
         }
     }
     let mut tx = db.operator.begin().await?;
-    idempotency::refuse_secret_repeat(&mut tx, key, |first| {
-        format!(
-            "api key {} ({}) was already created with this Idempotency-Key; list it with GET /v1/tenants/{tenant}/api-keys, its key is not shown again",
-            first["id"].as_str().unwrap_or("?"),
-            first["key_prefix"].as_str().unwrap_or("?"),
-        )
-    })
-    .await?;
+    let listing = format!("GET /v1/tenants/{tenant}/api-keys");
+    idempotency::refuse_secret_repeat(&mut tx, key, "api key", &listing).await?;
     tenant_exists(&mut tx, tenant).await?;
     let idem = key;
     let (key, hash) = auth::new_secret(auth::KEY_PREFIX);
@@ -91,9 +85,7 @@ pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest, key: Option<
         "key_id": id, "key_prefix": prefix, "scopes": names, "expires_at": expires_at.map(rfc3339)
     });
     audit(&mut tx, Some(tenant), "api_key.create", detail).await?;
-    // what a repeat is told: which key was made, never the key
-    let created = serde_json::json!({ "id": id, "key_prefix": prefix });
-    idempotency::keep(&mut tx, None, idem, 201, &created, None).await?;
+    idempotency::keep_created(&mut tx, idem, id, &prefix).await?;
     tx.commit().await?;
     Ok(NewKey { id, tenant_id: tenant, key, key_prefix: prefix, scopes, created_at, expires_at })
 }
