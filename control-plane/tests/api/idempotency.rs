@@ -493,3 +493,35 @@ async fn tenant_sessions_neither_see_nor_write_operator_keys() {
     .await;
     assert!(wrote.is_err(), "nor writes one: {wrote:?}");
 }
+
+#[tokio::test]
+async fn concurrent_operator_repeats_make_one_tenant_and_share_no_key_with_tenants() {
+    let app = spawn_app().await;
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let req = app
+            .http
+            .post(format!("{}/v1/tenants", app.base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .header("idempotency-key", "race")
+            .json(&json!({ "name": "raced" }));
+        tries.spawn(async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.json::<Value>().await.unwrap())
+        });
+    }
+    let answers = tries.join_all().await;
+    assert_eq!(answers[0].0, StatusCode::CREATED, "{}", answers[0].1);
+    assert!(answers.iter().all(|a| *a == answers[0]), "every try gets the first answer: {answers:?}");
+    let (_, tenants) = app.op(Method::GET, "/v1/tenants", None).await;
+    let raced = tenants["tenants"].as_array().unwrap().iter().filter(|t| t["name"] == "raced").count();
+    assert_eq!(raced, 1, "{tenants}");
+
+    // a tenant's key of the same name is its own: no 422 across the spaces
+    let t = app.tenant("bystander").await;
+    app.import("+15550009400", "US").await;
+    let (s, b) =
+        send(&app, &Method::POST, "/v1/reservations", &t.key, "race", &Body::Json(json!({ "number": "+15550009400" })))
+            .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+}
