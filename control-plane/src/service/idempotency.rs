@@ -2,7 +2,7 @@
 //! request's answer instead of a second change.
 //!
 //! The key row is inserted in the same transaction as the work. A concurrent
-//! repeat blocks on the key's primary key until the first transaction ends:
+//! repeat blocks on the key's unique index until the first transaction ends:
 //! if it committed, the repeat replays its stored answer; if it rolled back
 //! (the request failed), the repeat runs as a fresh request.
 //!
