@@ -486,6 +486,12 @@ async fn tenant_sessions_neither_see_nor_write_operator_keys() {
     let mut tx = app.state.db.tenant_tx(t.id).await.unwrap();
     let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(seen, 0, "the tenant session does not");
+    let changed = sqlx::query("UPDATE idempotency_keys SET status = 200, response = '{}' WHERE key = 'op-only'")
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(changed, 0, "nor changes it");
     let wrote = sqlx::query(
         "INSERT INTO idempotency_keys (tenant_id, key, request_hash, status, response) VALUES (NULL, 'forged', '\\x00', 201, '{}')",
     )
