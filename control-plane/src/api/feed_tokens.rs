@@ -59,5 +59,8 @@ pub async fn revoke(
 ) -> ApiResult<impl IntoResponse> {
     let key = super::idempotency_key(&headers, &format!("DELETE /v1/feed-tokens/{id}"), &serde_json::Value::Null)?;
     feed_tokens::revoke(&s.db, id, key.as_ref()).await?;
+    // this instance stops accepting the token before it answers; the others
+    // clear their caches on the credentials NOTIFY
+    s.keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }
