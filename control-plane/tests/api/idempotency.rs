@@ -18,7 +18,7 @@ const REUSED: &str = "https://didroute.dev/problems/idempotency-key-reused";
 const NOT_REPLAYABLE: &str = "https://didroute.dev/problems/idempotency-secret-not-replayable";
 
 #[derive(Clone)]
-enum Body {
+pub(crate) enum Body {
     None,
     Json(Value),
     Csv(&'static str),
@@ -49,7 +49,15 @@ struct Case {
     repeat: Repeat,
 }
 
-async fn send(app: &TestApp, method: &Method, path: &str, token: &str, key: &str, body: &Body) -> (StatusCode, Value) {
+/// Sends `body` to `path` with `token` and `key`; returns status and JSON.
+pub(crate) async fn send(
+    app: &TestApp,
+    method: &Method,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Body,
+) -> (StatusCode, Value) {
     let mut req = app
         .http
         .request(method.clone(), format!("{}{path}", app.base))
