@@ -6,6 +6,8 @@
 #
 #   benches/lookup-https.sh                        # 1M numbers, 10 pairs of 3 s, 16 connections
 #   NUMBERS=10000000 ROUNDS=20 benches/lookup-https.sh
+#   MODE=token benches/lookup-https.sh             # plain HTTP, the second server requiring
+#                                                  # a bearer token (DIDROUTE_LOOKUP_TOKENS)
 #
 # Both servers run on core 0, `wrk -t1 -cCONNS` on core 1 with random
 # present numbers. Server CPU a request is its user + system time from
@@ -40,35 +42,45 @@ write_keys_lua "$OUT"
 taskset -c 0 "$BIN" lookup-server "$NUMBERS" "$PLAIN_ADDR" "$OUT/keys.txt" 2>"$OUT/plain.log" &
 P=$!; PIDS+=("$P")
 for _ in $(seq 1 1200); do curl -sf -o /dev/null "http://$PLAIN_ADDR/readyz" && break; sleep 1; done
-taskset -c 0 "$BIN" lookup-server "$NUMBERS" "$TLS_ADDR" "$OUT/keys-tls.txt" "$OUT/cert.pem" "$OUT/key.pem" 2>"$OUT/tls.log" &
+MODE=${MODE:-tls}
+TOKEN=bench-reader-token-0123456789
+if [ "$MODE" = token ]; then
+    DIDROUTE_LOOKUP_TOKENS=$TOKEN taskset -c 0 "$BIN" lookup-server "$NUMBERS" "$TLS_ADDR" "$OUT/keys-tls.txt" 2>"$OUT/tls.log" &
+    SCHEME=http; HEADER=(-H "Authorization: Bearer $TOKEN")
+else
+    taskset -c 0 "$BIN" lookup-server "$NUMBERS" "$TLS_ADDR" "$OUT/keys-tls.txt" "$OUT/cert.pem" "$OUT/key.pem" 2>"$OUT/tls.log" &
+    SCHEME=https; HEADER=()
+fi
 T=$!; PIDS+=("$T")
-for _ in $(seq 1 1200); do curl -ksf -o /dev/null "https://$TLS_ADDR/readyz" && break; sleep 1; done
+for _ in $(seq 1 1200); do curl -ksf -o /dev/null "$SCHEME://$TLS_ADDR/readyz" && break; sleep 1; done
 
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 HZ=$(getconf CLK_TCK)
-# run PID URL -> "µs-of-server-CPU-a-request requests-a-second"
+# run PID URL [wrk options] -> "µs-of-server-CPU-a-request requests-a-second"
 run() {
-    local t0 t1 out
-    t0=$(ticks "$1")
-    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" -s "$OUT/keys.lua" "$2")
-    t1=$(ticks "$1")
+    local t0 t1 out pid=$1 url=$2
+    shift 2
+    t0=$(ticks "$pid")
+    out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" "$@" -s "$OUT/keys.lua" "$url")
+    t1=$(ticks "$pid")
+    [ "$(echo "$out" | awk '/Non-2xx/ {print $NF}')" = "" ] || { echo "non-2xx answers: $out" >&2; exit 1; }
     echo "$out" | awk -v a="$t0" -v b="$t1" -v hz="$HZ" '
         /requests in/ {r = $1} /Requests\/sec/ {s = $2}
         END {printf "%.2f %.0f", (b - a) / hz * 1e6 / r, s}'
 }
 run "$P" "http://$PLAIN_ADDR" >/dev/null
-run "$T" "https://$TLS_ADDR" >/dev/null
+run "$T" "$SCHEME://$TLS_ADDR" "${HEADER[@]}" >/dev/null
 
-echo "## Lookup over HTTPS vs plain HTTP, $NUMBERS numbers, $ROUNDS pairs of ${SECS}s, wrk -c$CONNS keep-alive ($(date -u +%F), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
+echo "## Lookup, $MODE vs plain HTTP, $NUMBERS numbers, $ROUNDS pairs of ${SECS}s, wrk -c$CONNS keep-alive ($(date -u +%F), $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1))"
 echo
-echo "| round | plain µs | plain req/s | https µs | https req/s |"
+echo "| round | plain µs | plain req/s | $MODE µs | $MODE req/s |"
 echo "|---|---|---|---|---|"
 : >"$OUT/rounds.txt"
 for i in $(seq 1 "$ROUNDS"); do
     if [ $((i % 2)) = 0 ]; then
-        p=$(run "$P" "http://$PLAIN_ADDR"); t=$(run "$T" "https://$TLS_ADDR")
+        p=$(run "$P" "http://$PLAIN_ADDR"); t=$(run "$T" "$SCHEME://$TLS_ADDR" "${HEADER[@]}")
     else
-        t=$(run "$T" "https://$TLS_ADDR"); p=$(run "$P" "http://$PLAIN_ADDR")
+        t=$(run "$T" "$SCHEME://$TLS_ADDR" "${HEADER[@]}"); p=$(run "$P" "http://$PLAIN_ADDR")
     fi
     echo "$p $t" >>"$OUT/rounds.txt"
     echo "| $i | ${p% *} | ${p#* } | ${t% *} | ${t#* } |"
@@ -77,6 +89,6 @@ echo
 for col in 1 2 3 4; do
     sort -n -k$col "$OUT/rounds.txt" | awk -v c=$col '{v[NR] = $c} END {print v[int((NR + 1) / 2)]}'
 done | paste -sd' ' | awk '{
-    printf "medians: plain %.2f µs a request (%.0f a core a second), %.0f req/s; https %.2f µs (%.0f a core a second), %.0f req/s; https ÷ plain per core %.2f\n",
-        $1, 1e6 / $1, $2, $3, 1e6 / $3, $4, $1 / $3
-}'
+    printf "medians: plain %.2f µs a request (%.0f a core a second), %.0f req/s; %s %.2f µs (%.0f a core a second), %.0f req/s; %s ÷ plain per core %.2f\n",
+        $1, 1e6 / $1, $2, mode, $3, 1e6 / $3, $4, mode, $1 / $3
+}' mode="$MODE"

@@ -149,7 +149,7 @@ async fn l7_boot(brokers: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     let files = SnapshotFiles { path: dir.join("lookup.snapshot"), interval: Duration::from_secs(3600) };
     // the topic holds only the tail, so the file covers offset 0 onwards
-    files.write_snapshot(&snapshot, "kafka", json!({"topic": topic, "offsets": {"0": 0}})).unwrap();
+    files.write_snapshot(&snapshot, "kafka", json!({"topic": topic, "offsets": {"0": 0}}), None).unwrap();
     let size = std::fs::metadata(&files.path).unwrap().len();
     println!(
         "L7 bootstrap: wrote a snapshot file of {} numbers ({:.0} MB) in {:.1} s",
@@ -379,6 +379,7 @@ fn realistic(count: usize) -> Vec<ChangeEvent> {
                     op: Op::Upsert,
                     route: Some(routes[rng.gen_range(0..routes.len())].clone()),
                     at: now,
+                    lineage: None,
                 });
             }
         }

@@ -47,6 +47,15 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The database's event lineage: `show` it, or `rotate` it after a
+    /// restore to an earlier point (a new lineage, every number's state
+    /// emitted again under it; lookup nodes on the old one stop or rebuild).
+    Lineage {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(value_parser = ["show", "rotate"])]
+        action: String,
+    },
     /// Control plane and a lookup node in one process; with no DATABASE_URL,
     /// on a private PostgreSQL under DIDROUTE_DATA_DIR.
     Standalone {
@@ -115,6 +124,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let url = db.database_url.as_deref().context("DATABASE_URL is required for migrate")?;
             db::migrate(url, db.db_role_password.as_deref()).await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Lineage { db, action } => {
+            let url = db.database_url.clone().context("DATABASE_URL is required for lineage")?;
+            db::migrate(&url, db.db_role_password.as_deref()).await?;
+            let operator = Db::connect(&db, &url).await?.operator;
+            use didroute_control_plane::outbox::lineage;
+            if action == "rotate" {
+                let r = lineage::rotate(&operator).await?;
+                println!(
+                    "lineage {} from position {}: {} numbers emitted again, head {}",
+                    r.id, r.since_seq, r.emitted, r.head_seq
+                );
+            } else {
+                let c = lineage::current(&operator).await?;
+                println!("lineage {} from position {} (since {})", c.id, c.since_seq, c.started_at);
+            }
             Ok(())
         }
         Command::Serve { db, serve, kafka } => {

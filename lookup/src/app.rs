@@ -21,6 +21,9 @@ pub struct App {
     /// Bearer tokens `/v1/*` requires (`DIDROUTE_LOOKUP_TOKENS`), for
     /// networks where who owns a number must not be open; None: open.
     readers: Option<Vec<String>>,
+    /// The lineage of the history the snapshot holds (recorded beside a
+    /// snapshot file, reported by `/v1/snapshot`); None until one is seen.
+    lineage: std::sync::Mutex<Option<uuid::Uuid>>,
 }
 
 impl App {
@@ -36,7 +39,16 @@ impl App {
             source,
             fold_wanted: Notify::new(),
             readers: None,
+            lineage: std::sync::Mutex::new(None),
         }
+    }
+
+    pub fn lineage(&self) -> Option<uuid::Uuid> {
+        *self.lineage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_lineage(&self, lineage: Option<uuid::Uuid>) {
+        *self.lineage.lock().unwrap_or_else(|e| e.into_inner()) = lineage;
     }
 
     /// This app, answering `/v1/*` only to a request bearing one of `tokens`

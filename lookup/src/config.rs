@@ -70,6 +70,13 @@ pub struct Config {
     #[arg(long, env = "DIDROUTE_LOOKUP_SNAPSHOT_INTERVAL_MS", default_value_t = 60_000)]
     pub snapshot_interval_ms: u64,
 
+    /// When the event source diverges from the history the node holds
+    /// (another lineage: the database was restored or replaced): `stop`
+    /// applying and wait for an operator (readiness 503, lookups from the
+    /// last good snapshot), or `rebuild` from the source under its lineage.
+    #[arg(long, env = "DIDROUTE_LOOKUP_ON_DIVERGENCE", default_value = "stop", value_parser = ["stop", "rebuild"])]
+    pub on_divergence: String,
+
     /// Bearer tokens `/v1/*` requires, comma-separated (each at least 16
     /// characters), where who owns a number must not be open to the
     /// network; `/healthz`, `/readyz`, `/metrics` stay open. Unset: open.
@@ -134,6 +141,8 @@ pub enum ConfigError {
     /// The certificate or key could not be used; says which file and why.
     #[error("{0}")]
     Tls(String),
+    #[error("DIDROUTE_LOOKUP_ON_DIVERGENCE must be stop or rebuild, got {0:?}")]
+    OnDivergence(String),
     /// By position, never by value: this message reaches logs.
     #[error("DIDROUTE_LOOKUP_TOKENS: token {0} is shorter than 16 characters or holds whitespace")]
     LookupToken(usize),
@@ -160,6 +169,7 @@ pub struct Validated {
     pub ca_file: Option<PathBuf>,
     /// Tokens `/v1/*` requires; empty: open.
     pub lookup_tokens: Vec<String>,
+    pub on_divergence: crate::feed::lineage::OnDivergence,
     pub kafka_properties: KafkaProperties,
 }
 
@@ -234,7 +244,13 @@ impl Config {
         if let Some(i) = lookup_tokens.iter().position(|t| t.len() < 16 || t.chars().any(char::is_whitespace)) {
             return Err(ConfigError::LookupToken(i + 1));
         }
+        let on_divergence = match self.on_divergence.as_str() {
+            "stop" => crate::feed::lineage::OnDivergence::Stop,
+            "rebuild" => crate::feed::lineage::OnDivergence::Rebuild,
+            other => return Err(ConfigError::OnDivergence(other.to_owned())),
+        };
         Ok(Validated {
+            on_divergence,
             lookup_tokens,
             tls,
             ca_file: self.ca_file.clone(),
@@ -295,6 +311,7 @@ impl Default for Config {
             snapshot_path: None,
             snapshot_interval_ms: 60_000,
             lookup_tokens: None,
+            on_divergence: "stop".to_owned(),
             tls_cert: None,
             tls_key: None,
             ca_file: None,
@@ -320,6 +337,7 @@ impl std::fmt::Debug for Config {
             .field("kafka_brokers", &self.kafka_brokers)
             .field("kafka_topic", &self.kafka_topic)
             .field("kafka_properties", &self.kafka_properties)
+            .field("on_divergence", &self.on_divergence)
             .field("lookup_tokens", &self.lookup_tokens.as_ref().map(|_| "<redacted>"))
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)

@@ -70,7 +70,11 @@ impl Node {
     /// Must be called within a Tokio runtime.
     pub async fn start(config: &Config, listener: TcpListener) -> Result<Node, NodeError> {
         let valid = config.validate()?;
-        let settings = TailerSettings { fold_threshold: valid.fold_threshold, ..TailerSettings::default() };
+        let settings = TailerSettings {
+            fold_threshold: valid.fold_threshold,
+            on_divergence: valid.on_divergence,
+            ..TailerSettings::default()
+        };
         let local_addr = listener.local_addr().map_err(NodeError::Listener)?;
         #[cfg(feature = "kafka")]
         if let Some((brokers, topic)) = &valid.kafka {

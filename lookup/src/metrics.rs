@@ -41,6 +41,10 @@ pub struct Metrics {
     pub events_stale: IntCounter,
     pub events_rejected: IntCounter,
     pub feed_errors: IntCounter,
+    /// Pages refused because the source diverged from what the node holds
+    /// (another lineage, the same position with other content, a head behind
+    /// the node).
+    pub lineage_mismatch: IntCounter,
     pub snapshot_builds: IntCounter,
     pub build_seconds: Histogram,
     pub overlay_entries: IntGauge,
@@ -155,6 +159,11 @@ impl Metrics {
             ),
             events_rejected: counter(&r, "didroute_lookup_events_rejected_total", "Change events rejected as invalid."),
             feed_errors: counter(&r, "didroute_lookup_feed_errors_total", "Failed requests to the event source."),
+            lineage_mismatch: counter(
+                &r,
+                "didroute_lookup_lineage_mismatch_total",
+                "Pages refused because the event source diverged from the history this node holds.",
+            ),
             snapshot_builds: counter(
                 &r,
                 "didroute_lookup_snapshot_builds_total",

@@ -44,6 +44,10 @@ struct Positions {
     source: String,
     #[serde(default)]
     positions: serde_json::Value,
+    /// The lineage of the history the snapshot holds: a node started from
+    /// the file refuses a source of another one (feed/lineage.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lineage: Option<uuid::Uuid>,
 }
 
 /// What a node started from: the snapshot's position and the source's
@@ -74,7 +78,10 @@ impl SnapshotFiles {
             .ok()
             .and_then(|bytes| serde_json::from_slice::<Positions>(&bytes).ok());
         let bootstrap = match recorded {
-            Some(p) if p.seq == seq => Bootstrap { seq, source: p.source, positions: Some(p.positions) },
+            Some(p) if p.seq == seq => {
+                app.set_lineage(p.lineage);
+                Bootstrap { seq, source: p.source, positions: Some(p.positions) }
+            }
             other => {
                 tracing::warn!(
                     path = %self.positions_path().display(),
@@ -105,20 +112,22 @@ impl SnapshotFiles {
         };
         let snapshot = app.store().load_full();
         debug_assert!(snapshot.seq() >= applied);
-        self.write_snapshot(&snapshot, app.source(), positions)?;
+        self.write_snapshot(&snapshot, app.source(), positions, app.lineage())?;
         Ok(Some(snapshot.seq()))
     }
 
-    /// Writes `snapshot` with the resume `positions` of `source` (what
-    /// [`SnapshotFiles::write`] does with a node's own snapshot; a job or a
-    /// benchmark may prepare a file for nodes to start from).
+    /// Writes `snapshot` with the resume `positions` of `source` and the
+    /// `lineage` it holds (what [`SnapshotFiles::write`] does with a node's
+    /// own snapshot; a job or a benchmark may prepare a file for nodes to
+    /// start from).
     pub fn write_snapshot(
         &self,
         snapshot: &Snapshot,
         source: &str,
         positions: serde_json::Value,
+        lineage: Option<uuid::Uuid>,
     ) -> std::io::Result<()> {
-        let record = Positions { seq: snapshot.seq(), source: source.to_owned(), positions };
+        let record = Positions { seq: snapshot.seq(), source: source.to_owned(), positions, lineage };
         let tmp = tmp_path(&self.positions_path());
         write_synced(&tmp, &serde_json::to_vec(&record).expect("positions serialise"))?;
         // the snapshot's rename is synced before the positions' is made, so

@@ -21,6 +21,10 @@ pub struct FeedStatus {
     caught_up: AtomicBool,
     /// Milliseconds after `started` when the node was last caught up.
     last_caught_up_ms: AtomicU64,
+    /// Why the node stopped applying events: its source diverged from the
+    /// history it holds. `/readyz` answers 503 with it, while lookups go on
+    /// from the last good snapshot.
+    diverged: std::sync::Mutex<Option<String>>,
 }
 
 impl FeedStatus {
@@ -31,7 +35,17 @@ impl FeedStatus {
             ready: watch::channel(false).0,
             caught_up: AtomicBool::new(false),
             last_caught_up_ms: AtomicU64::new(NEVER),
+            diverged: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Records (or, with None, clears) why the node stopped applying.
+    pub fn set_diverged(&self, reason: Option<String>) {
+        *self.diverged.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+    }
+
+    pub fn diverged(&self) -> Option<String> {
+        self.diverged.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     #[inline]

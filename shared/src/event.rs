@@ -1,6 +1,6 @@
 //! The change-event wire format: one JSON object per event, keyed by number.
 //!
-//! `{seq, number, version, op: "upsert"|"delete", route: {...}|null, at}`
+//! `{seq, number, version, op: "upsert"|"delete", route: {...}|null, at, lineage}`
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -33,6 +33,13 @@ pub struct ChangeEvent {
     pub route: Option<Route>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+    /// The history of the database this event belongs to (a new one after a
+    /// restore: `didroute-control-plane lineage rotate`). A consumer that
+    /// meets another lineage than the one it holds has diverged from the
+    /// database and must not go on applying. Absent in events written
+    /// before lineages existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +104,7 @@ mod tests {
             op,
             route,
             at: time::macros::datetime!(2024-05-01 12:00:00.5 UTC),
+            lineage: None,
         }
     }
 

@@ -71,6 +71,7 @@ fn event() -> impl Strategy<Value = ChangeEvent> {
                 op: if upsert { Op::Upsert } else { Op::Delete },
                 route,
                 at: OffsetDateTime::from_unix_timestamp(secs).unwrap() + time::Duration::nanoseconds(i64::from(nanos)),
+                lineage: None,
             })
         },
     )

@@ -5,7 +5,8 @@
 //! - `lookup-server N ADDR KEYS_FILE [CERT KEY]`: builds a snapshot of N
 //!   numbers, writes 100k of them (random, present) to KEYS_FILE for wrk,
 //!   serves the real lookup HTTP server on ADDR on one thread, until killed
-//!   (HTTPS with the PEM files CERT and KEY, for `benches/lookup-https.sh`);
+//!   (HTTPS with the PEM files CERT and KEY, for `benches/lookup-https.sh`;
+//!   with `DIDROUTE_LOOKUP_TOKENS` set, requiring a bearer token);
 //! - `bare-server ADDR BYTES`: a bare hyper server on one thread answering
 //!   every request with a fixed JSON body of BYTES bytes and the same
 //!   headers as a lookup (the HTTP floor);
@@ -74,7 +75,9 @@ fn lookup_server(n: usize, addr: SocketAddr, keys: &str, tls: Option<didroute_ne
     w.flush().expect("write keys");
     drop(data);
     eprintln!("built {} numbers in {:.1?}", s.numbers(), t.elapsed());
-    let app = Arc::new(App::with_snapshot("bench", s));
+    // DIDROUTE_LOOKUP_TOKENS as the node reads it: what a bearer check costs
+    let tokens = std::env::var("DIDROUTE_LOOKUP_TOKENS").map(|t| t.split(',').map(str::to_owned).collect());
+    let app = Arc::new(App::with_snapshot("bench", s).require_tokens(tokens.unwrap_or_default()));
     app.status().set_ready();
     app.status().observe(true);
     runtime().block_on(async move {
@@ -137,6 +140,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
             op: Op::Upsert,
             route: Some(data.routes[e.route as usize].clone()),
             at,
+            lineage: None,
         })
         .collect();
     let feed = Arc::new(Feed { events: std::sync::Mutex::new(events) });
@@ -168,6 +172,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
                     op,
                     route,
                     at: time::OffsetDateTime::now_utc(),
+                    lineage: None,
                 });
             }
         }

@@ -54,7 +54,19 @@ pub async fn feed(
     }
     let mut head = s.head.subscribe();
     let mut events = outbox::read(&s.db.operator, q.after, limit).await?;
-    if events.is_empty() && q.wait_ms > 0 {
+    // A reader past this instance's head: another instance may have written
+    // the newer positions (then the database's head says so at once), or the
+    // database went back in time (a restore); the reader is told the real
+    // head at once, which is how a lookup node notices the latter.
+    let mut behind = None;
+    if events.is_empty() && *head.borrow() < q.after {
+        let db_head = outbox::head(&s.db.operator).await?;
+        s.advance_head(db_head);
+        if db_head < q.after {
+            behind = Some(db_head);
+        }
+    }
+    if events.is_empty() && q.wait_ms > 0 && behind.is_none() {
         let woke = tokio::time::timeout(Duration::from_millis(q.wait_ms), head.wait_for(|h| *h > q.after))
             .await
             .is_ok_and(|r| r.is_ok());
@@ -63,8 +75,9 @@ pub async fn feed(
         }
     }
     let last_seq = events.last().map_or(q.after, |e| e.seq);
-    let head_seq = (*head.borrow()).max(last_seq);
-    Ok(axum::Json(FeedPage { events, last_seq, head_seq }))
+    let head_seq = behind.unwrap_or_else(|| (*head.borrow()).max(last_seq));
+    let lineage = Some(outbox::lineage::current(&s.db.operator).await?.id);
+    Ok(axum::Json(FeedPage { events, last_seq, head_seq, lineage }))
 }
 
 #[cfg(test)]

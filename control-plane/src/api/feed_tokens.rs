@@ -59,8 +59,7 @@ pub async fn revoke(
 ) -> ApiResult<impl IntoResponse> {
     let key = super::idempotency_key(&headers, &format!("DELETE /v1/feed-tokens/{id}"), &serde_json::Value::Null)?;
     feed_tokens::revoke(&s.db, id, key.as_ref()).await?;
-    // this instance stops accepting the token before it answers; the others
-    // clear their caches on the credentials NOTIFY
+    // this instance at once; the others on the NOTIFY the revocation sent
     s.keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -94,8 +94,7 @@ pub async fn revoke_key(
     let idem =
         super::idempotency_key(&headers, &format!("DELETE /v1/tenants/{id}/api-keys/{key}"), &serde_json::Value::Null)?;
     tenants::revoke_key(&s.db, id, key, idem.as_ref()).await?;
-    // this instance stops accepting the key before it answers; the others
-    // clear their caches on the credentials NOTIFY
+    // this instance at once; the others on the NOTIFY the revocation sent
     s.keys.clear();
     Ok(StatusCode::NO_CONTENT)
 }

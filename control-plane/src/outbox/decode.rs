@@ -6,7 +6,11 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 /// The outbox columns [`event_from_row`] reads.
-pub(crate) const EVENT_COLUMNS: &str = "seq, e164, version, op, route, at";
+/// Every event is stamped with the database's lineage as it is read: a
+/// restored database whose lineage was rotated serves its whole history as
+/// the new lineage, which is what it now is.
+pub(crate) const EVENT_COLUMNS: &str =
+    "seq, e164, version, op, route, at, (SELECT id FROM didroute_lineage) AS lineage";
 
 /// One sequenced outbox row (selected with [`EVENT_COLUMNS`]) as its event.
 pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
@@ -26,5 +30,6 @@ pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
         },
         route: route.map(serde_json::from_value::<Route>).transpose().map_err(|e| bad(format!("bad route: {e}")))?,
         at: r.try_get("at")?,
+        lineage: r.try_get("lineage")?,
     })
 }

@@ -6,6 +6,7 @@
 
 mod decode;
 mod head;
+pub mod lineage;
 pub mod record;
 pub mod relay;
 
@@ -32,6 +33,12 @@ pub async fn sequence(operator: &PgPool, id: i64) -> Result<u64, sqlx::Error> {
 /// Sequences every committed row; returns the head position.
 pub async fn sequence_all(operator: &PgPool) -> Result<u64, sqlx::Error> {
     let head: Option<i64> = sqlx::query_scalar("SELECT didroute_sequence_outbox()").fetch_one(operator).await?;
+    Ok(head.unwrap_or(0) as u64)
+}
+
+/// The highest sequenced position in the database.
+pub async fn head(operator: &PgPool) -> Result<u64, sqlx::Error> {
+    let head: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM outbox").fetch_one(operator).await?;
     Ok(head.unwrap_or(0) as u64)
 }
 

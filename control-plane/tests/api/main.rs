@@ -4,6 +4,7 @@
 use didroute_test_support as helpers;
 
 mod csv_import;
+mod deploy;
 mod e2e;
 mod errors;
 mod graphql;
@@ -11,6 +12,7 @@ mod idempotency;
 mod isolation;
 mod keys;
 mod lifecycle;
+mod lineage;
 mod numbering;
 mod numbers;
 mod observability;

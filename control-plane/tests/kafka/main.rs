@@ -7,6 +7,7 @@ mod helpers;
 mod bootstrap;
 mod e2e;
 mod faults;
+mod lineage;
 mod readiness;
 mod relay;
 mod repeats;

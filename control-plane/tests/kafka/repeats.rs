@@ -36,6 +36,7 @@ pub fn history(numbers: usize, changes: usize, seed: u64) -> Vec<ChangeEvent> {
                     auto_provisioned: false,
                 }),
                 at: time::OffsetDateTime::now_utc(),
+                lineage: None,
             }
         })
         .collect()

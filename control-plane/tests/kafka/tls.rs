@@ -1,9 +1,11 @@
 //! Kafka over TLS, as a managed cluster is reached: the relay and a lookup
 //! node talk to tansu through a TLS-terminating proxy (socat) whose address
 //! the broker advertises, with CA verification on (librdkafka's default
-//! host-name check included); a wrong CA is refused. SASL: tansu has no SASL
-//! listener, so the SASL mechanisms are shown to be built into librdkafka
-//! and the properties to reach it, not exercised against a broker.
+//! host-name check included); a wrong CA is refused. SASL: tansu 0.6 has
+//! SCRAM (`--authentication`), but on its in-memory store no user can be
+//! created (its own `tansu user create` is refused as unauthenticated), so
+//! the SASL mechanisms are shown to be built into librdkafka and the
+//! properties to reach it, not exercised against a broker.
 
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;

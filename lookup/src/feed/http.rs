@@ -162,17 +162,10 @@ fn decode(wire: WirePage, after: u64) -> Page {
             }
         }
     }
-    if wire.head_seq < after {
-        // The source forgot positions this node has applied: its outbox
-        // was reset. Nothing newer will come until the node restarts.
-        tracing::error!(
-            after,
-            head_seq = wire.head_seq,
-            "the event source is behind this node; was it reset? restart the node to reload"
-        );
-    }
     let last_seq = wire.last_seq.max(after);
-    Page { events, rejected, last_seq, head_seq: wire.head_seq.max(last_seq) }
+    // a head behind `after` is left as the source said it: the tailer's
+    // lineage check reads it as a database restored to an earlier point
+    Page { events, rejected, last_seq, head_seq: wire.head_seq, lineage: wire.lineage }
 }
 
 /// The `detail` of a problem+json answer, else the start of the body.
@@ -200,7 +193,7 @@ mod tests {
         let u = |s: &str| events_url(&Url::parse(s).unwrap()).map(|u| u.to_string());
         assert_eq!(u("http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080/v1/events");
         assert_eq!(u("http://cp.internal/didroute/").unwrap(), "http://cp.internal/didroute/v1/events");
-        assert!(u("https://cp.internal").unwrap_err().to_string().contains("https is not supported"));
+        assert_eq!(u("https://cp.internal").unwrap(), "https://cp.internal/v1/events");
         assert!(u("ftp://cp.internal").is_err());
         assert!(u("http://cp.internal/?x=1").is_err());
     }
@@ -220,6 +213,7 @@ mod tests {
             ],
             last_seq: 4,
             head_seq: 9,
+            lineage: None,
         };
         let page = decode(wire, 0);
         assert_eq!(page.events.len(), 1);

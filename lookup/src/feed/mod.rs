@@ -7,6 +7,7 @@
 
 mod backoff;
 mod http;
+pub mod lineage;
 // Always built: its position and ledger logic is tested without
 // librdkafka; the client itself needs the `kafka` feature.
 pub mod kafka;
@@ -34,6 +35,9 @@ pub struct Page {
     pub last_seq: u64,
     /// Highest position that exists at the source.
     pub head_seq: u64,
+    /// The lineage the source's head is of, when it says (the HTTP feed;
+    /// Kafka records carry theirs in each event).
+    pub lineage: Option<uuid::Uuid>,
 }
 
 impl Page {

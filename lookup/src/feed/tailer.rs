@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use super::lineage::{Divergence, Lineage, OnDivergence};
 use super::{Backoff, EventSource, Page};
 use crate::app::App;
 use crate::snapshot::{BaseBuilder, Snapshot};
@@ -20,6 +21,8 @@ pub struct TailerSettings {
     /// Pause before asking again when a catch-up page made no progress
     /// although the source reported more (a late-committing gap).
     pub stall_pause: Duration,
+    /// What to do when the source diverges from the history the node holds.
+    pub on_divergence: OnDivergence,
 }
 
 impl Default for TailerSettings {
@@ -29,6 +32,7 @@ impl Default for TailerSettings {
             retry_min: Duration::from_millis(100),
             retry_max: Duration::from_secs(5),
             stall_pause: Duration::from_millis(200),
+            on_divergence: OnDivergence::Stop,
         }
     }
 }
@@ -38,21 +42,74 @@ pub struct Tailer<S> {
     app: Arc<App>,
     settings: TailerSettings,
     backoff: Backoff,
+    lineage: Lineage,
 }
+
+/// Why the follow loop ended: the node must rebuild under this lineage.
+struct Rebuild(Option<uuid::Uuid>);
 
 impl<S: EventSource> Tailer<S> {
     pub fn new(source: S, app: Arc<App>, settings: TailerSettings) -> Tailer<S> {
         let backoff = Backoff::new(settings.retry_min, settings.retry_max);
-        Tailer { source, app, settings, backoff }
+        // a node started from a snapshot file holds the file's lineage
+        let lineage = Lineage::new(app.lineage());
+        Tailer { source, app, settings, backoff, lineage }
     }
 
-    /// Catches up, then follows, until `stop` turns true.
+    /// Catches up, then follows, until `stop` turns true; rebuilds from the
+    /// start when the source diverged and the settings say to.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = crate::stopped(&mut stop) => {}
-            _ = async { self.catch_up().await; self.follow().await } => {}
+            _ = async {
+                let mut fresh = false;
+                loop {
+                    let rebuild = match self.catch_up(fresh).await {
+                        Ok(()) => self.follow().await,
+                        Err(rebuild) => rebuild,
+                    };
+                    tracing::warn!(lineage = ?rebuild.0, "rebuilding the snapshot from the source's start under its lineage; serving the last good snapshot meanwhile");
+                    self.lineage.reset(rebuild.0);
+                    fresh = true;
+                }
+            } => {}
         }
         tracing::debug!("event tailer stopped");
+    }
+
+    /// Checks a page against the history the node holds (dropping, during a
+    /// rebuild, the events of other lineages). On divergence: counts it,
+    /// says why in `/readyz`, and either pauses (the node keeps serving its
+    /// last good snapshot; the page is asked for again) or asks for a rebuild.
+    async fn guard(&mut self, page: &mut Page, applied: u64) -> Result<bool, Rebuild> {
+        if self.lineage.pinned() {
+            let before = page.events.len();
+            page.events.retain(|e| self.lineage.owns(e));
+            self.app.metrics().events_stale.inc_by((before - page.events.len()) as u64);
+        }
+        if self.settings.on_divergence == OnDivergence::Stop && self.app.status().diverged().is_some() {
+            // stopped for good: a Kafka source has moved past the refused
+            // page, so nothing after it may be applied either
+            tokio::time::sleep(self.settings.retry_max).await;
+            return Ok(false);
+        }
+        match self.lineage.check(page, applied) {
+            Ok(()) => {
+                self.app.set_lineage(self.lineage.held());
+                Ok(true)
+            }
+            Err(Divergence { reason, lineage }) => {
+                self.app.metrics().lineage_mismatch.inc();
+                if self.app.status().diverged().as_deref() != Some(reason.as_str()) {
+                    tracing::error!(%reason, applied, on_divergence = ?self.settings.on_divergence, "the event source diverged from this node");
+                    self.app.status().set_diverged(Some(reason));
+                }
+                if self.settings.on_divergence == OnDivergence::Rebuild {
+                    return Err(Rebuild(lineage));
+                }
+                Ok(false)
+            }
+        }
     }
 
     /// Fetches until it answers, retrying with backoff. The node keeps
@@ -90,8 +147,8 @@ impl<S: EventSource> Tailer<S> {
     /// Reads everything up to the head seen at the start into one builder,
     /// builds the base once, publishes it and marks the node ready. Nothing
     /// is published before, so a partial snapshot is never served.
-    async fn catch_up(&mut self) {
-        if self.app.store().load().seq() > 0 {
+    async fn catch_up(&mut self, fresh: bool) -> Result<(), Rebuild> {
+        if !fresh && self.app.store().load().seq() > 0 {
             return self.catch_up_onto_snapshot().await;
         }
         loop {
@@ -101,7 +158,11 @@ impl<S: EventSource> Tailer<S> {
             let mut target = None;
             let mut stalled = false;
             loop {
-                let page = self.fetch(after, false).await;
+                let mut page = self.fetch(after, false).await;
+                if !self.guard(&mut page, after).await? {
+                    continue;
+                }
+                self.lineage.applied(&page.events);
                 let target = *target.get_or_insert(page.head_seq);
                 let progressed = page.last_seq > after;
                 let taken = page.events.len();
@@ -133,8 +194,10 @@ impl<S: EventSource> Tailer<S> {
                         "caught up: serving a complete snapshot"
                     );
                     app.store().replace(snapshot);
+                    // a rebuild is done: the new history is served
+                    app.status().set_diverged(None);
                     self.mark_ready();
-                    return;
+                    return Ok(());
                 }
                 Err(error) => {
                     // Only a panic in the builder gets here; start over
@@ -151,7 +214,7 @@ impl<S: EventSource> Tailer<S> {
     /// on top of the loaded snapshot (folds keep the overlay small), then
     /// marks the node ready. Until then nothing is answered as ready, as in
     /// a full catch-up (R8).
-    async fn catch_up_onto_snapshot(&mut self) {
+    async fn catch_up_onto_snapshot(&mut self) -> Result<(), Rebuild> {
         let started = Instant::now();
         let from = self.app.store().load().seq();
         let mut target = None;
@@ -160,7 +223,11 @@ impl<S: EventSource> Tailer<S> {
         // (a record ahead of others) must not end the catch-up
         let mut after = from;
         loop {
-            let page = self.fetch(after, false).await;
+            let mut page = self.fetch(after, false).await;
+            if !self.guard(&mut page, self.app.store().load().seq()).await? {
+                continue;
+            }
+            self.lineage.applied(&page.events);
             let target = *target.get_or_insert(page.head_seq.max(from));
             let progressed = page.last_seq > after || !page.events.is_empty();
             after = after.max(page.last_seq);
@@ -176,7 +243,7 @@ impl<S: EventSource> Tailer<S> {
                     "caught up from the snapshot file: serving"
                 );
                 self.mark_ready();
-                return;
+                return Ok(());
             }
             if !progressed {
                 Self::stall(self.settings.stall_pause, &mut stalled, after, target).await;
@@ -225,11 +292,18 @@ impl<S: EventSource> Tailer<S> {
 
     /// Long-polls from the applied position and applies each page as one
     /// batch.
-    async fn follow(&mut self) {
+    async fn follow(&mut self) -> Rebuild {
         loop {
             let after = self.app.store().load().seq();
-            let page = self.fetch(after, true).await;
-            self.apply_page(&page);
+            let mut page = self.fetch(after, true).await;
+            match self.guard(&mut page, after).await {
+                Ok(true) => {
+                    self.apply_page(&page);
+                    self.lineage.applied(&page.events);
+                }
+                Ok(false) => {}
+                Err(rebuild) => return rebuild,
+            }
             self.app.metrics().lag_seconds.set(self.app.status().lag().as_secs_f64());
         }
     }

@@ -35,6 +35,8 @@ pub fn snapshot(app: &App) -> Reply {
         lag_seconds: (lag * 1000.0).round() / 1000.0,
         ready,
         overlay_entries: s.overlay_len() as u64,
+        lineage: app.lineage(),
+        diverged: app.status().diverged(),
     };
     with_seq(reply::json(StatusCode::OK, &info), s.seq())
 }
@@ -64,6 +66,14 @@ pub fn readyz(app: &App) -> Reply {
     // readiness before the position, as in `snapshot`
     let ready = app.is_ready();
     let seq = app.store().load().seq();
+    if let Some(reason) = app.status().diverged() {
+        return problem(
+            ProblemType::NotReady,
+            format!(
+                "the node stopped applying events at position {seq} and answers from its last good snapshot: {reason}"
+            ),
+        );
+    }
     if ready {
         reply::json(StatusCode::OK, &ReadyAnswer { status: "ready".to_owned(), seq })
     } else {

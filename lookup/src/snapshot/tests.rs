@@ -26,11 +26,19 @@ fn route(tenant: u128, label: &str) -> Route {
 }
 
 fn upsert(seq: u64, number: E164, version: u64, route: Route) -> ChangeEvent {
-    ChangeEvent { seq, number, version, op: Op::Upsert, route: Some(route), at: OffsetDateTime::UNIX_EPOCH }
+    ChangeEvent {
+        seq,
+        number,
+        version,
+        op: Op::Upsert,
+        route: Some(route),
+        at: OffsetDateTime::UNIX_EPOCH,
+        lineage: None,
+    }
 }
 
 fn delete(seq: u64, number: E164, version: u64) -> ChangeEvent {
-    ChangeEvent { seq, number, version, op: Op::Delete, route: None, at: OffsetDateTime::UNIX_EPOCH }
+    ChangeEvent { seq, number, version, op: Op::Delete, route: None, at: OffsetDateTime::UNIX_EPOCH, lineage: None }
 }
 
 /// Every answer a snapshot gives for `numbers`, as JSON, without `seq`:

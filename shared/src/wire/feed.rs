@@ -15,4 +15,8 @@ pub struct FeedPage<E = ChangeEvent> {
     pub last_seq: u64,
     /// The highest position that exists.
     pub head_seq: u64,
+    /// The database's lineage now (see `ChangeEvent::lineage`): a page
+    /// without events still tells a reader which history the head is of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<uuid::Uuid>,
 }

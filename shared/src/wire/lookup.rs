@@ -68,6 +68,14 @@ pub struct SnapshotAnswer {
     pub ready: bool,
     /// Changes applied since the base was built, not yet folded into it.
     pub overlay_entries: u64,
+    /// The lineage of the history the snapshot holds (the database's, at the
+    /// events applied); absent before the first event that carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<uuid::Uuid>,
+    /// Why the node stopped applying events, when it did: its source
+    /// diverged from that history (`/readyz` says 503 with the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
 }
 
 /// `GET /healthz`: the process answers.
@@ -193,6 +201,8 @@ mod tests {
             lag_seconds: 0.5,
             ready: true,
             overlay_entries: 1,
+            lineage: None,
+            diverged: None,
         };
         let v = serde_json::to_value(&answer).unwrap();
         assert_eq!(v["built_at"], "1970-01-01T00:00:00Z");

@@ -124,7 +124,7 @@ impl KafkaFeed {
                     ledger.lock().unwrap_or_else(|e| e.into_inner()).restart_at(&self.pos.parts);
                 }
                 let last = self.pos.max_seen.max(self.pos.target);
-                return Ok(Page { events, rejected, last_seq: last, head_seq: last });
+                return Ok(Page { events, rejected, last_seq: last, head_seq: last, lineage: None });
             }
             let wait = if events.is_empty() { self.settings.contact_timeout } else { Duration::ZERO };
             let Some(item) = self.next_item(wait).await? else {
@@ -139,7 +139,7 @@ impl KafkaFeed {
                 let at = self.pos.progress();
                 if at > self.pos.reported {
                     self.pos.reported = at;
-                    return Ok(Page { events, rejected, last_seq: at, head_seq: self.pos.target });
+                    return Ok(Page { events, rejected, last_seq: at, head_seq: self.pos.target, lineage: None });
                 }
                 match self.next_item(self.settings.contact_timeout).await? {
                     Some(item) => self.take_catch_up(item, &mut events, &mut rejected)?,
@@ -157,7 +157,7 @@ impl KafkaFeed {
                 let at = self.pos.progress();
                 if at > self.pos.reported {
                     self.pos.reported = at;
-                    return Ok(Page { events, rejected, last_seq: at, head_seq: self.pos.target });
+                    return Ok(Page { events, rejected, last_seq: at, head_seq: self.pos.target, lineage: None });
                 }
             }
         }
@@ -251,7 +251,7 @@ impl KafkaFeed {
         }
         let caught_up = at_end && self.pos.held.is_empty();
         let head = if caught_up { self.pos.position } else { self.pos.position + 1 };
-        Ok(Page { events, rejected, last_seq: self.pos.position, head_seq: head })
+        Ok(Page { events, rejected, last_seq: self.pos.position, head_seq: head, lineage: None })
     }
 }
 

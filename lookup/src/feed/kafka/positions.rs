@@ -242,6 +242,7 @@ mod tests {
             op: Op::Delete,
             route: None,
             at: time::OffsetDateTime::UNIX_EPOCH,
+            lineage: None,
         }
     }
 

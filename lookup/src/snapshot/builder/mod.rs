@@ -567,6 +567,7 @@ mod tests {
                 op: if k % 11 == 0 { Op::Delete } else { Op::Upsert },
                 route: (k % 11 != 0 && k % 37 != 0).then(|| route.clone()),
                 at: OffsetDateTime::UNIX_EPOCH,
+                lineage: None,
             })
             .collect();
         let (mut one, mut many, mut split) = (builder(false), builder(false), builder(true));
@@ -621,6 +622,7 @@ mod tests {
                 op: Op::Upsert,
                 route: Some(alike((k % 5) as usize)),
                 at: OffsetDateTime::UNIX_EPOCH,
+                lineage: None,
             })
             .collect();
         let (mut one, mut split) = (builder(false), builder(true));
@@ -651,6 +653,7 @@ mod tests {
                 op: Op::Upsert,
                 route: Some(route),
                 at: OffsetDateTime::UNIX_EPOCH,
+                lineage: None,
             };
             let mut events: Vec<ChangeEvent> =
                 (0..6000).map(|i| event(i + 1, i, 1, alike(1000 + (i % 40) as usize))).collect();
@@ -731,6 +734,7 @@ mod tests {
                             op: if delete { Op::Delete } else { Op::Upsert },
                             route: (!delete).then(|| routes[(next() % routes.len() as u64) as usize].clone()),
                             at: OffsetDateTime::UNIX_EPOCH,
+                            lineage: None,
                         }
                     })
                     .collect();
