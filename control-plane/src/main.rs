@@ -247,6 +247,7 @@ async fn standalone(
     let feed_token = didroute_control_plane::service::feed_tokens::create(
         &db_handle,
         &NewFeedTokenRequest { name: Some(STANDALONE_FEED_TOKEN.to_owned()) },
+        None,
     )
     .await
     .map_err(|e| anyhow::anyhow!("cannot mint the lookup node's feed token: {e}"))?;
@@ -274,7 +275,7 @@ async fn standalone(
         }
     }
     // the next start mints a fresh one: this one would only linger unused
-    if let Err(e) = didroute_control_plane::service::feed_tokens::revoke(&db_handle, feed_token.id).await {
+    if let Err(e) = didroute_control_plane::service::feed_tokens::revoke(&db_handle, feed_token.id, None).await {
         tracing::warn!(error = %e, "could not revoke the lookup node's feed token");
     }
     if let Some(pg) = embedded {

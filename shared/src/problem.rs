@@ -107,6 +107,9 @@ problem_types! {
     AlreadyExists => 409, "already-exists", "Already exists";
     /// A tenant with that name or id exists already.
     TenantExists => 409, "tenant-exists", "Tenant exists";
+    /// A credential was already created with this `Idempotency-Key`: its
+    /// secret is stored only as a hash, so it can be listed, not shown again.
+    IdempotencySecretNotReplayable => 409, "idempotency-secret-not-replayable", "Idempotency secret not replayable";
     /// A lifecycle transition the number's state does not allow.
     InvalidTransition => 409, "invalid-transition", "Invalid transition";
     /// The number is allocated already.

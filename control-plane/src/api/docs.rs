@@ -55,7 +55,45 @@ impl utoipa::IntoResponses for BodyErrors {
     }
 }
 
+/// The answer of every route that takes an `Idempotency-Key`: 422 when the
+/// key was used with another request.
+pub struct KeyErrors;
+
+impl utoipa::IntoResponses for KeyErrors {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        problems(&[422])
+    }
+}
+
 pub use crate::service::schema::{E164Doc, LabelText, NotesText, ReasonText};
+
+/// The `Idempotency-Key` header: one definition for every POST, PATCH and
+/// DELETE.
+pub struct IdempotencyKeyHeader;
+
+impl utoipa::IntoParams for IdempotencyKeyHeader {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        vec![ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(utoipa::openapi::Required::False)
+            .description(Some(
+                "repeats with the same key and request get the first answer; another request with it is a 422",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(200))
+                    .pattern(Some("^[!-~]+$")),
+            ))
+            .build()]
+    }
+}
 
 /// `{number}` in a path: one definition for every route that takes one.
 pub struct NumberPath;

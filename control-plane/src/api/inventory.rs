@@ -1,5 +1,5 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use didroute_shared::problem::ProblemType;
 
@@ -8,7 +8,7 @@ use axum::extract::Request;
 use axum::http::header::CONTENT_TYPE;
 
 #[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
+use super::docs::{AuthErrors, BodyErrors, IdempotencyKeyHeader, KeyErrors, ProblemDoc};
 use super::INVENTORY_BODY_LIMIT;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -23,6 +23,7 @@ use didroute_shared::wire::{self, ImportRequest};
         (ImportRequest = "application/json"),
         (String = "text/csv", example = "number,country,monthly_cost\n15550001000-15550001999,US,1.5\n")
     ), description = "numbers as PortSIP syntax or a list (JSON), or a CSV file with a header row"),
+    params(IdempotencyKeyHeader),
     responses((status = 200, description = "what was imported and what was rejected, with reasons", body = wire::ImportResult),
         (status = 422, response = ProblemDoc),
         BodyErrors,
@@ -47,17 +48,22 @@ pub async fn import(_: Operator, State(s): State<AppState>, req: Request) -> Api
     }
     // read here with the import's own limit: imports carry long number
     // lists, every other route stays at axum's 2 MB default
+    let headers = req.headers().clone();
     let body = axum::body::to_bytes(req.into_body(), INVENTORY_BODY_LIMIT)
         .await
         .map_err(|_| ApiError::new(ProblemType::PayloadTooLarge, "the request body is too large"))?;
+    // the media type is part of what was asked: the same bytes as CSV and
+    // as JSON are two requests
+    let route = if is_csv { "POST /v1/inventory text/csv" } else { "POST /v1/inventory application/json" };
+    let key = super::idempotency_key_of(&headers, route, &body)?;
     if is_csv {
         let text =
             std::str::from_utf8(&body).map_err(|_| ApiError::new(ProblemType::InvalidCsv, "the CSV is not UTF-8"))?;
-        return Ok(axum::Json(inventory::import_csv(&s.db, text).await?));
+        return Ok(axum::Json(inventory::import_csv(&s.db, text, key.as_ref()).await?));
     }
     let body: ImportRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))?;
-    Ok(axum::Json(inventory::import(&s.db, body).await?))
+    Ok(axum::Json(inventory::import(&s.db, body, key.as_ref()).await?))
 }
 
 #[utoipa::path(get, path = "/v1/inventory", tag = "inventory", params(SearchQuery),
@@ -71,7 +77,8 @@ pub async fn search(
     Ok(axum::Json(inventory::search(&s.db, q).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/inventory/{number}", tag = "inventory", params(super::docs::NumberPath),
+#[utoipa::path(patch, path = "/v1/inventory/{number}", tag = "inventory",
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
     request_body = InventoryPatch,
     responses((status = 200, description = "the number after the change", body = wire::Patched),
         (status = 404, response = ProblemDoc),
@@ -83,18 +90,31 @@ pub async fn patch(
     _: Operator,
     State(s): State<AppState>,
     Path(n): Path<String>,
-    Json(body): Json<InventoryPatch>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(provisioning::patch(&s, parse_number(&n)?, body).await?))
+    let number = parse_number(&n)?;
+    let key = super::idempotency_key(&headers, &format!("PATCH /v1/inventory/{number}"), &raw)?;
+    let body: InventoryPatch = super::typed(&raw)?;
+    Ok(axum::Json(provisioning::patch(&s, number, body, key.as_ref()).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/inventory/{number}", tag = "inventory", params(super::docs::NumberPath),
+#[utoipa::path(delete, path = "/v1/inventory/{number}", tag = "inventory",
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
     responses((status = 204, description = "deleted for good"),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
+        KeyErrors,
         AuthErrors))]
-pub async fn delete(_: Operator, State(s): State<AppState>, Path(n): Path<String>) -> ApiResult<impl IntoResponse> {
-    provisioning::delete(&s, parse_number(&n)?).await?;
+pub async fn delete(
+    _: Operator,
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let number = parse_number(&n)?;
+    let key = super::idempotency_key(&headers, &format!("DELETE /v1/inventory/{number}"), &serde_json::Value::Null)?;
+    provisioning::delete(&s, number, key.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

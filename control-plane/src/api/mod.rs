@@ -23,7 +23,43 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::service::idempotency::Key;
 use crate::state::AppState;
+
+/// The request's `Idempotency-Key`, bound to what was asked: `route` (method
+/// and concrete path) and `body`.
+pub(crate) fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+    route: &str,
+    body: &serde_json::Value,
+) -> Result<Option<Key>, ApiError> {
+    header_key(headers)?.map(|k| Key::new(k, route, body)).transpose()
+}
+
+/// [`idempotency_key`] over a body as it was sent (imports).
+pub(crate) fn idempotency_key_of(
+    headers: &axum::http::HeaderMap,
+    route: &str,
+    body: &[u8],
+) -> Result<Option<Key>, ApiError> {
+    header_key(headers)?.map(|k| Key::of_bytes(k, route, body)).transpose()
+}
+
+/// The typed body, read from the raw JSON the idempotency hash was taken of;
+/// an error names the field, as axum's `Json` rejection does.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(raw: &serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(raw.clone()).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))
+}
+
+fn header_key(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::new(ProblemType::InvalidIdempotencyKey, "Idempotency-Key must be visible ASCII"))
+        })
+        .transpose()
+}
 
 /// Largest inventory import body: a list of a million numbers fits.
 pub const INVENTORY_BODY_LIMIT: usize = 64 * 1024 * 1024;

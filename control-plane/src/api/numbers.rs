@@ -1,18 +1,16 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use didroute_shared::problem::ProblemType;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 #[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
+use super::docs::{AuthErrors, BodyErrors, IdempotencyKeyHeader, KeyErrors, ProblemDoc};
+use super::{idempotency_key, typed};
 use crate::auth::Tenant;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 use crate::service::claim::{self, Action, Criteria, Target};
 use crate::service::filter::parse_number;
-use crate::service::idempotency::Key;
 use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput, RouteInput};
 use crate::state::AppState;
 use didroute_shared::wire;
@@ -39,25 +37,8 @@ struct ReserveRequest {
     ttl_seconds: Option<u64>,
 }
 
-/// The typed body, keeping the raw JSON for the idempotency hash.
-fn typed<T: DeserializeOwned>(raw: &serde_json::Value) -> ApiResult<T> {
-    serde_json::from_value(raw.clone()).map_err(|e| ApiError::new(ProblemType::InvalidBody, e.to_string()))
-}
-
-fn idempotency_key(headers: &HeaderMap, route: &str, body: &serde_json::Value) -> ApiResult<Option<Key>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let key = v.to_str().map_err(|_| {
-                ApiError::new(ProblemType::InvalidIdempotencyKey, "Idempotency-Key must be visible ASCII")
-            })?;
-            Key::new(key, route, body).map(Some)
-        }
-    }
-}
-
 #[utoipa::path(post, path = "/v1/numbers", tag = "numbers", request_body = AllocateRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    params(IdempotencyKeyHeader),
     responses((status = 201, description = "allocated", body = wire::Claimed),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -78,7 +59,7 @@ pub async fn allocate(
 }
 
 #[utoipa::path(post, path = "/v1/reservations", tag = "reservations", request_body = ReserveRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    params(IdempotencyKeyHeader),
     responses((status = 201, description = "reserved until reserved_until", body = wire::Claimed),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -100,17 +81,22 @@ pub async fn reserve(
     Ok((StatusCode::CREATED, axum::Json(answer)))
 }
 
-#[utoipa::path(delete, path = "/v1/reservations/{number}", tag = "reservations", params(super::docs::NumberPath),
+#[utoipa::path(delete, path = "/v1/reservations/{number}", tag = "reservations",
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
     responses((status = 200, description = "back in inventory", body = wire::Cancelled),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
+        KeyErrors,
         AuthErrors))]
 pub async fn cancel_reservation(
     Tenant(t): Tenant,
     State(s): State<AppState>,
     Path(n): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(axum::Json(claim::cancel_reservation(&s, t, parse_number(&n)?).await?))
+    let number = parse_number(&n)?;
+    let key = idempotency_key(&headers, &format!("DELETE /v1/reservations/{number}"), &serde_json::Value::Null)?;
+    Ok(axum::Json(claim::cancel_reservation(&s, t, number, key.as_ref()).await?))
 }
 
 #[utoipa::path(get, path = "/v1/numbers", tag = "numbers", params(ListFilter),
@@ -133,7 +119,7 @@ pub async fn get(Tenant(t): Tenant, State(s): State<AppState>, Path(n): Path<Str
 }
 
 #[utoipa::path(patch, path = "/v1/numbers/{number}", tag = "numbers", request_body = RemapInput,
-    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
     responses((status = 200, description = "remapped in place", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -154,7 +140,7 @@ pub async fn remap(
 }
 
 #[utoipa::path(post, path = "/v1/numbers/{number}/release", tag = "numbers", request_body = ReleaseInput,
-    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
     responses((status = 200, description = "released to cooldown (local/mdn numbers: deleted)", body = wire::Released),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
@@ -175,7 +161,7 @@ pub async fn release(
 }
 
 #[utoipa::path(post, path = "/v1/numbers/{number}/reclaim", tag = "numbers",
-    params(super::docs::NumberPath, ("Idempotency-Key" = Option<String>, Header, description = "repeats with the same key get the first answer", min_length = 1, max_length = 200, pattern = "^[!-~]+$")),
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
     responses((status = 200, description = "allocated again with its last route", body = wire::NumberChanged),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),

@@ -1,11 +1,11 @@
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use uuid::Uuid;
 
 #[allow(unused_imports)]
-use super::docs::{AuthErrors, BodyErrors, ProblemDoc};
+use super::docs::{AuthErrors, BodyErrors, IdempotencyKeyHeader, KeyErrors, ProblemDoc};
 use crate::auth::Operator;
 use crate::error::ApiResult;
 use crate::extract::{Json, OptionalJson, Path};
@@ -20,7 +20,7 @@ pub struct CreateTenant {
     name: String,
 }
 
-#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant,
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant, params(IdempotencyKeyHeader),
     responses((status = 201, description = "created", body = wire::Tenant),
         (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
@@ -29,9 +29,12 @@ pub struct CreateTenant {
 pub async fn create(
     _: Operator,
     State(s): State<AppState>,
-    Json(body): Json<CreateTenant>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::CREATED, axum::Json(tenants::create(&s.db, &body.name).await?)))
+    let key = super::idempotency_key(&headers, "POST /v1/tenants", &raw)?;
+    let body: CreateTenant = super::typed(&raw)?;
+    Ok((StatusCode::CREATED, axum::Json(tenants::create(&s.db, &body.name, key.as_ref()).await?)))
 }
 
 #[utoipa::path(get, path = "/v1/tenants", tag = "tenants",
@@ -42,11 +45,12 @@ pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl Into
 }
 
 #[utoipa::path(post, path = "/v1/tenants/{id}/api-keys", tag = "tenants",
-    params(("id" = uuid::Uuid, Path, description = "tenant id")),
+    params(("id" = uuid::Uuid, Path, description = "tenant id"), IdempotencyKeyHeader),
     request_body(content = Option<wire::NewKeyRequest>,
         description = "optional: no body makes a read and write key that does not expire"),
     responses((status = 201, description = "the key, shown once", body = wire::NewKey),
         (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
         (status = 422, response = ProblemDoc),
         BodyErrors,
         AuthErrors))]
@@ -54,10 +58,14 @@ pub async fn create_key(
     _: Operator,
     State(s): State<AppState>,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     OptionalJson(body): OptionalJson<wire::NewKeyRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let req = body.unwrap_or_default();
-    Ok((StatusCode::CREATED, axum::Json(tenants::create_key(&s.db, id, &req).await?)))
+    // hashed as understood, so no body and an empty one are the same request
+    let asked = serde_json::to_value(&req).map_err(anyhow::Error::from)?;
+    let key = super::idempotency_key(&headers, &format!("POST /v1/tenants/{id}/api-keys"), &asked)?;
+    Ok((StatusCode::CREATED, axum::Json(tenants::create_key(&s.db, id, &req, key.as_ref()).await?)))
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{id}/api-keys", tag = "tenants",
@@ -72,16 +80,20 @@ pub async fn list_keys(_: Operator, State(s): State<AppState>, Path(id): Path<Uu
 
 #[utoipa::path(delete, path = "/v1/tenants/{id}/api-keys/{key_id}", tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "tenant id"),
-        ("key_id" = uuid::Uuid, Path, description = "the key's id")),
+        ("key_id" = uuid::Uuid, Path, description = "the key's id"), IdempotencyKeyHeader),
     responses((status = 204, description = "revoked (also when it already was)"),
         (status = 404, response = ProblemDoc),
+        KeyErrors,
         AuthErrors))]
 pub async fn revoke_key(
     _: Operator,
     State(s): State<AppState>,
     Path((id, key)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    tenants::revoke_key(&s.db, id, key).await?;
+    let idem =
+        super::idempotency_key(&headers, &format!("DELETE /v1/tenants/{id}/api-keys/{key}"), &serde_json::Value::Null)?;
+    tenants::revoke_key(&s.db, id, key, idem.as_ref()).await?;
     // this instance at once; the others on the NOTIFY the revocation sent
     s.keys.clear();
     Ok(StatusCode::NO_CONTENT)

@@ -105,7 +105,7 @@ fn to_quantity(q: Option<i64>) -> Option<u32> {
     q.map(|q| q.clamp(0, u32::MAX as i64) as u32)
 }
 
-/// An `Idempotency-Key` for a claim mutation: the same key space as REST,
+/// An `Idempotency-Key` for a mutation: the same key space as REST,
 /// hashed with the mutation's name and arguments, so reusing a key with other
 /// arguments (or for a REST request) is refused as `UNPROCESSABLE`.
 fn claim_key(key: Option<&str>, operation: &str, args: serde_json::Value) -> Result<Option<Key>, ApiError> {
@@ -225,15 +225,30 @@ impl MutationRoot {
         Ok(claim::claim(s, t, target, action, key).await?)
     }
 
-    /// Cancels this tenant's reservation of `number`.
+    /// Cancels this tenant's reservation of `number`. With `idempotencyKey`,
+    /// a repeat answers as the first call did and changes nothing.
     #[graphql(complexity = "DB_COST + child_complexity")]
-    async fn cancel_reservation(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<Cancelled> {
+    async fn cancel_reservation(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<Cancelled> {
         let (s, t) = writer(ctx)?;
-        Ok(claim::cancel_reservation(s, t, parse_number(&number)?).await?)
+        let number = parse_number(&number)?;
+        let key = claim_key(
+            idempotency_key.as_deref(),
+            "graphql cancelReservation",
+            serde_json::json!({ "number": number }),
+        )?;
+        Ok(claim::cancel_reservation(s, t, number, key.as_ref()).await?.typed()?)
     }
 
     /// Changes an allocated number's routing in place (at least one field).
+    /// With `idempotencyKey`, a repeat answers as the first call did.
     #[graphql(complexity = "DB_COST + child_complexity")]
+    // each GraphQL argument is a parameter: the schema's shape, not a design choice
+    #[allow(clippy::too_many_arguments)]
     async fn remap(
         &self,
         ctx: &Context<'_>,
@@ -242,10 +257,14 @@ impl MutationRoot {
         dashboard_id: Option<String>,
         customer_label: Option<String>,
         friendly_name: Option<String>,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<NumberChanged> {
         let (s, t) = writer(ctx)?;
+        let number = parse_number(&number)?;
         let input = RemapInput { subsystem, dashboard_id, customer_label, friendly_name };
-        Ok(numbers::remap(s, t, parse_number(&number)?, &input, None).await?.fresh()?)
+        let args = serde_json::json!({ "number": number, "input": input });
+        let key = claim_key(idempotency_key.as_deref(), "graphql remap", args)?;
+        Ok(numbers::remap(s, t, number, &input, key.as_ref()).await?.typed()?)
     }
 
     /// Releases an allocated number to cooldown (deleted for `local`/`mdn`
@@ -257,16 +276,27 @@ impl MutationRoot {
         number: String,
         reason: String,
         notes: Option<String>,
+        idempotency_key: Option<String>,
     ) -> async_graphql::Result<Released> {
         let (s, t) = writer(ctx)?;
-        Ok(numbers::release(s, t, parse_number(&number)?, &ReleaseInput { reason, notes }, None).await?.fresh()?)
+        let number = parse_number(&number)?;
+        let args = serde_json::json!({ "number": number, "reason": reason, "notes": notes });
+        let key = claim_key(idempotency_key.as_deref(), "graphql release", args)?;
+        Ok(numbers::release(s, t, number, &ReleaseInput { reason, notes }, key.as_ref()).await?.typed()?)
     }
 
     /// Takes back a number this tenant released, with its last route, while
     /// it is aging.
     #[graphql(complexity = "DB_COST + child_complexity")]
-    async fn reclaim(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<NumberChanged> {
+    async fn reclaim(
+        &self,
+        ctx: &Context<'_>,
+        number: String,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<NumberChanged> {
         let (s, t) = writer(ctx)?;
-        Ok(numbers::reclaim(s, t, parse_number(&number)?, None).await?.fresh()?)
+        let number = parse_number(&number)?;
+        let key = claim_key(idempotency_key.as_deref(), "graphql reclaim", serde_json::json!({ "number": number }))?;
+        Ok(numbers::reclaim(s, t, number, key.as_ref()).await?.typed()?)
     }
 }

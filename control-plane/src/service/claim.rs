@@ -16,7 +16,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::filter::{digits_filter, parse_number};
-use super::idempotency::{self, Key};
+use super::idempotency::{self, Answer, Key};
 use super::numbers::RouteInput;
 use super::view::{not_yours, own_view, own_views};
 use crate::error::{ApiError, ApiResult};
@@ -164,7 +164,7 @@ async fn claim_once(
     }
     let mut tx = state.db.tenant_tx(tenant).await?;
     if let Some(key) = &key {
-        if let Some(stored) = idempotency::begin(&mut tx, tenant, key).await? {
+        if let Some(stored) = idempotency::begin(&mut tx, Some(tenant), key).await? {
             tx.rollback().await?;
             return Ok((replay(state, stored).await?, true));
         }
@@ -230,7 +230,7 @@ async fn claim_once(
     }
     let stored = StoredClaim { numbers: views };
     if let Some(key) = &key {
-        idempotency::finish(&mut tx, tenant, key, 201, &stored, &last_id.into_iter().collect::<Vec<_>>()).await?;
+        idempotency::finish(&mut tx, Some(tenant), key, 201, &stored, &last_id.into_iter().collect::<Vec<_>>()).await?;
     }
     let seq = commit_and_sequence(state, tx, last_id).await?;
     Ok((Claimed { numbers: stored.numbers, seq }, false))
@@ -458,8 +458,18 @@ async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number
 }
 
 /// Cancels this tenant's reservation of `number`.
-pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) -> ApiResult<Cancelled> {
+pub async fn cancel_reservation(
+    state: &AppState,
+    tenant: Uuid,
+    number: E164,
+    key: Option<&Key>,
+) -> ApiResult<Answer<Cancelled>> {
     let mut tx = state.db.tenant_tx(tenant).await?;
+    // a retried cancel whose first answer was lost gets that answer, not a
+    // 409 saying the number is no longer reserved
+    if let Some(first) = idempotency::repeat(state, &mut tx, Some(tenant), key).await? {
+        return Ok(first);
+    }
     let updated = sqlx::query(
         "UPDATE numbers SET status = 'available', tenant_id = NULL, reserved_until = NULL
          WHERE e164 = $1 AND tenant_id = $2 AND status = 'reserved'",
@@ -477,6 +487,8 @@ pub async fn cancel_reservation(state: &AppState, tenant: Uuid, number: E164) ->
     }
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({}) };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reservation_cancel", &[change]).await?;
-    let seq = commit_and_sequence(state, tx, id).await?;
-    Ok(Cancelled { number, status: "available".into(), seq })
+    let mut answer = Cancelled { number, status: "available".into(), seq: 0 };
+    idempotency::keep(&mut tx, Some(tenant), key, 200, &answer, id).await?;
+    answer.seq = commit_and_sequence(state, tx, id).await?;
+    Ok(Answer::Fresh(answer))
 }

@@ -6,12 +6,15 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::idempotency::{self, Key};
 use super::tenants::audit;
 use crate::auth;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-pub async fn create(db: &Db, req: &NewFeedTokenRequest) -> ApiResult<NewFeedToken> {
+/// With `key`, a repeat is refused (409), naming the token made the first
+/// time: the token is stored only as a hash and cannot be shown again.
+pub async fn create(db: &Db, req: &NewFeedTokenRequest, key: Option<&Key>) -> ApiResult<NewFeedToken> {
     if let Some(name) = &req.name {
         super::check_text("name", name, super::LABEL_MAX)?;
     }
@@ -20,6 +23,7 @@ pub async fn create(db: &Db, req: &NewFeedTokenRequest) -> ApiResult<NewFeedToke
     let prefix = auth::shown_prefix(&token);
     let id = Uuid::new_v4();
     let mut tx = db.operator.begin().await?;
+    idempotency::refuse_secret_repeat(&mut tx, key, "feed token", "GET /v1/feed-tokens").await?;
     let created_at: OffsetDateTime = sqlx::query_scalar(
         "INSERT INTO feed_tokens (id, name, token_hash, token_prefix) VALUES ($1, $2, $3, $4) RETURNING created_at",
     )
@@ -31,6 +35,7 @@ pub async fn create(db: &Db, req: &NewFeedTokenRequest) -> ApiResult<NewFeedToke
     .await?;
     let detail = serde_json::json!({ "token_id": id, "token_prefix": prefix, "name": name });
     audit(&mut tx, None, "feed_token.create", detail).await?;
+    idempotency::keep_created(&mut tx, key, id, &prefix).await?;
     tx.commit().await?;
     Ok(NewFeedToken { id, name: name.map(str::to_owned), token, token_prefix: prefix, created_at })
 }
@@ -56,8 +61,11 @@ pub async fn list(db: &Db) -> ApiResult<Vec<FeedToken>> {
 }
 
 /// Revokes a feed token; revoking it again succeeds and changes nothing.
-pub async fn revoke(db: &Db, id: Uuid) -> ApiResult<()> {
+pub async fn revoke(db: &Db, id: Uuid, key: Option<&Key>) -> ApiResult<()> {
     let mut tx = db.operator.begin().await?;
+    if idempotency::repeat_stored::<()>(&mut tx, None, key).await?.is_some() {
+        return Ok(());
+    }
     let revoked: Option<bool> = sqlx::query_scalar(
         "WITH t AS (SELECT id, revoked_at FROM feed_tokens WHERE id = $1 FOR UPDATE),
          done AS (UPDATE feed_tokens f SET revoked_at = now() FROM t WHERE f.id = t.id AND t.revoked_at IS NULL)
@@ -68,10 +76,11 @@ pub async fn revoke(db: &Db, id: Uuid) -> ApiResult<()> {
     .await?;
     match revoked {
         None => return Err(ApiError::not_found(format!("no feed token {id}"))),
-        Some(false) => return Ok(()),
-        Some(true) => {}
+        // revoked before: nothing to audit, but the key keeps its answer
+        Some(false) => {}
+        Some(true) => audit(&mut tx, None, "feed_token.revoke", serde_json::json!({ "token_id": id })).await?,
     }
-    audit(&mut tx, None, "feed_token.revoke", serde_json::json!({ "token_id": id })).await?;
+    idempotency::keep(&mut tx, None, key, 204, &(), None).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::filter::digits_filter;
+use super::idempotency::{self, Answer, Key};
 use super::view::{item_from_row, ITEM_COLUMNS};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
@@ -47,11 +48,15 @@ const CARRIER_MODULES: [&str; 4] = ["inventory", "managed", "local", "mdn"];
 const NUMBER_TYPES: [&str; 5] = ["local", "mobile", "toll_free", "national", "shared_cost"];
 
 /// Imports numbers in one transaction with one audit row.
-pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
+pub async fn import(db: &Db, req: ImportRequest, key: Option<&Key>) -> ApiResult<Answer<ImportResult>> {
     let mut tx = db.operator.begin().await?;
+    if let Some(first) = idempotency::repeat_stored(&mut tx, None, key).await? {
+        return Ok(first);
+    }
     let result = import_in(&mut tx, req).await?;
+    idempotency::keep(&mut tx, None, key, 200, &result, None).await?;
     tx.commit().await?;
-    Ok(result)
+    Ok(Answer::Fresh(result))
 }
 
 /// Imports a CSV file (`text/csv`) in one transaction: a header row naming
@@ -59,10 +64,13 @@ pub async fn import(db: &Db, req: ImportRequest) -> ApiResult<ImportResult> {
 /// required), one number or PortSIP range per row. Rows with the same
 /// attributes are imported together; a row that cannot be read is rejected
 /// on its own.
-pub async fn import_csv(db: &Db, body: &str) -> ApiResult<ImportResult> {
+pub async fn import_csv(db: &Db, body: &str, key: Option<&Key>) -> ApiResult<Answer<ImportResult>> {
     let groups = super::csv::import_groups(body)?;
     let mut total = ImportResult { imported: 0, already_present: 0, rejected: groups.rejected };
     let mut tx = db.operator.begin().await?;
+    if let Some(first) = idempotency::repeat_stored(&mut tx, None, key).await? {
+        return Ok(first);
+    }
     for (req, lines) in groups.requests {
         match import_in(&mut tx, req).await {
             Ok(r) => {
@@ -84,8 +92,9 @@ pub async fn import_csv(db: &Db, body: &str) -> ApiResult<ImportResult> {
             ));
         }
     }
+    idempotency::keep(&mut tx, None, key, 200, &total, None).await?;
     tx.commit().await?;
-    Ok(total)
+    Ok(Answer::Fresh(total))
 }
 
 async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<ImportResult> {

@@ -1,5 +1,6 @@
 //! Lifecycle jobs: expired reservations back to available, cooldown to
-//! aging, aging past the reclaim window back to available.
+//! aging, aging past the reclaim window back to available; and
+//! `Idempotency-Key` entries past their 24 hours removed.
 //!
 //! Several control-plane instances may run these at once. Each pass leases
 //! its rows with `FOR UPDATE SKIP LOCKED` and moves them with a
@@ -26,6 +27,7 @@ pub struct Report {
     pub reservations_expired: u64,
     pub cooled_down: u64,
     pub returned_to_inventory: u64,
+    pub idempotency_keys_expired: u64,
 }
 
 struct Job {
@@ -70,8 +72,10 @@ pub async fn run_once(db: &Db) -> Result<Report, sqlx::Error> {
         reservations_expired: run_job(db, &EXPIRE_RESERVATIONS).await?,
         cooled_down: run_job(db, &END_COOLDOWN).await?,
         returned_to_inventory: run_job(db, &END_RECLAIM_WINDOW).await?,
+        idempotency_keys_expired: super::idempotency::expire(&db.operator, BATCH).await?,
     };
-    if report != Report::default() {
+    // only the number jobs write outbox rows
+    if report.reservations_expired + report.cooled_down + report.returned_to_inventory > 0 {
         outbox::sequence_all(&db.operator).await?;
     }
     Ok(report)

@@ -67,7 +67,7 @@ impl RouteInput {
 }
 
 /// The fields a remap may change; at least one.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemapInput {
     pub subsystem: Option<Subsystem>,
@@ -198,7 +198,7 @@ pub async fn remap(
         }
     }
     let mut tx = state.db.tenant_tx(tenant).await?;
-    if let Some(first) = idempotency::repeat(state, &mut tx, tenant, key).await? {
+    if let Some(first) = idempotency::repeat(state, &mut tx, Some(tenant), key).await? {
         return Ok(first);
     }
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
@@ -233,7 +233,7 @@ pub async fn remap(
         Change { number, tenant: Some(tenant), detail: serde_json::json!({ "from": before.route, "to": route }) };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.remap", &[change]).await?;
     let mut answer = NumberChanged { number: after, seq: 0 };
-    idempotency::keep(&mut tx, tenant, key, 200, &answer, id).await?;
+    idempotency::keep(&mut tx, Some(tenant), key, 200, &answer, id).await?;
     answer.seq = commit_and_sequence(state, tx, id).await?;
     Ok(Answer::Fresh(answer))
 }
@@ -252,7 +252,7 @@ pub async fn release(
     let mut tx = state.db.tenant_tx(tenant).await?;
     // a retried release whose first answer was lost gets that answer, not
     // a 409 saying the number is no longer allocated
-    if let Some(first) = idempotency::repeat(state, &mut tx, tenant, key).await? {
+    if let Some(first) = idempotency::repeat(state, &mut tx, Some(tenant), key).await? {
         return Ok(first);
     }
     let before = own_view(&mut tx, tenant, number).await?.ok_or_else(|| not_yours(number))?;
@@ -291,7 +291,7 @@ pub async fn release(
     let change = Change { number, tenant: Some(tenant), detail };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.release", &[change]).await?;
     let mut answer = Released { number: view, seq: 0 };
-    idempotency::keep(&mut tx, tenant, key, 200, &answer, id).await?;
+    idempotency::keep(&mut tx, Some(tenant), key, 200, &answer, id).await?;
     answer.seq = commit_and_sequence(state, tx, id).await?;
     Ok(Answer::Fresh(answer))
 }
@@ -305,7 +305,7 @@ pub async fn reclaim(
     key: Option<&Key>,
 ) -> ApiResult<Answer<NumberChanged>> {
     let mut tx = state.db.tenant_tx(tenant).await?;
-    if let Some(first) = idempotency::repeat(state, &mut tx, tenant, key).await? {
+    if let Some(first) = idempotency::repeat(state, &mut tx, Some(tenant), key).await? {
         return Ok(first);
     }
     let Some(before) = own_view(&mut tx, tenant, number).await? else {
@@ -357,7 +357,7 @@ pub async fn reclaim(
     let change = Change { number, tenant: Some(tenant), detail: serde_json::json!({ "route": route }) };
     let id = outbox::record(&mut tx, &super::tenant_actor(tenant), "number.reclaim", &[change]).await?;
     let mut answer = NumberChanged { number: after, seq: 0 };
-    idempotency::keep(&mut tx, tenant, key, 200, &answer, id).await?;
+    idempotency::keep(&mut tx, Some(tenant), key, 200, &answer, id).await?;
     answer.seq = commit_and_sequence(state, tx, id).await?;
     Ok(Answer::Fresh(answer))
 }

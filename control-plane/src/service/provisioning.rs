@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sqlx::Row;
 use uuid::Uuid;
 
+use super::idempotency::{self, Answer, Key};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Change};
 use crate::state::AppState;
@@ -33,7 +34,7 @@ pub struct InventoryPatch {
 /// Provisioning states that mean the number cannot carry calls.
 const FAILED: &str = "purchase_failed";
 
-pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResult<Patched> {
+pub async fn patch(state: &AppState, number: E164, p: InventoryPatch, key: Option<&Key>) -> ApiResult<Answer<Patched>> {
     if let Some(ps) = &p.provisioning_status {
         if !["unknown", "pending", "active", "purchase_failed", "port_pending"].contains(&ps.as_str()) {
             return Err(ApiError::new(
@@ -46,6 +47,9 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
         super::check_text("provider", pr, 100)?;
     }
     let mut tx = state.db.operator.begin().await?;
+    if let Some(first) = idempotency::repeat(state, &mut tx, None, key).await? {
+        return Ok(first);
+    }
     let row = sqlx::query("SELECT status, tenant_id FROM numbers WHERE e164 = $1 FOR UPDATE")
         .bind(number.to_string())
         .fetch_optional(&mut *tx)
@@ -108,22 +112,28 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch) -> ApiResu
     let change = Change { number, tenant: holder, detail };
     let id = outbox::record(&mut tx, "operator", action, &[change]).await?;
     let item = super::view::item(&mut tx, number).await?;
+    // stored with a placeholder position when routing changed, null when
+    // not: a replay reads the position again only where there is one
+    let mut answer = Patched { number: item, seq: id.map(|_| 0) };
+    idempotency::keep(&mut tx, None, key, 200, &answer, id).await?;
     tx.commit().await?;
-    let seq = match id {
-        Some(id) => {
-            let seq = outbox::sequence(&state.db.operator, id).await?;
-            state.advance_head(seq);
-            Some(seq)
-        }
-        None => None,
-    };
-    Ok(Patched { number: item, seq })
+    if let Some(id) = id {
+        let seq = outbox::sequence(&state.db.operator, id).await?;
+        state.advance_head(seq);
+        answer.seq = Some(seq);
+    }
+    Ok(Answer::Fresh(answer))
 }
 
 /// Removes a number from the inventory for good; refused while a tenant
 /// holds it allocated or reserved.
-pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
+pub async fn delete(state: &AppState, number: E164, key: Option<&Key>) -> ApiResult<()> {
     let mut tx = state.db.operator.begin().await?;
+    // a retried delete whose first answer was lost succeeds again rather
+    // than answering 404 for the number it removed
+    if idempotency::repeat_stored::<()>(&mut tx, None, key).await?.is_some() {
+        return Ok(());
+    }
     let row = sqlx::query("SELECT status, tenant_id FROM numbers WHERE e164 = $1 FOR UPDATE")
         .bind(number.to_string())
         .fetch_optional(&mut *tx)
@@ -139,6 +149,7 @@ pub async fn delete(state: &AppState, number: E164) -> ApiResult<()> {
     sqlx::query("DELETE FROM numbers WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
     let change = Change { number, tenant: row.get("tenant_id"), detail: serde_json::json!({ "from_status": status }) };
     let id = outbox::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
+    idempotency::keep(&mut tx, None, key, 204, &(), id).await?;
     tx.commit().await?;
     if let Some(id) = id {
         state.advance_head(outbox::sequence(&state.db.operator, id).await?);

@@ -6,13 +6,18 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::idempotency::{self, Answer, Key};
 use crate::auth;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
+pub async fn create(db: &Db, name: &str, key: Option<&Key>) -> ApiResult<Answer<Tenant>> {
     super::check_text("name", name, super::LABEL_MAX)?;
     let mut tx = db.operator.begin().await?;
+    // a retry whose first answer was lost gets the tenant it made, not a 409
+    if let Some(first) = idempotency::repeat_stored(&mut tx, None, key).await? {
+        return Ok(first);
+    }
     let tenant = sqlx::query(
         "INSERT INTO tenants (id, name) VALUES ($1, $2)
          ON CONFLICT DO NOTHING RETURNING id, name, created_at",
@@ -26,8 +31,9 @@ pub async fn create(db: &Db, name: &str) -> ApiResult<Tenant> {
         ApiError::new(ProblemType::TenantExists, format!("a tenant named {:?} already exists", name.trim()))
     })?;
     audit(&mut tx, Some(tenant.id), "tenant.create", serde_json::json!({ "name": tenant.name })).await?;
+    idempotency::keep(&mut tx, None, key, 201, &tenant, None).await?;
     tx.commit().await?;
-    Ok(tenant)
+    Ok(Answer::Fresh(tenant))
 }
 
 pub async fn list(db: &Db) -> ApiResult<Vec<Tenant>> {
@@ -41,7 +47,9 @@ fn tenant_from_row(r: &sqlx::postgres::PgRow) -> Tenant {
 }
 
 /// Creates a key for `tenant` with `req`'s scopes and expiry.
-pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest) -> ApiResult<NewKey> {
+/// With `key`, a repeat is refused (409), naming the key made the first time:
+/// the key itself is stored only as a hash and cannot be shown again.
+pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest, key: Option<&Key>) -> ApiResult<NewKey> {
     let scopes = check_scopes(req.scopes.as_deref())?;
     if let Some(at) = req.expires_at {
         if at <= OffsetDateTime::now_utc() {
@@ -52,7 +60,10 @@ pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest) -> ApiResult
         }
     }
     let mut tx = db.operator.begin().await?;
+    let listing = format!("GET /v1/tenants/{tenant}/api-keys");
+    idempotency::refuse_secret_repeat(&mut tx, key, "api key", &listing).await?;
     tenant_exists(&mut tx, tenant).await?;
+    let idem = key;
     let (key, hash) = auth::new_secret(auth::KEY_PREFIX);
     let prefix = auth::shown_prefix(&key);
     let id = Uuid::new_v4();
@@ -74,6 +85,7 @@ pub async fn create_key(db: &Db, tenant: Uuid, req: &NewKeyRequest) -> ApiResult
         "key_id": id, "key_prefix": prefix, "scopes": names, "expires_at": expires_at.map(rfc3339)
     });
     audit(&mut tx, Some(tenant), "api_key.create", detail).await?;
+    idempotency::keep_created(&mut tx, idem, id, &prefix).await?;
     tx.commit().await?;
     Ok(NewKey { id, tenant_id: tenant, key, key_prefix: prefix, scopes, created_at, expires_at })
 }
@@ -143,8 +155,11 @@ fn parse_scope(s: &str) -> Option<Scope> {
 /// Revokes one of `tenant`'s keys. Revoking a revoked key again changes
 /// nothing and succeeds, so a retried request is safe; a key of another
 /// tenant is as unknown as a key that does not exist.
-pub async fn revoke_key(db: &Db, tenant: Uuid, key: Uuid) -> ApiResult<()> {
+pub async fn revoke_key(db: &Db, tenant: Uuid, key: Uuid, idem: Option<&Key>) -> ApiResult<()> {
     let mut tx = db.operator.begin().await?;
+    if idempotency::repeat_stored::<()>(&mut tx, None, idem).await?.is_some() {
+        return Ok(());
+    }
     let revoked: Option<bool> = sqlx::query_scalar(
         "WITH k AS (SELECT id, revoked_at FROM api_keys WHERE id = $1 AND tenant_id = $2 FOR UPDATE),
          done AS (UPDATE api_keys a SET revoked_at = now() FROM k WHERE a.id = k.id AND k.revoked_at IS NULL)
@@ -156,10 +171,11 @@ pub async fn revoke_key(db: &Db, tenant: Uuid, key: Uuid) -> ApiResult<()> {
     .await?;
     match revoked {
         None => return Err(ApiError::not_found(format!("tenant {tenant} has no api key {key}"))),
-        Some(false) => return Ok(()),
-        Some(true) => {}
+        // revoked before: nothing to audit, but the key keeps its answer
+        Some(false) => {}
+        Some(true) => audit(&mut tx, Some(tenant), "api_key.revoke", serde_json::json!({ "key_id": key })).await?,
     }
-    audit(&mut tx, Some(tenant), "api_key.revoke", serde_json::json!({ "key_id": key })).await?;
+    idempotency::keep(&mut tx, None, idem, 204, &(), None).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp, TestTenant};
+use crate::idempotency::{send, Body};
 
 /// Sends `body` to `path` as tenant `t` with `key`; returns status and JSON.
 async fn keyed(
@@ -16,17 +17,7 @@ async fn keyed(
     key: &str,
     body: Value,
 ) -> (StatusCode, Value) {
-    let res = app
-        .http
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(&t.key)
-        .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
+    send(app, &method, path, &t.key, key, &Body::Json(body)).await
 }
 
 async fn history_actions(app: &TestApp, t: &TestTenant) -> Vec<String> {

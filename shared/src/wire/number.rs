@@ -186,9 +186,23 @@ pub struct NumberChanged {
     pub seq: u64,
 }
 
+impl<'de> Deserialize<'de> for NumberChanged {
+    /// By hand: `#[serde(flatten)]` buffers the fields in serde's own content
+    /// type, from which a [`Price`] (read as raw JSON) cannot be read.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NumberChanged, D::Error> {
+        use serde::de::Error;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        let seq = fields.remove("seq").ok_or_else(|| D::Error::missing_field("seq"))?;
+        Ok(NumberChanged {
+            seq: u64::deserialize(seq).map_err(D::Error::custom)?,
+            number: NumberView::deserialize(serde_json::Value::Object(fields)).map_err(D::Error::custom)?,
+        })
+    }
+}
+
 /// A released number (absent for the tenant's own local/mdn numbers, which
 /// release deletes) and the position of the change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject))]
 pub struct Released {
@@ -197,7 +211,7 @@ pub struct Released {
 }
 
 /// A cancelled reservation: the number is back in inventory.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "graphql", derive(async_graphql::SimpleObject), graphql(name = "ReservationCancelled"))]
 pub struct Cancelled {

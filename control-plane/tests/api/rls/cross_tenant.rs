@@ -84,7 +84,8 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     let claim_a = format!("{} ON CONFLICT DO NOTHING", key_row(a, &a.idempotency_key));
     let claim_fresh = format!("{} ON CONFLICT DO NOTHING", key_row(a, &fresh_key));
     let overwrite_a = format!(
-        "{} ON CONFLICT (tenant_id, key) DO UPDATE SET status = 200, response = '{{\"pwned\": true}}'",
+        // the arbiter is the tenants' partial unique index (operator keys have their own)
+        "{} ON CONFLICT (tenant_id, key) WHERE tenant_id IS NOT NULL DO UPDATE SET status = 200, response = '{{\"pwned\": true}}'",
         key_row(a, &a.idempotency_key)
     );
     let rehome = |to: &Tenant| {
