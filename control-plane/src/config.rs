@@ -75,8 +75,8 @@ pub struct ServeArgs {
     pub reclaim_window_seconds: u64,
 
     /// Longest a request may run before it is answered 503 `overloaded`
-    /// (its transaction rolls back whole; the feed's long poll has its own
-    /// bound, `wait_ms`).
+    /// (its transaction rolls back whole). Exempt: the feed's long poll (its
+    /// own bound, `wait_ms`) and inventory imports.
     #[arg(long, env = "DIDROUTE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
