@@ -218,6 +218,7 @@ fn settings() -> Settings {
         tls: None,
         request_timeout: Duration::from_secs(10),
         max_in_flight: 1024,
+        carriers: Vec::new(),
     }
 }
 

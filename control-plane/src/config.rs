@@ -110,6 +110,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Requests served at once before new ones are shed.
     pub max_in_flight: usize,
+    /// Carriers from `DIDROUTE_CARRIERS` and their tokens.
+    pub carriers: Vec<crate::carriers::CarrierConfig>,
 }
 
 impl ServeArgs {
@@ -153,7 +155,11 @@ impl ServeArgs {
         .transpose()?;
         anyhow::ensure!(self.request_timeout_ms >= 100, "DIDROUTE_REQUEST_TIMEOUT_MS must be at least 100");
         anyhow::ensure!(self.max_in_flight >= 1, "DIDROUTE_MAX_IN_FLIGHT must be at least 1");
+        let carriers = crate::carriers::config::from_env(std::env::vars())?;
+        // an adapter that cannot be built fails the start, not a request
+        crate::carriers::connect_all(&carriers)?;
         Ok(Settings {
+            carriers,
             request_timeout: Duration::from_millis(self.request_timeout_ms),
             max_in_flight: self.max_in_flight,
             tls,

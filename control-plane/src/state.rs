@@ -17,6 +17,9 @@ pub struct AppState {
     /// push it, so long-polling feed readers wake without polling the database.
     pub head: Arc<watch::Sender<u64>>,
     pub metrics: Arc<Metrics>,
+    /// The carriers' adapters (`Settings::carriers`), one per configured
+    /// carrier for the life of the process (each keeps its breaker).
+    pub carriers: Arc<Vec<Arc<dyn crate::carriers::Carrier>>>,
     /// Permits for requests in flight (`Settings::max_in_flight`).
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Tenant keys recently found valid (see [`KeyCache`]).
@@ -28,6 +31,10 @@ impl AppState {
         AppState {
             db,
             in_flight: Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight)),
+            carriers: Arc::new(crate::carriers::connect_all(&settings.carriers).unwrap_or_else(|error| {
+                tracing::error!(%error, "a carrier adapter could not be built; no carrier is served");
+                Vec::new()
+            })),
             settings: Arc::new(settings),
             head: Arc::new(watch::channel(0).0),
             metrics: Arc::new(Metrics::new()),

@@ -23,6 +23,7 @@ pub fn settings() -> Settings {
         tls: None,
         request_timeout: Duration::from_secs(10),
         max_in_flight: 1024,
+        carriers: Vec::new(),
     }
 }
 

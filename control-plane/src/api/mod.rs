@@ -1,5 +1,6 @@
 //! The REST API: routes, and the fallbacks that keep every error problem+json.
 
+mod carriers;
 pub mod docs;
 mod events;
 mod feed_tokens;
@@ -73,6 +74,7 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(tenants::revoke_key))
         .routes(routes!(feed_tokens::create, feed_tokens::list))
         .routes(routes!(feed_tokens::revoke))
+        .routes(routes!(carriers::list))
         .routes(routes!(inventory::import, inventory::search))
         .routes(routes!(inventory::patch, inventory::delete))
         .routes(routes!(inventory::available))

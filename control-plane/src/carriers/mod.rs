@@ -1,4 +1,5 @@
-//! Carriers: where numbers are bought and released. A [`Carrier`] searches a
+//! Carriers: where numbers are bought and released (listed with their
+//! health at `GET /v1/carriers`). A [`Carrier`] searches a
 //! carrier's stock, orders numbers and follows the order, disconnects numbers
 //! and lists what the account owns. Adapters wrap every call in
 //! [`resilience::Resilience`] (timeouts, retries, a breaker per carrier), so
@@ -32,6 +33,8 @@ pub trait Carrier: Send + Sync {
     /// The configured name (`sim` in `sim=telnyx+http://…`).
     fn name(&self) -> &str;
     fn kind(&self) -> CarrierKind;
+    /// The API root it was configured with.
+    fn base_url(&self) -> &str;
     fn search<'a>(&'a self, query: &'a SearchQuery) -> CarrierFuture<'a, Vec<AvailableNumber>>;
     /// Places an order; it usually comes back pending.
     fn order<'a>(&'a self, request: &'a OrderRequest) -> CarrierFuture<'a, Order>;
@@ -74,6 +77,12 @@ impl Default for AdapterSettings {
             connect_timeout: std::time::Duration::from_secs(3),
         }
     }
+}
+
+/// The adapters of `configs`, in order (their settings were checked at
+/// start, so only an HTTP client that cannot be built fails here).
+pub fn connect_all(configs: &[CarrierConfig]) -> Result<Vec<Arc<dyn Carrier>>, ConfigError> {
+    configs.iter().map(|c| connect(c, AdapterSettings::default())).collect()
 }
 
 /// Builds the adapter a configuration names.

@@ -46,6 +46,7 @@ pub const MAX_SEARCH_LIMIT: u32 = 1000;
 
 pub struct Telnyx {
     name: String,
+    base_url: String,
     api: String,
     token: String,
     http: reqwest::Client,
@@ -60,6 +61,7 @@ impl Telnyx {
             .map_err(|e| ConfigError::Client { name: config.name.clone(), detail: e.to_string() })?;
         Ok(Self {
             name: config.name.clone(),
+            base_url: config.base_url.clone(),
             api: format!("{}/v2", config.base_url.trim_end_matches('/')),
             token: config.token.clone(),
             http,
@@ -233,6 +235,10 @@ impl Carrier for Telnyx {
 
     fn number_status<'a>(&'a self, number: &'a str) -> CarrierFuture<'a, NumberStatus> {
         Box::pin(async move { Ok(number_status(&self.find_owned(number).await?.status)) })
+    }
+
+    fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     fn health(&self) -> CarrierHealth {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 28] = [
+const CONTRACT: [(&str, &str); 29] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
     ("post", "/v1/tenants/{id}/api-keys"),
@@ -20,6 +20,7 @@ const CONTRACT: [(&str, &str); 28] = [
     ("post", "/v1/feed-tokens"),
     ("get", "/v1/feed-tokens"),
     ("delete", "/v1/feed-tokens/{id}"),
+    ("get", "/v1/carriers"),
     ("post", "/v1/inventory"),
     ("get", "/v1/inventory"),
     ("patch", "/v1/inventory/{number}"),

@@ -3,6 +3,7 @@
 //! GraphQL derives sit behind the `utoipa` and `graphql` features, so the
 //! lookup node builds without either.
 
+pub mod carrier;
 pub mod feed;
 #[cfg(feature = "graphql")]
 pub mod graphql;
@@ -13,6 +14,7 @@ pub mod money;
 pub mod number;
 pub mod tenant;
 
+pub use carrier::{CarrierView, Carriers};
 pub use feed::FeedPage;
 pub use history::{History, HistoryEntry};
 pub use import::{ImportRequest, ImportResult, NumbersInput, Rejected, CSV_COLUMNS};
