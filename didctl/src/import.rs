@@ -328,9 +328,6 @@ fn flag_attrs(a: &ImportAttrs) -> std::result::Result<Attrs, String> {
 
 async fn portsip_import(importer: &mut Importer<'_>, args: &ImportArgs) -> Result<()> {
     let attrs = flag_attrs(&args.attrs).map_err(Failure::usage)?;
-    if attrs.country.is_empty() {
-        return Err(Failure::usage("a PortSIP import needs --country (the ISO 3166-1 alpha-2 code of its numbers)"));
-    }
     let text = std::fs::read_to_string(&args.file).map_err(|e| read_error(&args.file, e))?;
     let entries = entries(&text);
     if entries.is_empty() {

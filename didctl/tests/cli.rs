@@ -568,7 +568,6 @@ async fn errors_have_exit_codes_and_problem_text() {
     .fails(1, "cannot be used with");
     live.op(&["events", "tail", "--after", "soon"]).await.fails(1, "--after \"soon\"");
     live.op(&["import", "/no/such/file.txt", "--country", "US"]).await.fails(1, "cannot read /no/such/file.txt");
-    live.op(&["import", &file]).await.fails(1, "needs --country");
     let bad_csv = write(dir.path(), "bad.csv", "number,colour\n+15550009000,red\n");
     live.op(&["import", &bad_csv]).await.fails(1, "unknown column \"colour\"");
     live.op(&["import", &file, "--country", "US", "--tenant", "t1"]).await.fails(1, "tenant_id \"t1\" is not a UUID");

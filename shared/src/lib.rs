@@ -22,6 +22,6 @@ pub use e164::{NumberError, E164};
 pub use event::{ChangeEvent, EventError, Op};
 pub use greeting::{Greeting, GreetingKind};
 pub use problem::Problem;
-pub use range::{parse_ranges, NumberRange, RangeError, RangeParse, SpanError};
+pub use range::{parse_ranges, parse_ranges_in, NumberRange, RangeError, RangeParse, SpanError};
 pub use route::Route;
 pub use subsystem::Subsystem;

@@ -167,9 +167,17 @@ impl RangeParse {
 /// Parses a list of numbers and `first-last` ranges separated by `;`,
 /// newlines or commas. Never fails as a whole: see [`RangeParse`].
 pub fn parse_ranges(input: &str) -> RangeParse {
+    parse_ranges_in(input, None)
+}
+
+/// [`parse_ranges`] for numbers of `country`: a number written with a single
+/// leading `0` that is that country's trunk prefix (`02079460001` in GB) is
+/// read in its national format (+442079460001) when that gives a possible
+/// number; otherwise, and for every other form, PortSIP's reading holds.
+pub fn parse_ranges_in(input: &str, country: Option<crate::Country>) -> RangeParse {
     let mut out = RangeParse::default();
     for part in input.split(SEPARATORS).map(str::trim).filter(|p| !p.is_empty()) {
-        match parse_part(part) {
+        match parse_part(part, country) {
             Ok(r) => out.ranges.push(r),
             Err(reason) => out.rejected.push(RangeError { input: part.to_owned(), reason }),
         }
@@ -177,9 +185,9 @@ pub fn parse_ranges(input: &str) -> RangeParse {
     out
 }
 
-fn parse_part(part: &str) -> Result<NumberRange, String> {
+fn parse_part(part: &str, country: Option<crate::Country>) -> Result<NumberRange, String> {
     let Some((a, b)) = part.split_once('-') else {
-        return number(part).map(NumberRange::single);
+        return number(part, country).map(NumberRange::single);
     };
     if b.contains('-') {
         return Err("a range has exactly one '-' between its first and last number".to_owned());
@@ -191,19 +199,33 @@ fn parse_part(part: &str) -> Result<NumberRange, String> {
     if b.is_empty() {
         return Err("the range has no last number after '-'".to_owned());
     }
-    let first = number(a).map_err(|e| format!("range start: {e}"))?;
-    let last = number(b).map_err(|e| format!("range end: {e}"))?;
+    let first = number(a, country).map_err(|e| format!("range start: {e}"))?;
+    let last = number(b, country).map_err(|e| format!("range end: {e}"))?;
     NumberRange::new(first, last).map_err(|e| e.to_string())
 }
 
 /// One number, with at most one of [`STRIPPED_PREFIXES`] removed. Positions
 /// in the reason count from the start of the number as written.
-fn number(text: &str) -> Result<E164, String> {
+fn number(text: &str, country: Option<crate::Country>) -> Result<E164, String> {
+    if let Some(national) = country.and_then(|c| national(text, c)) {
+        return Ok(national);
+    }
     let digits = STRIPPED_PREFIXES.iter().find_map(|p| text.strip_prefix(p)).unwrap_or(text);
     if digits.is_empty() {
         return Err(format!("{text:?} has no digits after the prefix"));
     }
     E164::from_digits_at(digits, text.len() - digits.len()).map_err(|e| e.to_string())
+}
+
+/// `text` in the national format of `country`, when it is written with that
+/// country's trunk prefix `0` (one, not the `00` of an international call)
+/// and reads as a possible number that way.
+fn national(text: &str, country: crate::Country) -> Option<E164> {
+    let region = crate::numbering::Region::of_country(country)?;
+    if region.national_prefix() != "0" || !text.starts_with('0') || text.starts_with("00") {
+        return None;
+    }
+    crate::numbering::parse_national(text, country).ok()
 }
 
 #[cfg(test)]

@@ -130,9 +130,6 @@ fn row_request(columns: &[String], record: &csv::StringRecord) -> Result<(Import
             other => return Err(format!("unknown column {other:?}")),
         }
     }
-    if req.country.is_empty() {
-        return Err("country is empty".into());
-    }
     Ok((req, number))
 }
 

@@ -5,7 +5,7 @@ use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{
     AvailableNumber, AvailablePage, ImportRequest, ImportResult, InventoryPage, NumbersInput, Price, Rejected,
 };
-use didroute_shared::{parse_ranges, Country, NumberRange, RangeError, E164};
+use didroute_shared::{parse_ranges_in, Country, NumberRange, RangeError, E164};
 use serde::Deserialize;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -98,8 +98,11 @@ pub async fn import_csv(db: &Db, body: &str, key: Option<&Key>) -> ApiResult<Ans
 }
 
 async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<ImportResult> {
-    let country =
-        Country::parse(req.country.trim()).map_err(|e| ApiError::new(ProblemType::InvalidCountry, e.to_string()))?;
+    // none declared: each range's numbering plan names its country
+    let declared = match req.country.trim() {
+        "" => None,
+        c => Some(Country::parse(c).map_err(|e| ApiError::new(ProblemType::InvalidCountry, e.to_string()))?),
+    };
     let carrier_module =
         req.carrier_module.as_deref().unwrap_or(if req.tenant_id.is_some() { "managed" } else { "inventory" });
     if !CARRIER_MODULES.contains(&carrier_module) {
@@ -134,34 +137,28 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         NumbersInput::Text(s) => s,
         NumbersInput::List(v) => v.join(";"),
     };
-    let parsed = parse_ranges(&text);
+    let parsed = parse_ranges_in(&text, declared);
     let mut rejected: Vec<Rejected> =
         parsed.rejected.into_iter().map(|RangeError { input, reason }| Rejected { input, reason }).collect();
-    let mut accepted = Vec::new();
+    let mut accepted: Vec<(NumberRange, Country)> = Vec::new();
     let mut total: u64 = 0;
     for r in parsed.ranges {
         let input = || if r.len() == 1 { r.first.to_string() } else { format!("{}-{}", r.first, r.last) };
-        if !country.matches(&r.first) || !country.matches(&r.last) {
-            rejected.push(Rejected { input: input(), reason: format!("calling code does not belong to {country}") });
-            continue;
+        match range_country(&r, declared) {
+            Ok(country) => {
+                total += r.len();
+                if total > MAX_IMPORT {
+                    return Err(ApiError::new(
+                        ProblemType::ImportTooLarge,
+                        format!(
+                            "one import may add at most {MAX_IMPORT} numbers: split the ranges over several requests"
+                        ),
+                    ));
+                }
+                accepted.push((r, country));
+            }
+            Err(reason) => rejected.push(Rejected { input: input(), reason }),
         }
-        // a shared calling code (+1, +7, +44, ...): the numbering plan, not
-        // the caller's word, says whose number it is (its greeting and
-        // emergency number follow); both ends, since a range is one block
-        if let Err(e) =
-            numbering::check_country(r.first, country).and_then(|()| numbering::check_country(r.last, country))
-        {
-            rejected.push(Rejected { input: input(), reason: e.to_string() });
-            continue;
-        }
-        total += r.len();
-        if total > MAX_IMPORT {
-            return Err(ApiError::new(
-                ProblemType::ImportTooLarge,
-                format!("one import may add at most {MAX_IMPORT} numbers: split the ranges over several requests"),
-            ));
-        }
-        accepted.push(r);
     }
 
     if let Some(t) = req.tenant_id {
@@ -175,54 +172,63 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         // the pool's ranges: the exclusion constraint refuses any overlap
         // with another tenant's, whatever this code does
         let mut kept = Vec::with_capacity(accepted.len());
-        for r in accepted {
+        for (r, country) in accepted {
             match add_pool_range(tx, t, &r).await? {
-                true => kept.push(r),
+                true => kept.push((r, country)),
                 false => rejected
                     .push(Rejected { input: r.to_string(), reason: "overlaps another tenant's private pool".into() }),
             }
         }
         accepted = kept;
     }
-    let mut numbers: Vec<E164> = accepted.iter().flat_map(|r| r.iter()).collect();
-    numbers.sort_unstable();
-    numbers.dedup();
-    let mut imported = 0u64;
-    for chunk in numbers.chunks(CHUNK) {
-        let texts: Vec<String> = chunk.iter().map(E164::to_string).collect();
-        // area_code: NANP numbers carry theirs in digits 2-4; elsewhere it is
-        // what the operator gave (numbering plans differ too much to derive it)
-        let res = sqlx::query(
-            "INSERT INTO numbers (e164, country, region, area_code, provider, carrier_module, number_type,
-                                  monthly_cost, currency, pool_tenant_id)
-             SELECT n, $2, $3,
-                    CASE WHEN n LIKE '+1%' THEN substr(n, 3, 3) ELSE $4 END,
-                    coalesce($5, 'simulated'), $6, $7, $8::numeric, $9, $10
-             FROM unnest($1::text[]) AS n
-             ON CONFLICT (e164) DO NOTHING",
-        )
-        .bind(&texts)
-        .bind(country.alpha2())
-        .bind(&req.region)
-        .bind(&req.area_code)
-        .bind(&req.provider)
-        .bind(carrier_module)
-        .bind(number_type)
-        .bind(cost.to_string())
-        .bind(&currency)
-        .bind(req.tenant_id)
-        .execute(&mut *tx)
-        .await?;
-        imported += res.rows_affected();
+    // one insert per country, each of its numbers once
+    let mut by_country: std::collections::BTreeMap<Country, Vec<E164>> = std::collections::BTreeMap::new();
+    for (r, country) in &accepted {
+        by_country.entry(*country).or_default().extend(r.iter());
     }
-    let already_present = numbers.len() as u64 - imported;
+    let mut numbers_total = 0u64;
+    let mut imported = 0u64;
+    for (country, numbers) in &mut by_country {
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers_total += numbers.len() as u64;
+        for chunk in numbers.chunks(CHUNK) {
+            let texts: Vec<String> = chunk.iter().map(E164::to_string).collect();
+            // area_code: NANP numbers carry theirs in digits 2-4; elsewhere it is
+            // what the operator gave (numbering plans differ too much to derive it)
+            let res = sqlx::query(
+                "INSERT INTO numbers (e164, country, region, area_code, provider, carrier_module, number_type,
+                                      monthly_cost, currency, pool_tenant_id)
+                 SELECT n, $2, $3,
+                        CASE WHEN n LIKE '+1%' THEN substr(n, 3, 3) ELSE $4 END,
+                        coalesce($5, 'simulated'), $6, $7, $8::numeric, $9, $10
+                 FROM unnest($1::text[]) AS n
+                 ON CONFLICT (e164) DO NOTHING",
+            )
+            .bind(&texts)
+            .bind(country.alpha2())
+            .bind(&req.region)
+            .bind(&req.area_code)
+            .bind(&req.provider)
+            .bind(carrier_module)
+            .bind(number_type)
+            .bind(cost.to_string())
+            .bind(&currency)
+            .bind(req.tenant_id)
+            .execute(&mut *tx)
+            .await?;
+            imported += res.rows_affected();
+        }
+    }
+    let already_present = numbers_total - imported;
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, 'operator', 'inventory.import', $2)",
     )
     .bind(req.tenant_id)
     .bind(serde_json::json!({
         "numbers": text.chars().take(2000).collect::<String>(),
-        "country": country.alpha2(),
+        "country": declared.map(|c| c.alpha2().to_owned()),
+        "countries": by_country.keys().map(|c| c.alpha2()).collect::<Vec<_>>(),
         "carrier_module": carrier_module,
         "imported": imported,
         "already_present": already_present,
@@ -231,6 +237,38 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
     .execute(&mut *tx)
     .await?;
     Ok(ImportResult { imported, already_present, rejected })
+}
+
+/// The country a range of an import belongs to, or why it is refused: both
+/// ends possible numbers without a trunk prefix kept inside them
+/// (`+4402079460000`: "did you mean +442079460000"), of the declared
+/// country's calling code and owned by its numbering plan; with none
+/// declared, the one country the plan names for both ends.
+fn range_country(r: &NumberRange, declared: Option<Country>) -> Result<Country, String> {
+    for end in [r.first, r.last] {
+        numbering::parse_international(&end.to_string()).map_err(|e| e.to_string())?;
+    }
+    match declared {
+        Some(country) => {
+            if !country.matches(&r.first) || !country.matches(&r.last) {
+                return Err(format!("calling code does not belong to {country}"));
+            }
+            // a shared calling code (+1, +7, +44, ...): the numbering plan,
+            // not the caller's word, says whose number it is (its greeting and
+            // emergency number follow); both ends, since a range is one block
+            numbering::check_country(r.first, country)
+                .and_then(|()| numbering::check_country(r.last, country))
+                .map_err(|e| e.to_string())?;
+            Ok(country)
+        }
+        None => match (numbering::region_of(r.first), numbering::region_of(r.last)) {
+            (Some(a), Some(b)) if a == b => Ok(a),
+            (Some(a), Some(b)) => {
+                Err(format!("the range spans two countries' numbering plans ({a} and {b}): split it"))
+            }
+            _ => Err("no numbering plan names the country of this number: give country".to_owned()),
+        },
+    }
 }
 
 /// Search filters shared by the operator's inventory and a tenant's

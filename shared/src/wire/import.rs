@@ -35,6 +35,12 @@ pub enum NumbersInput {
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     pub numbers: NumbersInput,
+    /// ISO 3166-1 alpha-2 of the numbers; it must be the country whose
+    /// numbering plan owns them. Empty or absent: each range's country is
+    /// the one its numbering plan names (a range no plan names one country
+    /// for is rejected). With a country whose trunk prefix is `0`, numbers
+    /// written in its national format (`02079460001` in GB) are read so.
+    #[serde(default)]
     pub country: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
