@@ -191,7 +191,8 @@ pub enum ImportFormat {
 /// CSV file they fill in columns that are absent or empty.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ImportAttrs {
-    /// ISO 3166-1 alpha-2 country (required unless every CSV row has one).
+    /// ISO 3166-1 alpha-2 country; without it (and without a CSV column) each
+    /// range gets the country its numbering plan names.
     #[arg(long)]
     pub country: Option<String>,
     /// Region (state, county, city) the numbers are searched by.
