@@ -75,6 +75,9 @@ pub enum Command {
     /// Create, list and revoke lookup nodes' feed tokens (operator token).
     #[command(subcommand)]
     FeedTokens(FeedTokensCmd),
+    /// The carriers the control plane is configured with, and their health (operator token).
+    #[command(subcommand)]
+    Carriers(CarriersCmd),
     /// Import numbers into the inventory from a PortSIP or CSV file (operator token).
     Import(ImportArgs),
     /// Search, update and delete inventory numbers (operator token).
@@ -151,6 +154,12 @@ pub enum KeysCmd {
         /// The key's id (from `keys list`).
         key_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CarriersCmd {
+    /// List the configured carriers with their breaker state and last error.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

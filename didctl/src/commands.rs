@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{
-    AllocateArgs, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd, KeysCmd, LookupArgs, NumbersCmd,
-    Paging, PatchArgs, ReleaseArgs, RemapArgs, ReserveArgs, SearchFilters, TenantsCmd,
+    AllocateArgs, CarriersCmd, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd, KeysCmd, LookupArgs,
+    NumbersCmd, Paging, PatchArgs, ReleaseArgs, RemapArgs, ReserveArgs, SearchFilters, TenantsCmd,
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
@@ -67,6 +67,14 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
             let a = c.call(Method::POST, "/v1/feed-tokens", &vec![], Some(&req), &[]).await?;
             show(json_out, &a.body, || key_values(&a.body, &["token", "token_prefix", "id", "name", "created_at"]));
             eprintln!("didctl: the token is shown only this once; give it to the lookup node as DIDROUTE_FEED_TOKEN");
+        }
+        Command::Carriers(CarriersCmd::List) => {
+            let a = c.call(Method::GET, "/v1/carriers", &vec![], None, &[]).await?;
+            let cols = ["name", "kind", "base_url", "healthy", "breaker", "last_error"];
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "carriers").iter().map(|t| fields(t, &cols)).collect();
+                tabulate(&cols, rows, "no carriers configured (DIDROUTE_CARRIERS)")
+            });
         }
         Command::FeedTokens(FeedTokensCmd::List) => {
             let a = c.call(Method::GET, "/v1/feed-tokens", &vec![], None, &[]).await?;

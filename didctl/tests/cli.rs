@@ -634,4 +634,10 @@ async fn keys_and_feed_tokens_are_created_listed_and_revoked() {
     let edge = listed["feed_tokens"].as_array().unwrap().iter().find(|t| t["name"] == "edge-1").unwrap().clone();
     assert!(edge["revoked_at"].is_string(), "{listed}");
     live.op(&["feed-tokens", "revoke", &Uuid::new_v4().to_string()]).await.fails(3, "Not found: ");
+
+    // carriers: none configured in the harness, said so; operators only
+    let carriers = live.op(&["carriers", "list"]).await.ok();
+    assert!(carriers.stdout.contains("no carriers configured"), "{carriers:#?}");
+    assert_eq!(live.op(&["carriers", "list", "--json"]).await.ok().json(), serde_json::json!({ "carriers": [] }));
+    live.run(Some(&rw), &["carriers", "list"]).await.fails(2, "Forbidden: ");
 }
