@@ -70,6 +70,11 @@ enum Command {
         /// Lookup-node listen address.
         #[arg(long, env = "DIDROUTE_LOOKUP_LISTEN", default_value = "127.0.0.1:8081")]
         lookup_listen: std::net::SocketAddr,
+        /// Also start `didroute-carrier-sim` (the binary next to this one) on
+        /// a free loopback port and configure it as carrier `sim`, to try the
+        /// carrier features on one machine.
+        #[arg(long)]
+        with_carrier_sim: bool,
     },
 }
 
@@ -175,8 +180,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&db, &url).await?;
             didroute_control_plane::outbox::relay::Relay::new(db.operator, settings).run(shutdown_signal()).await
         }
-        Command::Standalone { db, serve, data, kafka, lookup_listen } => {
-            standalone(db, serve, data.data_dir, kafka, lookup_listen).await
+        Command::Standalone { db, serve, data, kafka, lookup_listen, with_carrier_sim } => {
+            standalone(db, serve, data.data_dir, kafka, lookup_listen, with_carrier_sim).await
         }
     }
 }
@@ -192,7 +197,10 @@ async fn standalone(
     data_dir: PathBuf,
     kafka: KafkaArgs,
     lookup_listen: std::net::SocketAddr,
+    with_carrier_sim: bool,
 ) -> anyhow::Result<()> {
+    // started first: a missing binary fails before anything else runs
+    let carrier_sim = if with_carrier_sim { Some(CarrierSim::start().await?) } else { None };
     let relay_settings = kafka.relay_settings()?;
     let (url, embedded) = match db.database_url.clone() {
         Some(u) => (u, None),
@@ -215,7 +223,10 @@ async fn standalone(
         let (key, _) = didroute_control_plane::auth::new_secret(didroute_control_plane::auth::KEY_PREFIX);
         format!("op_{}", &key[4..])
     });
-    let settings = serve.settings(token.clone())?;
+    let mut settings = serve.settings(token.clone())?;
+    if let Some(sim) = &carrier_sim {
+        settings.carriers.push(sim.config());
+    }
     db::migrate(&url, db.db_role_password.as_deref()).await?;
     let state = AppState::new(Db::connect(&db, &url).await?, settings);
     let cp_listener =
@@ -232,6 +243,9 @@ async fn standalone(
     println!("  operator token:  {token}");
     if embedded.is_some() {
         println!("  database:        private PostgreSQL at {url}");
+    }
+    if let Some(sim) = &carrier_sim {
+        println!("  carrier sim:     {} (carrier \"sim\", Telnyx API v2)", sim.url);
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -282,4 +296,44 @@ async fn standalone(
         tokio::task::spawn_blocking(move || pg.stop()).await??;
     }
     Ok(())
+}
+
+/// `didroute-carrier-sim` beside `standalone`, stopped when dropped.
+struct CarrierSim {
+    url: String,
+    token: String,
+    _child: tokio::process::Child,
+}
+
+impl CarrierSim {
+    async fn start() -> anyhow::Result<CarrierSim> {
+        use tokio::io::AsyncBufReadExt;
+        let bin = std::env::current_exe()?.with_file_name("didroute-carrier-sim");
+        anyhow::ensure!(
+            bin.exists(),
+            "--with-carrier-sim needs {}: build it with `cargo build --release -p didroute-carrier-sim`",
+            bin.display()
+        );
+        let (token, _) = didroute_control_plane::auth::new_secret("sim_");
+        let mut child = tokio::process::Command::new(&bin)
+            .args(["--listen", "127.0.0.1:0", "--token", &token])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let stdout = child.stdout.take().context("the carrier simulator's stdout")?;
+        let mut line = String::new();
+        tokio::io::BufReader::new(stdout).read_line(&mut line).await?;
+        let addr = line.trim().strip_prefix("listening on ").context("the carrier simulator did not start")?;
+        Ok(CarrierSim { url: format!("http://{addr}"), token, _child: child })
+    }
+
+    fn config(&self) -> didroute_control_plane::carriers::CarrierConfig {
+        didroute_control_plane::carriers::CarrierConfig {
+            name: "sim".to_owned(),
+            kind: didroute_control_plane::carriers::CarrierKind::Telnyx,
+            base_url: self.url.clone(),
+            token: self.token.clone(),
+        }
+    }
 }

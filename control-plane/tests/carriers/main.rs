@@ -6,3 +6,4 @@ mod faults;
 mod flows;
 mod scale;
 mod sim;
+mod standalone;
