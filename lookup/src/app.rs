@@ -58,13 +58,15 @@ impl App {
         self
     }
 
-    /// Whether a request with this `Authorization` header may read `/v1/*`.
-    /// Every configured token is compared in constant time (`subtle`), so
-    /// timing tells neither a prefix nor which one matched.
-    pub fn may_read(&self, authorization: Option<&hyper::header::HeaderValue>) -> bool {
+    /// Whether a request with these headers may read `/v1/*`. Every
+    /// configured token is compared in constant time (`subtle`), so timing
+    /// tells neither a prefix nor which one matched; with none configured
+    /// the headers are not looked at (the lookup path pays nothing).
+    pub fn may_read(&self, headers: &hyper::HeaderMap) -> bool {
         use subtle::ConstantTimeEq;
         let Some(tokens) = &self.readers else { return true };
-        let presented = authorization
+        let presented = headers
+            .get(hyper::header::AUTHORIZATION)
             .and_then(|h| h.as_bytes().strip_prefix(b"Bearer ").or_else(|| h.as_bytes().strip_prefix(b"bearer ")))
             .unwrap_or_default();
         !presented.is_empty() && tokens.iter().fold(false, |hit, t| hit | bool::from(presented.ct_eq(t.as_bytes())))

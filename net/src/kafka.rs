@@ -114,15 +114,12 @@ pub fn property_name(var: &str) -> String {
     while !rest.is_empty() {
         let run = rest.len() - rest.trim_start_matches('_').len();
         if run > 0 {
-            out.push_str(match run {
-                1 => ".",
-                2 => "_",
-                3 => "-",
-                _ => "_",
-            });
-            if run > 3 {
+            match run {
+                1 => out.push('.'),
+                2 => out.push('_'),
+                3 => out.push('-'),
                 // an odd run: keep every underscore rather than guess
-                out.push_str(&"_".repeat(run - 1));
+                _ => out.push_str(&"_".repeat(run)),
             }
             rest = &rest[run..];
         } else {

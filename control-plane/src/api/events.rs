@@ -76,7 +76,11 @@ pub async fn feed(
     }
     let last_seq = events.last().map_or(q.after, |e| e.seq);
     let head_seq = behind.unwrap_or_else(|| (*head.borrow()).max(last_seq));
-    let lineage = Some(outbox::lineage::current(&s.db.operator).await?.id);
+    // every event carries the lineage; only a page without one asks for it
+    let lineage = match events.last().and_then(|e| e.lineage) {
+        Some(lineage) => Some(lineage),
+        None => Some(outbox::lineage::current(&s.db.operator).await?.id),
+    };
     Ok(axum::Json(FeedPage { events, last_seq, head_seq, lineage }))
 }
 

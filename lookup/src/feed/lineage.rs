@@ -113,9 +113,11 @@ impl Lineage {
         Ok(())
     }
 
-    /// Remembers the events of a page that was applied.
+    /// Remembers the events of a page that was applied. Only the latest
+    /// [`RECENT`] positions are kept, so only those of a page are digested:
+    /// a catch-up of millions of events digests a few thousand.
     pub fn applied(&mut self, events: &[ChangeEvent]) {
-        for event in events {
+        for event in &events[events.len().saturating_sub(RECENT)..] {
             self.recent.insert(event.seq, digest(event));
         }
         while self.recent.len() > RECENT {
@@ -146,8 +148,8 @@ fn digest(event: &ChangeEvent) -> u64 {
     let mut h = DefaultHasher::new();
     event.number.hash(&mut h);
     event.version.hash(&mut h);
-    serde_json::to_string(&event.op).unwrap_or_default().hash(&mut h);
-    serde_json::to_string(&event.route).unwrap_or_default().hash(&mut h);
+    matches!(event.op, didroute_shared::Op::Upsert).hash(&mut h);
+    event.route.hash(&mut h);
     h.finish()
 }
 

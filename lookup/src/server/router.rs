@@ -66,7 +66,7 @@ pub async fn handle<B>(app: &App, request: Request<B>) -> Reply {
         return method_not_allowed(request.method());
     }
     let reads_routes = matches!(endpoint, Endpoint::Route(_) | Endpoint::CallerId { .. } | Endpoint::Snapshot);
-    if reads_routes && !app.may_read(request.headers().get(hyper::header::AUTHORIZATION)) {
+    if reads_routes && !app.may_read(request.headers()) {
         return problem(
             ProblemType::Unauthorized,
             "this node answers /v1/* only with a bearer token it is configured with (DIDROUTE_LOOKUP_TOKENS)",
