@@ -11,6 +11,7 @@ mod graphql;
 mod idempotency;
 mod isolation;
 mod keys;
+mod leases;
 mod lifecycle;
 mod lineage;
 mod numbering;
