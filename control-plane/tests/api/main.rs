@@ -8,6 +8,7 @@ mod deploy;
 mod e2e;
 mod errors;
 mod graphql;
+mod greetings;
 mod idempotency;
 mod isolation;
 mod keys;

@@ -24,8 +24,8 @@ pub use number::{
     NumbersPage, Patched, Released,
 };
 pub use tenant::{
-    ApiKey, ApiKeys, FeedToken, FeedTokens, NewFeedToken, NewFeedTokenRequest, NewKey, NewKeyRequest, Scope, Tenant,
-    Tenants,
+    ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,
+    NewKeyRequest, Scope, TemplatesPatch, Tenant, TenantPatch, TenantUpdated, Tenants,
 };
 
 /// A price as GraphQL shows it: its decimal text.
