@@ -77,7 +77,14 @@ fn lookup_server(n: usize, addr: SocketAddr, keys: &str, tls: Option<didroute_ne
     eprintln!("built {} numbers in {:.1?}", s.numbers(), t.elapsed());
     // DIDROUTE_LOOKUP_TOKENS as the node reads it: what a bearer check costs
     let tokens = std::env::var("DIDROUTE_LOOKUP_TOKENS").map(|t| t.split(',').map(str::to_owned).collect());
-    let app = Arc::new(App::with_snapshot("bench", s).require_tokens(tokens.unwrap_or_default()));
+    // DIDROUTE_LOOKUP_MAX_CONNECTIONS too: the overload benchmark (O2) sets it
+    let max_connections = std::env::var("DIDROUTE_LOOKUP_MAX_CONNECTIONS")
+        .ok()
+        .map(|n| n.parse().expect("DIDROUTE_LOOKUP_MAX_CONNECTIONS is a number"))
+        .unwrap_or(didroute_lookup::app::DEFAULT_MAX_CONNECTIONS);
+    let app = Arc::new(
+        App::with_snapshot("bench", s).require_tokens(tokens.unwrap_or_default()).max_connections(max_connections),
+    );
     app.status().set_ready();
     app.status().observe(true);
     runtime().block_on(async move {
