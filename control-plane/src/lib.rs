@@ -43,6 +43,14 @@ pub async fn run(
         .settings
         .lifecycle_interval
         .map(|every| tokio::spawn(service::lifecycle::run_forever(state.db.clone(), state.metrics.clone(), every)));
+    // the only callers of carriers' changing endpoints; reconciliation runs
+    // are looked for at the same pace
+    let carrier_jobs = state.settings.carrier_job_interval.map(|every| {
+        let jobs = tokio::spawn(service::carrier_jobs::run_forever(state.clone(), every));
+        let reconcile =
+            tokio::spawn(service::reconcile::run_forever(state.clone(), every, state.settings.reconcile_interval));
+        (jobs, reconcile)
+    });
     // a renewed certificate is picked up without a restart
     let reload = state.settings.tls.as_ref().map(|tls| tls.watch());
     let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
@@ -65,6 +73,10 @@ pub async fn run(
     keys.abort();
     if let Some(jobs) = jobs {
         jobs.abort();
+    }
+    if let Some((jobs, reconcile)) = carrier_jobs {
+        jobs.abort();
+        reconcile.abort();
     }
     Ok(res?)
 }

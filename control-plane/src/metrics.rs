@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -57,6 +58,12 @@ pub struct Metrics {
     relay_delivery_failures: IntCounter,
     /// 1 when the last scrape could read the database.
     database_up: IntGauge,
+    /// Numbers each carrier bills for that the inventory does not hold, as
+    /// the last reconciliation found.
+    carrier_orphans: IntGaugeVec,
+    /// Numbers reconciliation found gone at a carrier (disabled, routes
+    /// withdrawn) and pending numbers it found active, by carrier.
+    reconciled_numbers: IntCounterVec,
     /// The relay running in this process, if any.
     relay: OnceLock<watch::Receiver<RelayStatus>>,
 }
@@ -91,6 +98,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// What one reconciliation of one carrier found and did.
+    pub fn reconciled(&self, r: &didroute_shared::wire::CarrierReconciliation) {
+        if r.error.is_some() {
+            return;
+        }
+        self.carrier_orphans.with_label_values(&[&r.carrier]).set(r.orphans as i64);
+        self.reconciled_numbers.with_label_values(&[&r.carrier, "gone"]).inc_by(r.gone);
+        self.reconciled_numbers.with_label_values(&[&r.carrier, "activated"]).inc_by(r.activated);
+    }
+
     pub fn new() -> Metrics {
         let r = Registry::new();
         let http_seconds = register(
@@ -172,6 +189,23 @@ impl Metrics {
                 "Failed deliveries to Kafka (each resent from the failed row).",
             ),
             database_up: int_gauge(&r, "didroute_database_up", "1 when the last scrape could read the database."),
+            carrier_orphans: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "didroute_carrier_orphans",
+                        "Numbers a carrier bills for that the inventory does not hold (last reconciliation).",
+                    ),
+                    &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            reconciled_numbers: counter_vec(
+                &r,
+                "didroute_reconciled_numbers_total",
+                "Numbers reconciliation changed, by carrier and outcome (gone, activated).",
+                &["carrier", "outcome"],
+            ),
             relay: OnceLock::new(),
             registry: r,
         }

@@ -39,6 +39,9 @@ pub trait Carrier: Send + Sync {
     /// Places an order; it usually comes back pending.
     fn order<'a>(&'a self, request: &'a OrderRequest) -> CarrierFuture<'a, Order>;
     fn order_status<'a>(&'a self, order_id: &'a str) -> CarrierFuture<'a, Order>;
+    /// The orders placed with `customer_reference`: how a retry learns
+    /// whether an earlier attempt whose answer was lost reached the carrier.
+    fn find_orders<'a>(&'a self, customer_reference: &'a str) -> CarrierFuture<'a, Vec<Order>>;
     /// Releases a number at the carrier; `NotFound` when the account does not own it.
     fn disconnect<'a>(&'a self, number: &'a str) -> CarrierFuture<'a, ()>;
     /// One page of the numbers the account owns, for reconciliation.

@@ -18,6 +18,8 @@
 //!   `cost_information {upfront_cost, monthly_cost, currency}` as decimal strings.
 //! - `POST /v2/number_orders` `{phone_numbers: [{phone_number}], customer_reference}`
 //!   and `GET /v2/number_orders/{id}`; `status` pending, success or failure.
+//!   `GET /v2/number_orders?filter[customer_reference]=` lists the orders
+//!   placed with a reference (`number_order_list_params.py`).
 //! - `GET /v2/phone_numbers` with `page[number]`, `page[size]` (at most 250) and
 //!   `filter[phone_number]` (digits); `meta {page_number, total_pages, total_results}`.
 //! - `DELETE /v2/phone_numbers/{id}` releases a number; the id is Telnyx's, so a
@@ -199,6 +201,22 @@ impl Carrier for Telnyx {
             let res: Envelope<OrderWire> =
                 self.resilience.call(Idempotency::Idempotent, || self.send(self.request(Method::GET, &path))).await?;
             res.data.into_domain()
+        })
+    }
+
+    fn find_orders<'a>(&'a self, customer_reference: &'a str) -> CarrierFuture<'a, Vec<Order>> {
+        Box::pin(async move {
+            let params = [("filter[customer_reference]", customer_reference), ("page[size]", "250")];
+            let res: Envelope<Vec<OrderWire>> = self
+                .resilience
+                .call(Idempotency::Idempotent, || self.send(self.request(Method::GET, "/number_orders").query(&params)))
+                .await?;
+            // a carrier that ignores the filter must not make another order ours
+            res.data
+                .into_iter()
+                .filter(|o| o.customer_reference.as_deref() == Some(customer_reference))
+                .map(OrderWire::into_domain)
+                .collect()
         })
     }
 

@@ -298,7 +298,43 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             StatusCode::NO_CONTENT,
             Replays,
         ),
+        // the carrier is never called here: no job worker runs
+        case(
+            Method::POST,
+            "/v1/orders",
+            "/v1/orders".into(),
+            &op,
+            Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009030"] })),
+            ("/v1/orders".into(), Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009031"] }))),
+            StatusCode::ACCEPTED,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/reconciliations",
+            "/v1/reconciliations".into(),
+            &op,
+            Body::None,
+            ("/v1/orders".into(), Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009032"] }))),
+            StatusCode::ACCEPTED,
+            Replays,
+        ),
     ]
+}
+
+/// An app with a carrier `sim` that is never called: orders are accepted,
+/// and no job worker places them.
+async fn spawn_app_with_carrier() -> TestApp {
+    use didroute_control_plane::carriers::{CarrierConfig, CarrierKind};
+    let carriers = vec![CarrierConfig {
+        name: "sim".into(),
+        kind: CarrierKind::Telnyx,
+        base_url: "http://127.0.0.1:9".into(),
+        token: "never-used-token".into(),
+    }];
+    let settings =
+        didroute_control_plane::config::Settings { carriers, carrier_job_interval: None, ..crate::helpers::settings() };
+    crate::helpers::spawn_app_with(settings).await
 }
 
 /// Every POST, PATCH and DELETE `/openapi.json` documents.
@@ -318,7 +354,7 @@ async fn changes_documented(app: &TestApp) -> (Value, BTreeSet<(String, String)>
 
 #[tokio::test]
 async fn every_change_replays_its_first_answer_and_refuses_a_reused_key() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_carrier().await;
     let t = app.tenant("keyed").await;
     let cases = cases(&app, &t).await;
 

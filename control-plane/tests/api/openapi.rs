@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 29] = [
+const CONTRACT: [(&str, &str); 34] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
     ("post", "/v1/tenants/{id}/api-keys"),
@@ -21,6 +21,11 @@ const CONTRACT: [(&str, &str); 29] = [
     ("get", "/v1/feed-tokens"),
     ("delete", "/v1/feed-tokens/{id}"),
     ("get", "/v1/carriers"),
+    ("get", "/v1/carriers/{carrier}/available-numbers"),
+    ("post", "/v1/orders"),
+    ("get", "/v1/orders/{id}"),
+    ("post", "/v1/reconciliations"),
+    ("get", "/v1/reconciliations/latest"),
     ("post", "/v1/inventory"),
     ("get", "/v1/inventory"),
     ("patch", "/v1/inventory/{number}"),
