@@ -61,6 +61,8 @@ pub struct Metrics {
     /// Numbers each carrier bills for that the inventory does not hold, as
     /// the last reconciliation found.
     carrier_orphans: IntGaugeVec,
+    /// What those orphans cost a month, by carrier and currency.
+    carrier_orphans_cost: prometheus::GaugeVec,
     /// Numbers reconciliation found gone at a carrier (disabled, routes
     /// withdrawn) and pending numbers it found active, by carrier.
     reconciled_numbers: IntCounterVec,
@@ -104,6 +106,10 @@ impl Metrics {
             return;
         }
         self.carrier_orphans.with_label_values(&[&r.carrier]).set(r.orphans as i64);
+        for c in &r.orphans_monthly_cost {
+            let amount = c.monthly_cost.parse::<f64>().unwrap_or(0.0);
+            self.carrier_orphans_cost.with_label_values(&[&r.carrier, &c.currency]).set(amount);
+        }
         self.reconciled_numbers.with_label_values(&[&r.carrier, "gone"]).inc_by(r.gone);
         self.reconciled_numbers.with_label_values(&[&r.carrier, "activated"]).inc_by(r.activated);
     }
@@ -197,6 +203,17 @@ impl Metrics {
                         "Numbers a carrier bills for that the inventory does not hold (last reconciliation).",
                     ),
                     &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            carrier_orphans_cost: register(
+                &r,
+                prometheus::GaugeVec::new(
+                    Opts::new(
+                        "didroute_carrier_monthly_cost_orphaned",
+                        "Monthly cost of the numbers a carrier bills for that the inventory does not hold.",
+                    ),
+                    &["carrier", "currency"],
                 )
                 .expect("valid metric"),
             ),

@@ -17,8 +17,9 @@ use super::{idempotency_key, typed};
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::service::filter::parse_number;
 use crate::service::orders::{self, CarrierSearch};
-use crate::service::reconcile;
+use crate::service::{orphans, reconcile};
 use crate::state::AppState;
 use didroute_shared::wire;
 
@@ -84,4 +85,49 @@ pub async fn reconcile(_: Operator, State(s): State<AppState>, headers: HeaderMa
         AuthErrors))]
 pub async fn latest(_: Operator, State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
     Ok(axum::Json(reconcile::latest(&s).await?))
+}
+
+#[utoipa::path(get, path = "/v1/orphans", tag = "carriers",
+    responses((status = 200, description = "numbers carriers bill for that the inventory does not hold, with their \
+            monthly cost, as the last reconciliation found them", body = wire::Orphans),
+        AuthErrors))]
+pub async fn list_orphans(_: Operator, State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(axum::Json(orphans::list(&s).await?))
+}
+
+#[utoipa::path(post, path = "/v1/orphans/{number}/adopt", tag = "carriers",
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
+    responses((status = 200, description = "in the inventory: active, module `inventory`, its carrier as provider",
+            body = wire::InventoryItem),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        KeyErrors,
+        AuthErrors))]
+pub async fn adopt(
+    _: Operator,
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let number = parse_number(&n)?;
+    let key = idempotency_key(&headers, &format!("POST /v1/orphans/{number}/adopt"), &serde_json::Value::Null)?;
+    Ok(axum::Json(orphans::adopt(&s, number, key.as_ref()).await?))
+}
+
+#[utoipa::path(post, path = "/v1/orphans/{number}/disconnect", tag = "carriers",
+    params(super::docs::NumberPath, IdempotencyKeyHeader),
+    responses((status = 202, description = "to be released at its carrier by the job worker",
+            body = wire::OrphanDisconnect),
+        (status = 404, response = ProblemDoc),
+        KeyErrors,
+        AuthErrors))]
+pub async fn disconnect_orphan(
+    _: Operator,
+    State(s): State<AppState>,
+    Path(n): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let number = parse_number(&n)?;
+    let key = idempotency_key(&headers, &format!("POST /v1/orphans/{number}/disconnect"), &serde_json::Value::Null)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(orphans::disconnect(&s, number, key.as_ref()).await?)))
 }

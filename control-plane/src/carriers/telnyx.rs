@@ -429,6 +429,8 @@ struct PhoneNumberWire {
     #[serde(default)]
     status: String,
     country_iso_alpha2: Option<String>,
+    #[serde(default)]
+    phone_number_type: Option<String>,
     customer_reference: Option<String>,
 }
 
@@ -439,6 +441,7 @@ impl PhoneNumberWire {
             status: number_status(&self.status),
             number: self.phone_number,
             country: self.country_iso_alpha2,
+            number_type: self.phone_number_type.as_deref().and_then(NumberType::parse),
             customer_reference: self.customer_reference,
         }
     }

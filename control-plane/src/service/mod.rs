@@ -11,6 +11,7 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod numbers;
 pub mod orders;
+pub mod orphans;
 pub mod provisioning;
 pub mod reconcile;
 pub mod schema;

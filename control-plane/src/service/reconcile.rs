@@ -22,13 +22,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use didroute_shared::problem::ProblemType;
-use didroute_shared::wire::{CarrierReconciliation, ReconciliationAccepted, ReconciliationView};
+use didroute_shared::wire::{CarrierReconciliation, OrphanCost, ReconciliationAccepted, ReconciliationView};
 use didroute_shared::E164;
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::idempotency::{self, Answer, Key};
-use crate::carriers::{Carrier, NumberStatus, PageRequest};
+use crate::carriers::{Carrier, NumberStatus, OwnedNumber, PageRequest, SearchQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::outbox::{self, Change};
 use crate::state::AppState;
@@ -180,14 +180,14 @@ pub async fn run_due(state: &AppState, every: Option<Duration>) -> anyhow::Resul
     Ok(Some(id))
 }
 
-/// Every number `carrier`'s account lists, with its status there.
-async fn owned(carrier: &dyn Carrier) -> anyhow::Result<HashMap<String, NumberStatus>> {
+/// Every number `carrier`'s account lists, with what it says of it.
+async fn owned(carrier: &dyn Carrier) -> anyhow::Result<HashMap<String, OwnedNumber>> {
     let mut owned = HashMap::new();
     let mut page = 1;
     loop {
         let p = carrier.owned_numbers(PageRequest { page, size: PAGE }).await?;
         let last = p.is_last();
-        owned.extend(p.numbers.into_iter().map(|n| (n.number, n.status)));
+        owned.extend(p.numbers.into_iter().map(|n| (n.number.clone(), n)));
         if last {
             return Ok(owned);
         }
@@ -209,7 +209,7 @@ async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::R
     let mut activate = Vec::new();
     let mut ours = HashSet::with_capacity(rows.len());
     for (e164, provisioning) in &rows {
-        let at_carrier = owned.get(e164);
+        let at_carrier = owned.get(e164).map(|o| &o.status);
         let missing = matches!(at_carrier, None | Some(NumberStatus::Deleted) | Some(NumberStatus::PurchaseFailed));
         if missing && matches!(provisioning.as_str(), "active" | "unknown" | "port_pending") {
             gone.push(e164.clone());
@@ -221,7 +221,7 @@ async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::R
     let candidates: Vec<String> = owned
         .iter()
         .filter(|(n, s)| {
-            !ours.contains(n.as_str()) && !matches!(s, NumberStatus::Deleted | NumberStatus::PurchaseFailed)
+            !ours.contains(n.as_str()) && !matches!(s.status, NumberStatus::Deleted | NumberStatus::PurchaseFailed)
         })
         .map(|(n, _)| n.clone())
         .collect();
@@ -236,6 +236,7 @@ async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::R
         orphans.extend(chunk.iter().filter(|n| !held.contains(*n)).cloned());
     }
     orphans.sort_unstable();
+    let cost = record_orphans(state, carrier, &owned, &orphans).await?;
     let mut gone_done = Vec::new();
     for chunk in gone.chunks(BATCH) {
         gone_done.extend(withdraw(state, name, chunk).await?);
@@ -253,6 +254,7 @@ async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::R
         gone: gone_done.len() as u64,
         activated: activated.len() as u64,
         orphans: orphans.len() as u64,
+        orphans_monthly_cost: cost,
         gone_numbers: gone_done.into_iter().take(LISTED).collect(),
         activated_numbers: activated.into_iter().take(LISTED).collect(),
         orphan_numbers: orphans.into_iter().take(LISTED).collect(),
@@ -333,4 +335,86 @@ async fn activate_numbers(state: &AppState, carrier: &str, numbers: &[String]) -
         state.advance_head(outbox::sequence(&state.db.operator, id).await?);
     }
     Ok(done)
+}
+
+/// An orphan's country and number type, which its price depends on.
+type Kind = (Option<String>, Option<&'static str>);
+/// A monthly price and its currency, as the carrier writes them.
+type MonthlyPrice = (String, String);
+
+/// Replaces `carrier`'s orphans with those this run found, each priced at
+/// the carrier's current monthly price for its country and type (one search
+/// per kind: carriers do not price numbers already owned). Returns what they
+/// cost a month per currency.
+async fn record_orphans(
+    state: &AppState,
+    carrier: &dyn Carrier,
+    owned: &HashMap<String, OwnedNumber>,
+    orphans: &[String],
+) -> anyhow::Result<Vec<OrphanCost>> {
+    let mut prices: HashMap<Kind, Option<MonthlyPrice>> = HashMap::new();
+    let (mut numbers, mut countries, mut types, mut statuses, mut costs, mut currencies) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for n in orphans {
+        let Some(o) = owned.get(n) else { continue };
+        let kind = (o.country.clone(), o.number_type.map(|t| t.as_str()));
+        if !prices.contains_key(&kind) {
+            let price = match &o.country {
+                Some(country) => {
+                    let q = SearchQuery {
+                        country: country.clone(),
+                        number_type: o.number_type,
+                        limit: 1,
+                        ..SearchQuery::default()
+                    };
+                    carrier.search(&q).await.ok().and_then(|found| {
+                        let first = found.into_iter().next()?;
+                        Some((first.monthly_cost?.to_string(), first.currency?))
+                    })
+                }
+                None => None,
+            };
+            prices.insert(kind.clone(), price);
+        }
+        let price = prices.get(&kind).cloned().flatten();
+        numbers.push(n.clone());
+        countries.push(o.country.clone());
+        types.push(kind.1.map(str::to_owned));
+        statuses.push(
+            serde_json::to_value(&o.status)?.as_str().map(str::to_owned).unwrap_or_else(|| format!("{:?}", o.status)),
+        );
+        costs.push(price.as_ref().map(|p| p.0.clone()));
+        currencies.push(price.map(|p| p.1));
+    }
+    let mut tx = state.db.operator.begin().await?;
+    sqlx::query("DELETE FROM carrier_orphans WHERE carrier = $1").bind(carrier.name()).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO carrier_orphans (carrier, e164, country, number_type, carrier_status, monthly_cost, currency)
+         SELECT $1, e, c, t, s, m::numeric, cur
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(e, c, t, s, m, cur)",
+    )
+    .bind(carrier.name())
+    .bind(&numbers)
+    .bind(&countries)
+    .bind(&types)
+    .bind(&statuses)
+    .bind(&costs)
+    .bind(&currencies)
+    .execute(&mut *tx)
+    .await?;
+    let totals: Vec<(String, String)> = sqlx::query_as(
+        "SELECT currency, sum(monthly_cost)::text FROM carrier_orphans
+         WHERE carrier = $1 AND currency IS NOT NULL GROUP BY currency ORDER BY currency",
+    )
+    .bind(carrier.name())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(totals
+        .into_iter()
+        .map(|(currency, monthly_cost)| OrphanCost {
+            currency: currency.trim().to_owned(),
+            monthly_cost: super::orphans::decimal(&monthly_cost),
+        })
+        .collect())
 }

@@ -117,6 +117,14 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
     let feed_id = f["id"].as_str().unwrap().to_owned();
     let tenant_id = t.id;
     let nobody = Uuid::new_v4();
+    // orphans as a reconciliation would have found them
+    sqlx::query(
+        "INSERT INTO carrier_orphans (carrier, e164, country, carrier_status)
+         VALUES ('sim', '+15550009040', 'US', 'active'), ('sim', '+15550009041', 'US', 'active')",
+    )
+    .execute(&app.state.db.operator)
+    .await
+    .unwrap();
 
     let case = |method: Method, doc_path, path: String, token: &String, body, other, status, repeat| Case {
         method,
@@ -316,6 +324,26 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             &op,
             Body::None,
             ("/v1/orders".into(), Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009032"] }))),
+            StatusCode::ACCEPTED,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/orphans/{number}/adopt",
+            "/v1/orphans/%2B15550009040/adopt".into(),
+            &op,
+            Body::None,
+            ("/v1/orphans/%2B15550009041/adopt".into(), Body::None),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/orphans/{number}/disconnect",
+            "/v1/orphans/%2B15550009041/disconnect".into(),
+            &op,
+            Body::None,
+            ("/v1/orphans/%2B15550009040/disconnect".into(), Body::None),
             StatusCode::ACCEPTED,
             Replays,
         ),

@@ -109,3 +109,52 @@ async fn a_pending_number_the_carrier_reports_active_becomes_active() {
     // the schedule is not due again yet
     assert_eq!(reconcile::run_due(&app.state, Some(Duration::from_secs(300))).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn orphans_are_listed_with_their_cost_then_adopted_or_disconnected() {
+    let sim = Sim::start();
+    let app = spawn_app_with(with_sim(&sim)).await;
+    let (adopted, released, toll_free) = ("+15552000290", "+15552000291", "+18002000019");
+    sim.admin("orphans", json!({ "phone_numbers": [adopted, released, toll_free] })).await;
+    let (_, b) = app.op(Method::POST, "/v1/reconciliations", None).await;
+    let report = latest_finished(&app, b["reconciliation_id"].as_i64().unwrap()).await;
+    assert_eq!(report["carriers"][0]["orphans"], 3, "{report}");
+
+    let (s, list) = app.op(Method::GET, "/v1/orphans", None).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let orphans = list["orphans"].as_array().unwrap();
+    assert_eq!(orphans.len(), 3, "{list}");
+    let of = |n: &str| orphans.iter().find(|o| o["number"] == n).cloned().unwrap();
+    assert_eq!((of(adopted)["monthly_cost"].as_str(), of(adopted)["currency"].as_str()), (Some("1.00"), Some("USD")));
+    assert_eq!(of(toll_free)["monthly_cost"], "2.00", "{list}");
+    assert_eq!(of(adopted)["carrier"], "sim");
+    assert_eq!(list["monthly_cost_total"], json!([{ "currency": "USD", "monthly_cost": "4.00" }]), "{list}");
+    let metrics = reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("didroute_carrier_monthly_cost_orphaned{carrier=\"sim\",currency=\"USD\"} 4"),
+        "{metrics}"
+    );
+
+    let (s, item) = app.op(Method::POST, "/v1/orphans/%2B15552000290/adopt", None).await;
+    assert_eq!(s, StatusCode::OK, "{item}");
+    assert_eq!(
+        (item["provider"].as_str(), item["provisioning_status"].as_str(), item["monthly_cost"].as_str()),
+        (Some("sim"), Some("active"), Some("1.00"))
+    );
+    let t = app.tenant("Metro").await;
+    assert_eq!(app.allocate(&t, adopted, "utilities").await.0, StatusCode::CREATED, "an adopted number is allocatable");
+    let (s, b) = app.op(Method::POST, "/v1/orphans/%2B15552000290/adopt", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+    let (s, b) = app.op(Method::POST, "/v1/orphans/%2B15552000291/disconnect", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(b["status"], "disconnecting");
+    let carrier = sim.carrier(crate::sim::fast_settings());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while carrier.number_status(released).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "{released} is still at the carrier");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, list) = app.op(Method::GET, "/v1/orphans", None).await;
+    assert_eq!(list["orphans"].as_array().unwrap().len(), 1, "{list}");
+}

@@ -26,7 +26,7 @@ pub use number::{
 };
 pub use order::{
     CarrierNumber, CarrierNumbers, CarrierReconciliation, NewOrder, OrderAccepted, OrderCriteria, OrderView,
-    OrderedNumber, ReconciliationAccepted, ReconciliationView,
+    OrderedNumber, Orphan, OrphanCost, OrphanDisconnect, Orphans, ReconciliationAccepted, ReconciliationView,
 };
 pub use tenant::{
     ApiKey, ApiKeys, FeedToken, FeedTokens, NewFeedToken, NewFeedTokenRequest, NewKey, NewKeyRequest, Scope, Tenant,

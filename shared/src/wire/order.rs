@@ -129,6 +129,9 @@ pub struct CarrierReconciliation {
     pub activated: u64,
     /// Numbers the carrier bills for that the inventory does not hold.
     pub orphans: u64,
+    /// What the orphans cost a month, per currency.
+    #[serde(default)]
+    pub orphans_monthly_cost: Vec<OrphanCost>,
     /// The first numbers of each kind (at most 100 each).
     pub gone_numbers: Vec<String>,
     pub activated_numbers: Vec<String>,
@@ -150,4 +153,48 @@ pub struct ReconciliationView {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub carriers: Vec<CarrierReconciliation>,
+}
+
+/// A number a carrier bills for that the inventory does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Orphan {
+    pub carrier: String,
+    pub number: String,
+    pub country: Option<String>,
+    pub number_type: Option<String>,
+    /// Its status in the carrier's account (`active`, `purchase_pending`, …).
+    pub carrier_status: String,
+    /// The carrier's current monthly price for numbers of its country and
+    /// type (a decimal string), when its stock shows one.
+    pub monthly_cost: Option<String>,
+    pub currency: Option<String>,
+    /// When the reconciliation that found it ran.
+    pub found_at: String,
+}
+
+/// What orphans cost a month, per currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OrphanCost {
+    pub currency: String,
+    pub monthly_cost: String,
+}
+
+/// `GET /v1/orphans`: as the last reconciliation of each carrier found them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Orphans {
+    pub orphans: Vec<Orphan>,
+    pub monthly_cost_total: Vec<OrphanCost>,
+}
+
+/// `POST /v1/orphans/{number}/disconnect`: released at the carrier by the job worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct OrphanDisconnect {
+    pub number: String,
+    pub carrier: String,
+    /// `disconnecting`.
+    pub status: String,
 }
