@@ -5,7 +5,7 @@
 //! relay gauges are read when Prometheus scrapes, so a scrape always shows
 //! the database as it is, not as the last writer left it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus::{
@@ -61,6 +61,15 @@ pub struct Metrics {
     /// Numbers each carrier bills for that the inventory does not hold, as
     /// the last reconciliation found.
     carrier_orphans: IntGaugeVec,
+    /// Carrier calls (each attempt) by carrier and outcome, and their time.
+    carrier_requests: IntCounterVec,
+    carrier_seconds: HistogramVec,
+    /// 0 closed, 1 half-open, 2 open.
+    carrier_breaker: IntGaugeVec,
+    /// Queued carrier jobs, the age of the oldest, and jobs given up, by carrier.
+    carrier_jobs_queued: IntGaugeVec,
+    carrier_jobs_age: prometheus::GaugeVec,
+    carrier_jobs_dead: IntGaugeVec,
     /// What those orphans cost a month, by carrier and currency.
     carrier_orphans_cost: prometheus::GaugeVec,
     /// Numbers reconciliation found gone at a carrier (disabled, routes
@@ -81,6 +90,10 @@ fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCoun
     register(r, IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"))
 }
 
+fn int_gauge_vec(r: &Registry, name: &str, help: &str) -> IntGaugeVec {
+    register(r, IntGaugeVec::new(Opts::new(name, help), &["carrier"]).expect("valid metric"))
+}
+
 fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
     register(r, IntGauge::new(name, help).expect("valid metric"))
 }
@@ -99,7 +112,51 @@ impl Default for Metrics {
     }
 }
 
+impl crate::carriers::resilience::CallObserver for Metrics {
+    fn observe(&self, carrier: &str, outcome: &'static str, elapsed: Duration) {
+        self.carrier_requests.with_label_values(&[carrier, outcome]).inc();
+        self.carrier_seconds.with_label_values(&[carrier]).observe(elapsed.as_secs_f64());
+    }
+}
+
 impl Metrics {
+    /// Breakers and job backlogs of `carriers`, read at scrape time.
+    pub async fn observe_carriers(&self, carriers: &[Arc<dyn crate::carriers::Carrier>], operator: &PgPool) {
+        for c in carriers {
+            let state = match c.health().breaker {
+                crate::carriers::BreakerState::Closed => 0,
+                crate::carriers::BreakerState::HalfOpen => 1,
+                crate::carriers::BreakerState::Open => 2,
+            };
+            self.carrier_breaker.with_label_values(&[c.name()]).set(state);
+            self.carrier_jobs_queued.with_label_values(&[c.name()]).set(0);
+            self.carrier_jobs_age.with_label_values(&[c.name()]).set(0.0);
+            self.carrier_jobs_dead.with_label_values(&[c.name()]).set(0);
+        }
+        if carriers.is_empty() {
+            return;
+        }
+        // bounded like the other scrape reads: a slow database never hangs a scrape
+        let rows = tokio::time::timeout(
+            SCRAPE_DB_TIMEOUT,
+            sqlx::query_as::<_, (String, i64, f64, i64)>(
+                "SELECT carrier, count(*) FILTER (WHERE state = 'queued'),
+                    coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'queued')), 0)::float8,
+                    count(*) FILTER (WHERE state = 'dead')
+             FROM carrier_jobs WHERE state <> 'done' GROUP BY carrier",
+            )
+            .fetch_all(operator),
+        )
+        .await;
+        for (carrier, queued, age, dead) in rows.ok().and_then(Result::ok).unwrap_or_default() {
+            if carriers.iter().any(|c| c.name() == carrier) {
+                self.carrier_jobs_queued.with_label_values(&[&carrier]).set(queued);
+                self.carrier_jobs_age.with_label_values(&[&carrier]).set(age);
+                self.carrier_jobs_dead.with_label_values(&[&carrier]).set(dead);
+            }
+        }
+    }
+
     /// What one reconciliation of one carrier found and did.
     pub fn reconciled(&self, r: &didroute_shared::wire::CarrierReconciliation) {
         if r.error.is_some() {
@@ -205,6 +262,47 @@ impl Metrics {
                     &["carrier"],
                 )
                 .expect("valid metric"),
+            ),
+            carrier_requests: counter_vec(
+                &r,
+                "didroute_carrier_requests_total",
+                "Carrier API attempts, by carrier and outcome (ok or the error kind).",
+                &["carrier", "outcome"],
+            ),
+            carrier_seconds: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("didroute_carrier_request_duration_seconds", "Time of one carrier API attempt.")
+                        .buckets(LATENCY_BUCKETS.to_vec()),
+                    &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            carrier_breaker: int_gauge_vec(
+                &r,
+                "didroute_carrier_breaker_state",
+                "A carrier's circuit breaker: 0 closed, 1 half-open, 2 open.",
+            ),
+            carrier_jobs_queued: int_gauge_vec(
+                &r,
+                "didroute_carrier_jobs_queued",
+                "Carrier jobs (orders, disconnects) not yet done, by carrier.",
+            ),
+            carrier_jobs_age: register(
+                &r,
+                prometheus::GaugeVec::new(
+                    Opts::new(
+                        "didroute_carrier_jobs_oldest_age_seconds",
+                        "Age of the oldest carrier job not yet done (0 when none), by carrier.",
+                    ),
+                    &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            carrier_jobs_dead: int_gauge_vec(
+                &r,
+                "didroute_carrier_jobs_dead",
+                "Carrier jobs given up (the carrier refused them), by carrier.",
             ),
             carrier_orphans_cost: register(
                 &r,

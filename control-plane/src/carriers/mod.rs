@@ -69,6 +69,8 @@ pub struct AdapterSettings {
     pub breaker: resilience::BreakerConfig,
     pub clock: Arc<dyn resilience::Clock>,
     pub connect_timeout: std::time::Duration,
+    /// Told of every attempt (the control plane's metrics).
+    pub observer: Option<Arc<dyn resilience::CallObserver>>,
 }
 
 impl Default for AdapterSettings {
@@ -78,6 +80,7 @@ impl Default for AdapterSettings {
             breaker: resilience::BreakerConfig::default(),
             clock: Arc::new(resilience::SystemClock),
             connect_timeout: std::time::Duration::from_secs(3),
+            observer: None,
         }
     }
 }
@@ -85,7 +88,18 @@ impl Default for AdapterSettings {
 /// The adapters of `configs`, in order (their settings were checked at
 /// start, so only an HTTP client that cannot be built fails here).
 pub fn connect_all(configs: &[CarrierConfig]) -> Result<Vec<Arc<dyn Carrier>>, ConfigError> {
-    configs.iter().map(|c| connect(c, AdapterSettings::default())).collect()
+    connect_all_observed(configs, None)
+}
+
+/// [`connect_all`], every attempt reported to `observer`.
+pub fn connect_all_observed(
+    configs: &[CarrierConfig],
+    observer: Option<Arc<dyn resilience::CallObserver>>,
+) -> Result<Vec<Arc<dyn Carrier>>, ConfigError> {
+    configs
+        .iter()
+        .map(|c| connect(c, AdapterSettings { observer: observer.clone(), ..AdapterSettings::default() }))
+        .collect()
 }
 
 /// Builds the adapter a configuration names.

@@ -67,7 +67,10 @@ impl Telnyx {
             api: format!("{}/v2", config.base_url.trim_end_matches('/')),
             token: config.token.clone(),
             http,
-            resilience: Arc::new(Resilience::new(&config.name, settings.retry, settings.breaker, settings.clock)),
+            resilience: Arc::new(
+                Resilience::new(&config.name, settings.retry, settings.breaker, settings.clock)
+                    .with_observer(settings.observer),
+            ),
         })
     }
 

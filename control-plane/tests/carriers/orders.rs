@@ -156,6 +156,17 @@ async fn a_429_storm_delays_the_order_without_losing_or_doubling_it() {
     let state = sim.state().await;
     assert_eq!(state["counters"]["rate_limited"], 8, "{state}");
     assert_eq!(state["counters"]["orders_placed"], 1, "{state}");
+    // per-carrier metrics: attempts by outcome, the breaker, the job backlog
+    let metrics = reqwest::get(format!("{}/metrics", app.base)).await.unwrap().text().await.unwrap();
+    for line in [
+        "didroute_carrier_requests_total{carrier=\"sim\",outcome=\"rate_limited\"} 8",
+        "didroute_carrier_breaker_state{carrier=\"sim\"} 0",
+        "didroute_carrier_jobs_queued{carrier=\"sim\"} 0",
+        "didroute_carrier_jobs_dead{carrier=\"sim\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(metrics.contains("didroute_carrier_request_duration_seconds_count{carrier=\"sim\"}"), "{metrics}");
 }
 
 #[tokio::test]
