@@ -10,8 +10,10 @@
 #             (and TANSU_PID), and stops it on exit (added to the EXIT trap).
 #
 # When no `tansu` binary is found it is installed with
-#   cargo install tansu --locked --no-default-features --features dynostore
-# (a one-off build of several minutes; see README). TANSU_BIN names a binary
+#   cargo install tansu --locked --no-default-features --features dynostore,libsql
+# (a one-off build of several minutes; see README): `dynostore` for the
+# in-memory storage the tests use, `libsql` for the SQLite storage
+# scripts/cluster-test restarts the broker on. TANSU_BIN names a binary
 # to use instead; DIDROUTE_KAFKA_TOPIC the topic to create
 # (default didroute.routes.v1).
 
@@ -28,7 +30,7 @@ tansu_bin() {
 install_tansu() {
   echo "installing tansu $TANSU_VERSION with cargo (a one-off build)" >&2
   local started=$SECONDS
-  cargo install tansu --version "$TANSU_VERSION" --locked --no-default-features --features dynostore >&2
+  cargo install tansu --version "$TANSU_VERSION" --locked --no-default-features --features dynostore,libsql --force >&2
   echo "tansu installed in $((SECONDS - started)) s" >&2
 }
 

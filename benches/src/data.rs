@@ -152,6 +152,10 @@ impl Dataset {
                     friendly_name: (rng.below(3) == 0).then(|| format!("Line {k} of tenant {t}")),
                     organisation_id: (rng.below(2) == 0).then(|| format!("org-{t}")),
                     auto_provisioned: rng.below(4) == 0,
+                    locale: "en".into(),
+                    greeting_template: None,
+                    greeting_text: None,
+                    attributes: None,
                 });
             }
             by_country[country].push(t);

@@ -361,6 +361,10 @@ fn realistic(count: usize) -> Vec<ChangeEvent> {
             friendly_name: None,
             organisation_id: None,
             auto_provisioned: false,
+            locale: "en".into(),
+            greeting_template: None,
+            greeting_text: None,
+            attributes: None,
         })
         .collect();
     let now = time::OffsetDateTime::now_utc();

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod graphql;
+pub mod lease;
 pub mod logging;
 pub mod metrics;
 pub mod outbox;
@@ -39,16 +40,35 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let tracker = tokio::spawn(outbox::run_head_tracker(state.db.operator.clone(), state.head.clone(), SEQUENCER_TICK));
     let keys = tokio::spawn(auth::run_key_listener(state.db.operator.clone(), state.keys.clone()));
-    let jobs = state
-        .settings
-        .lifecycle_interval
-        .map(|every| tokio::spawn(service::lifecycle::run_forever(state.db.clone(), state.metrics.clone(), every)));
+    // this instance as a job-lease holder (logged so an operator can match
+    // `job_leases.holder` to a process)
+    let holder = lease::instance_id();
+    tracing::info!(instance = %holder, "control plane instance");
+    let jobs = state.settings.lifecycle_interval.map(|every| {
+        let lease = lease::Lease::new(
+            state.db.operator.clone(),
+            service::lifecycle::LEASE,
+            holder.clone(),
+            lease::Lease::ttl_for(every),
+        );
+        let task = tokio::spawn(service::lifecycle::run_forever(
+            state.db.clone(),
+            state.metrics.clone(),
+            every,
+            holder.clone(),
+        ));
+        (task, lease)
+    });
     // the only callers of carriers' changing endpoints; reconciliation runs
     // are looked for at the same pace
     let carrier_jobs = state.settings.carrier_job_interval.map(|every| {
         let jobs = tokio::spawn(service::carrier_jobs::run_forever(state.clone(), every));
-        let reconcile =
-            tokio::spawn(service::reconcile::run_forever(state.clone(), every, state.settings.reconcile_interval));
+        let reconcile = tokio::spawn(service::reconcile::run_forever(
+            state.clone(),
+            every,
+            state.settings.reconcile_interval,
+            holder.clone(),
+        ));
         (jobs, reconcile)
     });
     // a renewed certificate is picked up without a restart
@@ -71,8 +91,12 @@ pub async fn run(
         reload.abort();
     }
     keys.abort();
-    if let Some(jobs) = jobs {
-        jobs.abort();
+    if let Some((task, lease)) = jobs {
+        task.abort();
+        // hand the lease on now rather than after it expires
+        if let Err(error) = lease.release().await {
+            tracing::warn!(%error, "cannot give the lifecycle lease up");
+        }
     }
     if let Some((jobs, reconcile)) = carrier_jobs {
         jobs.abort();

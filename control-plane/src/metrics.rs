@@ -43,6 +43,10 @@ pub struct Metrics {
     /// Lifecycle job runs (`ok` or `error`) and the numbers each job moved.
     lifecycle_runs: IntCounterVec,
     lifecycle_moved: IntCounterVec,
+    /// 1 while this instance holds a job's cluster-wide lease (`crate::lease`):
+    /// summed over instances it is 1 per job, or 0 while a dead holder's lease
+    /// runs out.
+    lease_held: IntGaugeVec,
     outbox_head: IntGauge,
     /// Committed outbox rows not yet given a position: normally zero between
     /// scrapes; growth means the sequencer is stuck.
@@ -214,6 +218,14 @@ impl Metrics {
                 "Numbers the lifecycle jobs moved, by job.",
                 &["job"],
             ),
+            lease_held: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("didroute_job_lease_held", "1 while this instance holds the job's lease, by job."),
+                    &["job"],
+                )
+                .expect("valid metric"),
+            ),
             outbox_head: int_gauge(&r, "didroute_outbox_head_seq", "Highest sequenced outbox position."),
             outbox_unsequenced: int_gauge(
                 &r,
@@ -357,6 +369,11 @@ impl Metrics {
             }
             Err(()) => self.lifecycle_runs.with_label_values(&["error"]).inc(),
         }
+    }
+
+    /// Whether this instance holds `job`'s lease.
+    pub fn lease_held(&self, job: &str, held: bool) {
+        self.lease_held.with_label_values(&[job]).set(held as i64);
     }
 
     /// Reports the relay running in this process (the first one given).

@@ -141,6 +141,34 @@ pub enum TenantsCmd {
     },
     /// List every tenant.
     List,
+    /// Set a tenant's locale and greeting templates (operator). Templates
+    /// may use {emergency_number} and {label}; the tenant's allocated
+    /// numbers are re-published with the new greetings.
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)
+        .args(["locale", "emergency_template", "label_template", "default_emergency_template",
+               "default_label_template"])))]
+    Update {
+        /// The tenant's id.
+        tenant_id: String,
+        /// BCP 47 tag, e.g. es or pt-BR (default greetings: en, es, fr, de, pt, it, ja).
+        #[arg(long)]
+        locale: Option<String>,
+        /// What PSAP lines say, e.g. "{emergency_number}, what is your emergency?".
+        #[arg(long, value_name = "TEMPLATE", conflicts_with = "default_emergency_template")]
+        emergency_template: Option<String>,
+        /// What every other line says, e.g. "Thank you for calling {label}.".
+        #[arg(long, value_name = "TEMPLATE", conflicts_with = "default_label_template")]
+        label_template: Option<String>,
+        /// Go back to the locale's default emergency template.
+        #[arg(long)]
+        default_emergency_template: bool,
+        /// Go back to the locale's default label template.
+        #[arg(long)]
+        default_label_template: bool,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +288,12 @@ pub enum FeedTokensCmd {
         /// The token's id (from `feed-tokens list`).
         id: String,
     },
+}
+
+/// A JSON value given on the command line; what it must be (an object of at
+/// most 1 KiB) is the server's rule, checked there.
+fn parse_json(s: &str) -> std::result::Result<serde_json::Value, String> {
+    serde_json::from_str(s).map_err(|e| format!("not JSON ({e}), e.g. '{{\"voice\": \"alloy\"}}'"))
 }
 
 fn parse_rfc3339(s: &str) -> std::result::Result<time::OffsetDateTime, String> {
@@ -491,6 +525,12 @@ pub struct AllocateArgs {
     /// Mark the numbers as provisioned automatically.
     #[arg(long)]
     pub auto_provisioned: bool,
+    /// The numbers' own greeting, said as written instead of the tenant's templates.
+    #[arg(long, value_name = "TEXT")]
+    pub greeting_text: Option<String>,
+    /// Route attributes for voice AI: a JSON object of at most 1 KiB.
+    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    pub attributes: Option<serde_json::Value>,
     /// Makes a retried request answer like the first instead of allocating again.
     #[arg(long)]
     pub idempotency_key: Option<String>,
@@ -518,7 +558,8 @@ pub enum NumbersCmd {
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)
-    .args(["subsystem", "dashboard_id", "customer_label", "friendly_name"])))]
+    .args(["subsystem", "dashboard_id", "customer_label", "friendly_name", "greeting_text", "clear_greeting_text",
+           "attributes", "clear_attributes"])))]
 pub struct RemapArgs {
     /// The allocated number.
     pub number: String,
@@ -534,6 +575,18 @@ pub struct RemapArgs {
     /// The new friendly name.
     #[arg(long)]
     pub friendly_name: Option<String>,
+    /// The number's own greeting, said as written instead of the tenant's templates.
+    #[arg(long, value_name = "TEXT", conflicts_with = "clear_greeting_text")]
+    pub greeting_text: Option<String>,
+    /// Drop the number's own greeting: back to the tenant's templates.
+    #[arg(long)]
+    pub clear_greeting_text: bool,
+    /// New route attributes (a JSON object of at most 1 KiB), replacing the old ones whole.
+    #[arg(long, value_name = "JSON", value_parser = parse_json, conflicts_with = "clear_attributes")]
+    pub attributes: Option<serde_json::Value>,
+    /// Drop the route's attributes.
+    #[arg(long)]
+    pub clear_attributes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,9 @@ use crate::cli::{
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
-use didroute_shared::wire::{NewFeedTokenRequest, NewKeyRequest, NewOrder, OrderCriteria, Scope};
+use didroute_shared::wire::{
+    NewFeedTokenRequest, NewKeyRequest, NewOrder, OrderCriteria, Scope, TemplatesPatch, TenantPatch,
+};
 
 /// A request body from its shared wire type (plain data: always serialises).
 fn body(req: &impl serde::Serialize) -> Value {
@@ -36,6 +38,37 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
             show(json_out, &a.body, || {
                 let rows = list(&a.body, "tenants").iter().map(|t| fields(t, &["id", "name", "created_at"])).collect();
                 tabulate(&["id", "name", "created_at"], rows, "no tenants")
+            });
+        }
+        Command::Tenants(TenantsCmd::Update {
+            tenant_id,
+            locale,
+            emergency_template,
+            label_template,
+            default_emergency_template,
+            default_label_template,
+            idempotency_key,
+        }) => {
+            // a flag given sets, a --default-… flag sends null, neither leaves the template
+            let template = |set: &Option<String>, default: bool| match (set, default) {
+                (Some(t), _) => Some(Some(t.clone())),
+                (None, true) => Some(None),
+                (None, false) => None,
+            };
+            let emergency = template(emergency_template, *default_emergency_template);
+            let label = template(label_template, *default_label_template);
+            let greeting_templates =
+                (emergency.is_some() || label.is_some()).then_some(TemplatesPatch { emergency, label });
+            let req = body(&TenantPatch { locale: locale.clone(), greeting_templates });
+            let path = format!("/v1/tenants/{}", segment(tenant_id));
+            let a = c.call(Method::PATCH, &path, &vec![], Some(&req), &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || {
+                let t = &a.body["tenant"];
+                let mut out = key_values(t, &["id", "name", "locale", "greeting_templates"]);
+                if let Some(seq) = a.body["seq"].as_u64() {
+                    out += &format!("re-published its allocated numbers at seq {seq}\n");
+                }
+                out
             });
         }
         Command::Keys(KeysCmd::Create { tenant_id, read_only, expires_at }) => {
@@ -469,6 +502,12 @@ async fn allocate(c: &Client, args: &AllocateArgs, json_out: bool) -> Result<()>
     if args.auto_provisioned {
         body.insert("auto_provisioned".into(), json!(true));
     }
+    if let Some(t) = &args.greeting_text {
+        body.insert("greeting_text".into(), json!(t));
+    }
+    if let Some(a) = &args.attributes {
+        body.insert("attributes".into(), a.clone());
+    }
     let headers = idempotency(&args.idempotency_key);
     let a = c.call(Method::POST, "/v1/numbers", &vec![], Some(&Value::Object(body)), &headers).await?;
     show(json_out, &a.body, || numbers_table(list(&a.body, "numbers")) + &seq_line(&a.body));
@@ -486,6 +525,17 @@ async fn remap(c: &Client, args: &RemapArgs, json_out: bool) -> Result<()> {
         if let Some(v) = v {
             body.insert(k.into(), json!(v));
         }
+    }
+    // null clears: the server tells it from an absent field
+    if let Some(t) = &args.greeting_text {
+        body.insert("greeting_text".into(), json!(t));
+    } else if args.clear_greeting_text {
+        body.insert("greeting_text".into(), Value::Null);
+    }
+    if let Some(a) = &args.attributes {
+        body.insert("attributes".into(), a.clone());
+    } else if args.clear_attributes {
+        body.insert("attributes".into(), Value::Null);
     }
     let path = format!("/v1/numbers/{}", segment(&args.number));
     let a = c.call(Method::PATCH, &path, &vec![], Some(&Value::Object(body)), &[]).await?;

@@ -641,3 +641,98 @@ async fn keys_and_feed_tokens_are_created_listed_and_revoked() {
     assert_eq!(live.op(&["carriers", "list", "--json"]).await.ok().json(), serde_json::json!({ "carriers": [] }));
     live.run(Some(&rw), &["carriers", "list"]).await.fails(2, "Forbidden: ");
 }
+
+/// Greetings and attributes from the command line: a tenant's locale and
+/// templates (`tenants update`), a number's own greeting text and its
+/// route's attributes on allocate and remap, read back from the lookup node.
+#[tokio::test]
+async fn greetings_and_attributes() {
+    let live = start().await;
+    let (id, key) = live.tenant("Kingston Voice").await;
+    let k = Some(key.as_str());
+    let dir = tempfile::tempdir().unwrap();
+    // no --country: the numbering plan says JM
+    let file = write(dir.path(), "jm.txt", "+18765230123;+18765230124");
+    live.op(&["import", &file, "--monthly-cost", "1", "--quiet"]).await.ok();
+
+    let alloc = [
+        "allocate",
+        "+18765230123",
+        "--subsystem",
+        "psap",
+        "--dashboard",
+        "d",
+        "--label",
+        "Kingston",
+        "--attributes",
+        r#"{"voice": "alloy", "script": "psap-v2"}"#,
+        "--json",
+    ];
+    let first = live.run(k, &alloc).await.ok().json();
+    let seq = first["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+18765230123", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["country"], "JM", "{route}");
+    assert_eq!(route["greeting"]["text"], "119, what is the address of your emergency?", "{route}");
+    assert_eq!(route["attributes"], json!({ "voice": "alloy", "script": "psap-v2" }), "{route}");
+
+    let own = ["allocate", "+18765230124", "--subsystem", "utilities", "--dashboard", "d", "--label", "Water"];
+    let own = live.run(k, &[&own[..], &["--greeting-text", "Water board, hello", "--json"]].concat()).await.ok().json();
+    let seq = own["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+18765230124", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["greeting"]["text"], "Water board, hello", "{route}");
+
+    // the operator sets Spanish and an emergency template of the tenant's own
+    let upd = live
+        .op(&[
+            "tenants",
+            "update",
+            &id,
+            "--locale",
+            "es",
+            "--emergency-template",
+            "Emergencias {emergency_number}",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(upd["tenant"]["locale"], "es", "{upd}");
+    let seq = upd["seq"].as_u64().expect("allocated numbers re-published").to_string();
+    let route = live.run(None, &["lookup", "+18765230123", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!((route["locale"].as_str(), route["greeting"]["text"].as_str()), (Some("es"), Some("Emergencias 119")));
+    let human = live.op(&["tenants", "update", &id, "--default-emergency-template"]).await.ok();
+    assert!(human.stdout.contains("re-published its allocated numbers at seq"), "{human:#?}");
+    live.op(&["tenants", "update", &id, "--label-template", "Hi {nombre}"])
+        .await
+        .fails(2, "Invalid greeting: greeting_templates.label: unknown placeholder {nombre}");
+    live.op(&["tenants", "update", &id]).await.fails(1, "--locale");
+
+    // remap: new text and attributes, then cleared
+    let r = live
+        .run(
+            k,
+            &["remap", "+18765230124", "--greeting-text", "Nuevo", "--attributes", r#"{"voice": "verse"}"#, "--json"],
+        )
+        .await
+        .ok()
+        .json();
+    let seq = r["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+18765230124", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(
+        (route["greeting"]["text"].as_str(), &route["attributes"]),
+        (Some("Nuevo"), &json!({ "voice": "verse" }))
+    );
+    let r = live
+        .run(k, &["remap", "+18765230124", "--clear-greeting-text", "--clear-attributes", "--json"])
+        .await
+        .ok()
+        .json();
+    let seq = r["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+18765230124", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["greeting"]["text"], "Gracias por llamar a Water.", "{route}");
+    assert!(route.get("attributes").is_none(), "{route}");
+    live.run(k, &["remap", "+18765230124", "--attributes", "[1, 2]"])
+        .await
+        .fails(2, "Invalid attributes: attributes must be a JSON object, not an array");
+    live.run(k, &["remap", "+18765230124", "--attributes", "{not json"]).await.fails(1, "not JSON");
+}

@@ -9,6 +9,12 @@ use crate::metrics::Metrics;
 use crate::snapshot::{Snapshot, SnapshotError, Store};
 use crate::status::FeedStatus;
 
+/// Connections a node serves at once unless told otherwise
+/// (`DIDROUTE_LOOKUP_MAX_CONNECTIONS`): far more than a load balancer or a
+/// prewarmer pool opens, few enough that the connections served keep a
+/// bounded latency when more arrive (BENCHMARKS.md, O2).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2_048;
+
 #[derive(Debug)]
 pub struct App {
     store: Store,
@@ -24,6 +30,8 @@ pub struct App {
     /// The lineage of the history the snapshot holds (recorded beside a
     /// snapshot file, reported by `/v1/snapshot`); None until one is seen.
     lineage: std::sync::Mutex<Option<uuid::Uuid>>,
+    /// Connections served at once; more are answered 503 and closed.
+    max_connections: usize,
 }
 
 impl App {
@@ -40,7 +48,18 @@ impl App {
             fold_wanted: Notify::new(),
             readers: None,
             lineage: std::sync::Mutex::new(None),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
+    }
+
+    /// This app, serving at most `n` connections at once.
+    pub fn max_connections(mut self, n: usize) -> App {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    pub fn connection_limit(&self) -> usize {
+        self.max_connections
     }
 
     pub fn lineage(&self) -> Option<uuid::Uuid> {

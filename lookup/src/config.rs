@@ -97,6 +97,13 @@ pub struct Config {
     #[arg(long, env = "DIDROUTE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
 
+    /// Connections served at once. Past it a new connection is answered 503
+    /// `overloaded` (Retry-After: 1) and closed, so the connections being
+    /// served keep their latency when more clients come than the node can
+    /// take (BENCHMARKS.md, O2); a load balancer retries on another node.
+    #[arg(long, env = "DIDROUTE_LOOKUP_MAX_CONNECTIONS", default_value_t = crate::app::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
     /// librdkafka properties for the consumer (TLS, SASL…): read by the
     /// binary from DIDROUTE_KAFKA_PROPERTIES_FILE and
     /// DIDROUTE_KAFKA_PROPERTY_<NAME> variables; set directly in-process.
@@ -146,6 +153,8 @@ pub enum ConfigError {
     /// By position, never by value: this message reaches logs.
     #[error("DIDROUTE_LOOKUP_TOKENS: token {0} is shorter than 16 characters or holds whitespace")]
     LookupToken(usize),
+    #[error("DIDROUTE_LOOKUP_MAX_CONNECTIONS must be at least 1")]
+    MaxConnections,
 }
 
 /// A configuration that passed [`Config::validate`].
@@ -169,6 +178,7 @@ pub struct Validated {
     pub ca_file: Option<PathBuf>,
     /// Tokens `/v1/*` requires; empty: open.
     pub lookup_tokens: Vec<String>,
+    pub max_connections: usize,
     pub on_divergence: crate::feed::lineage::OnDivergence,
     pub kafka_properties: KafkaProperties,
 }
@@ -249,7 +259,11 @@ impl Config {
             "rebuild" => crate::feed::lineage::OnDivergence::Rebuild,
             other => return Err(ConfigError::OnDivergence(other.to_owned())),
         };
+        if self.max_connections == 0 {
+            return Err(ConfigError::MaxConnections);
+        }
         Ok(Validated {
+            max_connections: self.max_connections,
             on_divergence,
             lookup_tokens,
             tls,
@@ -315,6 +329,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             ca_file: None,
+            max_connections: crate::app::DEFAULT_MAX_CONNECTIONS,
             kafka_properties: KafkaProperties::default(),
         }
     }

@@ -87,7 +87,9 @@ impl Node {
                 snapshot_file = ?valid.snapshots.as_ref().map(|f| f.path.display().to_string()),
                 "lookup node starting"
             );
-            let app = Arc::new(App::new("kafka").require_tokens(valid.lookup_tokens.clone()));
+            let app = Arc::new(
+                App::new("kafka").require_tokens(valid.lookup_tokens.clone()).max_connections(valid.max_connections),
+            );
             let mut kafka = feed::kafka::KafkaSettings::new(brokers, topic);
             kafka.properties = valid.kafka_properties.clone();
             kafka.track_positions = valid.snapshots.is_some();
@@ -123,7 +125,9 @@ impl Node {
             snapshot_file = ?valid.snapshots.as_ref().map(|f| f.path.display().to_string()),
             "lookup node starting"
         );
-        let app = Arc::new(App::new(source.name()).require_tokens(valid.lookup_tokens.clone()));
+        let app = Arc::new(
+            App::new(source.name()).require_tokens(valid.lookup_tokens.clone()).max_connections(valid.max_connections),
+        );
         // the feed resumes from the snapshot's position alone
         if let Some(files) = &valid.snapshots {
             files.load(&app);

@@ -45,6 +45,9 @@ pub struct Metrics {
     /// (another lineage, the same position with other content, a head behind
     /// the node).
     pub lineage_mismatch: IntCounter,
+    /// Connections answered 503 `overloaded` because the node already served
+    /// `DIDROUTE_LOOKUP_MAX_CONNECTIONS`.
+    pub connections_shed: IntCounter,
     pub snapshot_builds: IntCounter,
     pub build_seconds: Histogram,
     pub overlay_entries: IntGauge,
@@ -163,6 +166,11 @@ impl Metrics {
                 &r,
                 "didroute_lookup_lineage_mismatch_total",
                 "Pages refused because the event source diverged from the history this node holds.",
+            ),
+            connections_shed: counter(
+                &r,
+                "didroute_lookup_connections_shed_total",
+                "Connections answered 503 overloaded because the node served its maximum already.",
             ),
             snapshot_builds: counter(
                 &r,

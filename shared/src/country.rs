@@ -8,6 +8,9 @@
 mod calling_code;
 mod table;
 
+/// When the country table's emergency numbers were last checked.
+pub use table::AS_OF as EMERGENCY_NUMBERS_AS_OF;
+
 use std::fmt;
 use std::str::FromStr;
 

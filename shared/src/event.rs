@@ -93,6 +93,10 @@ mod tests {
             friendly_name: None,
             organisation_id: None,
             auto_provisioned: false,
+            locale: "en".into(),
+            greeting_template: None,
+            greeting_text: None,
+            attributes: None,
         }
     }
 

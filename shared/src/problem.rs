@@ -87,6 +87,11 @@ problem_types! {
     InvalidTenantId => 400, "invalid-tenant-id", "Invalid tenant id";
     /// An `Idempotency-Key` header that cannot be one.
     InvalidIdempotencyKey => 400, "invalid-idempotency-key", "Invalid idempotency key";
+    /// A greeting template, greeting text or locale that cannot be used
+    /// (an unknown placeholder, unbalanced braces, too long).
+    InvalidGreeting => 400, "invalid-greeting", "Invalid greeting";
+    /// Route attributes that are not a JSON object of at most 1 KiB.
+    InvalidAttributes => 400, "invalid-attributes", "Invalid attributes";
     /// Text that cannot be stored (a NUL character).
     InvalidText => 400, "invalid-text", "Invalid text";
     /// A GraphQL document that does not validate.

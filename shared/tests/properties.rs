@@ -56,6 +56,10 @@ fn route_for(country: Country) -> impl Strategy<Value = Route> {
                 friendly_name,
                 organisation_id,
                 auto_provisioned: auto,
+                locale: "en".into(),
+                greeting_template: None,
+                greeting_text: None,
+                attributes: None,
             }
         })
 }

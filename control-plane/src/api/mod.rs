@@ -71,6 +71,7 @@ pub const INVENTORY_BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, openapi) = OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .routes(routes!(tenants::create, tenants::list))
+        .routes(routes!(tenants::update))
         .routes(routes!(tenants::create_key, tenants::list_keys))
         .routes(routes!(tenants::revoke_key))
         .routes(routes!(feed_tokens::create, feed_tokens::list))

@@ -44,6 +44,28 @@ pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl Into
     Ok(axum::Json(wire::Tenants { tenants: tenants::list(&s.db).await? }))
 }
 
+#[utoipa::path(patch, path = "/v1/tenants/{id}", tag = "tenants",
+    params(("id" = uuid::Uuid, Path, description = "tenant id"), IdempotencyKeyHeader),
+    request_body = wire::TenantPatch,
+    responses((status = 200, description = "the tenant as it now is; `seq`: the position of its allocated numbers' \
+            routes re-published with the new greetings", body = wire::TenantUpdated),
+        (status = 404, response = ProblemDoc),
+        (status = 409, response = ProblemDoc),
+        (status = 422, response = ProblemDoc),
+        BodyErrors,
+        AuthErrors))]
+pub async fn update(
+    _: Operator,
+    State(s): State<AppState>,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    Json(raw): Json<serde_json::Value>,
+) -> ApiResult<impl IntoResponse> {
+    let key = super::idempotency_key(&headers, &format!("PATCH /v1/tenants/{id}"), &raw)?;
+    let body: wire::TenantPatch = super::typed(&raw)?;
+    Ok(axum::Json(tenants::update(&s, id, &body, key.as_ref()).await?))
+}
+
 #[utoipa::path(post, path = "/v1/tenants/{id}/api-keys", tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "tenant id"), IdempotencyKeyHeader),
     request_body(content = Option<wire::NewKeyRequest>,

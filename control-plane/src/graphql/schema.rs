@@ -4,10 +4,11 @@
 use didroute_shared::problem::ProblemType;
 use std::sync::OnceLock;
 
-use async_graphql::{Context, EmptySubscription, Object, Schema};
+use async_graphql::{Context, EmptySubscription, MaybeUndefined, Object, Schema};
 use didroute_shared::wire::graphql::DB_COST;
 use didroute_shared::wire::{
-    AvailablePage, Cancelled, Claimed, InventoryPage, NumberChanged, NumberView, NumbersPage, Released, Tenant,
+    AvailablePage, Cancelled, Claimed, InventoryPage, NumberChanged, NumberView, NumbersPage, Released, TemplatesPatch,
+    Tenant, TenantPatch, TenantUpdated,
 };
 use didroute_shared::Subsystem;
 use uuid::Uuid;
@@ -100,6 +101,15 @@ fn operator<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
     }
 }
 
+/// A nullable argument as the service's "absent, null or a value".
+fn tri_state<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
 /// `quantity` for the service, which checks its range.
 fn to_quantity(q: Option<i64>) -> Option<u32> {
     q.map(|q| q.clamp(0, u32::MAX as i64) as u32)
@@ -183,6 +193,30 @@ pub struct MutationRoot;
 
 #[Object(name = "Mutation")]
 impl MutationRoot {
+    /// Sets a tenant's locale and greeting templates (operator); a template
+    /// given as null goes back to the locale's default. Its allocated
+    /// numbers are re-published with the new greetings (`seq`).
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn update_tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        locale: Option<String>,
+        emergency_template: MaybeUndefined<String>,
+        label_template: MaybeUndefined<String>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TenantUpdated> {
+        let s = operator(ctx)?;
+        let emergency = tri_state(emergency_template);
+        let label = tri_state(label_template);
+        let greeting_templates =
+            (emergency.is_some() || label.is_some()).then_some(TemplatesPatch { emergency, label });
+        let patch = TenantPatch { locale, greeting_templates };
+        let args = serde_json::json!({ "id": id, "patch": patch });
+        let key = claim_key(idempotency_key.as_deref(), "graphql updateTenant", args)?;
+        Ok(tenants::update(s, id, &patch, key.as_ref()).await?.typed()?)
+    }
+
     /// Allocates one named number, or `quantity` numbers matching `criteria`
     /// (all or nothing), routed as `route`. With `idempotencyKey`, a repeat
     /// answers as the first call did and changes nothing.
@@ -257,11 +291,22 @@ impl MutationRoot {
         dashboard_id: Option<String>,
         customer_label: Option<String>,
         friendly_name: Option<String>,
+        #[graphql(desc = "the number's own greeting; null clears it")] greeting_text: MaybeUndefined<String>,
+        #[graphql(desc = "a JSON object of at most 1 KiB, replaced whole; null clears it")] attributes: MaybeUndefined<
+            serde_json::Value,
+        >,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<NumberChanged> {
         let (s, t) = writer(ctx)?;
         let number = parse_number(&number)?;
-        let input = RemapInput { subsystem, dashboard_id, customer_label, friendly_name };
+        let input = RemapInput {
+            subsystem,
+            dashboard_id,
+            customer_label,
+            friendly_name,
+            greeting_text: tri_state(greeting_text),
+            attributes: tri_state(attributes),
+        };
         let args = serde_json::json!({ "number": number, "input": input });
         let key = claim_key(idempotency_key.as_deref(), "graphql remap", args)?;
         Ok(numbers::remap(s, t, number, &input, key.as_ref()).await?.typed()?)

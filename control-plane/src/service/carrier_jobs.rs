@@ -8,6 +8,9 @@
 //! transaction. A worker that dies mid-call holds nothing: its connection
 //! closes, the row lock goes, and the next worker takes the job up.
 //!
+//! Every instance runs a worker and needs no job lease: `SKIP LOCKED` hands
+//! each job to one of them at a time.
+//!
 //! Placing an order is the one call that is not idempotent, so it is made
 //! idempotent here: the order carries our order id as `customer_reference`,
 //! and before placing it a worker asks the carrier for orders with that

@@ -395,11 +395,12 @@ async fn write_routes(conn: &mut PgConnection, tenant: Uuid, numbers: &[E164], i
     // a route left from this tenant's earlier hold of the number is replaced
     sqlx::query(
         "INSERT INTO routes (e164, tenant_id, subsystem, dashboard_id, customer_label, friendly_name,
-                             organisation_id, auto_provisioned)
-         SELECT e, $2, $3, $4, $5, $6, $7, $8 FROM unnest($1::text[]) AS e
+                             organisation_id, auto_provisioned, greeting_text, attributes)
+         SELECT e, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM unnest($1::text[]) AS e
          ON CONFLICT (e164) DO UPDATE SET subsystem = EXCLUDED.subsystem, dashboard_id = EXCLUDED.dashboard_id,
              customer_label = EXCLUDED.customer_label, friendly_name = EXCLUDED.friendly_name,
              organisation_id = EXCLUDED.organisation_id, auto_provisioned = EXCLUDED.auto_provisioned,
+             greeting_text = EXCLUDED.greeting_text, attributes = EXCLUDED.attributes,
              allocated_at = now(), updated_at = now()",
     )
     .bind(&texts)
@@ -410,6 +411,8 @@ async fn write_routes(conn: &mut PgConnection, tenant: Uuid, numbers: &[E164], i
     .bind(input.friendly_name.as_ref().map(|s| s.trim()))
     .bind(input.organisation_id.as_ref().map(|s| s.trim()))
     .bind(input.auto_provisioned)
+    .bind(&input.greeting_text)
+    .bind(&input.attributes)
     .execute(&mut *conn)
     .await?;
     Ok(())

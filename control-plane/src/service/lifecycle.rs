@@ -2,8 +2,10 @@
 //! aging, aging past the reclaim window back to available; and
 //! `Idempotency-Key` entries past their 24 hours removed.
 //!
-//! Several control-plane instances may run these at once. Each pass leases
-//! its rows with `FOR UPDATE SKIP LOCKED` and moves them with a
+//! In a cluster the jobs run on one instance at a time, under the
+//! `lifecycle` job lease (`crate::lease`), each pass fenced by it. Passes
+//! are safe to run at once anyway (tests call [`run_once`] unleased): each
+//! leases its rows with `FOR UPDATE SKIP LOCKED` and moves them with a
 //! compare-and-set on the status, so no row is processed twice.
 
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::db::Db;
+use crate::lease::{self, Lease};
 use crate::metrics::Metrics;
 use crate::outbox::{self, Change};
 
@@ -28,7 +31,12 @@ pub struct Report {
     pub cooled_down: u64,
     pub returned_to_inventory: u64,
     pub idempotency_keys_expired: u64,
+    /// The run stopped because another instance took the lease over.
+    pub lease_lost: bool,
 }
+
+/// The job lease every instance's lifecycle loop competes for.
+pub const LEASE: &str = "lifecycle";
 
 struct Job {
     action: &'static str,
@@ -68,12 +76,30 @@ const END_RECLAIM_WINDOW: Job = Job {
 
 /// Runs every job until nothing more is due.
 pub async fn run_once(db: &Db) -> Result<Report, sqlx::Error> {
-    let report = Report {
-        reservations_expired: run_job(db, &EXPIRE_RESERVATIONS).await?,
-        cooled_down: run_job(db, &END_COOLDOWN).await?,
-        returned_to_inventory: run_job(db, &END_RECLAIM_WINDOW).await?,
-        idempotency_keys_expired: super::idempotency::expire(&db.operator, BATCH).await?,
-    };
+    run_fenced(db, None).await
+}
+
+/// Runs every job until nothing more is due or, under `lease`, until the
+/// lease is lost.
+async fn run_fenced(db: &Db, lease: Option<&Lease>) -> Result<Report, sqlx::Error> {
+    let mut report = Report::default();
+    for (job, moved) in [
+        (&EXPIRE_RESERVATIONS, &mut report.reservations_expired),
+        (&END_COOLDOWN, &mut report.cooled_down),
+        (&END_RECLAIM_WINDOW, &mut report.returned_to_inventory),
+    ] {
+        match run_job(db, job, lease).await? {
+            Some(n) => *moved = n,
+            None => {
+                report.lease_lost = true;
+                break;
+            }
+        }
+    }
+    if !report.lease_lost {
+        report.idempotency_keys_expired = super::idempotency::expire(&db.operator, BATCH).await?;
+        lease::expire_runs(&db.operator).await?;
+    }
     // only the number jobs write outbox rows
     if report.reservations_expired + report.cooled_down + report.returned_to_inventory > 0 {
         outbox::sequence_all(&db.operator).await?;
@@ -81,20 +107,27 @@ pub async fn run_once(db: &Db) -> Result<Report, sqlx::Error> {
     Ok(report)
 }
 
-async fn run_job(db: &Db, job: &Job) -> Result<u64, sqlx::Error> {
+/// `None`: the lease was lost part way.
+async fn run_job(db: &Db, job: &Job, lease: Option<&Lease>) -> Result<Option<u64>, sqlx::Error> {
     let mut total = 0;
     loop {
-        let moved = pass(db, job).await?;
+        let Some(moved) = pass(db, job, lease).await? else { return Ok(None) };
         total += moved;
         if moved < BATCH as u64 {
-            return Ok(total);
+            return Ok(Some(total));
         }
     }
 }
 
-/// One transaction: lease up to BATCH due rows, move them, record the changes.
-async fn pass(db: &Db, job: &Job) -> Result<u64, sqlx::Error> {
+/// One transaction: lease up to BATCH due rows, move them, record the
+/// changes. `None`: `lease` is no longer this instance's; nothing was done.
+async fn pass(db: &Db, job: &Job, lease: Option<&Lease>) -> Result<Option<u64>, sqlx::Error> {
     let mut tx = db.operator.begin().await?;
+    if let Some(lease) = lease {
+        if !lease.fence(&mut tx).await? {
+            return Ok(None);
+        }
+    }
     // the lease: rows another instance is moving right now are skipped
     let due = sqlx::query(&format!(
         "SELECT e164, tenant_id FROM numbers WHERE {} ORDER BY e164 LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -104,7 +137,7 @@ async fn pass(db: &Db, job: &Job) -> Result<u64, sqlx::Error> {
     .fetch_all(&mut *tx)
     .await?;
     if due.is_empty() {
-        return Ok(0);
+        return Ok(Some(0));
     }
     let numbers: Vec<String> = due.iter().map(|r| r.get("e164")).collect();
     if job.drop_route {
@@ -137,16 +170,42 @@ async fn pass(db: &Db, job: &Job) -> Result<u64, sqlx::Error> {
     if !changes.is_empty() {
         tracing::info!(job = job.action, moved = changes.len(), "lifecycle pass");
     }
-    Ok(moved.len() as u64)
+    Ok(Some(moved.len() as u64))
 }
 
-/// Runs the jobs every `interval` until the task is dropped.
-pub async fn run_forever(db: Db, metrics: Arc<Metrics>, interval: Duration) {
+/// Runs the jobs every `interval`, whenever this instance (`holder`) holds
+/// the lifecycle lease, until the task is dropped.
+pub async fn run_forever(db: Db, metrics: Arc<Metrics>, interval: Duration, holder: String) {
+    let lease = Lease::new(db.operator.clone(), LEASE, holder, Lease::ttl_for(interval));
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut held = false;
     loop {
         tick.tick().await;
-        match run_once(&db).await {
+        let run = match lease.begin().await {
+            Ok(Some(run)) => run,
+            Ok(None) => {
+                if std::mem::take(&mut held) {
+                    tracing::info!(job = LEASE, "another instance holds the job lease now");
+                }
+                metrics.lease_held(LEASE, false);
+                continue;
+            }
+            Err(e) => {
+                metrics.lifecycle_run(Err(()));
+                tracing::warn!(error = %e, "cannot take the lifecycle lease; retrying next tick");
+                continue;
+            }
+        };
+        if !std::mem::replace(&mut held, true) {
+            tracing::info!(job = LEASE, holder = lease.holder(), "this instance holds the job lease");
+        }
+        metrics.lease_held(LEASE, true);
+        let result = run_fenced(&db, Some(&lease)).await;
+        if let Err(e) = lease.finish(run, result.is_ok()).await {
+            tracing::warn!(error = %e, "cannot record the lifecycle run");
+        }
+        match result {
             Ok(r) => metrics.lifecycle_run(Ok(&[
                 (EXPIRE_RESERVATIONS.action, r.reservations_expired),
                 (END_COOLDOWN.action, r.cooled_down),

@@ -34,6 +34,16 @@ pub struct RouteInput {
     #[serde(default)]
     #[graphql(default)]
     pub auto_provisioned: bool,
+    /// The number's own greeting, said as written instead of the tenant's
+    /// templates (1 to 500 characters).
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 500)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting_text: Option<String>,
+    /// What a voice-AI prewarmer needs from the route: a JSON object of at
+    /// most 1 KiB serialized, returned by the lookup node as it is.
+    #[schema(value_type = Option<Object>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<serde_json::Value>,
 }
 
 impl RouteInput {
@@ -46,8 +56,34 @@ impl RouteInput {
         if let Some(o) = &self.organisation_id {
             super::check_text("organisation_id", o, super::LABEL_MAX)?;
         }
+        if let Some(t) = &self.greeting_text {
+            check_greeting_text(t)?;
+        }
+        if let Some(a) = &self.attributes {
+            check_attributes(a)?;
+        }
         Ok(())
     }
+}
+
+/// A number's own greeting text: said as written, so only its length and
+/// characters are checked (braces are words here, not placeholders).
+pub(crate) fn check_greeting_text(text: &str) -> ApiResult<()> {
+    didroute_shared::greeting::check_text(text)
+        .map_err(|e| ApiError::new(ProblemType::InvalidGreeting, format!("greeting_text: {e}")))
+}
+
+/// Route attributes: a JSON object of at most 1 KiB serialized.
+pub(crate) fn check_attributes(value: &serde_json::Value) -> ApiResult<()> {
+    didroute_shared::route::check_attributes(value)
+        .map(drop)
+        .map_err(|e| ApiError::new(ProblemType::InvalidAttributes, e))
+}
+
+/// `Some(x)` for a field that is present, `null` included (`Some(None)`):
+/// a remap tells "clear it" from "leave it".
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl RouteInput {
@@ -62,6 +98,11 @@ impl RouteInput {
             friendly_name: self.friendly_name.as_ref().map(|s| s.trim().to_owned()),
             organisation_id: self.organisation_id.as_ref().map(|s| s.trim().to_owned()),
             auto_provisioned: self.auto_provisioned,
+            // the tenant's part, as the database holds it; the view reads it back
+            locale: didroute_shared::greeting::DEFAULT_LOCALE.to_owned(),
+            greeting_template: None,
+            greeting_text: self.greeting_text.clone(),
+            attributes: self.attributes.as_ref().and_then(|a| a.as_object().cloned()),
         }
     }
 }
@@ -77,6 +118,16 @@ pub struct RemapInput {
     pub customer_label: Option<String>,
     #[schema(value_type = Option<super::schema::LabelText>, inline)]
     pub friendly_name: Option<String>,
+    /// The number's own greeting (1 to 500 characters); `null` clears it,
+    /// back to the tenant's templates.
+    #[schema(value_type = Option<String>, nullable, min_length = 1, max_length = 500)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub greeting_text: Option<Option<String>>,
+    /// The route's attributes (a JSON object of at most 1 KiB serialized),
+    /// replaced whole; `null` clears them.
+    #[schema(value_type = Option<Object>, nullable)]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Option<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -182,11 +233,19 @@ pub async fn remap(
         && input.dashboard_id.is_none()
         && input.customer_label.is_none()
         && input.friendly_name.is_none()
+        && input.greeting_text.is_none()
+        && input.attributes.is_none()
     {
         return Err(ApiError::new(
             ProblemType::InvalidBody,
-            "give at least one of subsystem, dashboard_id, customer_label, friendly_name",
+            "give at least one of subsystem, dashboard_id, customer_label, friendly_name, greeting_text, attributes",
         ));
+    }
+    if let Some(Some(t)) = &input.greeting_text {
+        check_greeting_text(t)?;
+    }
+    if let Some(Some(a)) = &input.attributes {
+        check_attributes(a)?;
     }
     for (field, v) in [
         ("dashboard_id", &input.dashboard_id),
@@ -217,6 +276,8 @@ pub async fn remap(
     sqlx::query(
         "UPDATE routes SET subsystem = coalesce($2, subsystem), dashboard_id = coalesce($3, dashboard_id),
                 customer_label = coalesce($4, customer_label), friendly_name = coalesce($5, friendly_name),
+                greeting_text = CASE WHEN $6 THEN $7 ELSE greeting_text END,
+                attributes = CASE WHEN $8 THEN $9 ELSE attributes END,
                 updated_at = now()
          WHERE e164 = $1",
     )
@@ -225,6 +286,10 @@ pub async fn remap(
     .bind(input.dashboard_id.as_ref().map(|s| s.trim()))
     .bind(input.customer_label.as_ref().map(|s| s.trim()))
     .bind(input.friendly_name.as_ref().map(|s| s.trim()))
+    .bind(input.greeting_text.is_some())
+    .bind(input.greeting_text.clone().flatten())
+    .bind(input.attributes.is_some())
+    .bind(input.attributes.clone().flatten())
     .execute(&mut *tx)
     .await?;
     let after = own_view(&mut tx, tenant, number).await?.ok_or_else(|| anyhow::anyhow!("remapped row vanished"))?;

@@ -30,6 +30,7 @@ use uuid::Uuid;
 use super::idempotency::{self, Answer, Key};
 use crate::carriers::{Carrier, NumberStatus, OwnedNumber, PageRequest, SearchQuery};
 use crate::error::{ApiError, ApiResult};
+use crate::lease::Lease;
 use crate::outbox::{self, Change};
 use crate::state::AppState;
 
@@ -88,26 +89,59 @@ pub async fn latest(state: &AppState) -> ApiResult<ReconciliationView> {
     })
 }
 
+/// The job lease the instances' reconciliation loops compete for.
+pub const LEASE: &str = "reconcile";
+
 /// Looks every `tick` for a requested run, or a scheduled one due after
-/// `every`, until the task is dropped.
-pub async fn run_forever(state: AppState, tick: Duration, every: Option<Duration>) {
+/// `every`, while this instance (`holder`) holds the reconciliation lease,
+/// until the task is dropped.
+pub async fn run_forever(state: AppState, tick: Duration, every: Option<Duration>, holder: String) {
+    if state.carriers.is_empty() {
+        // nothing to compare with; requests are answered by an instance with carriers
+        return;
+    }
+    let lease = Lease::new(state.db.operator.clone(), LEASE, holder, Lease::ttl_for(tick));
     let mut timer = tokio::time::interval(tick);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         timer.tick().await;
-        if let Err(e) = run_due(&state, every).await {
-            tracing::warn!(error = %e, "reconciliation failed; retrying next tick");
+        let run = match lease.begin().await {
+            Ok(Some(run)) => run,
+            Ok(None) => {
+                state.metrics.lease_held(LEASE, false);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the reconciliation lease; retrying next tick");
+                continue;
+            }
+        };
+        state.metrics.lease_held(LEASE, true);
+        match run_due(&state, every, Some(&lease)).await {
+            Ok(None) => {}
+            Ok(Some(_)) => {
+                if let Err(e) = lease.finish(run, true).await {
+                    tracing::warn!(error = %e, "cannot record the reconciliation run");
+                }
+            }
+            Err(e) => {
+                let _ = lease.finish(run, false).await;
+                tracing::warn!(error = %e, "reconciliation failed; retrying next tick");
+            }
         }
     }
 }
 
 /// Runs one reconciliation when one is requested or due and no other
-/// instance is running one; returns its id.
-pub async fn run_due(state: &AppState, every: Option<Duration>) -> anyhow::Result<Option<i64>> {
+/// instance is running one; returns its id. Under `lease`, every change
+/// transaction is fenced by it (renewed between batches), so a run that
+/// lost its lease changes nothing more.
+pub async fn run_due(state: &AppState, every: Option<Duration>, lease: Option<&Lease>) -> anyhow::Result<Option<i64>> {
     if state.carriers.is_empty() {
-        // nothing to compare with; requests are answered by an instance with carriers
         return Ok(None);
     }
+    // one run at a time even without a lease (tests, a lease that expired
+    // mid-run): held until the run ends, released if the runner dies
     let mut lock = state.db.operator.begin().await?;
     let held: bool =
         sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)").bind(LOCK).fetch_one(&mut *lock).await?;
@@ -143,7 +177,7 @@ pub async fn run_due(state: &AppState, every: Option<Duration>) -> anyhow::Resul
         .await?;
     let mut reports = Vec::new();
     for carrier in state.carriers.iter() {
-        let report = match reconcile_carrier(state, carrier.as_ref()).await {
+        let report = match reconcile_carrier(state, carrier.as_ref(), lease).await {
             Ok(r) => r,
             Err(e) => CarrierReconciliation {
                 carrier: carrier.name().to_owned(),
@@ -195,7 +229,11 @@ async fn owned(carrier: &dyn Carrier) -> anyhow::Result<HashMap<String, OwnedNum
     }
 }
 
-async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::Result<CarrierReconciliation> {
+async fn reconcile_carrier(
+    state: &AppState,
+    carrier: &dyn Carrier,
+    lease: Option<&Lease>,
+) -> anyhow::Result<CarrierReconciliation> {
     let name = carrier.name();
     let owned = owned(carrier).await?;
     let rows: Vec<(String, String)> = sqlx::query_as(
@@ -239,11 +277,11 @@ async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::R
     let cost = record_orphans(state, carrier, &owned, &orphans).await?;
     let mut gone_done = Vec::new();
     for chunk in gone.chunks(BATCH) {
-        gone_done.extend(withdraw(state, name, chunk).await?);
+        gone_done.extend(withdraw(state, name, chunk, lease).await?);
     }
     let mut activated = Vec::new();
     for chunk in activate.chunks(BATCH) {
-        activated.extend(activate_numbers(state, name, chunk).await?);
+        activated.extend(activate_numbers(state, name, chunk, lease).await?);
     }
     gone_done.sort_unstable();
     activated.sort_unstable();
@@ -262,11 +300,29 @@ async fn reconcile_carrier(state: &AppState, carrier: &dyn Carrier) -> anyhow::R
     })
 }
 
+/// A change transaction, fenced by `lease` (renewed first: a long run must
+/// not outlive it); fails when another instance took the lease over.
+async fn fenced(state: &AppState, lease: Option<&Lease>) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = state.db.operator.begin().await?;
+    if let Some(lease) = lease {
+        anyhow::ensure!(
+            lease.begin().await?.is_some() && lease.fence(&mut tx).await?,
+            "another instance took the reconciliation lease over; this run stops"
+        );
+    }
+    Ok(tx)
+}
+
 /// Numbers gone at the carrier: failed and disabled, routes withdrawn, one
 /// transaction with their audit and outbox rows. Rows whose state changed
 /// since they were read (re-checked under their lock) are left alone.
-async fn withdraw(state: &AppState, carrier: &str, numbers: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut tx = state.db.operator.begin().await?;
+async fn withdraw(
+    state: &AppState,
+    carrier: &str,
+    numbers: &[String],
+    lease: Option<&Lease>,
+) -> anyhow::Result<Vec<String>> {
+    let mut tx = fenced(state, lease).await?;
     let locked = sqlx::query(
         "SELECT e164, status, tenant_id FROM numbers
          WHERE e164 = ANY($1) AND provider = $2 AND provisioning_status IN ('active', 'unknown', 'port_pending')
@@ -310,8 +366,13 @@ async fn withdraw(state: &AppState, carrier: &str, numbers: &[String]) -> anyhow
 }
 
 /// Pending numbers the carrier reports active: active.
-async fn activate_numbers(state: &AppState, carrier: &str, numbers: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut tx = state.db.operator.begin().await?;
+async fn activate_numbers(
+    state: &AppState,
+    carrier: &str,
+    numbers: &[String],
+    lease: Option<&Lease>,
+) -> anyhow::Result<Vec<String>> {
+    let mut tx = fenced(state, lease).await?;
     let done: Vec<String> = sqlx::query_scalar(
         "UPDATE numbers SET provisioning_status = 'active'
          WHERE e164 = ANY($1) AND provider = $2 AND provisioning_status = 'pending' RETURNING e164",

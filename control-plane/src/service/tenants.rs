@@ -1,7 +1,10 @@
 //! Tenants and their API keys (operator work).
 
+use didroute_shared::greeting::{self, GreetingKind};
 use didroute_shared::problem::ProblemType;
-use didroute_shared::wire::{ApiKey, NewKey, NewKeyRequest, Scope, Tenant};
+use didroute_shared::wire::{
+    ApiKey, GreetingTemplates, NewKey, NewKeyRequest, Scope, Tenant, TenantPatch, TenantUpdated,
+};
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -10,6 +13,10 @@ use super::idempotency::{self, Answer, Key};
 use crate::auth;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The columns [`tenant_from_row`] reads.
+const TENANT_COLUMNS: &str = "id, name, created_at, locale, greeting_emergency, greeting_label";
 
 pub async fn create(db: &Db, name: &str, key: Option<&Key>) -> ApiResult<Answer<Tenant>> {
     super::check_text("name", name, super::LABEL_MAX)?;
@@ -20,7 +27,7 @@ pub async fn create(db: &Db, name: &str, key: Option<&Key>) -> ApiResult<Answer<
     }
     let tenant = sqlx::query(
         "INSERT INTO tenants (id, name) VALUES ($1, $2)
-         ON CONFLICT DO NOTHING RETURNING id, name, created_at",
+         ON CONFLICT DO NOTHING RETURNING id, name, created_at, locale, greeting_emergency, greeting_label",
     )
     .bind(Uuid::new_v4())
     .bind(name.trim())
@@ -37,13 +44,137 @@ pub async fn create(db: &Db, name: &str, key: Option<&Key>) -> ApiResult<Answer<
 }
 
 pub async fn list(db: &Db) -> ApiResult<Vec<Tenant>> {
-    let rows =
-        sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id").fetch_all(&db.operator).await?;
+    let rows = sqlx::query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, id"))
+        .fetch_all(&db.operator)
+        .await?;
     Ok(rows.iter().map(tenant_from_row).collect())
 }
 
 fn tenant_from_row(r: &sqlx::postgres::PgRow) -> Tenant {
-    Tenant { id: r.get("id"), name: r.get("name"), created_at: r.get("created_at") }
+    Tenant {
+        id: r.get("id"),
+        name: r.get("name"),
+        created_at: r.get("created_at"),
+        locale: r.get("locale"),
+        greeting_templates: GreetingTemplates {
+            emergency: r.get("greeting_emergency"),
+            label: r.get("greeting_label"),
+        },
+    }
+}
+
+/// A locale or template the caller cannot set, with the field named.
+fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ProblemType::InvalidGreeting, format!("{field}: {why}"))
+}
+
+/// Sets a tenant's locale and greeting templates. Its allocated numbers'
+/// routes carry the greeting (the lookup node renders it once per route), so
+/// every one of them is re-published in the same transaction, with a new
+/// version, for lookup nodes to apply. A tenant with many numbers makes as
+/// many events: greetings change rarely, lookups never wait for them.
+pub async fn update(
+    state: &AppState,
+    id: Uuid,
+    patch: &TenantPatch,
+    key: Option<&Key>,
+) -> ApiResult<Answer<TenantUpdated>> {
+    let templates = patch.greeting_templates.clone().unwrap_or_default();
+    if patch.locale.is_none() && templates.emergency.is_none() && templates.label.is_none() {
+        return Err(ApiError::new(
+            ProblemType::InvalidBody,
+            "give at least one of locale, greeting_templates.emergency, greeting_templates.label",
+        ));
+    }
+    if let Some(locale) = &patch.locale {
+        greeting::check_locale(locale).map_err(|e| ApiError::new(ProblemType::InvalidGreeting, e.to_string()))?;
+    }
+    for (field, t) in
+        [("greeting_templates.emergency", &templates.emergency), ("greeting_templates.label", &templates.label)]
+    {
+        if let Some(Some(t)) = t {
+            greeting::check_template(t).map_err(|e| invalid(field, e))?;
+        }
+    }
+    let mut tx = state.db.operator.begin().await?;
+    if let Some(first) = idempotency::repeat(state, &mut tx, None, key).await? {
+        return Ok(first);
+    }
+    let before = sqlx::query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| tenant_from_row(&r))
+        .ok_or_else(|| ApiError::not_found(format!("no tenant {id}")))?;
+    let locale = patch.locale.clone().unwrap_or_else(|| before.locale.clone());
+    let emergency = templates.emergency.clone().unwrap_or_else(|| before.greeting_templates.emergency.clone());
+    let label = templates.label.clone().unwrap_or_else(|| before.greeting_templates.label.clone());
+    // a language without defaults would greet in English: refuse rather than
+    // surprise, unless the tenant says every word itself
+    for (kind, own, field) in
+        [(GreetingKind::Emergency, &emergency, "emergency"), (GreetingKind::Label, &label, "label")]
+    {
+        if own.is_none() && greeting::default_template(&locale, kind).is_none() {
+            let languages: Vec<&str> = greeting::default_languages().collect();
+            return Err(ApiError::new(
+                ProblemType::InvalidGreeting,
+                format!(
+                    "locale {locale} has no default greetings (there are defaults for {}): set \
+                     greeting_templates.{field} too",
+                    languages.join(", ")
+                ),
+            ));
+        }
+    }
+    let row = sqlx::query(&format!(
+        "UPDATE tenants SET locale = $2, greeting_emergency = $3, greeting_label = $4 WHERE id = $1
+         RETURNING {TENANT_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(&locale)
+    .bind(&emergency)
+    .bind(&label)
+    .fetch_one(&mut *tx)
+    .await?;
+    let tenant = tenant_from_row(&row);
+    let changed = tenant.locale != before.locale || tenant.greeting_templates != before.greeting_templates;
+    let outbox_id = if changed {
+        audit(
+            &mut tx,
+            Some(id),
+            "tenant.update",
+            serde_json::json!({
+                "from": { "locale": before.locale, "greeting_templates": before.greeting_templates },
+                "to": { "locale": tenant.locale, "greeting_templates": tenant.greeting_templates },
+            }),
+        )
+        .await?;
+        // the guard trigger gives each number a new version, so nodes apply
+        // the re-published route instead of taking it for a repeat
+        let mut bumped: Vec<String> = sqlx::query_scalar(
+            "UPDATE numbers SET updated_at = now() WHERE tenant_id = $1 AND status = 'allocated' RETURNING e164",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        bumped.sort();
+        // a statement of its own: didroute_emit must see the new versions
+        sqlx::query_scalar("SELECT max(didroute_emit(e)) FROM unnest($1::text[]) AS e")
+            .bind(&bumped)
+            .fetch_one(&mut *tx)
+            .await?
+    } else {
+        None
+    };
+    let mut answer = TenantUpdated { tenant, seq: outbox_id.map(|_| 0) };
+    idempotency::keep(&mut tx, None, key, 200, &answer, outbox_id).await?;
+    tx.commit().await?;
+    if let Some(outbox_id) = outbox_id {
+        let seq = crate::outbox::sequence(&state.db.operator, outbox_id).await?;
+        state.advance_head(seq);
+        answer.seq = Some(seq);
+    }
+    Ok(Answer::Fresh(answer))
 }
 
 /// Creates a key for `tenant` with `req`'s scopes and expiry.

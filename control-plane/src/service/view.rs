@@ -16,8 +16,10 @@ pub(crate) const VIEW_SELECT: &str = "
            n.provisioning_status, n.monthly_cost::text AS monthly_cost, n.currency, n.version,
            n.reserved_until, n.cooldown_until, n.reclaim_until, n.release_reason, n.release_notes,
            n.updated_at, r.tenant_id AS r_tenant, r.subsystem, r.dashboard_id, r.customer_label,
-           r.friendly_name, r.organisation_id, r.auto_provisioned, r.allocated_at
-    FROM numbers n LEFT JOIN routes r ON r.e164 = n.e164";
+           r.friendly_name, r.organisation_id, r.auto_provisioned, r.allocated_at,
+           r.greeting_text, r.attributes, t.locale,
+           CASE WHEN r.subsystem = 'psap' THEN t.greeting_emergency ELSE t.greeting_label END AS greeting_template
+    FROM numbers n LEFT JOIN routes r ON r.e164 = n.e164 LEFT JOIN tenants t ON t.id = r.tenant_id";
 
 pub(crate) fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView> {
     let e164: String = row.get("e164");
@@ -36,6 +38,20 @@ pub(crate) fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView
             friendly_name: row.get("friendly_name"),
             organisation_id: row.get("organisation_id"),
             auto_provisioned: row.get("auto_provisioned"),
+            // as didroute_emit puts them in the event, so the view's greeting
+            // is the one the lookup node answers with
+            locale: row
+                .get::<Option<String>, _>("locale")
+                .unwrap_or_else(|| didroute_shared::greeting::DEFAULT_LOCALE.to_owned()),
+            greeting_template: row.get("greeting_template"),
+            greeting_text: row.get("greeting_text"),
+            attributes: match row.get::<Option<serde_json::Value>, _>("attributes") {
+                Some(serde_json::Value::Object(map)) => Some(map),
+                Some(other) => {
+                    return Err(anyhow::anyhow!("stored attributes of {e164}: not an object: {other}").into())
+                }
+                None => None,
+            },
         }),
         None => None,
     };

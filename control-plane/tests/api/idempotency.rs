@@ -297,6 +297,16 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             Replays,
         ),
         case(
+            Method::PATCH,
+            "/v1/tenants/{id}",
+            format!("/v1/tenants/{}", t.id),
+            &op,
+            Body::Json(json!({ "locale": "es", "greeting_templates": { "label": "Hola {label}" } })),
+            (format!("/v1/tenants/{}", t.id), Body::Json(json!({ "locale": "fr" }))),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
             Method::DELETE,
             "/v1/inventory/{number}",
             "/v1/inventory/%2B15550009011".into(),

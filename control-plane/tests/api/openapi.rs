@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 37] = [
+const CONTRACT: [(&str, &str); 38] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
+    ("patch", "/v1/tenants/{id}"),
     ("post", "/v1/tenants/{id}/api-keys"),
     ("get", "/v1/tenants/{id}/api-keys"),
     ("delete", "/v1/tenants/{id}/api-keys/{key_id}"),

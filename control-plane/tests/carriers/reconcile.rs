@@ -100,14 +100,15 @@ async fn a_pending_number_the_carrier_reports_active_becomes_active() {
     assert_eq!(inventory(&app, n).await["provisioning_status"], "pending");
     // the carrier has it active (bought by another path)
     sim.admin("orphans", json!({ "phone_numbers": [n] })).await;
-    let id = reconcile::run_due(&app.state, Some(Duration::from_secs(300))).await.unwrap().expect("a scheduled run");
+    let id =
+        reconcile::run_due(&app.state, Some(Duration::from_secs(300)), None).await.unwrap().expect("a scheduled run");
     let report = latest_finished(&app, id).await;
     assert_eq!(report["trigger"], "schedule");
     assert_eq!(report["carriers"][0]["activated_numbers"], json!([n]), "{report}");
     assert_eq!(report["carriers"][0]["orphans"], 0, "{report}");
     assert_eq!(inventory(&app, n).await["provisioning_status"], "active");
     // the schedule is not due again yet
-    assert_eq!(reconcile::run_due(&app.state, Some(Duration::from_secs(300))).await.unwrap(), None);
+    assert_eq!(reconcile::run_due(&app.state, Some(Duration::from_secs(300)), None).await.unwrap(), None);
 }
 
 #[tokio::test]

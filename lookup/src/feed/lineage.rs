@@ -214,4 +214,36 @@ mod tests {
         assert_eq!(l.recent.len(), RECENT);
         assert_eq!(l.recent.first_key_value().map(|(k, _)| *k), Some(11));
     }
+
+    /// A repeat that differs only in the greeting or the attributes is
+    /// other content: the digest covers every field of the route.
+    #[test]
+    fn the_digest_covers_greetings_and_attributes() {
+        let route = didroute_shared::Route {
+            tenant_id: Uuid::nil(),
+            subsystem: didroute_shared::Subsystem::Psap,
+            dashboard_id: "d".into(),
+            customer_label: "L".into(),
+            country: didroute_shared::Country::parse("US").unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+            locale: "en".into(),
+            greeting_template: None,
+            greeting_text: None,
+            attributes: None,
+        };
+        let with = |r: didroute_shared::Route| ChangeEvent { op: Op::Upsert, route: Some(r), ..event(1, 1, None) };
+        let base = digest(&with(route.clone()));
+        let variants = [
+            didroute_shared::Route { locale: "es".into(), ..route.clone() },
+            didroute_shared::Route { greeting_template: Some("{label}".into()), ..route.clone() },
+            didroute_shared::Route { greeting_text: Some("Hi".into()), ..route.clone() },
+            didroute_shared::Route { attributes: serde_json::json!({"v": 1}).as_object().cloned(), ..route.clone() },
+        ];
+        for v in variants {
+            assert_ne!(digest(&with(v.clone())), base, "{v:?}");
+        }
+        assert_eq!(digest(&with(route)), base);
+    }
 }

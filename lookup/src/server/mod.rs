@@ -62,16 +62,22 @@ pub async fn serve_tls(
             _ = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => match &tls {
-                    None => {
-                        // Lookups are small request/response pairs: do not wait to coalesce.
-                        let _ = stream.set_nodelay(true);
-                        connections.spawn(connection(stream, Arc::clone(&app), close.clone()));
+                Ok((stream, _peer)) => {
+                    // Past the limit a connection is still accepted, answered 503
+                    // and closed: a client learns at once to go elsewhere, and the
+                    // connections served keep their latency (BENCHMARKS.md, O2).
+                    let shed = connections.len() >= app.connection_limit();
+                    match &tls {
+                        None => {
+                            // Lookups are small request/response pairs: do not wait to coalesce.
+                            let _ = stream.set_nodelay(true);
+                            connections.spawn(connection(stream, Arc::clone(&app), close.clone(), shed));
+                        }
+                        Some(tls) => {
+                            connections.spawn(handshake(stream, tls.clone(), Arc::clone(&app), close.clone(), shed));
+                        }
                     }
-                    Some(tls) => {
-                        connections.spawn(handshake(stream, tls.clone(), Arc::clone(&app), close.clone()));
-                    }
-                },
+                }
                 Err(error) => {
                     // Out of file descriptors and the like: pause instead of
                     // spinning, keep serving the open connections.
@@ -110,19 +116,22 @@ enum Side {
     Idle,
 }
 
-async fn handshake(stream: TcpStream, tls: ServerTls, app: Arc<App>, close: watch::Receiver<bool>) {
+async fn handshake(stream: TcpStream, tls: ServerTls, app: Arc<App>, close: watch::Receiver<bool>, shed: bool) {
     let _ = stream.set_nodelay(true);
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)).await {
-        Ok(Ok(stream)) => connection(stream, app, close).await,
+        Ok(Ok(stream)) => connection(stream, app, close, shed).await,
         Ok(Err(error)) => tracing::debug!(%error, "tls handshake failed"),
         Err(_) => tracing::debug!("tls handshake timed out"),
     }
 }
 
-async fn connection<S>(stream: S, app: Arc<App>, mut close: watch::Receiver<bool>)
+async fn connection<S>(stream: S, app: Arc<App>, mut close: watch::Receiver<bool>, shed: bool)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    if shed {
+        return overloaded(stream, &app).await;
+    }
     let shared = Arc::new(Connection { app, activity: guard::Activity::default() });
     let state = Arc::clone(&shared);
     let service = service_fn(move |request| {
@@ -178,6 +187,28 @@ where
     }
 }
 
+/// Answers a connection past the limit: its first request gets 503
+/// `overloaded`, then the connection closes.
+async fn overloaded<S>(stream: S, app: &App)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    app.metrics().connections_shed.inc();
+    let limit = app.connection_limit();
+    let service = service_fn(move |_request| async move {
+        let reply = reply::problem(
+            didroute_shared::problem::ProblemType::Overloaded,
+            format!("this node serves {limit} connections at once; retry on another node"),
+        );
+        Ok::<_, Infallible>(reply::retry_after(reply, 1))
+    });
+    let conn = http1::Builder::new().keep_alive(false).serve_connection(TokioIo::new(stream), service);
+    // a client that sends nothing is not waited for long
+    if let Err(error) = tokio::time::timeout(guard::IDLE_LIMIT, conn).await.unwrap_or(Ok(())) {
+        tracing::debug!(%error, "shed connection ended with an error");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The slow-client guard over real loopback TCP, on tokio's paused clock
@@ -195,9 +226,13 @@ mod tests {
     const LOOKUP: &[u8] = b"GET /v1/routes/+15551234567 HTTP/1.1\r\nHost: t\r\n\r\n";
 
     async fn start() -> SocketAddr {
+        start_app(App::with_snapshot("test", Snapshot::empty())).await
+    }
+
+    async fn start_app(app: App) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Arc::new(App::with_snapshot("test", Snapshot::empty()));
+        let app = Arc::new(app);
         app.status().set_ready();
         app.status().observe(true);
         tokio::spawn(serve(listener, app, std::future::pending()));
@@ -223,6 +258,40 @@ mod tests {
     fn within_a_tick_after(start: Instant, limit: Duration) {
         let waited = start.elapsed();
         assert!(waited >= limit && waited <= limit + 2 * TICK, "closed after {waited:?}, limit {limit:?}");
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_limit_are_told_to_go_elsewhere() {
+        let addr = start_app(App::with_snapshot("test", Snapshot::empty()).max_connections(2)).await;
+        let mut served = Vec::new();
+        for _ in 0..2 {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(LOOKUP).await.unwrap();
+            assert!(answer(&mut stream).await.starts_with("HTTP/1.1 404"));
+            served.push(stream);
+        }
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        third.write_all(LOOKUP).await.unwrap();
+        let got = String::from_utf8(until_closed(&mut third).await).unwrap();
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+        assert!(got.to_ascii_lowercase().contains("retry-after: 1"), "{got}");
+        assert!(got.contains("\"overloaded\"") || got.contains("/overloaded"), "{got}");
+        // the connections served go on being served
+        served[0].write_all(LOOKUP).await.unwrap();
+        assert!(answer(&mut served[0]).await.starts_with("HTTP/1.1 404"));
+        // once one closes, a new connection is served again
+        drop(served.pop());
+        let mut again = None;
+        for _ in 0..100 {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(LOOKUP).await.unwrap();
+            if answer(&mut stream).await.starts_with("HTTP/1.1 404") {
+                again = Some(stream);
+                break;
+            }
+            sleep(Duration::from_millis(10)).await;
+        }
+        assert!(again.is_some(), "a freed slot is served again");
     }
 
     #[tokio::test(start_paused = true)]

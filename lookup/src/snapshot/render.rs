@@ -6,6 +6,7 @@
 //! copying bytes and formatting three integers into one exactly-sized buffer.
 
 use didroute_shared::e164::write_digits;
+use didroute_shared::route::Attributes;
 use didroute_shared::{Country, Greeting, Route, Subsystem, E164};
 use serde::Serialize;
 use uuid::Uuid;
@@ -34,11 +35,16 @@ struct Body<'a> {
     dashboard_id: &'a str,
     customer_label: &'a str,
     country: Country,
+    locale: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     friendly_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     organisation_id: Option<&'a str>,
     auto_provisioned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<&'a Attributes>,
+    /// Rendered here, once per distinct route: templates filled in with the
+    /// country's emergency number and the label, or the number's own text.
     greeting: Greeting,
 }
 
@@ -50,9 +56,11 @@ impl RenderedRoute {
             dashboard_id: &route.dashboard_id,
             customer_label: &route.customer_label,
             country: route.country,
+            locale: &route.locale,
             friendly_name: route.friendly_name.as_deref(),
             organisation_id: route.organisation_id.as_deref(),
             auto_provisioned: route.auto_provisioned,
+            attributes: route.attributes.as_ref(),
             greeting: route.greeting(),
         };
         // Serialising plain strings, ids and enums cannot fail.
@@ -149,6 +157,10 @@ mod tests {
             friendly_name: None,
             organisation_id: Some("org-7".into()),
             auto_provisioned: true,
+            locale: "en".into(),
+            greeting_template: None,
+            greeting_text: None,
+            attributes: None,
         }
     }
 
@@ -171,6 +183,7 @@ mod tests {
                 "dashboard_id": "dispatch-east",
                 "customer_label": "Metro \"911\" \u{e9}",
                 "country": "US",
+                "locale": "en",
                 "organisation_id": "org-7",
                 "auto_provisioned": true,
                 "greeting": serde_json::to_value(r.route().greeting()).unwrap(),
@@ -205,7 +218,13 @@ mod tests {
         let mut named = route(Subsystem::Mdoc, "DE");
         named.friendly_name = Some("Front desk \\ \u{1F4DE}".into());
         named.organisation_id = None;
-        for r in [route(Subsystem::Psap, "US"), route(Subsystem::Utilities, "GB"), named] {
+        let mut voiced = route(Subsystem::Psap, "JM");
+        voiced.locale = "es".into();
+        voiced.greeting_template = Some("{emergency_number} \"{label}\"".into());
+        voiced.attributes = serde_json::json!({"voice": "alloy", "n": [1, 2.5, null]}).as_object().cloned();
+        let mut own = route(Subsystem::Utilities, "FR");
+        own.greeting_text = Some("Bonjour \u{1F4DE}".into());
+        for r in [route(Subsystem::Psap, "US"), route(Subsystem::Utilities, "GB"), named, voiced, own] {
             let rendered = RenderedRoute::new(r.clone());
             let n = E164::parse("+4930123456").unwrap();
             let out = rendered.to_json(n, 3, u64::MAX);
@@ -221,6 +240,30 @@ mod tests {
                 (r.dashboard_id, r.customer_label, r.friendly_name, r.organisation_id)
             );
             assert_eq!(answer.auto_provisioned, r.auto_provisioned);
+            assert_eq!((&answer.locale, &answer.attributes), (&r.locale, &r.attributes));
         }
+    }
+
+    /// The greeting is rendered into the bytes once: locale, the tenant's
+    /// template and the number's own text all reach the answer.
+    #[test]
+    fn the_final_greeting_is_in_the_rendered_answer() {
+        let n = E164::parse("+18765230123").unwrap();
+        let answer = |r: Route| -> Value { serde_json::from_slice(&RenderedRoute::new(r).to_json(n, 1, 2)).unwrap() };
+        let jm = route(Subsystem::Psap, "JM");
+        let v = answer(jm.clone());
+        assert_eq!(v["greeting"]["emergency_number"], "119");
+        assert_eq!(v["greeting"]["text"], "119, what is the address of your emergency?");
+        assert_eq!(v["locale"], "en");
+        let v = answer(Route { locale: "es".into(), ..jm.clone() });
+        assert_eq!(v["greeting"]["text"], "119, ¿cuál es la dirección de su emergencia?");
+        assert_eq!(v["locale"], "es");
+        let v = answer(Route { greeting_template: Some("Call {emergency_number}: {label}".into()), ..jm.clone() });
+        assert_eq!(v["greeting"]["text"], "Call 119: Metro \"911\" \u{e9}");
+        let v = answer(Route { greeting_text: Some("Own words".into()), ..jm.clone() });
+        assert_eq!(v["greeting"]["text"], "Own words");
+        let attrs = serde_json::json!({"voice": "alloy"});
+        let v = answer(Route { attributes: attrs.as_object().cloned(), ..jm });
+        assert_eq!(v["attributes"], attrs);
     }
 }

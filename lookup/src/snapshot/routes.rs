@@ -25,9 +25,11 @@
 //! hash, chain heads, candidate keys) runs over the whole batch before the
 //! next, so the batch's cache misses overlap instead of queueing.
 //!
-//! Routes whose encoding does not fit (a string longer than 255 bytes, or
-//! more than 104 bytes of strings in all) are rare and go to a plain
-//! `HashMap<Route, u32>`.
+//! Routes whose encoding does not fit (a string longer than 255 bytes, more
+//! than 96 bytes of strings in all, or attributes, which may be 1 KiB) go
+//! to a plain `HashMap<Route, u32>`: hashed with std's randomly keyed
+//! SipHash over every field, attributes included, and compared in full, so
+//! they cost a slower build, never a wrong answer.
 
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -45,21 +47,28 @@ use super::render::RenderedRoute;
 const KEY_BYTES: usize = 128;
 
 /// A route's content: tenant (16 bytes); subsystem, country (2), flags
-/// (auto-provisioned, has friendly name, has organisation) and the four
-/// string lengths (one byte each); then the four strings' bytes; zeros
-/// after. The lengths make the encoding unambiguous, so two routes are equal
-/// exactly when their keys are.
+/// (auto-provisioned, has friendly name, has organisation) and the first
+/// four string lengths (one byte each); the last three string lengths and
+/// their flags (has greeting template, has greeting text); then the seven
+/// strings' bytes (dashboard, label, friendly name, organisation, locale,
+/// greeting template, greeting text); zeros after. The lengths make the
+/// encoding unambiguous, so two routes are equal exactly when their keys
+/// are. Routes with attributes (up to 1 KiB) never fit and go to the exact
+/// map.
 pub(crate) type Key = [u8; KEY_BYTES];
 
-const HEADER: usize = 24;
+const HEADER: usize = 32;
 
 #[inline]
-fn strings(r: &Route) -> [&[u8]; 4] {
+fn strings(r: &Route) -> [&[u8]; 7] {
     [
         r.dashboard_id.as_bytes(),
         r.customer_label.as_bytes(),
         r.friendly_name.as_deref().unwrap_or_default().as_bytes(),
         r.organisation_id.as_deref().unwrap_or_default().as_bytes(),
+        r.locale.as_bytes(),
+        r.greeting_template.as_deref().unwrap_or_default().as_bytes(),
+        r.greeting_text.as_deref().unwrap_or_default().as_bytes(),
     ]
 }
 
@@ -75,9 +84,10 @@ fn put_word(key: &mut Key, at: usize, word: u64) {
 #[inline]
 fn encode_into(r: &Route, key: &mut Key) -> usize {
     let strings = strings(r);
-    let [a, b, c, d] = strings.map(<[u8]>::len);
-    let total = HEADER + a + b + c + d;
-    if total > KEY_BYTES || a.max(b).max(c).max(d) > usize::from(u8::MAX) {
+    let [a, b, c, d, e, f, g] = strings.map(<[u8]>::len);
+    let total = HEADER + a + b + c + d + e + f + g;
+    if total > KEY_BYTES || a.max(b).max(c).max(d).max(e).max(f).max(g) > usize::from(u8::MAX) || r.attributes.is_some()
+    {
         return 0;
     }
     let (t0, t1) = r.tenant_id.as_u64_pair();
@@ -96,6 +106,14 @@ fn encode_into(r: &Route, key: &mut Key) -> usize {
             | (b as u64) << 40
             | (c as u64) << 48
             | (d as u64) << 56,
+    );
+    put_word(
+        key,
+        24,
+        (e as u64)
+            | (f as u64) << 8
+            | (g as u64) << 16
+            | (u64::from(r.greeting_template.is_some()) | u64::from(r.greeting_text.is_some()) << 1) << 24,
     );
     let mut at = HEADER;
     for s in strings {
@@ -424,6 +442,10 @@ mod tests {
             friendly_name: None,
             organisation_id: None,
             auto_provisioned: false,
+            locale: "en".into(),
+            greeting_template: None,
+            greeting_text: None,
+            attributes: None,
         }
     }
 
@@ -441,6 +463,14 @@ mod tests {
             Route { dashboard_id: "dashM".into(), customer_label: "etro 911".into(), ..base.clone() },
             Route { friendly_name: Some("x".into()), organisation_id: None, ..base.clone() },
             Route { friendly_name: None, organisation_id: Some("x".into()), ..base.clone() },
+            Route { locale: "es".into(), ..base.clone() },
+            Route { greeting_template: Some(String::new()), ..base.clone() },
+            Route { greeting_text: Some(String::new()), ..base.clone() },
+            Route { greeting_template: Some("Hi {label}".into()), ..base.clone() },
+            Route { greeting_text: Some("Hi {label}".into()), ..base.clone() },
+            // the same bytes moved between locale and template
+            Route { locale: "e".into(), greeting_template: Some("nHi".into()), ..base.clone() },
+            Route { locale: "en".into(), greeting_template: Some("Hi".into()), ..base.clone() },
         ];
         let key = |r: &Route| encode(r).expect("fits").0;
         assert_eq!(key(&base), key(&base.clone()));
@@ -493,6 +523,11 @@ mod tests {
                 friendly_name: (next(2) == 0).then(|| text(&mut next)),
                 organisation_id: (next(2) == 0).then(|| text(&mut next)),
                 auto_provisioned: next(2) == 0,
+                locale: ["en", "es", "pt-BR"][next(3) as usize].into(),
+                greeting_template: (next(3) == 0).then(|| text(&mut next)),
+                greeting_text: (next(3) == 0).then(|| text(&mut next)),
+                attributes: (next(8) == 0)
+                    .then(|| serde_json::json!({ "k": next(3) }).as_object().cloned().expect("an object")),
             })
             .collect();
         assert!(routes.iter().any(|r| encode(r).is_none()) && routes.iter().any(|r| encode(r).is_some()));
@@ -540,12 +575,29 @@ mod tests {
         }
     }
 
+    /// Attributes never go into a key: routes that differ only in them are
+    /// told apart by the exact map, and the same attributes find the same
+    /// route again.
+    #[test]
+    fn routes_with_attributes_are_interned_exactly() {
+        let with = |v: serde_json::Value| Route { attributes: v.as_object().cloned(), ..route("Metro 911") };
+        let (a, b) = (with(serde_json::json!({"voice": "a"})), with(serde_json::json!({"voice": "b"})));
+        let big = with(serde_json::json!({"script": "x".repeat(1000)}));
+        assert!(encode(&a).is_none() && encode(&big).is_none());
+        let mut t = RouteTable::default();
+        let ids = [t.intern(route("Metro 911")), t.intern_ref(&a), t.intern(b.clone()), t.intern(big.clone())];
+        assert_eq!(ids, [0, 1, 2, 3]);
+        assert_eq!([t.intern_ref(&route("Metro 911")), t.intern(a), t.intern_ref(&b), t.intern_ref(&big)], ids);
+        assert_eq!(t.routes[3].route(), &big);
+    }
+
     #[test]
     fn routes_too_long_for_a_key_are_interned_exactly() {
         let long = |s: &str| Route { friendly_name: Some(s.repeat(300)), ..route("Metro 911") };
         let total = |n: usize| Route { customer_label: "x".repeat(n), ..route("") };
         assert!(encode(&long("a")).is_none(), "a string past 255 bytes");
-        assert!(encode(&total(KEY_BYTES - HEADER - 4)).is_some() && encode(&total(KEY_BYTES - HEADER - 3)).is_none());
+        // dashboard "dash" and locale "en" take 6 of the string bytes
+        assert!(encode(&total(KEY_BYTES - HEADER - 6)).is_some() && encode(&total(KEY_BYTES - HEADER - 5)).is_none());
         let mut t = RouteTable::default();
         let (a, b, c) = (t.intern(long("a")), t.intern_ref(&long("b")), t.intern(route("short")));
         assert_eq!((a, b, c), (0, 1, 2));

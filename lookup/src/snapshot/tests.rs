@@ -22,6 +22,10 @@ fn route(tenant: u128, label: &str) -> Route {
         friendly_name: None,
         organisation_id: None,
         auto_provisioned: false,
+        locale: "en".into(),
+        greeting_template: None,
+        greeting_text: None,
+        attributes: None,
     }
 }
 

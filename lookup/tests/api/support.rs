@@ -39,6 +39,10 @@ pub fn route(tenant: Uuid, subsystem: Subsystem, label: &str, country: &str) -> 
         friendly_name: Some(format!("{label} main line")),
         organisation_id: None,
         auto_provisioned: false,
+        locale: "en".into(),
+        greeting_template: None,
+        greeting_text: None,
+        attributes: None,
     }
 }
 

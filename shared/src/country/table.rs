@@ -23,6 +23,11 @@
 //!   Rows for countries with several numbers are a judgement, explained below
 //!   and in the comment above the row; correct them as better data comes.
 //!
+//! Compiled 2026-11-23 (commit 370eacf) from the sources above as they
+//! stood then; Jamaica's row (119: a +1 number is not a 911 country by its
+//! calling code) re-checked 2026-12-07 for issue 18.
+//! [`AS_OF`] keeps the date for code that reports it.
+//!
 //! How the emergency number is chosen: the single number for all services where
 //! the country has one (911 across the NANP members that use it, 112 across the
 //! EU/EEA and most of Europe, 999, 000, 111, ...). Where a country has only
@@ -44,6 +49,9 @@
 //! without a code of their own list the code used there.
 
 use super::CountryInfo;
+
+/// When the table's emergency numbers were last checked against its sources.
+pub const AS_OF: &str = "2026-12-07";
 
 const fn row(
     alpha2: &'static str,

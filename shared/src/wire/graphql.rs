@@ -34,7 +34,13 @@ impl Route {
         self.country.alpha2()
     }
 
-    /// The greeting a caller hears.
+    /// The route's attributes for voice AI (a JSON object), if set.
+    #[graphql(name = "attributes")]
+    async fn attributes_field(&self) -> Option<serde_json::Value> {
+        self.attributes.clone().map(serde_json::Value::Object)
+    }
+
+    /// The greeting a caller hears: the final text, placeholders filled in.
     #[graphql(name = "greeting")]
     async fn greeting_field(&self) -> Greeting {
         self.greeting()

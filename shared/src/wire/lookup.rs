@@ -25,11 +25,19 @@ pub struct RouteAnswer {
     pub customer_label: String,
     #[cfg_attr(feature = "utoipa", schema(schema_with = schema::country))]
     pub country: Country,
+    /// The tenant's locale, which the greeting's words are in unless the
+    /// tenant or the number set their own (`en` by default).
+    pub locale: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub friendly_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation_id: Option<String>,
     pub auto_provisioned: bool,
+    /// The route's attributes for voice AI, as set at allocation or remap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub attributes: Option<crate::route::Attributes>,
+    /// The final greeting: `text` is what to say, placeholders filled in.
     #[cfg_attr(feature = "utoipa", schema(schema_with = schema::greeting))]
     pub greeting: Greeting,
     /// The number's version: grows with every change to it.
@@ -160,9 +168,11 @@ mod tests {
             dashboard_id: "dispatch-east".into(),
             customer_label: "Metro 911".into(),
             country,
+            locale: "en".into(),
             friendly_name: None,
             organisation_id: Some("org-7".into()),
             auto_provisioned: false,
+            attributes: Some(serde_json::json!({"voice": "alloy"}).as_object().unwrap().clone()),
             greeting: Greeting::for_route(Subsystem::Psap, country, "Metro 911"),
             version: 7,
             seq: 1042,
@@ -181,8 +191,10 @@ mod tests {
                 "dashboard_id": "dispatch-east",
                 "customer_label": "Metro 911",
                 "country": "US",
+                "locale": "en",
                 "organisation_id": "org-7",
                 "auto_provisioned": false,
+                "attributes": {"voice": "alloy"},
                 "greeting": {"kind": "emergency", "emergency_number": "911", "text": "911, what is the address of your emergency?"},
                 "version": 7,
                 "seq": 1042

@@ -29,8 +29,8 @@ pub use order::{
     OrderedNumber, Orphan, OrphanCost, OrphanDisconnect, Orphans, ReconciliationAccepted, ReconciliationView,
 };
 pub use tenant::{
-    ApiKey, ApiKeys, FeedToken, FeedTokens, NewFeedToken, NewFeedTokenRequest, NewKey, NewKeyRequest, Scope, Tenant,
-    Tenants,
+    ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,
+    NewKeyRequest, Scope, TemplatesPatch, Tenant, TenantPatch, TenantUpdated, Tenants,
 };
 
 /// A price as GraphQL shows it: its decimal text.

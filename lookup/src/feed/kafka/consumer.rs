@@ -203,7 +203,19 @@ pub(super) fn consume(
     stop: Arc<AtomicBool>,
 ) {
     let mut last_probe = Instant::now();
-    let send = |item: Item| tx.blocking_send(item).is_ok();
+    // One `Lost` at a time: while the broker is away librdkafka reports an
+    // error on nearly every poll, and a queue of them would keep the tailer
+    // backing off, one stale error per retry, long after the broker is back.
+    // The next records, watermarks or end of partition re-arm it.
+    let mut lost_sent = false;
+    let mut send = |item: Item| {
+        let lost = matches!(item, Item::Lost(_));
+        if lost && lost_sent {
+            return true;
+        }
+        lost_sent = lost;
+        tx.blocking_send(item).is_ok()
+    };
     while !stop.load(Ordering::Relaxed) {
         let mut batch = Vec::new();
         let mut after = None;
