@@ -26,7 +26,7 @@ const MAX_SEARCH_LIMIT: usize = 1000;
 pub fn routes(shared: Shared) -> Router {
     Router::new()
         .route("/v2/available_phone_numbers", get(search))
-        .route("/v2/number_orders", axum::routing::post(create_order))
+        .route("/v2/number_orders", get(list_orders).post(create_order))
         .route("/v2/number_orders/{id}", get(get_order))
         .route("/v2/phone_numbers", get(list_numbers))
         .route("/v2/phone_numbers/{id}", get(get_number).delete(delete_number))
@@ -179,6 +179,31 @@ async fn create_order(State(shared): State<Shared>, body: axum::body::Bytes) -> 
         tracing::info!(order = %id, ?status, "number order completed");
     });
     Ok(Json(Envelope::<_, ()> { data: order_body(&order), meta: None }).into_response())
+}
+
+/// `GET /v2/number_orders`, filtered by `filter[customer_reference]` and
+/// `filter[status]`, newest first, one page.
+async fn list_orders(
+    State(shared): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let size = param::<u64>(&q, "page[size]")?.unwrap_or(DEFAULT_PAGE_SIZE);
+    if size == 0 || size > MAX_PAGE_SIZE {
+        return Err(invalid(format!("page[size] must be between 1 and {MAX_PAGE_SIZE}")));
+    }
+    let reference: Option<String> = param(&q, "filter[customer_reference]")?;
+    let status: Option<String> = param(&q, "filter[status]")?;
+    let sim = shared.sim.lock().expect("sim lock");
+    let found = sim.orders_matching(reference.as_deref(), status.as_deref());
+    let total = found.len() as u64;
+    let data: Vec<wire::NumberOrder> = found.into_iter().take(size as usize).map(order_body).collect();
+    let meta = wire::PageMeta {
+        total_pages: total.div_ceil(size).max(1),
+        total_results: total,
+        page_number: 1,
+        page_size: size,
+    };
+    Ok(Json(Envelope { data, meta: Some(meta) }).into_response())
 }
 
 async fn get_order(State(shared): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {

@@ -320,6 +320,18 @@ impl Sim {
         self.orders.get(id)
     }
 
+    /// Orders with this customer reference and status (each when given), newest first.
+    pub fn orders_matching(&self, reference: Option<&str>, status: Option<&str>) -> Vec<&Order> {
+        let mut found: Vec<&Order> = self
+            .orders
+            .values()
+            .filter(|o| reference.is_none_or(|r| o.customer_reference.as_deref() == Some(r)))
+            .filter(|o| status.is_none_or(|s| o.status.as_str() == s))
+            .collect();
+        found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        found
+    }
+
     /// A page of owned numbers, 1-based, in purchase order.
     pub fn owned_page(&self, filter: &OwnedFilter, page: u64, size: u64) -> OwnedPage {
         let start = ((page.max(1) - 1) * size) as usize;

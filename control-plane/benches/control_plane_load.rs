@@ -219,6 +219,8 @@ fn settings() -> Settings {
         request_timeout: Duration::from_secs(10),
         max_in_flight: 1024,
         carriers: Vec::new(),
+        carrier_job_interval: Some(Duration::from_millis(1000)),
+        reconcile_interval: Some(Duration::from_secs(300)),
     }
 }
 

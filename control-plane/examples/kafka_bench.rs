@@ -250,6 +250,8 @@ async fn l6(brokers: &str) {
         request_timeout: Duration::from_secs(10),
         max_in_flight: 1024,
         carriers: Vec::new(),
+        carrier_job_interval: None,
+        reconcile_interval: None,
     };
     let state = AppState::new(Db::connect(&args, &url).await.unwrap(), settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

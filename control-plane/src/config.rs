@@ -90,6 +90,19 @@ pub struct ServeArgs {
     /// window), in milliseconds; 0 turns them off in this instance.
     #[arg(long, env = "DIDROUTE_LIFECYCLE_INTERVAL_MS", default_value_t = 5000)]
     pub lifecycle_interval_ms: u64,
+
+    /// How often the carrier job worker looks for due jobs (orders to place
+    /// or follow, numbers to disconnect) and for requested reconciliations,
+    /// in milliseconds; also the first retry's backoff. 0 turns the worker
+    /// off in this instance.
+    #[arg(long, env = "DIDROUTE_CARRIER_JOB_INTERVAL_MS", default_value_t = 1000)]
+    pub carrier_job_interval_ms: u64,
+
+    /// How often each carrier's owned numbers are reconciled with the
+    /// inventory, in seconds; 0 turns the schedule off (a run asked for with
+    /// `POST /v1/reconciliations` still runs).
+    #[arg(long, env = "DIDROUTE_RECONCILE_INTERVAL_S", default_value_t = 300)]
+    pub reconcile_interval_s: u64,
 }
 
 /// What the API layer needs at run time, after validation.
@@ -112,6 +125,10 @@ pub struct Settings {
     pub max_in_flight: usize,
     /// Carriers from `DIDROUTE_CARRIERS` and their tokens.
     pub carriers: Vec<crate::carriers::CarrierConfig>,
+    /// How often the carrier job worker runs; None: not in this instance.
+    pub carrier_job_interval: Option<Duration>,
+    /// How often reconciliation runs on its own; None: only when asked.
+    pub reconcile_interval: Option<Duration>,
 }
 
 impl ServeArgs {
@@ -169,6 +186,9 @@ impl ServeArgs {
             reclaim_window: Duration::from_secs(self.reclaim_window_seconds),
             lifecycle_interval: (self.lifecycle_interval_ms > 0)
                 .then(|| Duration::from_millis(self.lifecycle_interval_ms)),
+            carrier_job_interval: (self.carrier_job_interval_ms > 0)
+                .then(|| Duration::from_millis(self.carrier_job_interval_ms)),
+            reconcile_interval: (self.reconcile_interval_s > 0).then(|| Duration::from_secs(self.reconcile_interval_s)),
         })
     }
 }

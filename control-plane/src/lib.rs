@@ -59,6 +59,18 @@ pub async fn run(
         ));
         (task, lease)
     });
+    // the only callers of carriers' changing endpoints; reconciliation runs
+    // are looked for at the same pace
+    let carrier_jobs = state.settings.carrier_job_interval.map(|every| {
+        let jobs = tokio::spawn(service::carrier_jobs::run_forever(state.clone(), every));
+        let reconcile = tokio::spawn(service::reconcile::run_forever(
+            state.clone(),
+            every,
+            state.settings.reconcile_interval,
+            holder.clone(),
+        ));
+        (jobs, reconcile)
+    });
     // a renewed certificate is picked up without a restart
     let reload = state.settings.tls.as_ref().map(|tls| tls.watch());
     let (begun, begun_rx) = tokio::sync::oneshot::channel::<()>();
@@ -85,6 +97,10 @@ pub async fn run(
         if let Err(error) = lease.release().await {
             tracing::warn!(%error, "cannot give the lifecycle lease up");
         }
+    }
+    if let Some((jobs, reconcile)) = carrier_jobs {
+        jobs.abort();
+        reconcile.abort();
     }
     Ok(res?)
 }

@@ -5,7 +5,7 @@
 //! relay gauges are read when Prometheus scrapes, so a scrape always shows
 //! the database as it is, not as the last writer left it.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus::{
@@ -62,6 +62,23 @@ pub struct Metrics {
     relay_delivery_failures: IntCounter,
     /// 1 when the last scrape could read the database.
     database_up: IntGauge,
+    /// Numbers each carrier bills for that the inventory does not hold, as
+    /// the last reconciliation found.
+    carrier_orphans: IntGaugeVec,
+    /// Carrier calls (each attempt) by carrier and outcome, and their time.
+    carrier_requests: IntCounterVec,
+    carrier_seconds: HistogramVec,
+    /// 0 closed, 1 half-open, 2 open.
+    carrier_breaker: IntGaugeVec,
+    /// Queued carrier jobs, the age of the oldest, and jobs given up, by carrier.
+    carrier_jobs_queued: IntGaugeVec,
+    carrier_jobs_age: prometheus::GaugeVec,
+    carrier_jobs_dead: IntGaugeVec,
+    /// What those orphans cost a month, by carrier and currency.
+    carrier_orphans_cost: prometheus::GaugeVec,
+    /// Numbers reconciliation found gone at a carrier (disabled, routes
+    /// withdrawn) and pending numbers it found active, by carrier.
+    reconciled_numbers: IntCounterVec,
     /// The relay running in this process, if any.
     relay: OnceLock<watch::Receiver<RelayStatus>>,
 }
@@ -75,6 +92,10 @@ fn register<M: prometheus::core::Collector + Clone + 'static>(registry: &Registr
 
 fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     register(r, IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"))
+}
+
+fn int_gauge_vec(r: &Registry, name: &str, help: &str) -> IntGaugeVec {
+    register(r, IntGaugeVec::new(Opts::new(name, help), &["carrier"]).expect("valid metric"))
 }
 
 fn int_gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
@@ -95,7 +116,65 @@ impl Default for Metrics {
     }
 }
 
+impl crate::carriers::resilience::CallObserver for Metrics {
+    fn observe(&self, carrier: &str, outcome: &'static str, elapsed: Duration) {
+        self.carrier_requests.with_label_values(&[carrier, outcome]).inc();
+        self.carrier_seconds.with_label_values(&[carrier]).observe(elapsed.as_secs_f64());
+    }
+}
+
 impl Metrics {
+    /// Breakers and job backlogs of `carriers`, read at scrape time.
+    pub async fn observe_carriers(&self, carriers: &[Arc<dyn crate::carriers::Carrier>], operator: &PgPool) {
+        for c in carriers {
+            let state = match c.health().breaker {
+                crate::carriers::BreakerState::Closed => 0,
+                crate::carriers::BreakerState::HalfOpen => 1,
+                crate::carriers::BreakerState::Open => 2,
+            };
+            self.carrier_breaker.with_label_values(&[c.name()]).set(state);
+            self.carrier_jobs_queued.with_label_values(&[c.name()]).set(0);
+            self.carrier_jobs_age.with_label_values(&[c.name()]).set(0.0);
+            self.carrier_jobs_dead.with_label_values(&[c.name()]).set(0);
+        }
+        if carriers.is_empty() {
+            return;
+        }
+        // bounded like the other scrape reads: a slow database never hangs a scrape
+        let rows = tokio::time::timeout(
+            SCRAPE_DB_TIMEOUT,
+            sqlx::query_as::<_, (String, i64, f64, i64)>(
+                "SELECT carrier, count(*) FILTER (WHERE state = 'queued'),
+                    coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'queued')), 0)::float8,
+                    count(*) FILTER (WHERE state = 'dead')
+             FROM carrier_jobs WHERE state <> 'done' GROUP BY carrier",
+            )
+            .fetch_all(operator),
+        )
+        .await;
+        for (carrier, queued, age, dead) in rows.ok().and_then(Result::ok).unwrap_or_default() {
+            if carriers.iter().any(|c| c.name() == carrier) {
+                self.carrier_jobs_queued.with_label_values(&[&carrier]).set(queued);
+                self.carrier_jobs_age.with_label_values(&[&carrier]).set(age);
+                self.carrier_jobs_dead.with_label_values(&[&carrier]).set(dead);
+            }
+        }
+    }
+
+    /// What one reconciliation of one carrier found and did.
+    pub fn reconciled(&self, r: &didroute_shared::wire::CarrierReconciliation) {
+        if r.error.is_some() {
+            return;
+        }
+        self.carrier_orphans.with_label_values(&[&r.carrier]).set(r.orphans as i64);
+        for c in &r.orphans_monthly_cost {
+            let amount = c.monthly_cost.parse::<f64>().unwrap_or(0.0);
+            self.carrier_orphans_cost.with_label_values(&[&r.carrier, &c.currency]).set(amount);
+        }
+        self.reconciled_numbers.with_label_values(&[&r.carrier, "gone"]).inc_by(r.gone);
+        self.reconciled_numbers.with_label_values(&[&r.carrier, "activated"]).inc_by(r.activated);
+    }
+
     pub fn new() -> Metrics {
         let r = Registry::new();
         let http_seconds = register(
@@ -185,6 +264,75 @@ impl Metrics {
                 "Failed deliveries to Kafka (each resent from the failed row).",
             ),
             database_up: int_gauge(&r, "didroute_database_up", "1 when the last scrape could read the database."),
+            carrier_orphans: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "didroute_carrier_orphans",
+                        "Numbers a carrier bills for that the inventory does not hold (last reconciliation).",
+                    ),
+                    &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            carrier_requests: counter_vec(
+                &r,
+                "didroute_carrier_requests_total",
+                "Carrier API attempts, by carrier and outcome (ok or the error kind).",
+                &["carrier", "outcome"],
+            ),
+            carrier_seconds: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("didroute_carrier_request_duration_seconds", "Time of one carrier API attempt.")
+                        .buckets(LATENCY_BUCKETS.to_vec()),
+                    &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            carrier_breaker: int_gauge_vec(
+                &r,
+                "didroute_carrier_breaker_state",
+                "A carrier's circuit breaker: 0 closed, 1 half-open, 2 open.",
+            ),
+            carrier_jobs_queued: int_gauge_vec(
+                &r,
+                "didroute_carrier_jobs_queued",
+                "Carrier jobs (orders, disconnects) not yet done, by carrier.",
+            ),
+            carrier_jobs_age: register(
+                &r,
+                prometheus::GaugeVec::new(
+                    Opts::new(
+                        "didroute_carrier_jobs_oldest_age_seconds",
+                        "Age of the oldest carrier job not yet done (0 when none), by carrier.",
+                    ),
+                    &["carrier"],
+                )
+                .expect("valid metric"),
+            ),
+            carrier_jobs_dead: int_gauge_vec(
+                &r,
+                "didroute_carrier_jobs_dead",
+                "Carrier jobs given up (the carrier refused them), by carrier.",
+            ),
+            carrier_orphans_cost: register(
+                &r,
+                prometheus::GaugeVec::new(
+                    Opts::new(
+                        "didroute_carrier_monthly_cost_orphaned",
+                        "Monthly cost of the numbers a carrier bills for that the inventory does not hold.",
+                    ),
+                    &["carrier", "currency"],
+                )
+                .expect("valid metric"),
+            ),
+            reconciled_numbers: counter_vec(
+                &r,
+                "didroute_reconciled_numbers_total",
+                "Numbers reconciliation changed, by carrier and outcome (gone, activated).",
+                &["carrier", "outcome"],
+            ),
             relay: OnceLock::new(),
             registry: r,
         }

@@ -28,16 +28,20 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db, settings: Settings) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        let observer: Arc<dyn crate::carriers::resilience::CallObserver> = metrics.clone();
         AppState {
             db,
             in_flight: Arc::new(tokio::sync::Semaphore::new(settings.max_in_flight)),
-            carriers: Arc::new(crate::carriers::connect_all(&settings.carriers).unwrap_or_else(|error| {
-                tracing::error!(%error, "a carrier adapter could not be built; no carrier is served");
-                Vec::new()
-            })),
+            carriers: Arc::new(
+                crate::carriers::connect_all_observed(&settings.carriers, Some(observer)).unwrap_or_else(|error| {
+                    tracing::error!(%error, "a carrier adapter could not be built; no carrier is served");
+                    Vec::new()
+                }),
+            ),
             settings: Arc::new(settings),
             head: Arc::new(watch::channel(0).0),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             keys: Arc::new(KeyCache::new(KEY_CACHE_TTL)),
         }
     }

@@ -78,6 +78,20 @@ pub enum Command {
     /// The carriers the control plane is configured with, and their health (operator token).
     #[command(subcommand)]
     Carriers(CarriersCmd),
+    /// Search a carrier's stock, with prices (operator token).
+    CarrierSearch(CarrierSearchArgs),
+    /// Order numbers from a carrier and follow the order (operator token).
+    #[command(subcommand)]
+    Order(OrderCmd),
+    /// Numbers carriers bill for that the inventory does not hold: list, adopt, disconnect (operator token).
+    #[command(subcommand)]
+    Orphans(OrphansCmd),
+    /// Reconcile every carrier with the inventory now and show the report (operator token).
+    Reconcile {
+        /// Only show the latest report; start no run.
+        #[arg(long)]
+        latest: bool,
+    },
     /// Import numbers into the inventory from a PortSIP or CSV file (operator token).
     Import(ImportArgs),
     /// Search, update and delete inventory numbers (operator token).
@@ -182,6 +196,75 @@ pub enum KeysCmd {
         /// The key's id (from `keys list`).
         key_id: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CarrierSearchArgs {
+    /// The carrier's name (`didctl carriers list`).
+    pub carrier: String,
+    /// ISO 3166-1 alpha-2 country.
+    #[arg(long)]
+    pub country: String,
+    #[arg(long)]
+    pub area_code: Option<String>,
+    /// Digits the number contains.
+    #[arg(long)]
+    pub contains: Option<String>,
+    /// local, mobile, toll_free, national or shared_cost.
+    #[arg(long)]
+    pub number_type: Option<String>,
+    /// At most this many (1 to 1000).
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCmd {
+    /// Order named numbers (--number, repeated) or QUANTITY numbers matching criteria; waits until it ends.
+    Create {
+        /// The carrier's name.
+        #[arg(long)]
+        carrier: String,
+        /// A number to order (as `carrier-search` found it); repeat for more.
+        #[arg(long = "number")]
+        numbers: Vec<String>,
+        /// Criteria: ISO country (instead of --number).
+        #[arg(long)]
+        country: Option<String>,
+        #[arg(long)]
+        area_code: Option<String>,
+        #[arg(long)]
+        contains: Option<String>,
+        #[arg(long)]
+        number_type: Option<String>,
+        /// With criteria: how many numbers (1 to 100).
+        #[arg(long)]
+        quantity: Option<u32>,
+        /// inventory (default) or managed (with --tenant-id).
+        #[arg(long)]
+        carrier_module: Option<String>,
+        /// The tenant whose private pool the numbers enter.
+        #[arg(long)]
+        tenant_id: Option<uuid::Uuid>,
+        /// Return once the order is accepted, without waiting for the carrier.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Show an order, its numbers and its job's attempts.
+    Show {
+        /// The order's id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrphansCmd {
+    /// List orphans with their monthly cost, as the last reconciliation found them.
+    List,
+    /// Take an orphan into the inventory (active, at its carrier's price).
+    Adopt { number: String },
+    /// Release an orphan at its carrier.
+    Disconnect { number: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -338,10 +421,14 @@ pub enum InventoryCmd {
     },
     /// Update a number: provisioning status, block/unblock, cost, provider.
     Patch(PatchArgs),
-    /// Delete a number for good (refused while allocated or reserved).
+    /// Delete a number for good (refused while allocated or reserved); an
+    /// inventory or managed number of a configured carrier is released there.
     Delete {
         /// The number.
         number: String,
+        /// Also a number its tenant may still reclaim (cooldown, aging).
+        #[arg(long)]
+        force: bool,
     },
 }
 

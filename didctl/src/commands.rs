@@ -6,12 +6,15 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{
-    AllocateArgs, CarriersCmd, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd, KeysCmd, LookupArgs,
-    NumbersCmd, Paging, PatchArgs, ReleaseArgs, RemapArgs, ReserveArgs, SearchFilters, TenantsCmd,
+    AllocateArgs, CarrierSearchArgs, CarriersCmd, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd,
+    KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, ReleaseArgs, RemapArgs, ReserveArgs,
+    SearchFilters, TenantsCmd,
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
-use didroute_shared::wire::{NewFeedTokenRequest, NewKeyRequest, Scope, TemplatesPatch, TenantPatch};
+use didroute_shared::wire::{
+    NewFeedTokenRequest, NewKeyRequest, NewOrder, OrderCriteria, Scope, TemplatesPatch, TenantPatch,
+};
 
 /// A request body from its shared wire type (plain data: always serialises).
 fn body(req: &impl serde::Serialize) -> Value {
@@ -130,8 +133,104 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
             show(json_out, &body, || inventory_table(&body));
         }
         Command::Inventory(InventoryCmd::Patch(p)) => patch(c, p, json_out).await?,
-        Command::Inventory(InventoryCmd::Delete { number }) => {
-            c.call(Method::DELETE, &format!("/v1/inventory/{}", segment(number)), &vec![], None, &[]).await?;
+        Command::CarrierSearch(args) => carrier_search(c, args, json_out).await?,
+        Command::Order(OrderCmd::Create {
+            carrier,
+            numbers,
+            country,
+            area_code,
+            contains,
+            number_type,
+            quantity,
+            carrier_module,
+            tenant_id,
+            no_wait,
+        }) => {
+            let criteria = country.clone().map(|country| OrderCriteria {
+                country,
+                area_code: area_code.clone(),
+                contains: contains.clone(),
+                number_type: number_type.clone(),
+            });
+            if criteria.is_none() == numbers.is_empty() {
+                return Err(Failure::usage("name numbers with --number, or criteria with --country (not both)"));
+            }
+            let req = body(&NewOrder {
+                carrier: carrier.clone(),
+                numbers: (!numbers.is_empty()).then(|| numbers.clone()),
+                criteria,
+                quantity: *quantity,
+                carrier_module: carrier_module.clone(),
+                tenant_id: *tenant_id,
+            });
+            let a = c.call(Method::POST, "/v1/orders", &vec![], Some(&req), &[]).await?;
+            let id = a.body["order_id"].as_str().unwrap_or_default().to_owned();
+            let mut view = a.body.clone();
+            if !no_wait {
+                view = order_view(c, &id).await?;
+                while matches!(view["status"].as_str(), Some("pending" | "placed")) {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    view = order_view(c, &id).await?;
+                }
+            }
+            show(json_out, &view, || order_text(&view));
+        }
+        Command::Order(OrderCmd::Show { id }) => {
+            let view = order_view(c, id).await?;
+            show(json_out, &view, || order_text(&view));
+        }
+        Command::Orphans(OrphansCmd::List) => {
+            let a = c.call(Method::GET, "/v1/orphans", &vec![], None, &[]).await?;
+            let cols = ["carrier", "number", "country", "number_type", "carrier_status", "monthly_cost", "currency"];
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "orphans").iter().map(|o| fields(o, &cols)).collect();
+                let mut text = tabulate(&cols, rows, "no orphans");
+                for t in list(&a.body, "monthly_cost_total") {
+                    text.push_str(&format!("monthly cost: {} {}\n", cell(&t["monthly_cost"]), cell(&t["currency"])));
+                }
+                text
+            });
+        }
+        Command::Orphans(OrphansCmd::Adopt { number }) => {
+            let path = format!("/v1/orphans/{}/adopt", segment(number));
+            let a = c.call(Method::POST, &path, &vec![], None, &[]).await?;
+            show(json_out, &a.body, || {
+                key_values(&a.body, &["number", "provider", "provisioning_status", "monthly_cost"])
+            });
+        }
+        Command::Orphans(OrphansCmd::Disconnect { number }) => {
+            let path = format!("/v1/orphans/{}/disconnect", segment(number));
+            let a = c.call(Method::POST, &path, &vec![], None, &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, &["number", "carrier", "status"]));
+        }
+        Command::Reconcile { latest } => {
+            let report = if *latest {
+                c.call(Method::GET, "/v1/reconciliations/latest", &vec![], None, &[]).await?.body
+            } else {
+                let a = c.call(Method::POST, "/v1/reconciliations", &vec![], None, &[]).await?;
+                let id = a.body["reconciliation_id"].clone();
+                loop {
+                    let report = c.call(Method::GET, "/v1/reconciliations/latest", &vec![], None, &[]).await?.body;
+                    let ended = matches!(report["status"].as_str(), Some("finished" | "failed"));
+                    // a newer run means ours ended too
+                    if report["reconciliation_id"] != id || ended {
+                        break report;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            };
+            let cols = ["carrier", "owned_at_carrier", "checked", "gone", "activated", "orphans", "error"];
+            show(json_out, &report, || {
+                let mut text =
+                    key_values(&report, &["reconciliation_id", "status", "trigger", "started_at", "finished_at"]);
+                let rows = list(&report, "carriers").iter().map(|r| fields(r, &cols)).collect();
+                text.push_str(&tabulate(&cols, rows, "no carriers"));
+                text
+            });
+        }
+        Command::Inventory(InventoryCmd::Delete { number, force }) => {
+            let force = if *force { "?force=true" } else { "" };
+            c.call(Method::DELETE, &format!("/v1/inventory/{}{force}", segment(number)), &vec![], None, &[]).await?;
             let body = json!({ "number": number, "deleted": true });
             show(json_out, &body, || format!("deleted {number}\n"));
         }
@@ -565,4 +664,33 @@ async fn tail(c: &Client, after: &str, follow: bool, limit: u32, timeout: Durati
             return Ok(());
         }
     }
+}
+
+async fn carrier_search(c: &Client, a: &CarrierSearchArgs, json_out: bool) -> Result<()> {
+    let q: Query = vec![
+        ("country", Some(a.country.clone())),
+        ("area_code", a.area_code.clone()),
+        ("contains", a.contains.clone()),
+        ("number_type", a.number_type.clone()),
+        ("limit", a.limit.map(|l| l.to_string())),
+    ];
+    let path = format!("/v1/carriers/{}/available-numbers", segment(&a.carrier));
+    let r = c.call(Method::GET, &path, &q, None, &[]).await?;
+    let cols = ["number", "country", "number_type", "upfront_cost", "monthly_cost", "currency"];
+    show(json_out, &r.body, || {
+        let rows = list(&r.body, "numbers").iter().map(|n| fields(n, &cols)).collect();
+        tabulate(&cols, rows, "nothing in the carrier's stock matches")
+    });
+    Ok(())
+}
+
+async fn order_view(c: &Client, id: &str) -> Result<Value> {
+    Ok(c.call(Method::GET, &format!("/v1/orders/{}", segment(id)), &vec![], None, &[]).await?.body)
+}
+
+fn order_text(v: &Value) -> String {
+    let mut text = key_values(v, &["order_id", "status", "carrier", "carrier_order_id", "attempts", "last_error"]);
+    let rows = list(v, "numbers").iter().map(|n| fields(n, &["number", "provisioning_status"])).collect();
+    text.push_str(&tabulate(&["number", "provisioning_status"], rows, "no numbers yet"));
+    text
 }

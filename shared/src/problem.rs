@@ -137,6 +137,10 @@ problem_types! {
     InCooldown => 409, "in-cooldown", "In cooldown";
     /// A released number whose reclaim window has passed.
     ReclaimWindowClosed => 409, "reclaim-window-closed", "Reclaim window closed";
+    /// A released number its tenant may still reclaim (aging).
+    ReclaimWindowOpen => 409, "reclaim-window-open", "Reclaim window open";
+    /// A number whose carrier order has not completed.
+    OrderPending => 409, "order-pending", "Carrier order pending";
     // 413, 415
     /// A body larger than the route takes.
     PayloadTooLarge => 413, "payload-too-large", "Payload too large";
@@ -149,6 +153,8 @@ problem_types! {
     PoolExhausted => 422, "pool-exhausted", "Pool exhausted";
     /// A tenant that does not exist.
     UnknownTenant => 422, "unknown-tenant", "Unknown tenant";
+    /// A carrier that is not configured (`DIDROUTE_CARRIERS`).
+    UnknownCarrier => 422, "unknown-carrier", "Unknown carrier";
     /// An import with more rows than one request may carry.
     ImportTooLarge => 422, "import-too-large", "Import too large";
     /// An `Idempotency-Key` reused with a different request.
@@ -158,6 +164,8 @@ problem_types! {
     // 5xx
     /// The server failed; the error is logged.
     Internal => 500, "internal", "Internal server error";
+    /// A carrier did not answer, or answered with an error (a search).
+    CarrierUnavailable => 502, "carrier-unavailable", "Carrier unavailable";
     /// The change conflicted with another; retrying it may succeed.
     Retry => 503, "retry", "Retry";
     /// No capacity (a database connection) was free in time.

@@ -24,6 +24,8 @@ pub fn settings() -> Settings {
         request_timeout: Duration::from_secs(10),
         max_in_flight: 1024,
         carriers: Vec::new(),
+        carrier_job_interval: Some(Duration::from_millis(100)),
+        reconcile_interval: None,
     }
 }
 
@@ -66,6 +68,11 @@ impl TestApp {
     /// replica behind a load balancer would run (its own pools and caches).
     pub async fn another_instance(&self) -> TestApp {
         serve_on(self.owner_url.clone(), settings()).await
+    }
+
+    /// [`TestApp::another_instance`] with `settings` (carriers, jobs).
+    pub async fn another_instance_with(&self, settings: Settings) -> TestApp {
+        serve_on(self.owner_url.clone(), settings).await
     }
 }
 

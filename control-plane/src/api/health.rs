@@ -30,6 +30,7 @@ pub async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let head = *s.head.borrow();
+    s.metrics.observe_carriers(&s.carriers, &s.db.operator).await;
     let body = s.metrics.render(head, &s.db.operator).await;
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

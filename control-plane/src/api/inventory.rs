@@ -99,9 +99,19 @@ pub async fn patch(
     Ok(axum::Json(provisioning::patch(&s, number, body, key.as_ref()).await?))
 }
 
+/// `?force=true`: delete a number in cooldown or aging too.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Delete a number its tenant may still reclaim (cooldown, aging).
+    pub force: Option<bool>,
+}
+
 #[utoipa::path(delete, path = "/v1/inventory/{number}", tag = "inventory",
-    params(super::docs::NumberPath, IdempotencyKeyHeader),
-    responses((status = 204, description = "deleted for good"),
+    params(super::docs::NumberPath, DeleteQuery, IdempotencyKeyHeader),
+    responses((status = 204, description = "deleted for good; an `inventory` or `managed` number of a configured \
+            carrier is disconnected there by the carrier job worker"),
         (status = 404, response = ProblemDoc),
         (status = 409, response = ProblemDoc),
         KeyErrors,
@@ -110,11 +120,14 @@ pub async fn delete(
     _: Operator,
     State(s): State<AppState>,
     Path(n): Path<String>,
+    Query(q): Query<DeleteQuery>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let number = parse_number(&n)?;
-    let key = super::idempotency_key(&headers, &format!("DELETE /v1/inventory/{number}"), &serde_json::Value::Null)?;
-    provisioning::delete(&s, number, key.as_ref()).await?;
+    let force = q.force.unwrap_or(false);
+    let route = format!("DELETE /v1/inventory/{number}{}", if force { "?force=true" } else { "" });
+    let key = super::idempotency_key(&headers, &route, &serde_json::Value::Null)?;
+    provisioning::delete(&s, number, force, key.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

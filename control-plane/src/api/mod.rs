@@ -8,6 +8,7 @@ mod health;
 mod inventory;
 mod numbers;
 mod observe;
+mod orders;
 mod tenants;
 pub mod tls;
 
@@ -76,6 +77,14 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(feed_tokens::create, feed_tokens::list))
         .routes(routes!(feed_tokens::revoke))
         .routes(routes!(carriers::list))
+        .routes(routes!(orders::search))
+        .routes(routes!(orders::create))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::reconcile))
+        .routes(routes!(orders::latest))
+        .routes(routes!(orders::list_orphans))
+        .routes(routes!(orders::adopt))
+        .routes(routes!(orders::disconnect_orphan))
         .routes(routes!(inventory::import, inventory::search))
         .routes(routes!(inventory::patch, inventory::delete))
         .routes(routes!(inventory::available))

@@ -36,6 +36,21 @@ pub enum CarrierError {
 }
 
 impl CarrierError {
+    /// A short label of the variant (metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Unreachable(_) => "unreachable",
+            Self::Transport(_) => "transport",
+            Self::Timeout(_) => "timeout",
+            Self::NotFound(_) => "not_found",
+            Self::Rejected { .. } => "rejected",
+            Self::CircuitOpen { .. } => "circuit_open",
+            Self::Protocol(_) => "protocol",
+        }
+    }
+
     /// Whether repeating the same request may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(

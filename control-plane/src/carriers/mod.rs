@@ -39,6 +39,9 @@ pub trait Carrier: Send + Sync {
     /// Places an order; it usually comes back pending.
     fn order<'a>(&'a self, request: &'a OrderRequest) -> CarrierFuture<'a, Order>;
     fn order_status<'a>(&'a self, order_id: &'a str) -> CarrierFuture<'a, Order>;
+    /// The orders placed with `customer_reference`: how a retry learns
+    /// whether an earlier attempt whose answer was lost reached the carrier.
+    fn find_orders<'a>(&'a self, customer_reference: &'a str) -> CarrierFuture<'a, Vec<Order>>;
     /// Releases a number at the carrier; `NotFound` when the account does not own it.
     fn disconnect<'a>(&'a self, number: &'a str) -> CarrierFuture<'a, ()>;
     /// One page of the numbers the account owns, for reconciliation.
@@ -66,6 +69,8 @@ pub struct AdapterSettings {
     pub breaker: resilience::BreakerConfig,
     pub clock: Arc<dyn resilience::Clock>,
     pub connect_timeout: std::time::Duration,
+    /// Told of every attempt (the control plane's metrics).
+    pub observer: Option<Arc<dyn resilience::CallObserver>>,
 }
 
 impl Default for AdapterSettings {
@@ -75,6 +80,7 @@ impl Default for AdapterSettings {
             breaker: resilience::BreakerConfig::default(),
             clock: Arc::new(resilience::SystemClock),
             connect_timeout: std::time::Duration::from_secs(3),
+            observer: None,
         }
     }
 }
@@ -82,7 +88,18 @@ impl Default for AdapterSettings {
 /// The adapters of `configs`, in order (their settings were checked at
 /// start, so only an HTTP client that cannot be built fails here).
 pub fn connect_all(configs: &[CarrierConfig]) -> Result<Vec<Arc<dyn Carrier>>, ConfigError> {
-    configs.iter().map(|c| connect(c, AdapterSettings::default())).collect()
+    connect_all_observed(configs, None)
+}
+
+/// [`connect_all`], every attempt reported to `observer`.
+pub fn connect_all_observed(
+    configs: &[CarrierConfig],
+    observer: Option<Arc<dyn resilience::CallObserver>>,
+) -> Result<Vec<Arc<dyn Carrier>>, ConfigError> {
+    configs
+        .iter()
+        .map(|c| connect(c, AdapterSettings { observer: observer.clone(), ..AdapterSettings::default() }))
+        .collect()
 }
 
 /// Builds the adapter a configuration names.

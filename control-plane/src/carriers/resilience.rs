@@ -155,12 +155,19 @@ pub struct LastOutcome {
     pub error: Option<String>,
 }
 
+/// Told of every attempt a carrier adapter makes (metrics).
+pub trait CallObserver: Send + Sync {
+    /// `outcome` is `ok` or [`CarrierError::kind`].
+    fn observe(&self, carrier: &str, outcome: &'static str, elapsed: Duration);
+}
+
 /// Retry policy plus breaker for one carrier.
 pub struct Resilience {
     carrier: String,
     pub policy: RetryPolicy,
     pub breaker: CircuitBreaker,
     last: Mutex<LastOutcome>,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 /// Whether a request may be sent twice without harm.
@@ -178,7 +185,14 @@ impl Resilience {
             policy,
             breaker: CircuitBreaker::new(breaker, clock),
             last: Mutex::new(LastOutcome { ok: true, error: None }),
+            observer: None,
         }
+    }
+
+    /// Reports every attempt to `observer`.
+    pub fn with_observer(mut self, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        self.observer = observer;
+        self
     }
 
     pub fn last_outcome(&self) -> LastOutcome {
@@ -197,11 +211,19 @@ impl Resilience {
             let result = match self.breaker.acquire() {
                 Err(retry_in) => Err(CarrierError::CircuitOpen { carrier: self.carrier.clone(), retry_in }),
                 Ok(()) => {
+                    let started = Instant::now();
                     let res = match tokio::time::timeout(self.policy.attempt_timeout, attempt()).await {
                         Ok(res) => res,
                         Err(_) => Err(CarrierError::Timeout(self.policy.attempt_timeout)),
                     };
                     self.breaker.record(res.as_ref().err().is_some_and(CarrierError::is_carrier_fault));
+                    if let Some(o) = &self.observer {
+                        o.observe(
+                            &self.carrier,
+                            res.as_ref().err().map_or("ok", CarrierError::kind),
+                            started.elapsed(),
+                        );
+                    }
                     res
                 }
             };

@@ -18,6 +18,8 @@
 //!   `cost_information {upfront_cost, monthly_cost, currency}` as decimal strings.
 //! - `POST /v2/number_orders` `{phone_numbers: [{phone_number}], customer_reference}`
 //!   and `GET /v2/number_orders/{id}`; `status` pending, success or failure.
+//!   `GET /v2/number_orders?filter[customer_reference]=` lists the orders
+//!   placed with a reference (`number_order_list_params.py`).
 //! - `GET /v2/phone_numbers` with `page[number]`, `page[size]` (at most 250) and
 //!   `filter[phone_number]` (digits); `meta {page_number, total_pages, total_results}`.
 //! - `DELETE /v2/phone_numbers/{id}` releases a number; the id is Telnyx's, so a
@@ -65,7 +67,10 @@ impl Telnyx {
             api: format!("{}/v2", config.base_url.trim_end_matches('/')),
             token: config.token.clone(),
             http,
-            resilience: Arc::new(Resilience::new(&config.name, settings.retry, settings.breaker, settings.clock)),
+            resilience: Arc::new(
+                Resilience::new(&config.name, settings.retry, settings.breaker, settings.clock)
+                    .with_observer(settings.observer),
+            ),
         })
     }
 
@@ -199,6 +204,22 @@ impl Carrier for Telnyx {
             let res: Envelope<OrderWire> =
                 self.resilience.call(Idempotency::Idempotent, || self.send(self.request(Method::GET, &path))).await?;
             res.data.into_domain()
+        })
+    }
+
+    fn find_orders<'a>(&'a self, customer_reference: &'a str) -> CarrierFuture<'a, Vec<Order>> {
+        Box::pin(async move {
+            let params = [("filter[customer_reference]", customer_reference), ("page[size]", "250")];
+            let res: Envelope<Vec<OrderWire>> = self
+                .resilience
+                .call(Idempotency::Idempotent, || self.send(self.request(Method::GET, "/number_orders").query(&params)))
+                .await?;
+            // a carrier that ignores the filter must not make another order ours
+            res.data
+                .into_iter()
+                .filter(|o| o.customer_reference.as_deref() == Some(customer_reference))
+                .map(OrderWire::into_domain)
+                .collect()
         })
     }
 
@@ -411,6 +432,8 @@ struct PhoneNumberWire {
     #[serde(default)]
     status: String,
     country_iso_alpha2: Option<String>,
+    #[serde(default)]
+    phone_number_type: Option<String>,
     customer_reference: Option<String>,
 }
 
@@ -421,6 +444,7 @@ impl PhoneNumberWire {
             status: number_status(&self.status),
             number: self.phone_number,
             country: self.country_iso_alpha2,
+            number_type: self.phone_number_type.as_deref().and_then(NumberType::parse),
             customer_reference: self.customer_reference,
         }
     }

@@ -149,6 +149,8 @@ pub struct OwnedNumber {
     pub number: String,
     pub status: NumberStatus,
     pub country: Option<String>,
+    /// When the carrier says (Telnyx `phone_number_type`).
+    pub number_type: Option<NumberType>,
     pub customer_reference: Option<String>,
 }
 

@@ -22,7 +22,7 @@ pub const MAX_IMPORT: u64 = 2_000_000;
 const CHUNK: usize = 20_000;
 
 /// Records `range` in `tenant`'s pool; false when it overlaps another tenant's.
-async fn add_pool_range(tx: &mut PgConnection, tenant: Uuid, range: &NumberRange) -> ApiResult<bool> {
+pub(crate) async fn add_pool_range(tx: &mut PgConnection, tenant: Uuid, range: &NumberRange) -> ApiResult<bool> {
     sqlx::query("SAVEPOINT pool_range").execute(&mut *tx).await?;
     let res = sqlx::query("INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1, int8range($2, $3, '[]'))")
         .bind(tenant)

@@ -1,6 +1,7 @@
 //! Business rules, independent of HTTP: the REST handlers (and later GraphQL)
 //! call these, so no rule exists twice.
 
+pub mod carrier_jobs;
 pub mod claim;
 pub mod csv;
 pub mod feed_tokens;
@@ -9,7 +10,10 @@ pub mod idempotency;
 pub mod inventory;
 pub mod lifecycle;
 pub mod numbers;
+pub mod orders;
+pub mod orphans;
 pub mod provisioning;
+pub mod reconcile;
 pub mod schema;
 pub mod tenants;
 pub mod view;

@@ -126,19 +126,27 @@ pub async fn patch(state: &AppState, number: E164, p: InventoryPatch, key: Optio
 }
 
 /// Removes a number from the inventory for good; refused while a tenant
-/// holds it allocated or reserved.
-pub async fn delete(state: &AppState, number: E164, key: Option<&Key>) -> ApiResult<()> {
+/// holds it allocated or reserved, while its carrier order is pending, and
+/// (without `force`) while it is cooling down or aging, when its tenant may
+/// still reclaim it. An `inventory` or `managed` number of a configured
+/// carrier is released there too: the disconnect is a carrier job written in
+/// this transaction (the worker calls the carrier). `local` and `mdn`
+/// numbers are the tenant's own: the carrier is never called for them.
+pub async fn delete(state: &AppState, number: E164, force: bool, key: Option<&Key>) -> ApiResult<()> {
     let mut tx = state.db.operator.begin().await?;
     // a retried delete whose first answer was lost succeeds again rather
     // than answering 404 for the number it removed
     if idempotency::repeat_stored::<()>(&mut tx, None, key).await?.is_some() {
         return Ok(());
     }
-    let row = sqlx::query("SELECT status, tenant_id FROM numbers WHERE e164 = $1 FOR UPDATE")
-        .bind(number.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
+    let row = sqlx::query(
+        "SELECT status, tenant_id, provider, carrier_module, provisioning_status FROM numbers
+         WHERE e164 = $1 FOR UPDATE",
+    )
+    .bind(number.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("{number} is not in the inventory")))?;
     let status: String = row.get("status");
     if status == "allocated" || status == "reserved" {
         return Err(ApiError::new(
@@ -146,8 +154,43 @@ pub async fn delete(state: &AppState, number: E164, key: Option<&Key>) -> ApiRes
             format!("{number} is {status}; it can be deleted once released (or disable it first)"),
         ));
     }
+    if row.get::<String, _>("provisioning_status") == "pending" {
+        return Err(ApiError::new(
+            ProblemType::OrderPending,
+            format!("{number} is being ordered from its carrier; delete it once the order completed"),
+        ));
+    }
+    if !force && status == "cooldown" {
+        return Err(ApiError::new(
+            ProblemType::InCooldown,
+            format!(
+                "{number} is cooling down and its tenant may still reclaim it; add ?force=true to delete it anyway"
+            ),
+        ));
+    }
+    if !force && status == "aging" {
+        return Err(ApiError::new(
+            ProblemType::ReclaimWindowOpen,
+            format!("{number} is in its reclaim window and its tenant may still reclaim it; add ?force=true to delete it anyway"),
+        ));
+    }
+    let provider: String = row.get("provider");
+    let module: String = row.get("carrier_module");
+    let at_carrier =
+        matches!(module.as_str(), "inventory" | "managed") && super::orders::carrier(state, &provider).is_some();
     sqlx::query("DELETE FROM numbers WHERE e164 = $1").bind(number.to_string()).execute(&mut *tx).await?;
-    let change = Change { number, tenant: row.get("tenant_id"), detail: serde_json::json!({ "from_status": status }) };
+    if at_carrier {
+        sqlx::query("INSERT INTO carrier_jobs (kind, carrier, e164) VALUES ('disconnect', $1, $2)")
+            .bind(&provider)
+            .bind(number.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let detail = serde_json::json!({
+        "from_status": status, "forced": force, "carrier_module": module,
+        "disconnect_at_carrier": at_carrier.then_some(&provider),
+    });
+    let change = Change { number, tenant: row.get("tenant_id"), detail };
     let id = outbox::record(&mut tx, "operator", "inventory.delete", &[change]).await?;
     idempotency::keep(&mut tx, None, key, 204, &(), id).await?;
     tx.commit().await?;

@@ -117,6 +117,14 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
     let feed_id = f["id"].as_str().unwrap().to_owned();
     let tenant_id = t.id;
     let nobody = Uuid::new_v4();
+    // orphans as a reconciliation would have found them
+    sqlx::query(
+        "INSERT INTO carrier_orphans (carrier, e164, country, carrier_status)
+         VALUES ('sim', '+15550009040', 'US', 'active'), ('sim', '+15550009041', 'US', 'active')",
+    )
+    .execute(&app.state.db.operator)
+    .await
+    .unwrap();
 
     let case = |method: Method, doc_path, path: String, token: &String, body, other, status, repeat| Case {
         method,
@@ -308,7 +316,63 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             StatusCode::NO_CONTENT,
             Replays,
         ),
+        // the carrier is never called here: no job worker runs
+        case(
+            Method::POST,
+            "/v1/orders",
+            "/v1/orders".into(),
+            &op,
+            Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009030"] })),
+            ("/v1/orders".into(), Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009031"] }))),
+            StatusCode::ACCEPTED,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/reconciliations",
+            "/v1/reconciliations".into(),
+            &op,
+            Body::None,
+            ("/v1/orders".into(), Body::Json(json!({ "carrier": "sim", "numbers": ["+15550009032"] }))),
+            StatusCode::ACCEPTED,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/orphans/{number}/adopt",
+            "/v1/orphans/%2B15550009040/adopt".into(),
+            &op,
+            Body::None,
+            ("/v1/orphans/%2B15550009041/adopt".into(), Body::None),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/orphans/{number}/disconnect",
+            "/v1/orphans/%2B15550009041/disconnect".into(),
+            &op,
+            Body::None,
+            ("/v1/orphans/%2B15550009040/disconnect".into(), Body::None),
+            StatusCode::ACCEPTED,
+            Replays,
+        ),
     ]
+}
+
+/// An app with a carrier `sim` that is never called: orders are accepted,
+/// and no job worker places them.
+async fn spawn_app_with_carrier() -> TestApp {
+    use didroute_control_plane::carriers::{CarrierConfig, CarrierKind};
+    let carriers = vec![CarrierConfig {
+        name: "sim".into(),
+        kind: CarrierKind::Telnyx,
+        base_url: "http://127.0.0.1:9".into(),
+        token: "never-used-token".into(),
+    }];
+    let settings =
+        didroute_control_plane::config::Settings { carriers, carrier_job_interval: None, ..crate::helpers::settings() };
+    crate::helpers::spawn_app_with(settings).await
 }
 
 /// Every POST, PATCH and DELETE `/openapi.json` documents.
@@ -328,7 +392,7 @@ async fn changes_documented(app: &TestApp) -> (Value, BTreeSet<(String, String)>
 
 #[tokio::test]
 async fn every_change_replays_its_first_answer_and_refuses_a_reused_key() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_carrier().await;
     let t = app.tenant("keyed").await;
     let cases = cases(&app, &t).await;
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 30] = [
+const CONTRACT: [(&str, &str); 38] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
     ("patch", "/v1/tenants/{id}"),
@@ -22,6 +22,14 @@ const CONTRACT: [(&str, &str); 30] = [
     ("get", "/v1/feed-tokens"),
     ("delete", "/v1/feed-tokens/{id}"),
     ("get", "/v1/carriers"),
+    ("get", "/v1/carriers/{carrier}/available-numbers"),
+    ("post", "/v1/orders"),
+    ("get", "/v1/orders/{id}"),
+    ("post", "/v1/reconciliations"),
+    ("get", "/v1/reconciliations/latest"),
+    ("get", "/v1/orphans"),
+    ("post", "/v1/orphans/{number}/adopt"),
+    ("post", "/v1/orphans/{number}/disconnect"),
     ("post", "/v1/inventory"),
     ("get", "/v1/inventory"),
     ("patch", "/v1/inventory/{number}"),
@@ -148,7 +156,7 @@ async fn numbers_and_text_fields_document_what_the_server_accepts() {
             }
         }
     }
-    assert_eq!(number_params, 8, "routes with a {{number}}");
+    assert_eq!(number_params, 10, "routes with a {{number}}");
     let schemas = &doc["components"]["schemas"];
     // a field of the schema or of a part of it (`allOf`, from a flattened
     // struct); an optional field is `oneOf: [null, schema]`

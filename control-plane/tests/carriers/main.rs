@@ -4,6 +4,9 @@
 mod api;
 mod faults;
 mod flows;
+mod orders;
+mod reconcile;
+mod release;
 mod scale;
 mod sim;
 mod standalone;

@@ -12,6 +12,7 @@ pub mod import;
 pub mod lookup;
 pub mod money;
 pub mod number;
+pub mod order;
 pub mod tenant;
 
 pub use carrier::{CarrierView, Carriers};
@@ -22,6 +23,10 @@ pub use money::{Price, PriceError, PRICE_PATTERN, PRICE_SCALE};
 pub use number::{
     AvailableNumber, AvailablePage, Cancelled, Claimed, InventoryItem, InventoryPage, NumberChanged, NumberView,
     NumbersPage, Patched, Released,
+};
+pub use order::{
+    CarrierNumber, CarrierNumbers, CarrierReconciliation, NewOrder, OrderAccepted, OrderCriteria, OrderView,
+    OrderedNumber, Orphan, OrphanCost, OrphanDisconnect, Orphans, ReconciliationAccepted, ReconciliationView,
 };
 pub use tenant::{
     ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,

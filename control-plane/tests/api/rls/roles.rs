@@ -13,7 +13,16 @@ use super::world::{world, TENANT_TABLES};
 const NON_TENANT_TABLES: [&str; 1] = ["_sqlx_migrations"];
 /// Tables with row-level security that only the operator uses (no tenant
 /// owns a row): the app role has no privilege and no policy on them.
-const OPERATOR_ONLY_TABLES: [&str; 2] = ["didroute_lineage", "feed_tokens"];
+const OPERATOR_ONLY_TABLES: [&str; 8] = [
+    "carrier_jobs",
+    "carrier_orders",
+    "carrier_orphans",
+    "didroute_lineage",
+    "feed_tokens",
+    "job_leases",
+    "job_runs",
+    "reconciliations",
+];
 /// SECURITY DEFINER functions reviewed as safe, with their owner. Such a
 /// function runs with its owner's rights, RLS included, so every one must be
 /// reviewed and listed here by exact signature; R1 also checks that each is

@@ -1,0 +1,462 @@
+//! The carrier job worker: the only code that changes anything at a carrier.
+//!
+//! Jobs are rows of `carrier_jobs`, written by a request in the same
+//! transaction as its state change (an order and its pending numbers, a
+//! hard delete). A worker claims one due job with `FOR UPDATE SKIP LOCKED`,
+//! calls the carrier while holding it, and commits the outcome (numbers
+//! active or failed, the order's state, the job's next attempt) in that same
+//! transaction. A worker that dies mid-call holds nothing: its connection
+//! closes, the row lock goes, and the next worker takes the job up.
+//!
+//! Every instance runs a worker and needs no job lease: `SKIP LOCKED` hands
+//! each job to one of them at a time.
+//!
+//! Placing an order is the one call that is not idempotent, so it is made
+//! idempotent here: the order carries our order id as `customer_reference`,
+//! and before placing it a worker asks the carrier for orders with that
+//! reference. An earlier attempt whose answer (or whose commit) was lost is
+//! found and followed instead of being placed twice.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use didroute_shared::wire::OrderCriteria;
+use didroute_shared::{Country, E164};
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use super::orders::{insert_pending, query_of, Incoming};
+use crate::carriers::{Carrier, CarrierError, Order, OrderRequest, OrderStatus};
+use crate::outbox::{self, Change};
+use crate::state::AppState;
+
+/// Longest wait between two attempts of a failing job.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// What became of one attempt at a job.
+#[derive(Debug)]
+enum Outcome {
+    /// Nothing more to do.
+    Done,
+    /// Ended without success; kept for the operator with its error.
+    Dead(String),
+    /// Not finished (an order still pending at the carrier): look again
+    /// after one interval, no failure counted.
+    Wait,
+    /// The carrier failed; try again after a backoff.
+    Retry { error: String, at_least: Option<Duration> },
+}
+
+impl Outcome {
+    fn retry(e: &CarrierError) -> Self {
+        let at_least = match e {
+            CarrierError::RateLimited { retry_after } => *retry_after,
+            CarrierError::CircuitOpen { retry_in, .. } => Some(*retry_in),
+            _ => None,
+        };
+        Outcome::Retry { error: e.to_string(), at_least }
+    }
+}
+
+/// The wait before the next attempt after `attempts` failures: doubling from
+/// `base`, capped, jittered so instances do not retry in step.
+fn backoff(base: Duration, attempts: i32, at_least: Option<Duration>) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempts.clamp(0, 16)).min(MAX_BACKOFF);
+    let jittered = exp.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.5..=1.0));
+    jittered.max(at_least.unwrap_or_default())
+}
+
+/// Runs due jobs every `interval` until the task is dropped.
+pub async fn run_forever(state: AppState, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            match run_one(&state, interval).await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "carrier job failed; retrying next tick");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Claims one due job, runs it and commits its outcome; false when none is due.
+pub async fn run_one(state: &AppState, interval: Duration) -> anyhow::Result<bool> {
+    let mut tx = state.db.operator.begin().await?;
+    let Some(job) = sqlx::query(
+        "SELECT id, kind, carrier, order_id, e164, attempts FROM carrier_jobs
+         WHERE state = 'queued' AND next_attempt_at <= now()
+         ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(false);
+    };
+    let id: i64 = job.get("id");
+    let kind: String = job.get("kind");
+    let name: String = job.get("carrier");
+    let attempts: i32 = job.get("attempts");
+    let carrier = super::orders::carrier(state, &name).cloned();
+    let mut outbox_id = None;
+    let outcome = match (&carrier, kind.as_str()) {
+        (None, _) => {
+            Outcome::Retry { error: format!("carrier {name} is not configured in this instance"), at_least: None }
+        }
+        (Some(c), "order") => {
+            let order: Uuid = job.get("order_id");
+            let (outcome, written) = order_step(&mut tx, c.as_ref(), order).await?;
+            outbox_id = written;
+            outcome
+        }
+        (Some(c), _) => {
+            let number: String = job.get("e164");
+            disconnect_step(c.as_ref(), &number).await
+        }
+    };
+    match &outcome {
+        Outcome::Done => {
+            sqlx::query("UPDATE carrier_jobs SET state = 'done', updated_at = now() WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Outcome::Dead(error) => {
+            tracing::warn!(job = id, %kind, carrier = %name, %error, "carrier job gave up");
+            sqlx::query("UPDATE carrier_jobs SET state = 'dead', last_error = $2, updated_at = now() WHERE id = $1")
+                .bind(id)
+                .bind(error)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Outcome::Wait => {
+            sqlx::query(
+                "UPDATE carrier_jobs SET next_attempt_at = now() + make_interval(secs => $2), updated_at = now()
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(interval.as_secs_f64())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Outcome::Retry { error, at_least } => {
+            let wait = backoff(interval, attempts, *at_least);
+            tracing::info!(job = id, %kind, carrier = %name, attempts = attempts + 1, ?wait, %error, "carrier job will retry");
+            sqlx::query(
+                "UPDATE carrier_jobs SET attempts = attempts + 1, last_error = $2,
+                        next_attempt_at = now() + make_interval(secs => $3), updated_at = now()
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(error)
+            .bind(wait.as_secs_f64())
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    if let Some(o) = outbox_id {
+        state.advance_head(outbox::sequence(&state.db.operator, o).await?);
+    }
+    Ok(true)
+}
+
+async fn disconnect_step(carrier: &dyn Carrier, number: &str) -> Outcome {
+    match carrier.disconnect(number).await {
+        // not owned any more: what a disconnect wants
+        Ok(()) | Err(CarrierError::NotFound(_)) => {
+            tracing::info!(carrier = carrier.name(), number, "number disconnected at the carrier");
+            Outcome::Done
+        }
+        Err(e @ CarrierError::Rejected { .. }) => Outcome::Dead(e.to_string()),
+        Err(e) => Outcome::retry(&e),
+    }
+}
+
+/// One step of an order: place it (once), or follow it to its end.
+async fn order_step(tx: &mut PgConnection, carrier: &dyn Carrier, id: Uuid) -> anyhow::Result<(Outcome, Option<i64>)> {
+    let row = sqlx::query(
+        "SELECT status, carrier_order_id, numbers, criteria, quantity, carrier_module, tenant_id
+         FROM carrier_orders WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let status: String = row.get("status");
+    if status == "completed" || status == "failed" {
+        return Ok((Outcome::Done, None));
+    }
+    let reference = id.to_string();
+    let carrier_order: Option<String> = row.get("carrier_order_id");
+    let order = match carrier_order {
+        Some(carrier_id) => match carrier.order_status(&carrier_id).await {
+            Ok(o) => o,
+            Err(CarrierError::NotFound(_)) => {
+                // the carrier lost the order: forget it, so the next attempt
+                // looks it up by reference and places it again if it is gone
+                sqlx::query("UPDATE carrier_orders SET carrier_order_id = NULL, updated_at = now() WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let error = format!("the carrier does not know order {carrier_id} any more");
+                return Ok((Outcome::Retry { error, at_least: None }, None));
+            }
+            Err(e) => return Ok((Outcome::retry(&e), None)),
+        },
+        None => {
+            // an earlier attempt may have reached the carrier and lost its answer
+            let earlier = match carrier.find_orders(&reference).await {
+                Ok(found) => found.into_iter().next(),
+                Err(e) => return Ok((Outcome::retry(&e), None)),
+            };
+            let mut priced = HashMap::new();
+            let placed = match earlier {
+                Some(o) => {
+                    tracing::info!(order = %id, carrier_order = %o.id, "found the order an earlier attempt placed");
+                    o
+                }
+                None => {
+                    let numbers = match choose(tx, carrier, &row, &mut priced).await? {
+                        Ok(n) => n,
+                        Err(outcome) => {
+                            if let Outcome::Dead(error) = &outcome {
+                                return Ok((fail_order(tx, id, error).await?, None));
+                            }
+                            return Ok((outcome, None));
+                        }
+                    };
+                    let req = OrderRequest { numbers, customer_reference: Some(reference.clone()) };
+                    match carrier.order(&req).await {
+                        Ok(o) => o,
+                        Err(e @ (CarrierError::Rejected { .. } | CarrierError::NotFound(_))) => {
+                            let named: Vec<String> = row.get("numbers");
+                            let error = e.to_string();
+                            let written = fail_numbers(tx, id, &named).await?;
+                            return Ok((fail_order(tx, id, &error).await?, written));
+                        }
+                        // maybe placed: the next attempt looks it up first
+                        Err(e) => return Ok((Outcome::retry(&e), None)),
+                    }
+                }
+            };
+            let written = record_placed(tx, id, &row, &placed, &priced).await?;
+            if placed.status == OrderStatus::Pending {
+                return Ok((Outcome::Wait, written));
+            }
+            let (outcome, more) = complete(tx, id, &placed).await?;
+            return Ok((outcome, more.or(written)));
+        }
+    };
+    if order.status == OrderStatus::Pending {
+        return Ok((Outcome::Wait, None));
+    }
+    complete(tx, id, &order).await
+}
+
+/// The numbers to order: those named, or as many of the carrier's stock
+/// matching the criteria as asked for (none already in the inventory).
+async fn choose(
+    tx: &mut PgConnection,
+    carrier: &dyn Carrier,
+    row: &sqlx::postgres::PgRow,
+    priced: &mut HashMap<String, Incoming>,
+) -> anyhow::Result<Result<Vec<String>, Outcome>> {
+    let criteria: Option<serde_json::Value> = row.get("criteria");
+    let Some(criteria) = criteria else { return Ok(Ok(row.get("numbers"))) };
+    let criteria: OrderCriteria = serde_json::from_value(criteria)?;
+    let quantity = row.get::<Option<i32>, _>("quantity").unwrap_or(1) as usize;
+    // a few more than asked, in case some are in the inventory already
+    let query = query_of(&criteria, (quantity as u32 * 2 + 10).min(super::orders::MAX_SEARCH))
+        .map_err(|e| anyhow::anyhow!("stored criteria: {e}"))?;
+    let found = match carrier.search(&query).await {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(Outcome::retry(&e))),
+    };
+    let candidates: Vec<String> = found.iter().map(|n| n.number.clone()).collect();
+    let held: Vec<String> = sqlx::query_scalar("SELECT e164 FROM numbers WHERE e164 = ANY($1)")
+        .bind(&candidates)
+        .fetch_all(&mut *tx)
+        .await?;
+    let country = Country::parse(&criteria.country).map_err(|e| anyhow::anyhow!("stored criteria: {e}"))?;
+    for n in found.into_iter().filter(|n| !held.contains(&n.number)).take(quantity) {
+        let Ok(number) = E164::parse(&n.number) else { continue };
+        priced.insert(
+            n.number.clone(),
+            Incoming {
+                number,
+                country,
+                number_type: n.number_type.or(query.number_type).map_or("local", |t| t.as_str()),
+                monthly_cost: n.monthly_cost.map(|d| d.to_string()),
+                currency: n.currency,
+            },
+        );
+    }
+    if priced.len() < quantity {
+        return Ok(Err(Outcome::Dead(format!(
+            "the carrier has {} numbers matching the criteria that are not in the inventory; {quantity} were asked for",
+            priced.len()
+        ))));
+    }
+    Ok(Ok(priced.keys().cloned().collect()))
+}
+
+/// The carrier took the order: remember its id, and put the numbers of an
+/// order by criteria into the inventory as pending.
+async fn record_placed(
+    tx: &mut PgConnection,
+    id: Uuid,
+    row: &sqlx::postgres::PgRow,
+    placed: &Order,
+    priced: &HashMap<String, Incoming>,
+) -> anyhow::Result<Option<i64>> {
+    let criteria: Option<serde_json::Value> = row.get("criteria");
+    let mut written = None;
+    let numbers: Vec<String> = placed.numbers.iter().map(|n| n.number.clone()).collect();
+    if let Some(criteria) = criteria {
+        let criteria: OrderCriteria = serde_json::from_value(criteria)?;
+        let country = Country::parse(&criteria.country).map_err(|e| anyhow::anyhow!("stored criteria: {e}"))?;
+        let mut incoming = Vec::new();
+        for n in &numbers {
+            let number = E164::parse(n).map_err(|e| anyhow::anyhow!("carrier number {n}: {e}"))?;
+            incoming.push(match priced.get(n) {
+                Some(p) => Incoming {
+                    number,
+                    country: p.country,
+                    number_type: p.number_type,
+                    monthly_cost: p.monthly_cost.clone(),
+                    currency: p.currency.clone(),
+                },
+                None => Incoming {
+                    number,
+                    country,
+                    number_type: criteria
+                        .number_type
+                        .as_deref()
+                        .and_then(crate::carriers::NumberType::parse)
+                        .map_or("local", |t| t.as_str()),
+                    monthly_cost: None,
+                    currency: None,
+                },
+            });
+        }
+        let carrier: String =
+            sqlx::query_scalar("SELECT carrier FROM carrier_orders WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+        let module: String = row.get("carrier_module");
+        let tenant: Option<Uuid> = row.get("tenant_id");
+        written = insert_pending(tx, id, &carrier, &module, tenant, &incoming)
+            .await
+            .map_err(|e| anyhow::anyhow!("recording the numbers of order {id}: {e}"))?;
+    }
+    sqlx::query(
+        "UPDATE carrier_orders SET carrier_order_id = $2, status = 'placed',
+                numbers = CASE WHEN criteria IS NULL THEN numbers ELSE $3 END, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&placed.id)
+    .bind(&numbers)
+    .execute(&mut *tx)
+    .await?;
+    tracing::info!(order = %id, carrier_order = %placed.id, numbers = numbers.len(), "order placed at the carrier");
+    Ok(written)
+}
+
+/// The carrier ended the order: each number active or failed.
+async fn complete(tx: &mut PgConnection, id: Uuid, order: &Order) -> anyhow::Result<(Outcome, Option<i64>)> {
+    let named: Vec<String> =
+        sqlx::query_scalar("SELECT numbers FROM carrier_orders WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+    let succeeded: Vec<String> = order
+        .numbers
+        .iter()
+        .filter(|n| n.status == OrderStatus::Success && named.contains(&n.number))
+        .map(|n| n.number.clone())
+        .collect();
+    let failed: Vec<String> = named.iter().filter(|n| !succeeded.contains(n)).cloned().collect();
+    let activated: Vec<String> = sqlx::query_scalar(
+        "UPDATE numbers SET provisioning_status = 'active'
+         WHERE e164 = ANY($1) AND provisioning_status = 'pending' RETURNING e164",
+    )
+    .bind(&succeeded)
+    .fetch_all(&mut *tx)
+    .await?;
+    let changes: Vec<Change> = activated
+        .iter()
+        .filter_map(|n| E164::parse(n).ok())
+        .map(|number| Change {
+            number,
+            tenant: None,
+            detail: serde_json::json!({ "order_id": id, "provisioning_status": "active" }),
+        })
+        .collect();
+    let mut written = outbox::record(tx, "carrier", "order.active", &changes).await?;
+    if let Some(w) = fail_numbers(tx, id, &failed).await? {
+        written = Some(w);
+    }
+    let status = if failed.is_empty() { "completed" } else { "failed" };
+    let error = (!failed.is_empty()).then(|| format!("the carrier did not provide {}", failed.join(", ")));
+    sqlx::query(
+        "UPDATE carrier_orders SET status = $2, last_error = $3, completed_at = now(), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(&error)
+    .execute(&mut *tx)
+    .await?;
+    tracing::info!(order = %id, carrier_order = %order.id, active = activated.len(), failed = failed.len(), "order complete");
+    Ok((Outcome::Done, written))
+}
+
+/// Pending numbers of an order that will not be provided: `purchase_failed`
+/// and disabled (never allocatable; the operator may delete them).
+async fn fail_numbers(tx: &mut PgConnection, id: Uuid, numbers: &[String]) -> anyhow::Result<Option<i64>> {
+    let failed: Vec<String> = sqlx::query_scalar(
+        "UPDATE numbers SET provisioning_status = 'purchase_failed', status = 'disabled'
+         WHERE e164 = ANY($1) AND provisioning_status = 'pending' AND status = 'available' RETURNING e164",
+    )
+    .bind(numbers)
+    .fetch_all(&mut *tx)
+    .await?;
+    let changes: Vec<Change> = failed
+        .iter()
+        .filter_map(|n| E164::parse(n).ok())
+        .map(|number| Change {
+            number,
+            tenant: None,
+            detail: serde_json::json!({ "order_id": id, "provisioning_status": "purchase_failed" }),
+        })
+        .collect();
+    Ok(outbox::record(tx, "carrier", "order.failed", &changes).await?)
+}
+
+async fn fail_order(tx: &mut PgConnection, id: Uuid, error: &str) -> anyhow::Result<Outcome> {
+    sqlx::query(
+        "UPDATE carrier_orders SET status = 'failed', last_error = $2, completed_at = now(), updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    tracing::warn!(order = %id, %error, "order failed");
+    Ok(Outcome::Dead(error.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_honours_the_carrier() {
+        let base = Duration::from_millis(100);
+        assert!(backoff(base, 0, None) <= base);
+        assert!(backoff(base, 3, None) >= Duration::from_millis(400));
+        assert!(backoff(base, 40, None) <= MAX_BACKOFF);
+        assert!(backoff(base, 0, Some(Duration::from_secs(2))) >= Duration::from_secs(2));
+    }
+}
