@@ -13,7 +13,7 @@ use crate::status::FeedStatus;
 /// (`DIDROUTE_LOOKUP_MAX_CONNECTIONS`): far more than a load balancer or a
 /// prewarmer pool opens, few enough that the connections served keep a
 /// bounded latency when more arrive (BENCHMARKS.md, O2).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 2_048;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
 
 #[derive(Debug)]
 pub struct App {
@@ -30,7 +30,7 @@ pub struct App {
     /// The lineage of the history the snapshot holds (recorded beside a
     /// snapshot file, reported by `/v1/snapshot`); None until one is seen.
     lineage: std::sync::Mutex<Option<uuid::Uuid>>,
-    /// Connections served at once; more are answered 503 and closed.
+    /// Connections served at once; more wait to be accepted.
     max_connections: usize,
 }
 

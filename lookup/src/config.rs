@@ -97,10 +97,11 @@ pub struct Config {
     #[arg(long, env = "DIDROUTE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
 
-    /// Connections served at once. Past it a new connection is answered 503
-    /// `overloaded` (Retry-After: 1) and closed, so the connections being
-    /// served keep their latency when more clients come than the node can
-    /// take (BENCHMARKS.md, O2); a load balancer retries on another node.
+    /// Connections served at once. At the limit the node stops accepting
+    /// until one ends (new ones wait in the kernel's accept queue), so the
+    /// connections served keep a bounded latency when more clients come than
+    /// the node can take (BENCHMARKS.md, O2); a load balancer's connect
+    /// timeout moves the others to another node.
     #[arg(long, env = "DIDROUTE_LOOKUP_MAX_CONNECTIONS", default_value_t = crate::app::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 

@@ -45,9 +45,11 @@ pub struct Metrics {
     /// (another lineage, the same position with other content, a head behind
     /// the node).
     pub lineage_mismatch: IntCounter,
-    /// Connections answered 503 `overloaded` because the node already served
-    /// `DIDROUTE_LOOKUP_MAX_CONNECTIONS`.
-    pub connections_shed: IntCounter,
+    /// Connections open now, and how often they reached
+    /// `DIDROUTE_LOOKUP_MAX_CONNECTIONS` (the node then stops accepting until
+    /// one ends).
+    pub connections: IntGauge,
+    pub connection_limit_reached: IntCounter,
     pub snapshot_builds: IntCounter,
     pub build_seconds: Histogram,
     pub overlay_entries: IntGauge,
@@ -167,10 +169,11 @@ impl Metrics {
                 "didroute_lookup_lineage_mismatch_total",
                 "Pages refused because the event source diverged from the history this node holds.",
             ),
-            connections_shed: counter(
+            connections: gauge(&r, "didroute_lookup_connections", "Connections open now."),
+            connection_limit_reached: counter(
                 &r,
-                "didroute_lookup_connections_shed_total",
-                "Connections answered 503 overloaded because the node served its maximum already.",
+                "didroute_lookup_connection_limit_reached_total",
+                "Times the open connections reached the limit (accepting pauses until one ends).",
             ),
             snapshot_builds: counter(
                 &r,
