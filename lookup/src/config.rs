@@ -100,8 +100,10 @@ pub struct Config {
     /// Connections served at once. At the limit the node stops accepting
     /// until one ends (new ones wait in the kernel's accept queue), so the
     /// connections served keep a bounded latency when more clients come than
-    /// the node can take (BENCHMARKS.md, O2); a load balancer's connect
-    /// timeout moves the others to another node.
+    /// the node can take (BENCHMARKS.md, O2). The kernel still completes
+    /// their handshake, so a load balancer needs a request timeout, not only
+    /// a connect timeout, to move them elsewhere; its health checks queue too,
+    /// which marks a saturated node unhealthy.
     #[arg(long, env = "DIDROUTE_LOOKUP_MAX_CONNECTIONS", default_value_t = crate::app::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 

@@ -270,6 +270,10 @@ async fn attributes_reach_the_lookup_node_and_are_checked() {
     assert_refused(s, &p, "invalid-attributes", "not a number");
     let (s, p) = remap(&app, &t, "+15550008000", json!({ "attributes": { "k": "x".repeat(2000) } })).await;
     assert_refused(s, &p, "invalid-attributes", "more than the 1024 allowed");
+    // under 1 KiB as sent, though jsonb writes each 1e300 out in 301 digits
+    let big_numbers: Value = serde_json::from_str(&format!("{{\"w\":[{}]}}", vec!["1e300"; 20].join(","))).unwrap();
+    let (s, changed) = remap(&app, &t, "+15550008000", json!({ "attributes": big_numbers })).await;
+    assert_eq!(s, StatusCode::OK, "attributes the service accepts are stored: {changed}");
     let (s, changed) = remap(&app, &t, "+15550008000", json!({ "attributes": { "voice": "verse" } })).await;
     assert_eq!(s, StatusCode::OK, "{changed}");
     let route = lookup(&app, &node, "+15550008000", changed["seq"].as_u64().unwrap()).await;
