@@ -33,6 +33,10 @@ use crate::state::AppState;
 /// Longest wait between two attempts of a failing job.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// Failed attempts after which a job is given up (dead, kept with its last
+/// error for the operator): at the capped backoff, about a day and a half.
+pub const MAX_ATTEMPTS: i32 = 500;
+
 /// What became of one attempt at a job.
 #[derive(Debug)]
 enum Outcome {
@@ -110,14 +114,46 @@ pub async fn run_one(state: &AppState, interval: Duration) -> anyhow::Result<boo
         }
         (Some(c), "order") => {
             let order: Uuid = job.get("order_id");
-            let (outcome, written) = order_step(&mut tx, c.as_ref(), order).await?;
-            outbox_id = written;
-            outcome
+            // A step that fails (a database error, a carrier answer that
+            // breaks a rule) is undone alone, and the job is retried after a
+            // backoff like a carrier failure: left as it was, it would stay
+            // first in line and block every other job on every instance.
+            let mut step = sqlx::Acquire::begin(&mut *tx).await?;
+            match order_step(&mut step, c.as_ref(), order).await {
+                Ok((outcome, written)) => {
+                    step.commit().await?;
+                    outbox_id = written;
+                    outcome
+                }
+                Err(error) => {
+                    step.rollback().await?;
+                    Outcome::Retry { error: format!("{error:#}"), at_least: None }
+                }
+            }
         }
         (Some(c), _) => {
             let number: String = job.get("e164");
-            disconnect_step(c.as_ref(), &number).await
+            // A number back in the inventory since the job was written (re-
+            // imported, adopted, ordered again) is in use: releasing it at the
+            // carrier would cut it off. Locked so it cannot come back while
+            // the carrier is called.
+            let back: Option<String> = sqlx::query_scalar("SELECT status FROM numbers WHERE e164 = $1 FOR SHARE")
+                .bind(&number)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match back {
+                Some(status) => Outcome::Dead(format!(
+                    "{number} is in the inventory again ({status}); not disconnected at the carrier"
+                )),
+                None => disconnect_step(c.as_ref(), &number).await,
+            }
         }
+    };
+    let outcome = match outcome {
+        Outcome::Retry { error, .. } if attempts + 1 >= MAX_ATTEMPTS => {
+            Outcome::Dead(format!("gave up after {MAX_ATTEMPTS} attempts: {error}"))
+        }
+        other => other,
     };
     match &outcome {
         Outcome::Done => {

@@ -99,3 +99,41 @@ async fn a_number_its_tenant_may_reclaim_needs_force_to_be_deleted() {
     let (s, b) = app.op(Method::DELETE, "/v1/inventory/%2B15550007000?force=maybe", None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
 }
+
+#[tokio::test]
+async fn a_stale_disconnect_never_releases_a_number_back_in_the_inventory() {
+    let sim = Sim::start();
+    let app = spawn_app_with(with_sim(&sim)).await;
+    let n = "+15552000230";
+    let id = order(&app, json!({ "carrier": "sim", "numbers": [n] })).await;
+    assert_eq!(
+        order_reaches(&app, &id, &["completed", "failed"], Duration::from_secs(20)).await["status"],
+        "completed"
+    );
+    // a disconnect written by an earlier hard delete, run only now that the
+    // number is back in the inventory (re-imported, adopted or ordered again)
+    let job: i64 = sqlx::query_scalar(
+        "INSERT INTO carrier_jobs (kind, carrier, e164) VALUES ('disconnect', 'sim', $1) RETURNING id",
+    )
+    .bind(n)
+    .fetch_one(&app.state.db.operator)
+    .await
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let (state, error) = loop {
+        let (state, error): (String, Option<String>) =
+            sqlx::query_as("SELECT state, last_error FROM carrier_jobs WHERE id = $1")
+                .bind(job)
+                .fetch_one(&app.state.db.operator)
+                .await
+                .unwrap();
+        if state != "queued" || tokio::time::Instant::now() > deadline {
+            break (state, error);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(state, "dead", "the job is given up, not run");
+    assert!(error.as_deref().unwrap_or_default().contains("in the inventory again"), "{error:?}");
+    let carrier = sim.carrier(fast_settings());
+    carrier.number_status(n).await.expect("still owned at the carrier");
+}
