@@ -28,7 +28,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::idempotency::{self, Answer, Key};
-use crate::carriers::{Carrier, NumberStatus, OwnedNumber, PageRequest, SearchQuery};
+use crate::carriers::{Carrier, CarrierError, NumberStatus, OwnedNumber, PageRequest, SearchQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::lease::Lease;
 use crate::outbox::{self, Change};
@@ -214,18 +214,51 @@ pub async fn run_due(state: &AppState, every: Option<Duration>, lease: Option<&L
     Ok(Some(id))
 }
 
-/// Every number `carrier`'s account lists, with what it says of it.
-async fn owned(carrier: &dyn Carrier) -> anyhow::Result<HashMap<String, OwnedNumber>> {
+/// Every number `carrier`'s account lists, with what it says of it. Under
+/// `lease`, renewed a page at a time: a long listing must not outlive it.
+/// A listing shorter than the total the carrier announced is an error, not
+/// a list of gone numbers (pages shift when numbers go during the listing;
+/// an empty page can be a carrier's hiccup).
+async fn owned(carrier: &dyn Carrier, lease: Option<&Lease>) -> anyhow::Result<HashMap<String, OwnedNumber>> {
     let mut owned = HashMap::new();
     let mut page = 1;
     loop {
+        if let Some(lease) = lease {
+            anyhow::ensure!(
+                lease.begin().await?.is_some(),
+                "another instance took the reconciliation lease over; this run stops"
+            );
+        }
         let p = carrier.owned_numbers(PageRequest { page, size: PAGE }).await?;
         let last = p.is_last();
+        let total = p.total_results;
         owned.extend(p.numbers.into_iter().map(|n| (n.number.clone(), n)));
         if last {
+            if let Some(total) = total {
+                anyhow::ensure!(
+                    owned.len() as u64 >= total,
+                    "the carrier listed {} numbers of the {total} it announced; nothing is withdrawn on an incomplete listing",
+                    owned.len()
+                );
+            }
             return Ok(owned);
         }
         page += 1;
+    }
+}
+
+/// Whether a number missing from the listing is really gone: asked one by
+/// one, so a number the listing skipped keeps its route. A number the
+/// carrier cannot answer for now is left for the next run.
+async fn confirmed_gone(carrier: &dyn Carrier, number: &str) -> bool {
+    match carrier.number_status(number).await {
+        Err(CarrierError::NotFound(_)) => true,
+        Ok(NumberStatus::Deleted | NumberStatus::PurchaseFailed) => true,
+        Ok(_) => false,
+        Err(error) => {
+            tracing::warn!(carrier = carrier.name(), number, %error, "cannot confirm a number gone; left for the next run");
+            false
+        }
     }
 }
 
@@ -235,7 +268,9 @@ async fn reconcile_carrier(
     lease: Option<&Lease>,
 ) -> anyhow::Result<CarrierReconciliation> {
     let name = carrier.name();
-    let owned = owned(carrier).await?;
+    // read before the listing: a number that enters the inventory while the
+    // carrier is listed (an order completing, an import) is not judged on a
+    // listing older than it
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT e164, provisioning_status FROM numbers
          WHERE provider = $1 AND carrier_module IN ('inventory', 'managed')",
@@ -243,6 +278,7 @@ async fn reconcile_carrier(
     .bind(name)
     .fetch_all(&state.db.operator)
     .await?;
+    let owned = owned(carrier, lease).await?;
     let mut gone = Vec::new();
     let mut activate = Vec::new();
     let mut ours = HashSet::with_capacity(rows.len());
@@ -274,15 +310,23 @@ async fn reconcile_carrier(
         orphans.extend(chunk.iter().filter(|n| !held.contains(*n)).cloned());
     }
     orphans.sort_unstable();
-    let cost = record_orphans(state, carrier, &owned, &orphans).await?;
+    let mut confirmed = Vec::with_capacity(gone.len());
+    for number in gone {
+        if confirmed_gone(carrier, &number).await {
+            confirmed.push(number);
+        }
+    }
+    // routes first: orphan bookkeeping (carrier prices into the database)
+    // must not be able to keep a gone number routing
     let mut gone_done = Vec::new();
-    for chunk in gone.chunks(BATCH) {
+    for chunk in confirmed.chunks(BATCH) {
         gone_done.extend(withdraw(state, name, chunk, lease).await?);
     }
     let mut activated = Vec::new();
     for chunk in activate.chunks(BATCH) {
         activated.extend(activate_numbers(state, name, chunk, lease).await?);
     }
+    let cost = record_orphans(state, carrier, &owned, &orphans).await?;
     gone_done.sort_unstable();
     activated.sort_unstable();
     Ok(CarrierReconciliation {
