@@ -139,6 +139,7 @@ fn changes(data: &Dataset, n: usize, seed: u64) -> Vec<ChangeEvent> {
                 route: None,
                 at: OffsetDateTime::UNIX_EPOCH,
                 lineage: None,
+                range: None,
             };
             match rng.below(10) {
                 0..=6 => ChangeEvent { route: Some(other_route(&mut rng, &data.routes[e.route as usize])), ..base },

@@ -8,6 +8,7 @@ mod health;
 mod inventory;
 mod numbers;
 mod observe;
+mod ranges;
 mod tenants;
 pub mod tls;
 
@@ -73,6 +74,8 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(tenants::update))
         .routes(routes!(tenants::create_key, tenants::list_keys))
         .routes(routes!(tenants::revoke_key))
+        .routes(routes!(ranges::create, ranges::list))
+        .routes(routes!(ranges::delete))
         .routes(routes!(feed_tokens::create, feed_tokens::list))
         .routes(routes!(feed_tokens::revoke))
         .routes(routes!(carriers::list))

@@ -10,6 +10,7 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod numbers;
 pub mod provisioning;
+pub mod ranges;
 pub mod schema;
 pub mod tenants;
 pub mod view;

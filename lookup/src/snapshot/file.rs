@@ -320,6 +320,7 @@ impl Snapshot {
             len: held as usize,
             built_at,
             build_time: Default::default(),
+            ranges: Default::default(),
         };
         Ok(Snapshot::from_base(Arc::new(base), seq))
     }

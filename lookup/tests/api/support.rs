@@ -186,7 +186,7 @@ impl FakeFeed {
 
     pub fn event(seq: u64, number: E164, version: u64, route: Option<Route>) -> ChangeEvent {
         let op = if route.is_some() { Op::Upsert } else { Op::Delete };
-        ChangeEvent { seq, number, version, op, route, at: OffsetDateTime::now_utc(), lineage: None }
+        ChangeEvent { seq, number, version, op, route, at: OffsetDateTime::now_utc(), lineage: None, range: None }
     }
 
     pub fn upsert(&self, number: E164, version: u64, route: Route) -> u64 {

@@ -12,6 +12,7 @@ pub mod import;
 pub mod lookup;
 pub mod money;
 pub mod number;
+pub mod range;
 pub mod tenant;
 
 pub use carrier::{CarrierView, Carriers};
@@ -23,6 +24,7 @@ pub use number::{
     AvailableNumber, AvailablePage, Cancelled, Claimed, InventoryItem, InventoryPage, NumberChanged, NumberView,
     NumbersPage, Patched, Released,
 };
+pub use range::{NewRange, RangeDeleted, RangeView, Ranges};
 pub use tenant::{
     ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,
     NewKeyRequest, Scope, TemplatesPatch, Tenant, TenantPatch, TenantUpdated, Tenants,
