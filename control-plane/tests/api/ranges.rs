@@ -182,3 +182,51 @@ async fn reimporting_public_numbers_for_a_tenant_moves_them_into_its_pool() {
     assert_eq!(hit["source"], "range");
     assert_eq!(hit["tenant_id"], a.id.to_string());
 }
+
+async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    app.http
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The operator's GraphQL: `addRange`, `ranges`, `deleteRange`; a tenant
+/// key is refused.
+#[tokio::test]
+async fn graphql_adds_lists_and_deletes_ranges() {
+    let app = spawn_app().await;
+    let t = app.tenant("GraphQL ranges").await;
+    let node = start_lookup(&app).await;
+    let op = crate::helpers::OPERATOR_TOKEN;
+    let add = "mutation($t: UUID!) { addRange(tenantId: $t, range: \"12125558000-12125558999\", subsystem: PSAP, \
+               customerLabel: \"County\", idempotencyKey: \"gql-range-1\") { id range numbers subsystem joinedPool seq } }";
+    let r = gql(&app, op, add, json!({ "t": t.id })).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let added = &r["data"]["addRange"];
+    assert_eq!(added["numbers"], 1000, "{r}");
+    assert_eq!(added["subsystem"], "PSAP", "{r}");
+    // the key's repeat answers the same
+    let again = gql(&app, op, add, json!({ "t": t.id })).await;
+    assert_eq!(again["data"]["addRange"]["id"], added["id"], "{again}");
+    let (s, hit) = lookup(&app, &node, "+12125558123", added["seq"].as_u64().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!((hit["source"].as_str(), hit["customer_label"].as_str()), (Some("range"), Some("County")));
+
+    let r = gql(&app, op, "query($t: UUID!) { ranges(tenantId: $t) { id range } }", json!({ "t": t.id })).await;
+    assert_eq!(r["data"]["ranges"].as_array().unwrap().len(), 1, "{r}");
+    let r = gql(&app, &t.key, "query($t: UUID!) { ranges(tenantId: $t) { id } }", json!({ "t": t.id })).await;
+    assert!(r["errors"][0]["message"].as_str().is_some(), "a tenant key is refused: {r}");
+
+    let r =
+        gql(&app, op, "mutation($id: Int!) { deleteRange(id: $id) { id leftPool seq } }", json!({ "id": added["id"] }))
+            .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let (s, _) = lookup(&app, &node, "+12125558123", r["data"]["deleteRange"]["seq"].as_u64().unwrap()).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use didroute_shared::wire::lookup::RouteSource;
-use didroute_shared::{ChangeEvent, Op};
+use didroute_shared::{ChangeEvent, Op, Route};
 use fst::raw::Output;
 
 use super::hash::FxHashMap;
@@ -57,12 +57,12 @@ impl RangeEntry {
 }
 
 /// The folded range routes: the fst over the live ranges' prefixes, and
-/// every range (deleted ones included) by id.
+/// every range (deleted ones included) in id order, found by id with a
+/// binary search (no map beside them: ranges are many, changes to them few).
 #[derive(Debug)]
 pub struct Ranges {
     fst: fst::Map<Vec<u8>>,
     entries: Vec<RangeEntry>,
-    by_id: FxHashMap<u64, u32>,
 }
 
 impl Default for Ranges {
@@ -136,7 +136,17 @@ impl Ranges {
         }
         let mut entries: Vec<RangeEntry> = newest.into_values().collect();
         entries.sort_unstable_by_key(|e| e.id);
-        let by_id = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+        entries.shrink_to_fit();
+        // many ranges share a route (a tenant's): one rendered copy each
+        let mut shared: FxHashMap<&Route, Arc<RenderedRoute>> = FxHashMap::default();
+        let interned: Vec<Option<Arc<RenderedRoute>>> = entries
+            .iter()
+            .map(|e| e.route.as_ref().map(|r| Arc::clone(shared.entry(r.route()).or_insert_with(|| Arc::clone(r)))))
+            .collect();
+        drop(shared);
+        for (e, route) in entries.iter_mut().zip(interned) {
+            e.route = route;
+        }
         let mut keys: Vec<(Vec<u8>, u64)> = Vec::new();
         for (i, e) in entries.iter().enumerate() {
             if e.route.is_some() {
@@ -148,7 +158,7 @@ impl Ranges {
         // prefix, one of them answers rather than the build failing
         keys.dedup_by(|a, b| a.0 == b.0);
         let fst = fst::Map::from_iter(keys).expect("sorted, distinct keys");
-        Ranges { fst, entries, by_id }
+        Ranges { fst, entries }
     }
 
     /// The live range holding `number`.
@@ -175,7 +185,7 @@ impl Ranges {
 
     /// The range with id `id`, deleted or not.
     pub fn by_id(&self, id: u64) -> Option<&RangeEntry> {
-        self.by_id.get(&id).map(|&i| &self.entries[i as usize])
+        self.entries.binary_search_by_key(&id, |e| e.id).ok().map(|i| &self.entries[i])
     }
 
     /// Every range held, deleted ones included.
@@ -198,14 +208,12 @@ impl Ranges {
     }
 
     fn clone_shallow(&self) -> Ranges {
-        Ranges { fst: self.fst.clone(), entries: self.entries.clone(), by_id: self.by_id.clone() }
+        Ranges { fst: self.fst.clone(), entries: self.entries.clone() }
     }
 
     /// Bytes of the fst and the entries (routes are shared).
     pub fn heap_bytes(&self) -> usize {
-        self.fst.as_fst().size()
-            + self.entries.capacity() * std::mem::size_of::<RangeEntry>()
-            + self.by_id.capacity() * 16
+        self.fst.as_fst().size() + self.entries.capacity() * std::mem::size_of::<RangeEntry>()
     }
 }
 
