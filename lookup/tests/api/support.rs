@@ -194,6 +194,16 @@ impl FakeFeed {
         self.push_raw(serde_json::to_value(ev).unwrap())
     }
 
+    /// A range event: range `id` from `first` to `last` routes as `route`
+    /// (`None`: deleted).
+    pub fn range(&self, id: u64, first: E164, last: E164, version: u64, route: Option<Route>) -> u64 {
+        let op = if route.is_some() { Op::RangeUpsert } else { Op::RangeDelete };
+        let mut ev = FakeFeed::event(self.next_seq(), first, version, route);
+        ev.op = op;
+        ev.range = Some(didroute_shared::RangeRef { id, last });
+        self.push_raw(serde_json::to_value(ev).unwrap())
+    }
+
     pub fn delete(&self, number: E164, version: u64) -> u64 {
         let ev = FakeFeed::event(self.next_seq(), number, version, None);
         self.push_raw(serde_json::to_value(ev).unwrap())
