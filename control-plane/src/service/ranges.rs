@@ -8,7 +8,7 @@
 
 use didroute_shared::problem::ProblemType;
 use didroute_shared::wire::{NewRange, RangeDeleted, RangeView};
-use didroute_shared::{parse_ranges_in, NumberRange, E164};
+use didroute_shared::{parse_ranges_in, Country, NumberRange, E164};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -87,8 +87,6 @@ const IN_RANGE: &str = "e164 COLLATE \"C\" BETWEEN $2 AND $3 AND length(e164) = 
 /// Creates a range route for `tenant`.
 pub async fn create(state: &AppState, tenant: Uuid, req: &NewRange, key: Option<&Key>) -> ApiResult<Answer<RangeView>> {
     let range = one_range(&req.range)?;
-    let country = super::inventory::range_country(&range, None)
-        .map_err(|why| ApiError::new(ProblemType::InvalidNumber, format!("range {range}: {why}")))?;
     for (field, v) in [("dashboard_id", &req.dashboard_id), ("customer_label", &req.customer_label)] {
         if let Some(v) = v {
             super::check_text(field, v, 200)?;
@@ -113,6 +111,27 @@ pub async fn create(state: &AppState, tenant: Uuid, req: &NewRange, key: Option<
         ));
     }
     let (first, last) = (range.first.to_string(), range.last.to_string());
+    // the numbering plan names the range's country; where it names none
+    // (a test range such as +1555...), the country import recorded for the
+    // range's numbers, checked against the plan the same way
+    let recorded: Option<String> = sqlx::query_scalar(
+        "SELECT country FROM numbers WHERE e164 COLLATE \"C\" BETWEEN $1 AND $2 AND length(e164) = length($1) LIMIT 1",
+    )
+    .bind(&first)
+    .bind(&last)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let recorded = recorded.and_then(|c| Country::parse(c.trim()).ok());
+    let country = super::inventory::range_country(&range, None)
+        .or_else(|why| match recorded {
+            Some(c) => super::inventory::range_country(&range, Some(c)),
+            // a range has no country field: its numbers' import names it
+            None if why.starts_with("no numbering plan") => {
+                Err("no numbering plan names the country of these numbers: import them with their country first".into())
+            }
+            None => Err(why),
+        })
+        .map_err(|why| ApiError::new(ProblemType::InvalidNumber, format!("range {range}: {why}")))?;
     let held: Option<(String, Uuid)> = sqlx::query_as(&format!(
         "SELECT e164, tenant_id FROM numbers WHERE {IN_RANGE} AND tenant_id <> $1 ORDER BY e164 COLLATE \"C\" LIMIT 1"
     ))

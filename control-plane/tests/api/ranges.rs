@@ -99,6 +99,17 @@ async fn a_range_routes_to_its_tenant_and_splits_without_a_reimport() {
     // bad input
     let (s, problem) = add_range(&app, &a, json!({ "range": "12125550060-121255500" })).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{problem}");
+    // numbers no numbering plan places: the country their import recorded
+    let (s, problem) = add_range(&app, &a, json!({ "range": "15559990000-15559990009" })).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("import them with their country first"), "{problem}");
+    app.import("15559990000-15559990009", "US").await;
+    let (s, test_range) = add_range(&app, &a, json!({ "range": "15559990000-15559990009" })).await;
+    assert_eq!(s, StatusCode::CREATED, "{test_range}");
+    let (_, hit) = lookup(&app, &node, "+15559990005", seq(&test_range)).await;
+    assert_eq!((hit["source"].as_str(), hit["country"].as_str()), (Some("range"), Some("US")), "{hit}");
+    let (s, _) = app.op(Method::DELETE, &format!("/v1/ranges/{}", test_range["id"]), None).await;
+    assert_eq!(s, StatusCode::OK);
 
     // split and re-assign: delete, then two smaller ranges of two tenants
     let (s, deleted) = app.op(Method::DELETE, &format!("/v1/ranges/{range_a}"), None).await;
