@@ -116,8 +116,8 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
     with_seq(response, snapshot.seq())
 }
 
-/// Whether `tenant` may present `number` as its outbound caller id: only if
-/// the number is allocated to that tenant.
+/// Whether `tenant` may present `number` as its outbound caller id: when the
+/// number is allocated to that tenant, or has no allocation and is in one of its range routes.
 #[utoipa::path(
     method(get, head),
     path = "/v1/caller-id/{tenant_id}/{number}",

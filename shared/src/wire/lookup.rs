@@ -64,7 +64,7 @@ pub enum RouteSource {
 }
 
 /// `GET /v1/caller-id/{tenant_id}/{number}`: whether the tenant may present
-/// the number as its outbound caller id (only if it is allocated to it).
+/// the number as its outbound caller id (when it is allocated to it, or unallocated in one of its range routes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CallerIdAnswer {
