@@ -26,6 +26,14 @@
 //! numeric order) and the record packed into the fst's own `u64` output
 //! (route index << 42 | version), its most compact form: no side table.
 //!
+//! Range routes (issue 18): `DIDROUTE_BENCH_RANGES` ranges (default
+//! 1,000,000; 0 skips them) of PortSIP shapes (100- and 1,000-blocks and
+//! unaligned runs, 1,000 distinct routes): build time, heap bytes per
+//! range (fst + entries, the counting allocator's live bytes), and the
+//! lookup of a number without its own allocation through the store (exact
+//! probe missing, then the range fst). `DIDROUTE_BENCH_SIZES=` (empty)
+//! skips the number benchmarks.
+//!
 //! A summary table is printed at the end (stderr) for BENCHMARKS.md.
 
 use std::collections::HashMap;
@@ -55,6 +63,7 @@ fn sizes() -> Vec<usize> {
     std::env::var("DIDROUTE_BENCH_SIZES")
         .unwrap_or_else(|_| "10000000".into())
         .split(',')
+        .filter(|s| !s.trim().is_empty())
         .map(|s| s.trim().replace('_', "").parse().expect("DIDROUTE_BENCH_SIZES: comma-separated counts"))
         .collect()
 }
@@ -139,6 +148,7 @@ fn changes(data: &Dataset, n: usize, seed: u64) -> Vec<ChangeEvent> {
                 route: None,
                 at: OffsetDateTime::UNIX_EPOCH,
                 lineage: None,
+                range: None,
             };
             match rng.below(10) {
                 0..=6 => ChangeEvent { route: Some(other_route(&mut rng, &data.routes[e.route as usize])), ..base },
@@ -344,6 +354,109 @@ fn run(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
     g.finish();
 }
 
+fn ranges_count() -> usize {
+    std::env::var("DIDROUTE_BENCH_RANGES").ok().and_then(|s| s.replace('_', "").parse().ok()).unwrap_or(1_000_000)
+}
+
+/// The spans of `n` ranges of PortSIP shapes, 2,000 numbers apart: 60%
+/// 100-blocks, 30% 1,000-blocks, 10% unaligned runs of 37.
+fn range_spans(n: usize) -> Vec<(u64, u64)> {
+    (0..n as u64)
+        .map(|i| {
+            let start = 12_000_000_000 + i * 2000;
+            match i % 10 {
+                0..=5 => (start, start + 99),
+                6..=8 => (start, start + 999),
+                _ => (start + 13, start + 49),
+            }
+        })
+        .collect()
+}
+
+/// The range events of `spans`, one of 1,000 distinct routes each, made as
+/// they are pushed (so the heap counted after the build is the ranges').
+fn range_events(spans: &[(u64, u64)]) -> impl Iterator<Item = ChangeEvent> + '_ {
+    let mut rng = Rng::new(18);
+    let routes: Vec<Route> = (0..1000u128)
+        .map(|t| Route {
+            tenant_id: uuid::Uuid::from_u128(t + 1),
+            subsystem: didroute_shared::Subsystem::Utilities,
+            dashboard_id: "default".into(),
+            customer_label: format!("Tenant {t}"),
+            country: didroute_shared::Country::parse("US").unwrap(),
+            friendly_name: None,
+            organisation_id: None,
+            auto_provisioned: false,
+            locale: "en".into(),
+            greeting_template: None,
+            greeting_text: None,
+            attributes: None,
+        })
+        .collect();
+    spans.iter().enumerate().map(move |(i, &(first, last))| {
+        let i = i as u64;
+        ChangeEvent {
+            seq: i + 1,
+            number: E164::from_u64(first).unwrap(),
+            version: i + 1,
+            op: Op::RangeUpsert,
+            route: Some(routes[rng.below(routes.len() as u64) as usize].clone()),
+            at: OffsetDateTime::UNIX_EPOCH,
+            lineage: None,
+            range: Some(didroute_shared::RangeRef { id: i + 1, last: E164::from_u64(last).unwrap() }),
+        }
+    })
+}
+
+fn run_ranges(c: &mut Criterion<ThreadCpu>, n: usize, report: &mut Report) {
+    let spans = range_spans(n);
+    let before = alloc::live();
+    let started = Instant::now();
+    let mut builder = BaseBuilder::new();
+    for e in range_events(&spans) {
+        builder.push_range(e);
+    }
+    let base = Arc::new(builder.finish());
+    let built = started.elapsed();
+    // the base's own (empty) number index is a few KiB
+    let bytes = alloc::live().saturating_sub(before);
+    let fst_and_entries = base.ranges().heap_bytes();
+    report.row(format!(
+        "| {n} ranges | build {built:.2?} wall | {:.1} MiB live = {:.1} B/range (fst + entries {:.1} B/range, routes shared) |",
+        mib(bytes),
+        bytes as f64 / n as f64,
+        fst_and_entries as f64 / n as f64,
+    ));
+    let mut rng = Rng::new(7);
+    let hits: Vec<E164> = (0..KEYS)
+        .map(|_| {
+            let (a, b) = spans[rng.below(spans.len() as u64) as usize];
+            E164::from_u64(a + rng.below(b - a + 1)).unwrap()
+        })
+        .collect();
+    let misses: Vec<E164> = (0..KEYS)
+        .map(|_| {
+            let (_, b) = spans[rng.below(spans.len() as u64) as usize];
+            E164::from_u64(b + 1 + rng.below(900)).unwrap()
+        })
+        .collect();
+    let store = Store::new(Snapshot::from_base(base, n as u64));
+    let mut g = c.benchmark_group(format!("ranges/{}", label(n)));
+    g.throughput(Throughput::Elements(1));
+    for (name, keys) in [("hit", &hits), ("miss", &misses)] {
+        g.bench_function(format!("didroute/{name}"), |b| {
+            let mut i = 0usize;
+            b.iter(|| {
+                i = (i + 1) & (KEYS - 1);
+                let s = store.load();
+                let hit = s.route_of(black_box(keys[i]));
+                black_box(hit.map(|h| (h.route as *const RenderedRoute, h.version, h.seq)))
+            })
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .with_measurement(ThreadCpu)
@@ -354,6 +467,10 @@ fn main() {
     let mut report = Report::default();
     for n in sizes() {
         run(&mut c, n, &mut report);
+    }
+    match ranges_count() {
+        0 => {}
+        n => run_ranges(&mut c, n, &mut report),
     }
     c.final_summary();
     eprintln!("\nsummary:");

@@ -390,6 +390,7 @@ fn realistic(count: usize) -> Vec<ChangeEvent> {
                     route: Some(routes[rng.gen_range(0..routes.len())].clone()),
                     at: now,
                     lineage: None,
+                    range: None,
                 });
             }
         }

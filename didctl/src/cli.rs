@@ -72,6 +72,9 @@ pub enum Command {
     /// Create, list and revoke tenant API keys (operator token).
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Add, list and delete tenants' range routes (operator token).
+    #[command(subcommand)]
+    Ranges(RangesCmd),
     /// Create, list and revoke lookup nodes' feed tokens (operator token).
     #[command(subcommand)]
     FeedTokens(FeedTokensCmd),
@@ -165,6 +168,44 @@ pub enum TenantsCmd {
         /// Go back to the locale's default label template.
         #[arg(long)]
         default_label_template: bool,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RangesCmd {
+    /// Give a tenant a range route (PortSIP DID range): its numbers without
+    /// an allocation of their own route to the tenant, and those of the
+    /// inventory join its private pool.
+    Add {
+        /// The tenant's id.
+        tenant_id: String,
+        /// The range in PortSIP syntax, e.g. 15550001000-15550001999.
+        range: String,
+        /// psap, utilities, document_telephony or mdoc (default utilities).
+        #[arg(long)]
+        subsystem: Option<String>,
+        /// Which dashboard shows the range's calls (default "default").
+        #[arg(long)]
+        dashboard_id: Option<String>,
+        /// The customer-facing name (default: the tenant's name).
+        #[arg(long)]
+        customer_label: Option<String>,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// List a tenant's range routes.
+    List {
+        /// The tenant's id.
+        tenant_id: String,
+    },
+    /// Delete a range route (split or re-assign with delete and add).
+    Delete {
+        /// The range's id.
+        id: i64,
         /// Makes a retried request answer like the first.
         #[arg(long)]
         idempotency_key: Option<String>,

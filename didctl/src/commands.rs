@@ -7,13 +7,13 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::{
     AllocateArgs, CarrierSearchArgs, CarriersCmd, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd,
-    KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, ReleaseArgs, RemapArgs, ReserveArgs,
-    SearchFilters, TenantsCmd,
+    KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, RangesCmd, ReleaseArgs, RemapArgs,
+    ReserveArgs, SearchFilters, TenantsCmd,
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
 use didroute_shared::wire::{
-    NewFeedTokenRequest, NewKeyRequest, NewOrder, OrderCriteria, Scope, TemplatesPatch, TenantPatch,
+    NewFeedTokenRequest, NewKeyRequest, NewOrder, NewRange, OrderCriteria, Scope, TemplatesPatch, TenantPatch,
 };
 
 /// A request body from its shared wire type (plain data: always serialises).
@@ -70,6 +70,54 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
                 }
                 out
             });
+        }
+        Command::Ranges(RangesCmd::Add {
+            tenant_id,
+            range,
+            subsystem,
+            dashboard_id,
+            customer_label,
+            idempotency_key,
+        }) => {
+            let subsystem = subsystem
+                .as_deref()
+                .map(|s| s.parse::<didroute_shared::Subsystem>())
+                .transpose()
+                .map_err(|e| Failure::usage(e.to_string()))?;
+            let req = body(&NewRange {
+                range: range.clone(),
+                subsystem,
+                dashboard_id: dashboard_id.clone(),
+                customer_label: customer_label.clone(),
+            });
+            let path = format!("/v1/tenants/{}/ranges", segment(tenant_id));
+            let a = c.call(Method::POST, &path, &vec![], Some(&req), &idempotency(idempotency_key)).await?;
+            let order = [
+                "id",
+                "tenant_id",
+                "range",
+                "numbers",
+                "subsystem",
+                "dashboard_id",
+                "customer_label",
+                "joined_pool",
+                "seq",
+            ];
+            show(json_out, &a.body, || key_values(&a.body, &order));
+        }
+        Command::Ranges(RangesCmd::List { tenant_id }) => {
+            let path = format!("/v1/tenants/{}/ranges", segment(tenant_id));
+            let a = c.call(Method::GET, &path, &vec![], None, &[]).await?;
+            let cols = ["id", "range", "numbers", "subsystem", "dashboard_id", "customer_label", "created_at"];
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "ranges").iter().map(|r| fields(r, &cols)).collect();
+                tabulate(&cols, rows, "no ranges")
+            });
+        }
+        Command::Ranges(RangesCmd::Delete { id, idempotency_key }) => {
+            let path = format!("/v1/ranges/{id}");
+            let a = c.call(Method::DELETE, &path, &vec![], None, &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || key_values(&a.body, &["id", "left_pool", "seq"]));
         }
         Command::Keys(KeysCmd::Create { tenant_id, read_only, expires_at }) => {
             let path = format!("/v1/tenants/{}/api-keys", segment(tenant_id));

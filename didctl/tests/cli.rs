@@ -736,3 +736,44 @@ async fn greetings_and_attributes() {
         .fails(2, "Invalid attributes: attributes must be a JSON object, not an array");
     live.run(k, &["remap", "+18765230124", "--attributes", "{not json"]).await.fails(1, "not JSON");
 }
+
+/// Range routes from the command line: add, list, lookup as a range route,
+/// an overlap refused, delete.
+#[tokio::test]
+async fn ranges_add_list_delete() {
+    let live = start().await;
+    let (id, _) = live.tenant("Range Co").await;
+    let (other, _) = live.tenant("Other Co").await;
+    let added = live
+        .op(&[
+            "ranges",
+            "add",
+            &id,
+            "12125557000-12125557099",
+            "--subsystem",
+            "mdoc",
+            "--customer-label",
+            "Range Co",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(added["numbers"], 100, "{added}");
+    let seq = added["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+12125557042", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["source"], "range", "{route}");
+    assert_eq!(route["subsystem"], "mdoc", "{route}");
+    assert_eq!(route["tenant_id"], id.as_str(), "{route}");
+
+    let listed = live.op(&["ranges", "list", &id]).await.ok();
+    assert!(listed.stdout.contains("12125557000-12125557099"), "{listed:#?}");
+    live.op(&["ranges", "add", &other, "12125557050-12125557150"]).await.fails(4, "Range overlaps: ");
+
+    let range_id = added["id"].as_i64().unwrap().to_string();
+    let deleted = live.op(&["ranges", "delete", &range_id, "--json"]).await.ok().json();
+    let seq = deleted["seq"].as_u64().unwrap().to_string();
+    live.run(None, &["lookup", "+12125557042", "--min-seq", &seq]).await.fails(3, "Number not routed: ");
+    let listed = live.op(&["ranges", "list", &id]).await.ok();
+    assert!(listed.stdout.contains("no ranges"), "{listed:#?}");
+}

@@ -1,13 +1,20 @@
 //! The change-event wire format: one JSON object per event, keyed by number.
 //!
 //! `{seq, number, version, op: "upsert"|"delete", route: {...}|null, at, lineage}`
+//!
+//! A range route (a tenant's DID range, PortSIP style) travels as its own
+//! ops, `range_upsert` and `range_delete`, with `number` the range's first
+//! number and `range: {id, last}`. New ops rather than a flag on the number
+//! ops: a node that predates ranges fails to decode the op and skips the
+//! event (logged and counted), where a flag it ignored would make it route
+//! the range's first number as the whole range.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{Route, E164};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "utoipa", schema(rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
@@ -16,6 +23,33 @@ pub enum Op {
     Upsert,
     /// The number no longer routes (released, disabled, deleted).
     Delete,
+    /// The range `number`..=`range.last` routes as `route` says (numbers
+    /// without an allocation of their own).
+    RangeUpsert,
+    /// The range `range.id` no longer routes (deleted, split, re-assigned).
+    RangeDelete,
+}
+
+impl Op {
+    /// Whether the event carries a route.
+    pub fn is_upsert(self) -> bool {
+        matches!(self, Op::Upsert | Op::RangeUpsert)
+    }
+
+    /// Whether the event is about a range route, not one number.
+    pub fn is_range(self) -> bool {
+        matches!(self, Op::RangeUpsert | Op::RangeDelete)
+    }
+}
+
+/// Which range a range event is about: the range's id in the control plane
+/// (its identity across changes) and its last number (`number` is its first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct RangeRef {
+    pub id: u64,
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, example = "+15550001999"))]
+    pub last: E164,
 }
 
 /// One change to one number's routing.
@@ -40,6 +74,9 @@ pub struct ChangeEvent {
     /// before lineages existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lineage: Option<uuid::Uuid>,
+    /// Range events only (`range_upsert`, `range_delete`): the range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<RangeRef>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +89,12 @@ pub enum EventError {
     DeleteWithRoute,
     #[error("route country {country} does not match number {number}")]
     CountryMismatch { country: String, number: E164 },
+    #[error("a range event must carry its range")]
+    RangeMissing,
+    #[error("a number event must not carry a range")]
+    UnexpectedRange,
+    #[error("range {first}-{last} is not one block of numbers of one length")]
+    BadRange { first: E164, last: E164 },
 }
 
 impl ChangeEvent {
@@ -63,10 +106,18 @@ impl ChangeEvent {
     }
 
     pub fn validate(&self) -> Result<(), EventError> {
-        match (self.op, &self.route) {
-            (Op::Upsert, None) => Err(EventError::UpsertWithoutRoute),
-            (Op::Delete, Some(_)) => Err(EventError::DeleteWithRoute),
-            (Op::Upsert, Some(r)) if !r.country.matches(&self.number) => {
+        match (self.op.is_range(), self.range) {
+            (true, None) => return Err(EventError::RangeMissing),
+            (false, Some(_)) => return Err(EventError::UnexpectedRange),
+            (true, Some(r)) if r.last < self.number || r.last.digit_count() != self.number.digit_count() => {
+                return Err(EventError::BadRange { first: self.number, last: r.last })
+            }
+            _ => {}
+        }
+        match (self.op.is_upsert(), &self.route) {
+            (true, None) => Err(EventError::UpsertWithoutRoute),
+            (false, Some(_)) => Err(EventError::DeleteWithRoute),
+            (true, Some(r)) if !r.country.matches(&self.number) => {
                 Err(EventError::CountryMismatch { country: r.country.to_string(), number: self.number })
             }
             _ => Ok(()),
@@ -109,6 +160,7 @@ mod tests {
             route,
             at: time::macros::datetime!(2024-05-01 12:00:00.5 UTC),
             lineage: None,
+            range: None,
         }
     }
 
@@ -117,6 +169,31 @@ mod tests {
         for ev in [event(Op::Upsert, Some(route("US"))), event(Op::Delete, None)] {
             assert_eq!(ChangeEvent::decode(&ev.encode()).unwrap(), ev);
         }
+    }
+
+    #[test]
+    fn range_events_round_trip_and_are_checked() {
+        let last = E164::parse("+15551234999").unwrap();
+        let mut ev = event(Op::RangeUpsert, Some(route("US")));
+        ev.range = Some(RangeRef { id: 9, last });
+        let text = String::from_utf8(ev.encode()).unwrap();
+        assert!(text.contains(r#""op":"range_upsert""#) && text.contains(r#""range":{"id":9,"last":"+15551234999"}"#));
+        assert_eq!(ChangeEvent::decode(text.as_bytes()).unwrap(), ev);
+        let del = ChangeEvent { op: Op::RangeDelete, route: None, ..ev.clone() };
+        assert_eq!(ChangeEvent::decode(&del.encode()).unwrap(), del);
+        let no_range = ChangeEvent { range: None, ..ev.clone() };
+        assert_eq!(
+            ChangeEvent::decode(&no_range.encode()).unwrap_err().to_string(),
+            "a range event must carry its range"
+        );
+        let backwards =
+            ChangeEvent { range: Some(RangeRef { id: 9, last: E164::parse("+15551230000").unwrap() }), ..ev };
+        assert!(ChangeEvent::decode(&backwards.encode()).is_err());
+        let number_with_range = ChangeEvent { range: Some(RangeRef { id: 9, last }), ..event(Op::Delete, None) };
+        assert_eq!(
+            ChangeEvent::decode(&number_with_range.encode()).unwrap_err().to_string(),
+            "a number event must not carry a range"
+        );
     }
 
     #[test]

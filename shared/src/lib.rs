@@ -19,7 +19,7 @@ pub mod wire;
 
 pub use country::Country;
 pub use e164::{NumberError, E164};
-pub use event::{ChangeEvent, EventError, Op};
+pub use event::{ChangeEvent, EventError, Op, RangeRef};
 pub use greeting::{Greeting, GreetingKind};
 pub use problem::Problem;
 pub use range::{parse_ranges, parse_ranges_in, NumberRange, RangeError, RangeParse, SpanError};

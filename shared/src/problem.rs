@@ -112,6 +112,9 @@ problem_types! {
     AlreadyExists => 409, "already-exists", "Already exists";
     /// A tenant with that name or id exists already.
     TenantExists => 409, "tenant-exists", "Tenant exists";
+    /// A range route overlaps another range (another tenant's, or one of the
+    /// same tenant's) or a number another tenant holds.
+    RangeOverlap => 409, "range-overlap", "Range overlaps";
     /// A credential was already created with this `Idempotency-Key`: its
     /// secret is stored only as a hash, so it can be listed, not shown again.
     IdempotencySecretNotReplayable => 409, "idempotency-secret-not-replayable", "Idempotency secret not replayable";

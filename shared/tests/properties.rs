@@ -76,6 +76,7 @@ fn event() -> impl Strategy<Value = ChangeEvent> {
                 route,
                 at: OffsetDateTime::from_unix_timestamp(secs).unwrap() + time::Duration::nanoseconds(i64::from(nanos)),
                 lineage: None,
+                range: None,
             })
         },
     )

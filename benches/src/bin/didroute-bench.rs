@@ -148,6 +148,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
             route: Some(data.routes[e.route as usize].clone()),
             at,
             lineage: None,
+            range: None,
         })
         .collect();
     let feed = Arc::new(Feed { events: std::sync::Mutex::new(events) });
@@ -180,6 +181,7 @@ fn soak_feed(n: usize, addr: SocketAddr, rate: u64, keys: &str) {
                     route,
                     at: time::OffsetDateTime::now_utc(),
                     lineage: None,
+                    range: None,
                 });
             }
         }

@@ -148,6 +148,7 @@ impl Modify for BearerAuth {
     ),
     tags(
         (name = "tenants", description = "operator: tenants and their API keys"),
+        (name = "ranges", description = "operator: range routes, a tenant's DID ranges that route as one block"),
         (name = "inventory", description = "operator: import, search, provisioning, delete; tenants: available numbers"),
         (name = "numbers", description = "tenant: allocate, remap, release, reclaim, history"),
         (name = "reservations", description = "tenant: hold numbers before allocating them"),

@@ -9,6 +9,7 @@ mod inventory;
 mod numbers;
 mod observe;
 mod orders;
+mod ranges;
 mod tenants;
 pub mod tls;
 
@@ -74,6 +75,8 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(tenants::update))
         .routes(routes!(tenants::create_key, tenants::list_keys))
         .routes(routes!(tenants::revoke_key))
+        .routes(routes!(ranges::create, ranges::list))
+        .routes(routes!(ranges::delete))
         .routes(routes!(feed_tokens::create, feed_tokens::list))
         .routes(routes!(feed_tokens::revoke))
         .routes(routes!(carriers::list))

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use async_graphql::{Context, EmptySubscription, MaybeUndefined, Object, Schema};
 use didroute_shared::wire::graphql::DB_COST;
 use didroute_shared::wire::{
-    AvailablePage, Cancelled, Claimed, InventoryPage, NumberChanged, NumberView, NumbersPage, Released, TemplatesPatch,
-    Tenant, TenantPatch, TenantUpdated,
+    AvailablePage, Cancelled, Claimed, InventoryPage, NewRange, NumberChanged, NumberView, NumbersPage, RangeDeleted,
+    RangeView, Released, TemplatesPatch, Tenant, TenantPatch, TenantUpdated,
 };
 use didroute_shared::Subsystem;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use crate::service::claim::{self, Action, Target};
 use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput};
-use crate::service::{inventory, tenants};
+use crate::service::{inventory, ranges, tenants};
 use crate::state::AppState;
 
 pub type DidrouteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -174,6 +174,13 @@ impl QueryRoot {
         Ok(tenants::list(&s.db).await?)
     }
 
+    /// A tenant's range routes, oldest first (operator).
+    #[graphql(complexity = "page(None, child_complexity)")]
+    async fn ranges(&self, ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Result<Vec<RangeView>> {
+        let s = operator(ctx)?;
+        Ok(ranges::list(&s.db, tenant_id).await?)
+    }
+
     /// Every number in any status (operator), paged by number.
     #[graphql(complexity = "page(limit, child_complexity)")]
     async fn inventory(
@@ -215,6 +222,42 @@ impl MutationRoot {
         let args = serde_json::json!({ "id": id, "patch": patch });
         let key = claim_key(idempotency_key.as_deref(), "graphql updateTenant", args)?;
         Ok(tenants::update(s, id, &patch, key.as_ref()).await?.typed()?)
+    }
+
+    /// Creates a range route for a tenant (operator): `range` in PortSIP
+    /// syntax; the range's inventory numbers join the tenant's pool and it
+    /// routes to the tenant (`seq`: its event).
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn add_range(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: Uuid,
+        range: String,
+        subsystem: Option<Subsystem>,
+        dashboard_id: Option<String>,
+        customer_label: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<RangeView> {
+        let s = operator(ctx)?;
+        let req = NewRange { range, subsystem, dashboard_id, customer_label };
+        let args = serde_json::json!({ "tenant_id": tenant_id, "range": req });
+        let key = claim_key(idempotency_key.as_deref(), "graphql addRange", args)?;
+        Ok(ranges::create(s, tenant_id, &req, key.as_ref()).await?.typed()?)
+    }
+
+    /// Deletes a range route (operator): it stops routing, its available
+    /// numbers leave the pool.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn delete_range(
+        &self,
+        ctx: &Context<'_>,
+        id: i64,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<RangeDeleted> {
+        let s = operator(ctx)?;
+        let key = claim_key(idempotency_key.as_deref(), "graphql deleteRange", serde_json::json!({ "id": id }))?;
+        Ok(ranges::delete(s, id, key.as_ref()).await?.typed()?)
     }
 
     /// Allocates one named number, or `quantity` numbers matching `criteria`

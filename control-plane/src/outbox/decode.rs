@@ -1,7 +1,7 @@
 //! Outbox rows as change events: the one decoder the event feed and the
 //! Kafka relay share.
 
-use didroute_shared::{ChangeEvent, Op, Route, E164};
+use didroute_shared::{ChangeEvent, Op, RangeRef, Route, E164};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
@@ -10,7 +10,7 @@ use sqlx::Row;
 /// restored database whose lineage was rotated serves its whole history as
 /// the new lineage, which is what it now is.
 pub(crate) const EVENT_COLUMNS: &str =
-    "seq, e164, version, op, route, at, (SELECT id FROM didroute_lineage) AS lineage";
+    "seq, e164, version, op, route, at, (SELECT id FROM didroute_lineage) AS lineage, range_id, range_last";
 
 /// One sequenced outbox row (selected with [`EVENT_COLUMNS`]) as its event.
 pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
@@ -19,6 +19,15 @@ pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
     let e164: String = r.try_get("e164")?;
     let route: Option<serde_json::Value> = r.try_get("route")?;
     let op: String = r.try_get("op")?;
+    let range_id: Option<i64> = r.try_get("range_id")?;
+    let range_last: Option<String> = r.try_get("range_last")?;
+    let range = match (range_id, range_last) {
+        (Some(id), Some(last)) => Some(RangeRef {
+            id: id as u64,
+            last: E164::parse(&last).map_err(|e| bad(format!("bad range end {last:?}: {e}")))?,
+        }),
+        _ => None,
+    };
     Ok(ChangeEvent {
         seq,
         number: E164::parse(&e164).map_err(|e| bad(format!("bad number {e164:?}: {e}")))?,
@@ -26,10 +35,13 @@ pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
         op: match op.as_str() {
             "upsert" => Op::Upsert,
             "delete" => Op::Delete,
+            "range_upsert" => Op::RangeUpsert,
+            "range_delete" => Op::RangeDelete,
             other => return Err(bad(format!("unknown op {other:?}"))),
         },
         route: route.map(serde_json::from_value::<Route>).transpose().map_err(|e| bad(format!("bad route: {e}")))?,
         at: r.try_get("at")?,
         lineage: r.try_get("lineage")?,
+        range,
     })
 }

@@ -52,11 +52,24 @@ pub async fn rotate(operator: &PgPool) -> Result<Rotated, sqlx::Error> {
     .await?;
     // didroute_emit derives each event from the number's row as it stands:
     // upserts for routed numbers, deletes for the rest
-    let emitted: i64 =
+    let numbers: i64 =
         sqlx::query_scalar("SELECT count(didroute_emit(e164)) FROM (SELECT e164 FROM numbers ORDER BY e164) n")
             .fetch_one(&mut *tx)
             .await?;
+    // range routes too: a node rebuilding under the new lineage needs them
+    let ranges: i64 = sqlx::query_scalar(&format!(
+        "SELECT count(didroute_emit_range(id, {RANGE_FIRST}, {RANGE_LAST})) FROM (SELECT * FROM pool_ranges ORDER BY id) r"
+    ))
+    .fetch_one(&mut *tx)
+    .await?;
+    let emitted = numbers + ranges;
     tx.commit().await?;
     let head_seq = super::sequence_all(operator).await?;
     Ok(Rotated { id, since_seq: since as u64, emitted: emitted as u64, head_seq })
 }
+
+/// A `pool_ranges` row's first number as E.164 text (the column is the
+/// canonical `[first, last + 1)`).
+pub(crate) const RANGE_FIRST: &str = "'+' || lower(numbers)::text";
+/// Its last number.
+pub(crate) const RANGE_LAST: &str = "'+' || (upper(numbers) - 1)::text";

@@ -21,24 +21,55 @@ pub const MAX_IMPORT: u64 = 2_000_000;
 /// Rows per INSERT statement.
 const CHUNK: usize = 20_000;
 
-/// Records `range` in `tenant`'s pool; false when it overlaps another tenant's.
-pub(crate) async fn add_pool_range(tx: &mut PgConnection, tenant: Uuid, range: &NumberRange) -> ApiResult<bool> {
+/// What recording a range in a tenant's pool did.
+enum PoolRange {
+    /// A new range, with its id: it routes to the tenant (a range event).
+    Added(i64),
+    /// One of the tenant's ranges holds it already.
+    Held,
+    /// It overlaps another tenant's range.
+    Overlaps,
+}
+
+/// Records `range` in `tenant`'s pool, unless one of the tenant's ranges
+/// holds it already (a re-import).
+async fn add_pool_range(
+    tx: &mut PgConnection,
+    tenant: Uuid,
+    range: &NumberRange,
+    country: Country,
+) -> ApiResult<PoolRange> {
+    let (first, last) = (range.first.as_u64() as i64, range.last.as_u64() as i64);
+    let held: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pool_ranges WHERE tenant_id = $1 AND numbers @> int8range($2, $3, '[]'))",
+    )
+    .bind(tenant)
+    .bind(first)
+    .bind(last)
+    .fetch_one(&mut *tx)
+    .await?;
+    if held {
+        return Ok(PoolRange::Held);
+    }
     sqlx::query("SAVEPOINT pool_range").execute(&mut *tx).await?;
-    let res = sqlx::query("INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1, int8range($2, $3, '[]'))")
-        .bind(tenant)
-        .bind(range.first.as_u64() as i64)
-        .bind(range.last.as_u64() as i64)
-        .execute(&mut *tx)
-        .await;
+    let res = sqlx::query_scalar(
+        "INSERT INTO pool_ranges (tenant_id, numbers, country) VALUES ($1, int8range($2, $3, '[]'), $4) RETURNING id",
+    )
+    .bind(tenant)
+    .bind(first)
+    .bind(last)
+    .bind(country.alpha2())
+    .fetch_one(&mut *tx)
+    .await;
     match res {
-        Ok(_) => {
+        Ok(id) => {
             sqlx::query("RELEASE SAVEPOINT pool_range").execute(&mut *tx).await?;
-            Ok(true)
+            Ok(PoolRange::Added(id))
         }
         // 23P01: exclusion_violation
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23P01") => {
             sqlx::query("ROLLBACK TO SAVEPOINT pool_range").execute(&mut *tx).await?;
-            Ok(false)
+            Ok(PoolRange::Overlaps)
         }
         Err(e) => Err(e.into()),
     }
@@ -53,9 +84,15 @@ pub async fn import(db: &Db, req: ImportRequest, key: Option<&Key>) -> ApiResult
     if let Some(first) = idempotency::repeat_stored(&mut tx, None, key).await? {
         return Ok(first);
     }
+    let routes_ranges = req.tenant_id.is_some();
     let result = import_in(&mut tx, req).await?;
     idempotency::keep(&mut tx, None, key, 200, &result, None).await?;
     tx.commit().await?;
+    if routes_ranges {
+        // the pool's new ranges route: their events get positions now, not
+        // at the next sequencing tick
+        crate::outbox::sequence_all(&db.operator).await?;
+    }
     Ok(Answer::Fresh(result))
 }
 
@@ -94,6 +131,7 @@ pub async fn import_csv(db: &Db, body: &str, key: Option<&Key>) -> ApiResult<Ans
     }
     idempotency::keep(&mut tx, None, key, 200, &total, None).await?;
     tx.commit().await?;
+    crate::outbox::sequence_all(&db.operator).await?;
     Ok(Answer::Fresh(total))
 }
 
@@ -161,6 +199,7 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         }
     }
 
+    let mut added_ranges: Vec<(i64, NumberRange)> = Vec::new();
     if let Some(t) = req.tenant_id {
         let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = $1)")
             .bind(t)
@@ -173,9 +212,13 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         // with another tenant's, whatever this code does
         let mut kept = Vec::with_capacity(accepted.len());
         for (r, country) in accepted {
-            match add_pool_range(tx, t, &r).await? {
-                true => kept.push((r, country)),
-                false => rejected
+            match add_pool_range(tx, t, &r, country).await? {
+                PoolRange::Added(id) => {
+                    added_ranges.push((id, r));
+                    kept.push((r, country))
+                }
+                PoolRange::Held => kept.push((r, country)),
+                PoolRange::Overlaps => rejected
                     .push(Rejected { input: r.to_string(), reason: "overlaps another tenant's private pool".into() }),
             }
         }
@@ -221,6 +264,22 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
         }
     }
     let already_present = numbers_total - imported;
+    if let Some(t) = req.tenant_id {
+        // numbers the inventory held already (public ones) join the pool
+        // too, not only the new rows: the range is the tenant's now
+        for (r, _) in &accepted {
+            super::ranges::join_pool(tx, t, &r.first.to_string(), &r.last.to_string()).await?;
+        }
+    }
+    // each new range routes to the tenant: its event commits with the import
+    for (id, r) in &added_ranges {
+        sqlx::query("SELECT didroute_emit_range($1, $2, $3)")
+            .bind(id)
+            .bind(r.first.to_string())
+            .bind(r.last.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO audit_log (tenant_id, actor, action, detail) VALUES ($1, 'operator', 'inventory.import', $2)",
     )
@@ -244,7 +303,7 @@ async fn import_in(tx: &mut PgConnection, req: ImportRequest) -> ApiResult<Impor
 /// (`+4402079460000`: "did you mean +442079460000"), of the declared
 /// country's calling code and owned by its numbering plan; with none
 /// declared, the one country the plan names for both ends.
-fn range_country(r: &NumberRange, declared: Option<Country>) -> Result<Country, String> {
+pub(super) fn range_country(r: &NumberRange, declared: Option<Country>) -> Result<Country, String> {
     for end in [r.first, r.last] {
         numbering::parse_international(&end.to_string()).map_err(|e| e.to_string())?;
     }

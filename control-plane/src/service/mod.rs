@@ -13,6 +13,7 @@ pub mod numbers;
 pub mod orders;
 pub mod orphans;
 pub mod provisioning;
+pub mod ranges;
 pub mod reconcile;
 pub mod schema;
 pub mod tenants;

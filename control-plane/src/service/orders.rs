@@ -172,8 +172,17 @@ pub(crate) async fn insert_pending(
             ));
         }
         if let Some(t) = tenant {
-            let one = didroute_shared::NumberRange { first: n.number, last: n.number };
-            if !super::inventory::add_pool_range(tx, t, &one).await? {
+            // the number joins the tenant's pool (pool_tenant_id) without a
+            // range: a range routes to its tenant, and a pending number, or
+            // one whose order fails, must route nowhere
+            let taken: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pool_ranges WHERE tenant_id <> $1 AND numbers @> $2::int8)",
+            )
+            .bind(t)
+            .bind(n.number.as_u64() as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            if taken {
                 return Err(ApiError::new(
                     ProblemType::AlreadyExists,
                     format!("{text} is in another tenant's private range"),

@@ -125,6 +125,15 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
     .execute(&app.state.db.operator)
     .await
     .unwrap();
+    let (s, r) = app
+        .op(
+            Method::POST,
+            &format!("/v1/tenants/{tenant_id}/ranges"),
+            Some(json!({ "range": "12125559000-12125559009" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    let range_id = r["id"].as_i64().unwrap();
 
     let case = |method: Method, doc_path, path: String, token: &String, body, other, status, repeat| Case {
         method,
@@ -303,6 +312,26 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             &op,
             Body::Json(json!({ "locale": "es", "greeting_templates": { "label": "Hola {label}" } })),
             (format!("/v1/tenants/{}", t.id), Body::Json(json!({ "locale": "fr" }))),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/tenants/{id}/ranges",
+            format!("/v1/tenants/{tenant_id}/ranges"),
+            &op,
+            Body::Json(json!({ "range": "12125559100-12125559109", "subsystem": "mdoc" })),
+            (format!("/v1/tenants/{tenant_id}/ranges"), Body::Json(json!({ "range": "12125559200-12125559209" }))),
+            StatusCode::CREATED,
+            Replays,
+        ),
+        case(
+            Method::DELETE,
+            "/v1/ranges/{id}",
+            format!("/v1/ranges/{range_id}"),
+            &op,
+            Body::None,
+            ("/v1/ranges/999999999".into(), Body::None),
             StatusCode::OK,
             Replays,
         ),

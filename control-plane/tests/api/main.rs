@@ -20,6 +20,7 @@ mod numbers;
 mod observability;
 mod openapi;
 mod overload;
+mod ranges;
 mod retries;
 mod rls;
 mod security;

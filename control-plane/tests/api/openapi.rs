@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 38] = [
+const CONTRACT: [(&str, &str); 41] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
     ("patch", "/v1/tenants/{id}"),
@@ -21,6 +21,9 @@ const CONTRACT: [(&str, &str); 38] = [
     ("post", "/v1/feed-tokens"),
     ("get", "/v1/feed-tokens"),
     ("delete", "/v1/feed-tokens/{id}"),
+    ("post", "/v1/tenants/{id}/ranges"),
+    ("get", "/v1/tenants/{id}/ranges"),
+    ("delete", "/v1/ranges/{id}"),
     ("get", "/v1/carriers"),
     ("get", "/v1/carriers/{carrier}/available-numbers"),
     ("post", "/v1/orders"),

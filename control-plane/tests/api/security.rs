@@ -179,7 +179,7 @@ fn literal(ty: &Value, types: &Value) -> String {
 }
 
 /// GraphQL mutations only the operator token may call.
-const OPERATOR_MUTATIONS: [&str; 1] = ["updateTenant"];
+const OPERATOR_MUTATIONS: [&str; 3] = ["updateTenant", "addRange", "deleteRange"];
 
 /// Every mutation the schema lists, with a read-only key: FORBIDDEN, with
 /// the problem in `extensions`. Walked from introspection, so a new mutation

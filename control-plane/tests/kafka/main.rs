@@ -8,6 +8,7 @@ mod bootstrap;
 mod e2e;
 mod faults;
 mod lineage;
+mod ranges;
 mod readiness;
 mod relay;
 mod repeats;

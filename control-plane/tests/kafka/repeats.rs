@@ -41,6 +41,7 @@ pub fn history(numbers: usize, changes: usize, seed: u64) -> Vec<ChangeEvent> {
                 }),
                 at: time::OffsetDateTime::now_utc(),
                 lineage: None,
+                range: None,
             }
         })
         .collect()

@@ -148,8 +148,10 @@ fn digest(event: &ChangeEvent) -> u64 {
     let mut h = DefaultHasher::new();
     event.number.hash(&mut h);
     event.version.hash(&mut h);
-    matches!(event.op, didroute_shared::Op::Upsert).hash(&mut h);
+    event.op.hash(&mut h);
     event.route.hash(&mut h);
+    // a range event's range is part of what it changes
+    event.range.hash(&mut h);
     h.finish()
 }
 
@@ -169,6 +171,7 @@ mod tests {
             route: None,
             at: OffsetDateTime::UNIX_EPOCH,
             lineage,
+            range: None,
         }
     }
 

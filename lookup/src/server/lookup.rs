@@ -100,21 +100,24 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
         return behind(app, q.min_seq);
     }
     let snapshot = app.store().load();
-    let response = match snapshot.get(number) {
+    let response = match snapshot.route_of(number) {
         Some(hit) => {
             counters.found.inc();
             reply::json_bytes(StatusCode::OK, hit.to_json())
         }
         None => {
             counters.not_found.inc();
-            problem(ProblemType::NumberNotRouted, format!("{number} is not allocated to any tenant (or is disabled)"))
+            problem(
+                ProblemType::NumberNotRouted,
+                format!("{number} is not allocated to any tenant (or is disabled) nor in a range route"),
+            )
         }
     };
     with_seq(response, snapshot.seq())
 }
 
-/// Whether `tenant` may present `number` as its outbound caller id: only if
-/// the number is allocated to that tenant.
+/// Whether `tenant` may present `number` as its outbound caller id: when the
+/// number is allocated to that tenant, or has no allocation and is in one of its range routes.
 #[utoipa::path(
     method(get, head),
     path = "/v1/caller-id/{tenant_id}/{number}",
@@ -169,7 +172,10 @@ pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>
         return behind(app, q.min_seq);
     }
     let snapshot = app.store().load();
-    let allowed = snapshot.get(number).is_some_and(|hit| hit.route().tenant_id == tenant_id);
+    // a number allocated to someone decides by its holder; one without an
+    // allocation of its own, by the range it is in (PortSIP: a tenant may
+    // present any number of its DID ranges)
+    let allowed = snapshot.route_of(number).is_some_and(|hit| hit.route().tenant_id == tenant_id);
     if allowed {
         counters.allowed.inc()
     } else {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use didroute_shared::{ChangeEvent, Op, Route};
 
 use super::overlay::Slot;
+use super::ranges::range_entry;
 use super::render::RenderedRoute;
 use super::Snapshot;
 
@@ -44,6 +45,17 @@ impl Snapshot {
             seq = seq.max(event.seq);
             // Look in the copy when there is one; copy only to write.
             let current = overlay.as_ref().unwrap_or(&*self.overlay);
+            if let Some(range) = event.range.filter(|_| event.op.is_range()) {
+                let held = current.range(range.id).or_else(|| self.base.ranges.by_id(range.id)).map(|e| e.version);
+                if held.is_some_and(|v| event.version <= v) {
+                    outcome.stale += 1;
+                    continue;
+                }
+                let Some(entry) = range_entry(event.clone()) else { continue };
+                overlay.get_or_insert_with(|| (*self.overlay).clone()).insert_range(entry);
+                outcome.applied += 1;
+                continue;
+            }
             let held = match current.get(event.number) {
                 Some(slot) => Some((slot.version, slot.route.clone())),
                 None => self.base.held(event.number).map(|h| (h.version, h.route.cloned())),

@@ -26,6 +26,7 @@ use time::OffsetDateTime;
 
 use super::blocks::{self, Directory};
 use super::builder::BaseBuilder;
+use super::ranges::Ranges;
 use super::render::RenderedRoute;
 use super::sparse::Sparse;
 
@@ -64,6 +65,8 @@ pub struct Base {
     pub(crate) len: usize,
     pub(crate) built_at: OffsetDateTime,
     pub(crate) build_time: Duration,
+    /// Range routes, folded (an fst of digit prefixes, see [`ranges`](super::ranges)).
+    pub(crate) ranges: Arc<Ranges>,
 }
 
 impl Base {
@@ -112,6 +115,11 @@ impl Base {
                 tracing::error!(block, at, "skipping a malformed block container");
             }
         }
+    }
+
+    /// The folded range routes.
+    pub fn ranges(&self) -> &Ranges {
+        &self.ranges
     }
 
     /// Routable numbers.

@@ -7,7 +7,9 @@
 //! 56  directory slots u64      64  data bytes u64     72  sparse numbers u64
 //! 80  routes JSON bytes u64    88  sparse buckets u64  96  payload:
 //!     directory slots (3 x u32 each), block containers, sparse buckets
-//!     (u32 each), sparse records (13 bytes each), routes as a JSON array
+//!     (u32 each), sparse records (13 bytes each), routes as a JSON array,
+//!     (format 4) range routes as a JSON array
+//! end-16 (format 4) range routes JSON bytes u64
 //! end-8  checksum u64 of every byte before it
 //! ```
 //!
@@ -28,11 +30,14 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use didroute_shared::Route;
+use didroute_shared::wire::lookup::RouteSource;
+use didroute_shared::{Route, E164};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::base::{Base, TOMBSTONE};
 use super::blocks::{self, Directory};
+use super::ranges::{RangeEntry, Ranges};
 use super::render::RenderedRoute;
 use super::sparse::{self, Sparse};
 use super::Snapshot;
@@ -43,7 +48,10 @@ const MAGIC: &[u8; 8] = b"DIDRSNAP";
 /// the packed length) are still read: their hints are computed from the
 /// containers on load, so an upgrade does not make a node replay its whole
 /// history.
-const FORMAT: u32 = 3;
+/// 4: range routes after the route table, their length before the
+/// checksum (a file without them would make a restarted node forget every
+/// range until the range changed again).
+const FORMAT: u32 = 4;
 const HEADER: usize = 96;
 const TRAILER: usize = 8;
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -109,6 +117,41 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
 
+/// A range route as a snapshot file holds it.
+#[derive(Serialize, Deserialize)]
+struct FileRange {
+    id: u64,
+    first: u64,
+    last: u64,
+    version: u64,
+    seq: u64,
+    /// None: a deleted range, kept for the version rule.
+    route: Option<Route>,
+}
+
+/// Checks and reads the range routes of a format-4 file.
+fn decode_ranges(bytes: &[u8]) -> Result<Ranges, SnapshotError> {
+    let ranges: Vec<FileRange> =
+        serde_json::from_slice(bytes).map_err(|e| malformed(format!("the range routes do not decode: {e}")))?;
+    let mut ids = std::collections::HashSet::with_capacity(ranges.len());
+    let mut entries = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        let (first, last) = match (E164::from_u64(r.first), E164::from_u64(r.last)) {
+            (Ok(first), Ok(last)) => (first, last),
+            _ => return Err(malformed(format!("range {} has an end that is not a number", r.id))),
+        };
+        if first > last || first.digit_count() != last.digit_count() {
+            return Err(malformed(format!("range {} is not one block of numbers of one length", r.id)));
+        }
+        if !ids.insert(r.id) {
+            return Err(malformed(format!("range {} appears twice", r.id)));
+        }
+        let route = r.route.map(|route| Arc::new(RenderedRoute::with_source(route, RouteSource::Range)));
+        entries.push(RangeEntry { id: r.id, first: r.first, last: r.last, version: r.version, seq: r.seq, route });
+    }
+    Ok(Ranges::build(entries))
+}
+
 fn malformed(why: impl Into<String>) -> SnapshotError {
     SnapshotError::Malformed(why.into())
 }
@@ -126,6 +169,20 @@ impl Snapshot {
         let routes: Vec<&Route> = base.routes.iter().map(|r| r.route()).collect();
         // Plain routes always serialise.
         let routes = serde_json::to_vec(&routes).expect("routes serialise");
+        let ranges: Vec<FileRange> = base
+            .ranges
+            .entries()
+            .iter()
+            .map(|e| FileRange {
+                id: e.id,
+                first: e.first,
+                last: e.last,
+                version: e.version,
+                seq: e.seq,
+                route: e.route.as_ref().map(|r| r.route().clone()),
+            })
+            .collect();
+        let ranges = serde_json::to_vec(&ranges).expect("ranges serialise");
         let slots = &base.directory.slots;
         let sp = &base.sparse;
         let size = HEADER
@@ -134,6 +191,8 @@ impl Snapshot {
             + sp.buckets.len() * 4
             + sp.records.len()
             + routes.len()
+            + ranges.len()
+            + 8
             + TRAILER;
         let mut out = Vec::with_capacity(size);
         out.extend_from_slice(MAGIC);
@@ -159,6 +218,8 @@ impl Snapshot {
         }
         out.extend_from_slice(&sp.records);
         out.extend_from_slice(&routes);
+        out.extend_from_slice(&ranges);
+        out.extend_from_slice(&(ranges.len() as u64).to_le_bytes());
         let sum = checksum(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
@@ -187,6 +248,15 @@ impl Snapshot {
         let len = u64_at(bytes, 32);
         let secs = u64_at(bytes, 40) as i64;
         let nanos = u32_at(bytes, 48);
+        // format 4: the range routes' length sits before the checksum
+        let ranges_len = if format >= 4 {
+            if bytes.len() < HEADER + TRAILER + 8 {
+                return Err(SnapshotError::Truncated { len: bytes.len(), need: HEADER + TRAILER + 8 });
+            }
+            Some(usize::try_from(u64_at(bytes, bytes.len() - TRAILER - 8)).unwrap_or(usize::MAX))
+        } else {
+            None
+        };
         let counts = [u64_at(bytes, 56), u64_at(bytes, 64), u64_at(bytes, 72), u64_at(bytes, 80), u64_at(bytes, 88)];
         let [slots, data_len, sparse_len, routes_len, buckets] =
             counts.map(|c| usize::try_from(c).unwrap_or(usize::MAX));
@@ -196,6 +266,7 @@ impl Snapshot {
             buckets.saturating_mul(4),
             sparse_len.saturating_mul(sparse::RECORD),
             routes_len,
+            ranges_len.map_or(0, |r| r.saturating_add(8)),
             HEADER + TRAILER,
         ]
         .into_iter()
@@ -225,6 +296,11 @@ impl Snapshot {
         let routes: Vec<Route> = serde_json::from_slice(&bytes[at..at + routes_len])
             .map_err(|e| malformed(format!("the route table does not decode: {e}")))?;
         let routes: Vec<Arc<RenderedRoute>> = routes.into_iter().map(|r| Arc::new(RenderedRoute::new(r))).collect();
+        at += routes_len;
+        let ranges = match ranges_len {
+            Some(n) => decode_ranges(&bytes[at..at + n])?,
+            None => Ranges::default(),
+        };
         let built_at = OffsetDateTime::from_unix_timestamp(secs)
             .ok()
             .and_then(|t| t.replace_nanosecond(nanos).ok())
@@ -320,6 +396,7 @@ impl Snapshot {
             len: held as usize,
             built_at,
             build_time: Default::default(),
+            ranges: Arc::new(ranges),
         };
         Ok(Snapshot::from_base(Arc::new(base), seq))
     }
@@ -403,6 +480,10 @@ mod tests {
         // then hints) the older file keeps
         let as_format = |format: u32, keep: u32| {
             let mut bytes = current.clone();
+            // formats before 4 end with the route table: no range section
+            let ranges = u64_at(&bytes, bytes.len() - TRAILER - 8) as usize;
+            let end = bytes.len() - TRAILER;
+            bytes.drain(end - 8 - ranges..end);
             bytes[8..12].copy_from_slice(&format.to_le_bytes());
             for i in 0..u64_at(&bytes, 56) as usize {
                 let at = HEADER + i * 12 + 4;
@@ -443,7 +524,49 @@ mod tests {
         assert!(matches!(Snapshot::decode(&as_format(2, u32::MAX)), Err(SnapshotError::Malformed(_))));
         let mut next = current.clone();
         next[8..12].copy_from_slice(&(FORMAT + 1).to_le_bytes());
-        assert!(matches!(Snapshot::decode(&next), Err(SnapshotError::Format(4))));
+        assert!(matches!(Snapshot::decode(&next), Err(SnapshotError::Format(f)) if f == FORMAT + 1));
+    }
+
+    /// Range routes survive a file, deleted ones (their versions) included;
+    /// a range that is not one block of one length is refused.
+    #[test]
+    fn range_routes_travel_in_the_file() {
+        let n = |s: &str| E164::parse(s).unwrap();
+        let event = |seq: u64, id: u64, first: &str, last: &str, route: Option<Route>| didroute_shared::ChangeEvent {
+            seq,
+            number: n(first),
+            version: seq,
+            op: if route.is_some() { didroute_shared::Op::RangeUpsert } else { didroute_shared::Op::RangeDelete },
+            route,
+            at: OffsetDateTime::UNIX_EPOCH,
+            lineage: None,
+            range: Some(didroute_shared::RangeRef { id, last: n(last) }),
+        };
+        let s = Snapshot::empty()
+            .with_events(
+                &[
+                    event(1, 1, "+15550001000", "+15550001999", Some(route(1))),
+                    event(2, 2, "+15550002000", "+15550002099", Some(route(2))),
+                    event(3, 2, "+15550002000", "+15550002099", None),
+                ],
+                3,
+            )
+            .0;
+        let back = Snapshot::decode(&s.encode()).unwrap();
+        let hit = back.route_of(n("+15550001234")).unwrap();
+        assert_eq!(hit.route().tenant_id, Uuid::from_u128(1));
+        assert_eq!(hit.to_json(), s.route_of(n("+15550001234")).unwrap().to_json());
+        assert!(back.route_of(n("+15550002050")).is_none());
+        assert_eq!(back.range_version(2), Some(3));
+
+        let bytes = s.encode();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let at = text.find("\"first\":15550001000").expect("the range in the file");
+        let mut bad = bytes.clone();
+        // the first number one digit shorter than the last: 1555000100 and a space
+        bad[at + 18] = b' ';
+        reseal(&mut bad);
+        assert!(matches!(Snapshot::decode(&bad), Err(SnapshotError::Malformed(_))), "{:?}", Snapshot::decode(&bad));
     }
 
     /// A checksummed file whose one container sits in a slot a lookup never

@@ -125,7 +125,14 @@ impl Base {
         for (n, r, v) in merged {
             merge.old_entry(n, r, v);
         }
-        merge.finish()
+        let mut base = merge.finish();
+        // the range fst is rebuilt only when a range changed
+        base.ranges = if overlay.ranges().next().is_none() {
+            Arc::clone(&self.ranges)
+        } else {
+            Arc::new(self.ranges.merged(overlay.ranges()))
+        };
+        base
     }
 }
 

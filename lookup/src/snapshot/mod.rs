@@ -18,6 +18,7 @@ mod fold;
 mod hash;
 mod huge;
 mod overlay;
+mod ranges;
 mod render;
 mod routes;
 mod sparse;
@@ -37,6 +38,7 @@ pub use builder::BaseBuilder;
 pub(crate) use file::sync_parent;
 pub use file::SnapshotError;
 pub use overlay::Overlay;
+pub use ranges::{RangeEntry, Ranges};
 pub use render::RenderedRoute;
 pub use store::{FoldReport, Store};
 
@@ -98,6 +100,39 @@ impl Snapshot {
     pub fn get(&self, number: E164) -> Option<Hit<'_>> {
         let held = self.held(number)?;
         Some(Hit { number, route: held.route?, version: held.version, seq: held.seq })
+    }
+
+    /// The range route holding `number`, for a number without a route of
+    /// its own (ask [`Snapshot::get`] first: an exact hit never reaches the
+    /// range fst). A range changed since the base answers from the overlay,
+    /// which also hides the base's version of it.
+    pub fn range(&self, number: E164) -> Option<Hit<'_>> {
+        let n = number.as_u64();
+        let entry = match self.overlay.range_holding(n) {
+            Some(entry) => entry,
+            None => {
+                let entry = self.base.ranges.get(n)?;
+                if self.overlay.range(entry.id).is_some() {
+                    return None;
+                }
+                entry
+            }
+        };
+        Some(Hit { number, route: entry.route.as_ref()?, version: entry.version, seq: entry.seq })
+    }
+
+    /// The number's own route, else its range's: what a lookup answers.
+    #[inline]
+    pub fn route_of(&self, number: E164) -> Option<Hit<'_>> {
+        match self.get(number) {
+            Some(hit) => Some(hit),
+            None => self.range(number),
+        }
+    }
+
+    /// The version held for range `id`, deleted or not.
+    pub fn range_version(&self, id: u64) -> Option<u64> {
+        self.overlay.range(id).or_else(|| self.base.ranges.by_id(id)).map(|e| e.version)
     }
 
     /// What the snapshot holds for `number`, tombstones included.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use didroute_shared::E164;
 
 use super::hash::FxHashMap;
+use super::ranges::RangeEntry;
 use super::render::RenderedRoute;
 
 /// What a change left a number with.
@@ -23,15 +24,36 @@ pub(crate) struct Slot {
 #[derive(Debug, Clone, Default)]
 pub struct Overlay {
     slots: FxHashMap<E164, Slot>,
+    /// Range routes changed since the base, by range id (deletions kept).
+    ranges: FxHashMap<u64, RangeEntry>,
 }
 
 impl Overlay {
+    /// Changes held: numbers and ranges (what makes the folder fold).
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.slots.len() + self.ranges.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.is_empty() && self.ranges.is_empty()
+    }
+
+    pub(crate) fn range(&self, id: u64) -> Option<&RangeEntry> {
+        self.ranges.get(&id)
+    }
+
+    pub(crate) fn insert_range(&mut self, entry: RangeEntry) {
+        self.ranges.insert(entry.id, entry);
+    }
+
+    pub(crate) fn ranges(&self) -> impl Iterator<Item = &RangeEntry> {
+        self.ranges.values()
+    }
+
+    /// The live range changed since the base that holds `number`: the
+    /// overlay's ranges are few (a fold empties them), so a scan.
+    pub(crate) fn range_holding(&self, number: u64) -> Option<&RangeEntry> {
+        self.ranges.values().find(|e| e.route.is_some() && e.contains(number))
     }
 
     pub(crate) fn get(&self, number: E164) -> Option<&Slot> {
@@ -56,6 +78,12 @@ impl Overlay {
             .filter(|(n, s)| !matches!(older.slots.get(n), Some(o) if o.version == s.version))
             .map(|(n, s)| (*n, s.clone()))
             .collect();
-        Overlay { slots }
+        let ranges = self
+            .ranges
+            .iter()
+            .filter(|(id, e)| !matches!(older.ranges.get(id), Some(o) if o.version == e.version))
+            .map(|(id, e)| (*id, e.clone()))
+            .collect();
+        Overlay { slots, ranges }
     }
 }

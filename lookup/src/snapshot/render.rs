@@ -7,6 +7,7 @@
 
 use didroute_shared::e164::write_digits;
 use didroute_shared::route::Attributes;
+use didroute_shared::wire::lookup::RouteSource;
 use didroute_shared::{Country, Greeting, Route, Subsystem, E164};
 use serde::Serialize;
 use uuid::Uuid;
@@ -35,6 +36,7 @@ struct Body<'a> {
     dashboard_id: &'a str,
     customer_label: &'a str,
     country: Country,
+    source: RouteSource,
     locale: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     friendly_name: Option<&'a str>,
@@ -49,13 +51,21 @@ struct Body<'a> {
 }
 
 impl RenderedRoute {
+    /// A number's own route.
     pub fn new(route: Route) -> RenderedRoute {
+        RenderedRoute::with_source(route, RouteSource::Number)
+    }
+
+    /// A route and where it comes from: a range route answers with
+    /// `"source":"range"`.
+    pub fn with_source(route: Route, source: RouteSource) -> RenderedRoute {
         let body = Body {
             tenant_id: &route.tenant_id,
             subsystem: route.subsystem,
             dashboard_id: &route.dashboard_id,
             customer_label: &route.customer_label,
             country: route.country,
+            source,
             locale: &route.locale,
             friendly_name: route.friendly_name.as_deref(),
             organisation_id: route.organisation_id.as_deref(),
@@ -183,6 +193,7 @@ mod tests {
                 "dashboard_id": "dispatch-east",
                 "customer_label": "Metro \"911\" \u{e9}",
                 "country": "US",
+                "source": "number",
                 "locale": "en",
                 "organisation_id": "org-7",
                 "auto_provisioned": true,

@@ -38,11 +38,21 @@ fn upsert(seq: u64, number: E164, version: u64, route: Route) -> ChangeEvent {
         route: Some(route),
         at: OffsetDateTime::UNIX_EPOCH,
         lineage: None,
+        range: None,
     }
 }
 
 fn delete(seq: u64, number: E164, version: u64) -> ChangeEvent {
-    ChangeEvent { seq, number, version, op: Op::Delete, route: None, at: OffsetDateTime::UNIX_EPOCH, lineage: None }
+    ChangeEvent {
+        seq,
+        number,
+        version,
+        op: Op::Delete,
+        route: None,
+        at: OffsetDateTime::UNIX_EPOCH,
+        lineage: None,
+        range: None,
+    }
 }
 
 /// Every answer a snapshot gives for `numbers`, as JSON, without `seq`:
@@ -513,4 +523,58 @@ fn store_refuses_an_older_snapshot() {
     assert!(matches!(err, SnapshotError::Older { file, serving: 900 } if file < 900), "{err}");
     assert_eq!(store.load().seq(), 900);
     assert!(store.load().get(numbers[1]).is_none());
+}
+
+fn range_event(seq: u64, id: u64, first: &str, last: &str, version: u64, route: Option<Route>) -> ChangeEvent {
+    ChangeEvent {
+        seq,
+        number: num(first),
+        version,
+        op: if route.is_some() { Op::RangeUpsert } else { Op::RangeDelete },
+        route,
+        at: OffsetDateTime::UNIX_EPOCH,
+        lineage: None,
+        range: Some(didroute_shared::RangeRef { id, last: num(last) }),
+    }
+}
+
+/// A range answers for its numbers without an allocation of their own, in
+/// the overlay, after a fold and from a catch-up build alike; the version
+/// rule holds per range; a delete stops it.
+#[test]
+fn range_routes_answer_behind_the_exact_index() {
+    let own = num("+15550001005");
+    let events = vec![
+        upsert(1, own, 1, route(1, "own")),
+        range_event(2, 7, "+15550001000", "+15550001999", 2, Some(route(2, "range"))),
+    ];
+    let applied = Snapshot::empty().with_events(&events, 2).0;
+    let mut builder = BaseBuilder::new();
+    builder.push_events(events.clone());
+    let built = Snapshot::from_base(Arc::new(builder.finish()), 2);
+    for s in [&applied, &applied.folded(), &built] {
+        let hit = s.route_of(own).unwrap();
+        assert_eq!(hit.route().customer_label, "own");
+        assert!(s.get(num("+15550001500")).is_none(), "the exact index holds no range numbers");
+        let hit = s.route_of(num("+15550001500")).unwrap();
+        assert_eq!(hit.route().customer_label, "range");
+        assert_eq!((hit.version, hit.seq), (2, 2));
+        let json: serde_json::Value = serde_json::from_slice(&hit.to_json()).unwrap();
+        assert_eq!(json["source"], "range");
+        assert_eq!(json["number"], "+15550001500");
+        assert!(s.route_of(num("+15550002000")).is_none());
+        assert!(s.route_of(num("+1555000100")).is_none());
+        assert_eq!(s.range_version(7), Some(2));
+    }
+    // a replay of an older version changes nothing; a delete stops the range
+    let (same, outcome) =
+        applied.folded().with_events(&[range_event(2, 7, "+15550001000", "+15550001999", 2, None)], 3);
+    assert_eq!(outcome.stale, 1);
+    assert!(same.route_of(num("+15550001500")).is_some());
+    let (gone, outcome) = same.with_events(&[range_event(3, 7, "+15550001000", "+15550001999", 3, None)], 3);
+    assert_eq!(outcome.applied, 1);
+    assert!(gone.route_of(num("+15550001500")).is_none(), "the overlay hides the base's range");
+    assert!(gone.folded().route_of(num("+15550001500")).is_none());
+    assert_eq!(gone.folded().range_version(7), Some(3));
+    assert_eq!(gone.route_of(own).unwrap().route().customer_label, "own");
 }

@@ -147,3 +147,41 @@ async fn a_snapshot_file_keeps_its_lineage_and_a_restart_refuses_another() {
     assert_eq!(snapshot["lineage"], old.to_string(), "{snapshot}");
     assert_eq!(snapshot["seq"], 1, "nothing of the other lineage applied: {snapshot}");
 }
+
+/// Range routes travel in the snapshot file: a node started from it answers
+/// a range's numbers before the feed says anything more, a deleted range
+/// stays deleted, and a number's own route still answers first.
+#[tokio::test]
+async fn range_routes_come_back_from_the_snapshot_file() {
+    let dir = scratch();
+    let path = dir.join("lookup.snapshot");
+    let feed = FakeFeed::start().await;
+    feed.upsert(num("+15557100005"), 1, psap(TENANT_A, "Own"));
+    feed.range(1, num("+15557100000"), num("+15557100999"), 2, Some(utility(TENANT_B, "Range B")));
+    feed.range(2, num("+15557200000"), num("+15557200099"), 3, Some(utility(TENANT_A, "Gone")));
+    let last = feed.range(2, num("+15557200000"), num("+15557200099"), 4, None);
+    let mut cfg = config(&feed);
+    cfg.snapshot_path = Some(path.clone());
+    cfg.snapshot_interval_ms = 1_000;
+    let first = TestNode::start_with(feed, cfg.clone()).await;
+    tokio::time::timeout(Duration::from_secs(10), first.node().wait_ready()).await.unwrap();
+    written(&first, last).await;
+    let feed = first.stop_keeping_feed().await;
+
+    let asked_before = feed.afters().len();
+    let second = TestNode::start_with(feed, cfg).await;
+    tokio::time::timeout(Duration::from_secs(10), second.node().wait_ready()).await.unwrap();
+    // it asked the feed only for what followed the file: the ranges came from it
+    let asked = second.feed.afters()[asked_before..].to_vec();
+    assert!(asked.iter().all(|&a| a >= last), "{asked:?}");
+    let hit = second.get("/v1/routes/+15557100500").await;
+    assert_eq!(hit.status, 200);
+    let json = hit.json();
+    assert_eq!((json["source"].as_str(), json["customer_label"].as_str()), (Some("range"), Some("Range B")), "{json}");
+    assert_eq!(json["version"], 2, "{json}");
+    assert_eq!(second.get("/v1/routes/+15557100005").await.json()["source"], "number");
+    assert_eq!(second.get("/v1/routes/+15557200050").await.status, 404);
+    assert_eq!(second.get("/v1/routes/+15557101000").await.status, 404);
+    second.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -22,6 +22,7 @@ async fn found_for_every_spelling() {
         "dashboard_id": "dash-Metro 911",
         "customer_label": "Metro 911",
         "country": "US",
+        "source": "number",
         "locale": "en",
         "friendly_name": "Metro 911 main line",
         "auto_provisioned": false,

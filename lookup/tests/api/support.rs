@@ -186,11 +186,21 @@ impl FakeFeed {
 
     pub fn event(seq: u64, number: E164, version: u64, route: Option<Route>) -> ChangeEvent {
         let op = if route.is_some() { Op::Upsert } else { Op::Delete };
-        ChangeEvent { seq, number, version, op, route, at: OffsetDateTime::now_utc(), lineage: None }
+        ChangeEvent { seq, number, version, op, route, at: OffsetDateTime::now_utc(), lineage: None, range: None }
     }
 
     pub fn upsert(&self, number: E164, version: u64, route: Route) -> u64 {
         let ev = FakeFeed::event(self.next_seq(), number, version, Some(route));
+        self.push_raw(serde_json::to_value(ev).unwrap())
+    }
+
+    /// A range event: range `id` from `first` to `last` routes as `route`
+    /// (`None`: deleted).
+    pub fn range(&self, id: u64, first: E164, last: E164, version: u64, route: Option<Route>) -> u64 {
+        let op = if route.is_some() { Op::RangeUpsert } else { Op::RangeDelete };
+        let mut ev = FakeFeed::event(self.next_seq(), first, version, route);
+        ev.op = op;
+        ev.range = Some(didroute_shared::RangeRef { id, last });
         self.push_raw(serde_json::to_value(ev).unwrap())
     }
 

@@ -25,6 +25,10 @@ pub struct RouteAnswer {
     pub customer_label: String,
     #[cfg_attr(feature = "utoipa", schema(schema_with = schema::country))]
     pub country: Country,
+    /// `number` (its own allocation) or `range` (a range route); absent
+    /// from nodes that predate range routes, read as `number`.
+    #[serde(default)]
+    pub source: RouteSource,
     /// The tenant's locale, which the greeting's words are in unless the
     /// tenant or the number set their own (`en` by default).
     pub locale: String,
@@ -46,8 +50,21 @@ pub struct RouteAnswer {
     pub seq: u64,
 }
 
+/// Where a route answer comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RouteSource {
+    /// The number's own allocation.
+    #[default]
+    Number,
+    /// A range route of the tenant the number's range is assigned to (the
+    /// number has no allocation of its own); `version` is the range's.
+    Range,
+}
+
 /// `GET /v1/caller-id/{tenant_id}/{number}`: whether the tenant may present
-/// the number as its outbound caller id (only if it is allocated to it).
+/// the number as its outbound caller id (when it is allocated to it, or unallocated in one of its range routes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct CallerIdAnswer {
@@ -168,6 +185,7 @@ mod tests {
             dashboard_id: "dispatch-east".into(),
             customer_label: "Metro 911".into(),
             country,
+            source: RouteSource::Number,
             locale: "en".into(),
             friendly_name: None,
             organisation_id: Some("org-7".into()),
@@ -191,6 +209,7 @@ mod tests {
                 "dashboard_id": "dispatch-east",
                 "customer_label": "Metro 911",
                 "country": "US",
+                "source": "number",
                 "locale": "en",
                 "organisation_id": "org-7",
                 "auto_provisioned": false,

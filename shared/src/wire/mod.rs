@@ -13,6 +13,7 @@ pub mod lookup;
 pub mod money;
 pub mod number;
 pub mod order;
+pub mod range;
 pub mod tenant;
 
 pub use carrier::{CarrierView, Carriers};
@@ -28,6 +29,7 @@ pub use order::{
     CarrierNumber, CarrierNumbers, CarrierReconciliation, NewOrder, OrderAccepted, OrderCriteria, OrderView,
     OrderedNumber, Orphan, OrphanCost, OrphanDisconnect, Orphans, ReconciliationAccepted, ReconciliationView,
 };
+pub use range::{NewRange, RangeDeleted, RangeView, Ranges};
 pub use tenant::{
     ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,
     NewKeyRequest, Scope, TemplatesPatch, Tenant, TenantPatch, TenantUpdated, Tenants,

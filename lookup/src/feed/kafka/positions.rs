@@ -243,6 +243,7 @@ mod tests {
             route: None,
             at: time::OffsetDateTime::UNIX_EPOCH,
             lineage: None,
+            range: None,
         }
     }
 

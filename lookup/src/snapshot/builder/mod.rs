@@ -37,6 +37,7 @@ use didroute_shared::{ChangeEvent, Op, Route, E164};
 
 use super::base::{Base, TOMBSTONE};
 use super::huge;
+use super::ranges::{range_entry, RangeEntry, Ranges};
 use super::render::RenderedRoute;
 use super::routes::{RouteTable, Warmed, WARM};
 
@@ -74,6 +75,8 @@ pub struct BaseBuilder {
     second_hint: usize,
     /// Highest seq pushed: the position the base reports.
     seq: u64,
+    /// Range routes pushed (range events), any order.
+    ranges: Vec<RangeEntry>,
 }
 
 /// Batches at least this long are split between two threads (shorter ones
@@ -170,7 +173,8 @@ impl Lane {
                     .iter()
                     .map(|e| match e.op {
                         Op::Upsert => e.route.as_ref(),
-                        Op::Delete => None,
+                        // range events were taken out before the lanes
+                        _ => None,
                     })
                     .collect();
                 self.routes.warm(&routes, &mut warmed);
@@ -200,6 +204,7 @@ impl Default for BaseBuilder {
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             second_hint: 0,
             seq: 0,
+            ranges: Vec::new(),
         }
     }
 }
@@ -303,7 +308,11 @@ impl BaseBuilder {
     /// catch-up), warming their routes a few at a time like
     /// [`BaseBuilder::push_refs`], on two threads for a large page.
     pub fn push_events(&mut self, events: impl IntoIterator<Item = ChangeEvent>) {
-        let mut events: Vec<ChangeEvent> = events.into_iter().collect();
+        let (ranges, mut events): (Vec<ChangeEvent>, Vec<ChangeEvent>) =
+            events.into_iter().partition(|e| e.op.is_range());
+        for event in ranges {
+            self.push_range(event);
+        }
         let split = self.parallel && events.len() >= PARALLEL_MIN;
         let two = events.split_off(self.share(events.len(), split));
         self.split(split, |lane| lane.push_events(events), |lane| lane.push_events(two));
@@ -313,11 +322,23 @@ impl BaseBuilder {
     /// validated the event; an upsert without a route is kept as a deletion
     /// rather than trusted.
     pub fn push_event(&mut self, event: ChangeEvent) {
+        if event.op.is_range() {
+            return self.push_range(event);
+        }
         let route = match event.op {
             Op::Upsert => event.route,
-            Op::Delete => None,
+            _ => None,
         };
         self.push(event.number, route, event.version, event.seq);
+    }
+
+    /// Adds what a range event says about its range (validated by the
+    /// caller; one without its range is dropped).
+    pub fn push_range(&mut self, event: ChangeEvent) {
+        self.seq = self.seq.max(event.seq);
+        if let Some(entry) = range_entry(event) {
+            self.ranges.push(entry);
+        }
     }
 
     /// Sorts, keeps each number's newest version (versions come from one
@@ -326,7 +347,8 @@ impl BaseBuilder {
     /// the base.
     pub fn finish(self) -> Base {
         let started = Instant::now();
-        let BaseBuilder { mut first, mut second, parallel, seq, .. } = self;
+        let BaseBuilder { mut first, mut second, parallel, seq, ranges, .. } = self;
+        let ranges = Arc::new(Ranges::build(ranges));
         // The second lane's routes join the first lane's table; its items
         // take their indices there while they are sorted.
         let moved = first.routes.absorb(&second.routes);
@@ -401,7 +423,9 @@ impl BaseBuilder {
         if kept.len() < remap.len() {
             writer.remap_routes(&remap);
         }
-        writer.finish(kept, parallel)
+        let mut base = writer.finish(kept, parallel);
+        base.ranges = ranges;
+        base
     }
 }
 
@@ -572,6 +596,7 @@ mod tests {
                 route: (k % 11 != 0 && k % 37 != 0).then(|| route.clone()),
                 at: OffsetDateTime::UNIX_EPOCH,
                 lineage: None,
+                range: None,
             })
             .collect();
         let (mut one, mut many, mut split) = (builder(false), builder(false), builder(true));
@@ -627,6 +652,7 @@ mod tests {
                 route: Some(alike((k % 5) as usize)),
                 at: OffsetDateTime::UNIX_EPOCH,
                 lineage: None,
+                range: None,
             })
             .collect();
         let (mut one, mut split) = (builder(false), builder(true));
@@ -658,6 +684,7 @@ mod tests {
                 route: Some(route),
                 at: OffsetDateTime::UNIX_EPOCH,
                 lineage: None,
+                range: None,
             };
             let mut events: Vec<ChangeEvent> =
                 (0..6000).map(|i| event(i + 1, i, 1, alike(1000 + (i % 40) as usize))).collect();
@@ -739,6 +766,7 @@ mod tests {
                             route: (!delete).then(|| routes[(next() % routes.len() as u64) as usize].clone()),
                             at: OffsetDateTime::UNIX_EPOCH,
                             lineage: None,
+                            range: None,
                         }
                     })
                     .collect();

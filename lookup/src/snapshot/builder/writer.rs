@@ -188,6 +188,7 @@ impl Writer {
             len: self.len,
             built_at: OffsetDateTime::now_utc(),
             build_time: self.started.elapsed(),
+            ranges: Default::default(),
         }
     }
 }
