@@ -150,6 +150,16 @@ async fn search(State(shared): State<Shared>, Query(q): Query<HashMap<String, St
     Ok(Json(Envelope { data, meta: Some(meta) }).into_response())
 }
 
+/// Completes order `id` after `delay_ms` (orders taken over from a state
+/// file are completed after the restarted process's delay).
+pub fn complete_later(shared: Shared, id: String, delay_ms: u64) {
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let status = shared.sim.lock().expect("sim lock").complete_order(&id, now());
+        tracing::info!(order = %id, ?status, "number order completed");
+    });
+}
+
 #[derive(Debug, Deserialize)]
 struct CreateOrder {
     #[serde(default)]
@@ -171,13 +181,7 @@ async fn create_order(State(shared): State<Shared>, body: axum::body::Bytes) -> 
         let order = sim.place_order(&numbers, body.customer_reference, now())?;
         (order, sim.faults.order_delay_ms)
     };
-    let completer = shared.clone();
-    let id = order.id.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        let status = completer.sim.lock().expect("sim lock").complete_order(&id, now());
-        tracing::info!(order = %id, ?status, "number order completed");
-    });
+    complete_later(shared.clone(), order.id.clone(), delay);
     Ok(Json(Envelope::<_, ()> { data: order_body(&order), meta: None }).into_response())
 }
 

@@ -46,7 +46,7 @@ pub enum Injected {
     Unavailable,
 }
 
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Counters {
     pub requests: u64,
     pub served: u64,

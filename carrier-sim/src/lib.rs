@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod api;
 pub mod faults;
+pub mod persist;
 pub mod state;
 pub mod stock;
 pub mod wire;

@@ -1,12 +1,13 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
 use didroute_carrier_sim::state::Sim;
 use didroute_carrier_sim::stock::parse_stock;
-use didroute_carrier_sim::Shared;
+use didroute_carrier_sim::{api, persist, Shared};
 use tokio::net::TcpListener;
 
 /// A carrier simulator speaking Telnyx API v2, for development and tests.
@@ -26,6 +27,14 @@ struct Args {
     /// How long a number order stays pending before it completes.
     #[arg(long, default_value_t = 500)]
     order_delay_ms: u64,
+    /// Keep the state (stock, owned numbers, orders, counters; not the fault
+    /// knobs) in this file: loaded at start when present, saved after
+    /// changes and at shutdown, so a restarted simulator remembers its orders.
+    #[arg(long)]
+    state_file: Option<std::path::PathBuf>,
+    /// Longest time between a change and its save to `--state-file`.
+    #[arg(long, default_value_t = 100)]
+    state_save_ms: u64,
 }
 
 #[tokio::main]
@@ -36,7 +45,19 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let blocks = parse_stock(&args.stock).context("--stock")?;
-    let sim = Sim::new(blocks, args.order_delay_ms);
+    let mut sim = Sim::new(blocks, args.order_delay_ms);
+    let pending = match &args.state_file {
+        Some(path) => match persist::load(path)? {
+            Some(saved) => {
+                let pending = sim.restore(saved);
+                tracing::info!(path = %path.display(), owned = sim.owned_count(), pending = pending.len(),
+                    "state loaded");
+                pending
+            }
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     let listener =
         TcpListener::bind(&args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
@@ -48,6 +69,17 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    didroute_carrier_sim::serve(listener, Shared::new(sim, args.token), shutdown).await?;
+    let shared = Shared::new(sim, args.token);
+    let writer = args.state_file.as_ref().map(|path| {
+        persist::spawn_writer(shared.clone(), path.clone(), Duration::from_millis(args.state_save_ms.max(1)))
+    });
+    for id in pending {
+        api::complete_later(shared.clone(), id, args.order_delay_ms);
+    }
+    didroute_carrier_sim::serve(listener, shared.clone(), shutdown).await?;
+    if let (Some(writer), Some(path)) = (writer, &args.state_file) {
+        writer.abort();
+        persist::save_now(&shared, path)?;
+    }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::faults::{Counters, Faults, FaultsPatch, Injected};
 use crate::stock::StockBlock;
@@ -43,7 +43,7 @@ impl Origin {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NumberStatus {
     PurchasePending,
@@ -69,7 +69,7 @@ pub struct Owned {
     pub purchased_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     Pending,
@@ -97,6 +97,54 @@ pub struct Order {
     pub updated_at: i64,
     /// Decided when the order is placed, from the `fail_orders` knob.
     pub will_fail: bool,
+}
+
+/// A number's origin as saved: country and number type by name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedOrigin(String, String);
+
+impl SavedOrigin {
+    fn of(o: &Origin) -> Self {
+        Self(o.country(), o.number_type.to_owned())
+    }
+
+    fn origin(&self) -> Origin {
+        let b = self.0.as_bytes();
+        let country = if b.len() == 2 { [b[0], b[1]] } else { *b"US" };
+        let number_type = if self.1 == "toll_free" { "toll_free" } else { "local" };
+        Origin { country, number_type }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedOwned {
+    id: u64,
+    phone_number: String,
+    origin: SavedOrigin,
+    status: NumberStatus,
+    customer_reference: Option<String>,
+    purchased_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedOrder {
+    id: String,
+    numbers: Vec<(String, SavedOrigin, u64)>,
+    status: OrderStatus,
+    customer_reference: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    will_fail: bool,
+}
+
+/// The simulator's state as `--state-file` holds it (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Saved {
+    available: Vec<(String, SavedOrigin)>,
+    owned: Vec<SavedOwned>,
+    orders: Vec<SavedOrder>,
+    next_id: u64,
+    counters: Counters,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -157,6 +205,9 @@ pub struct Sim {
     next_id: u64,
     pub faults: Faults,
     pub counters: Counters,
+    /// Bumped by every change worth saving (`--state-file`): the writer
+    /// saves only when it moved.
+    changes: u64,
 }
 
 impl Sim {
@@ -177,7 +228,94 @@ impl Sim {
             next_id: 1_293_384_261_075_731_000,
             faults: Faults { order_delay_ms, retry_after_secs: 1, ..Faults::default() },
             counters: Counters::default(),
+            changes: 0,
         }
+    }
+
+    /// How many changes worth saving this simulator has seen.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// What survives a restart: stock, owned numbers, orders, counters and
+    /// ids. Not the fault knobs: they belong to the process (a restarted
+    /// simulator takes its command line's).
+    pub fn to_saved(&self) -> Saved {
+        let line = |o: &Owned| SavedOwned {
+            id: o.id,
+            phone_number: o.phone_number.clone(),
+            origin: SavedOrigin::of(&o.origin),
+            status: o.status,
+            customer_reference: o.customer_reference.clone(),
+            purchased_at: o.purchased_at,
+        };
+        Saved {
+            available: self.available.iter().map(|(n, o)| (n.clone(), SavedOrigin::of(o))).collect(),
+            owned: self.owned.iter().map(line).collect(),
+            orders: self
+                .orders
+                .values()
+                .map(|o| SavedOrder {
+                    id: o.id.clone(),
+                    numbers: o
+                        .numbers
+                        .iter()
+                        .map(|(n, origin, id)| (n.clone(), SavedOrigin::of(origin), *id))
+                        .collect(),
+                    status: o.status,
+                    customer_reference: o.customer_reference.clone(),
+                    created_at: o.created_at,
+                    updated_at: o.updated_at,
+                    will_fail: o.will_fail,
+                })
+                .collect(),
+            next_id: self.next_id,
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// Takes over `saved` (stock blocks stay this process's, for origins of
+    /// numbers the admin names); returns the ids of orders still pending,
+    /// which the caller completes after this process's order delay.
+    pub fn restore(&mut self, saved: Saved) -> Vec<String> {
+        self.available = saved.available.into_iter().map(|(n, o)| (n, o.origin())).collect();
+        self.owned = saved
+            .owned
+            .into_iter()
+            .map(|o| Owned {
+                id: o.id,
+                phone_number: o.phone_number,
+                origin: o.origin.origin(),
+                status: o.status,
+                customer_reference: o.customer_reference,
+                purchased_at: o.purchased_at,
+            })
+            .collect();
+        self.owned.sort_by_key(|o| o.id);
+        self.owned_index = self.owned.iter().map(|o| (o.phone_number.clone(), o.id)).collect();
+        self.orders = saved
+            .orders
+            .into_iter()
+            .map(|o| {
+                let order = Order {
+                    id: o.id,
+                    numbers: o.numbers.into_iter().map(|(n, origin, id)| (n, origin.origin(), id)).collect(),
+                    status: o.status,
+                    customer_reference: o.customer_reference,
+                    created_at: o.created_at,
+                    updated_at: o.updated_at,
+                    will_fail: o.will_fail,
+                };
+                (order.id.clone(), order)
+            })
+            .collect();
+        self.next_id = saved.next_id;
+        self.counters = saved.counters;
+        self.changes += 1;
+        let mut pending: Vec<String> =
+            self.orders.values().filter(|o| o.status == OrderStatus::Pending).map(|o| o.id.clone()).collect();
+        pending.sort();
+        pending
     }
 
     pub fn stock_count(&self) -> usize {
@@ -196,6 +334,7 @@ impl Sim {
     pub fn inject(&mut self, rng: &mut impl Rng) -> Injected {
         let verdict = self.faults.decide(rng);
         self.counters.count(verdict);
+        self.changes += 1;
         verdict
     }
 
@@ -276,6 +415,7 @@ impl Sim {
         let mut lines = Vec::with_capacity(numbers.len());
         for n in numbers {
             let origin = self.available.remove(n).expect("checked above");
+            self.changes += 1;
             let id = self.add_owned(n.clone(), origin, NumberStatus::PurchasePending, customer_reference.clone(), now);
             lines.push((n.clone(), origin, id));
         }
@@ -302,6 +442,7 @@ impl Sim {
         }
         order.status = if order.will_fail { OrderStatus::Failure } else { OrderStatus::Success };
         order.updated_at = now;
+        self.changes += 1;
         let (status, lines) = (order.status, order.numbers.clone());
         for (number, origin, _) in lines {
             if status == OrderStatus::Success {
@@ -432,6 +573,7 @@ impl Sim {
         now: i64,
     ) -> u64 {
         self.next_id += 1;
+        self.changes += 1;
         let id = self.next_id;
         self.owned_index.insert(phone_number.clone(), id);
         self.owned.push(Owned { id, phone_number, origin, status, customer_reference, purchased_at: now });
@@ -440,6 +582,7 @@ impl Sim {
 
     fn remove_owned(&mut self, number: &str) -> Option<Owned> {
         let id = self.owned_index.remove(number)?;
+        self.changes += 1;
         let i = self.owned.binary_search_by_key(&id, |o| o.id).ok()?;
         Some(self.owned.remove(i))
     }
@@ -452,6 +595,33 @@ mod tests {
 
     fn sim() -> Sim {
         Sim::new(parse_stock("US:555=100,US:800=10,GB:20=5").unwrap(), 0)
+    }
+
+    #[test]
+    fn saved_state_restores_stock_owned_numbers_orders_and_counters() {
+        let mut s = sim();
+        let n = vec!["+15552000001".to_string()];
+        let pending = s.place_order(&n, Some("ref-1".into()), 10).unwrap();
+        let done = s.place_order(&["+18002000001".to_string()], Some("ref-2".into()), 11).unwrap();
+        s.complete_order(&done.id, 12);
+        let bytes = serde_json::to_vec(&s.to_saved()).unwrap();
+
+        let mut r = sim();
+        let still_pending = r.restore(serde_json::from_slice(&bytes).unwrap());
+        assert_eq!(still_pending, std::slice::from_ref(&pending.id));
+        assert_eq!((r.stock_count(), r.owned_count()), (s.stock_count(), s.owned_count()));
+        assert_eq!(r.counters.orders_placed, 2);
+        assert_eq!(r.orders_matching(Some("ref-1"), None)[0].id, pending.id);
+        let toll_free = r.owned_by_number("+18002000001").unwrap();
+        assert_eq!((toll_free.status, toll_free.origin.number_type), (NumberStatus::Active, "toll_free"));
+        assert_eq!(r.complete_order(&pending.id, 13), Some(OrderStatus::Success));
+        // ids go on from where they were
+        let next = r.place_order(&["+15552000002".to_string()], None, 14).unwrap();
+        assert!(next.numbers[0].2 > toll_free_id(&s));
+    }
+
+    fn toll_free_id(s: &Sim) -> u64 {
+        s.owned_by_number("+18002000001").unwrap().id
     }
 
     #[test]

@@ -26,7 +26,7 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use super::orders::{insert_pending, query_of, Incoming};
-use crate::carriers::{Carrier, CarrierError, Order, OrderRequest, OrderStatus};
+use crate::carriers::{Carrier, CarrierError, Order, OrderRequest, OrderStatus, SearchQuery};
 use crate::outbox::{self, Change};
 use crate::state::AppState;
 
@@ -303,7 +303,11 @@ async fn choose(
     priced: &mut HashMap<String, Incoming>,
 ) -> anyhow::Result<Result<Vec<String>, Outcome>> {
     let criteria: Option<serde_json::Value> = row.get("criteria");
-    let Some(criteria) = criteria else { return Ok(Ok(row.get("numbers"))) };
+    let Some(criteria) = criteria else {
+        let numbers: Vec<String> = row.get("numbers");
+        price_named(tx, carrier, &numbers).await?;
+        return Ok(Ok(numbers));
+    };
     let criteria: OrderCriteria = serde_json::from_value(criteria)?;
     let quantity = row.get::<Option<i32>, _>("quantity").unwrap_or(1) as usize;
     // a few more than asked, in case some are in the inventory already
@@ -339,6 +343,62 @@ async fn choose(
         ))));
     }
     Ok(Ok(priced.keys().cloned().collect()))
+}
+
+/// Named numbers entered the inventory unpriced (0): each is looked up in
+/// the carrier's stock before it is ordered (one search per number, its
+/// digits as `contains`) and takes the monthly price found, in the job's
+/// transaction with an audit row. A number the search does not show, or a
+/// failed search, leaves the price as it was: pricing never holds an order
+/// back (the operator can PATCH it).
+async fn price_named(tx: &mut PgConnection, carrier: &dyn Carrier, numbers: &[String]) -> anyhow::Result<()> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT e164, country FROM numbers WHERE e164 = ANY($1) AND provisioning_status = 'pending' ORDER BY e164",
+    )
+    .bind(numbers)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (mut priced, mut costs, mut currencies) = (Vec::new(), Vec::new(), Vec::new());
+    for (e164, country) in rows {
+        let q = SearchQuery {
+            country,
+            contains: Some(e164.trim_start_matches('+').to_owned()),
+            limit: 1,
+            ..SearchQuery::default()
+        };
+        let Ok(found) = carrier.search(&q).await else { continue };
+        let Some(hit) = found.into_iter().find(|n| n.number == e164) else { continue };
+        if let (Some(cost), Some(currency)) = (hit.monthly_cost, hit.currency) {
+            priced.push(e164);
+            costs.push(cost.to_string());
+            currencies.push(currency);
+        }
+    }
+    if priced.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE numbers n SET monthly_cost = x.cost::numeric, currency = x.currency
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS x(e164, cost, currency)
+         WHERE n.e164 = x.e164 AND n.provisioning_status = 'pending'",
+    )
+    .bind(&priced)
+    .bind(&costs)
+    .bind(&currencies)
+    .execute(&mut *tx)
+    .await?;
+    // pricing changes no route: audit rows, no outbox event
+    sqlx::query(
+        "INSERT INTO audit_log (e164, actor, action, detail)
+         SELECT e, 'carrier', 'order.priced', jsonb_build_object('monthly_cost', c, 'currency', cur)
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS x(e, c, cur)",
+    )
+    .bind(&priced)
+    .bind(&costs)
+    .bind(&currencies)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// The carrier took the order: remember its id, and put the numbers of an
@@ -481,6 +541,34 @@ async fn fail_order(tx: &mut PgConnection, id: Uuid, error: &str) -> anyhow::Res
     .await?;
     tracing::warn!(order = %id, %error, "order failed");
     Ok(Outcome::Dead(error.to_owned()))
+}
+
+/// How long a done job is kept after it finished (for `GET /v1/orders/{id}`
+/// and an operator's questions); dead jobs are kept until someone acts.
+pub const DONE_KEPT: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Removes done jobs finished more than [`DONE_KEPT`] ago, `batch` rows per
+/// statement so no delete holds many locks; returns how many went. Run by
+/// the lifecycle job under its lease.
+pub async fn expire_done(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut removed = 0;
+    loop {
+        let n = sqlx::query(
+            "DELETE FROM carrier_jobs WHERE id = ANY (ARRAY(
+                 SELECT id FROM carrier_jobs
+                 WHERE state = 'done' AND updated_at < now() - make_interval(secs => $1)
+                 ORDER BY updated_at LIMIT $2))",
+        )
+        .bind(DONE_KEPT.as_secs_f64())
+        .bind(batch)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        removed += n;
+        if n < batch as u64 {
+            return Ok(removed);
+        }
+    }
 }
 
 #[cfg(test)]

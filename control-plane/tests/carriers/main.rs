@@ -4,6 +4,7 @@
 mod api;
 mod faults;
 mod flows;
+mod jobs;
 mod orders;
 mod reconcile;
 mod release;

@@ -85,7 +85,10 @@ async fn an_order_enters_pending_then_active_and_allocatable() {
     assert_eq!(v["status"], "completed", "{v}");
     assert!(v["carrier_order_id"].is_string(), "{v}");
     assert_eq!(v["numbers"][0]["provisioning_status"], "active", "{v}");
-    assert_eq!(inventory(&app, n).await["provisioning_status"], "active");
+    let item = inventory(&app, n).await;
+    assert_eq!(item["provisioning_status"], "active");
+    // named numbers take the carrier's price, looked up before ordering
+    assert_eq!((item["monthly_cost"].as_str(), item["currency"].as_str()), (Some("1.00"), Some("USD")), "{item}");
     assert_eq!(allocate(&app, &t, n).await, StatusCode::CREATED);
     assert_eq!(sim.state().await["counters"]["orders_placed"], 1);
 
@@ -171,23 +174,34 @@ async fn a_429_storm_delays_the_order_without_losing_or_doubling_it() {
 
 #[tokio::test]
 async fn the_simulator_killed_mid_order_and_restarted_still_ends_with_one_order() {
-    let mut sim = Sim::start();
+    // a simulator that keeps its state, like a carrier: the order survives
+    let state = std::env::temp_dir().join(format!("didroute-sim-{}.json", uuid::Uuid::new_v4()));
+    let state_arg = state.to_str().unwrap().to_owned();
+    let args = ["--state-file", state_arg.as_str(), "--state-save-ms", "20"];
+    let mut sim = Sim::start_with("127.0.0.1:0", &args);
     let addr = sim.addr.to_string();
     let app = spawn_app_with(with_sim(&sim)).await;
-    // the order stays pending at the carrier until the simulator dies
+    // the order stays pending at the carrier until the simulator dies (the
+    // fault knobs are the process's: the restarted one completes it)
     sim.admin("faults", json!({ "order_delay_ms": 600_000 })).await;
     let n = "+15552000130";
     let id = order(&app, json!({ "carrier": "sim", "numbers": [n] })).await;
-    order_reaches(&app, &id, &["placed"], Duration::from_secs(20)).await;
+    let placed = order_reaches(&app, &id, &["placed"], Duration::from_secs(20)).await;
+    // past one save interval, so the order is on disk
+    tokio::time::sleep(Duration::from_millis(200)).await;
     sim.kill();
-    // a restarted simulator has forgotten the order: the worker finds no
-    // order with our reference and places it again, once
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let sim = Sim::start_at(&addr);
+    let sim = Sim::start_with(&addr, &args);
+    // the restarted simulator still has the order: the worker follows it (or,
+    // had it lost the carrier order id, finds it by our reference) and never
+    // places it again
     let v = order_reaches(&app, &id, &["completed", "failed"], Duration::from_secs(60)).await;
     assert_eq!(v["status"], "completed", "{v}");
+    assert_eq!(v["carrier_order_id"], placed["carrier_order_id"], "{v}");
     assert_eq!(inventory(&app, n).await["provisioning_status"], "active");
     assert_eq!(sim.state().await["counters"]["orders_placed"], 1);
+    drop(sim);
+    let _ = std::fs::remove_file(&state);
 }
 
 #[tokio::test]

@@ -46,8 +46,14 @@ impl Sim {
 
     /// Starts the simulator on `listen` and waits for its `listening on` line.
     pub fn start_at(listen: &str) -> Self {
+        Self::start_with(listen, &[])
+    }
+
+    /// [`Sim::start_at`] with more arguments (`--state-file PATH`).
+    pub fn start_with(listen: &str, more: &[&str]) -> Self {
         let mut child = Command::new(binary())
             .args(["--listen", listen, "--token", TOKEN, "--stock", STOCK, "--order-delay-ms", "200"])
+            .args(more)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
