@@ -166,6 +166,20 @@ pub fn with_database(owner_url: &str, database: &str) -> anyhow::Result<String> 
     Ok(url.to_string())
 }
 
+/// Runs `delete` (a DELETE whose `$1` is an age in seconds and `$2` a row
+/// limit) until it removes fewer than `batch` rows; returns how many went.
+/// Housekeeping jobs delete in batches so no one statement holds many locks.
+pub async fn delete_in_batches(pool: &PgPool, delete: &str, age: Duration, batch: i64) -> Result<u64, sqlx::Error> {
+    let mut removed = 0;
+    loop {
+        let n = sqlx::query(delete).bind(age.as_secs_f64()).bind(batch).execute(pool).await?.rows_affected();
+        removed += n;
+        if n < batch as u64 {
+            return Ok(removed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -551,24 +551,16 @@ pub const DONE_KEPT: std::time::Duration = std::time::Duration::from_secs(7 * 24
 /// statement so no delete holds many locks; returns how many went. Run by
 /// the lifecycle job under its lease.
 pub async fn expire_done(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut removed = 0;
-    loop {
-        let n = sqlx::query(
-            "DELETE FROM carrier_jobs WHERE id = ANY (ARRAY(
-                 SELECT id FROM carrier_jobs
-                 WHERE state = 'done' AND updated_at < now() - make_interval(secs => $1)
-                 ORDER BY updated_at LIMIT $2))",
-        )
-        .bind(DONE_KEPT.as_secs_f64())
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        removed += n;
-        if n < batch as u64 {
-            return Ok(removed);
-        }
-    }
+    crate::db::delete_in_batches(
+        pool,
+        "DELETE FROM carrier_jobs WHERE id = ANY (ARRAY(
+             SELECT id FROM carrier_jobs
+             WHERE state = 'done' AND updated_at < now() - make_interval(secs => $1)
+             ORDER BY updated_at LIMIT $2))",
+        DONE_KEPT,
+        batch,
+    )
+    .await
 }
 
 #[cfg(test)]

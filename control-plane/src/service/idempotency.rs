@@ -249,21 +249,13 @@ pub async fn keep_created(conn: &mut PgConnection, key: Option<&Key>, id: Uuid, 
 /// Removes entries older than [`EXPIRE_AFTER`], a batch at a time; returns
 /// how many went.
 pub async fn expire(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error> {
-    let mut removed = 0;
-    loop {
-        let n = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
-                 SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)
-                 ORDER BY created_at LIMIT $2))",
-        )
-        .bind(EXPIRE_AFTER.as_secs_f64())
-        .bind(batch)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        removed += n;
-        if n < batch as u64 {
-            return Ok(removed);
-        }
-    }
+    crate::db::delete_in_batches(
+        pool,
+        "DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+             SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)
+             ORDER BY created_at LIMIT $2))",
+        EXPIRE_AFTER,
+        batch,
+    )
+    .await
 }
