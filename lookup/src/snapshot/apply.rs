@@ -46,7 +46,7 @@ impl Snapshot {
             // Look in the copy when there is one; copy only to write.
             let current = overlay.as_ref().unwrap_or(&*self.overlay);
             if let Some(range) = event.range.filter(|_| event.op.is_range()) {
-                let held = current.range(range.id).or_else(|| self.base.ranges.by_id(range.id)).map(|e| e.version);
+                let held = current.range(range.id).map(|e| e.version).or_else(|| self.base.ranges.version_of(range.id));
                 if held.is_some_and(|v| event.version <= v) {
                     outcome.stale += 1;
                     continue;

@@ -132,6 +132,9 @@ impl Base {
         } else {
             Arc::new(self.ranges.merged(overlay.ranges()))
         };
+        // folded ranges answer with the base's position, which must not be
+        // older than the range changes folded in
+        base.seq = overlay.ranges().map(|r| r.seq).fold(base.seq, u64::max);
         base
     }
 }

@@ -108,17 +108,14 @@ impl Snapshot {
     /// which also hides the base's version of it.
     pub fn range(&self, number: E164) -> Option<Hit<'_>> {
         let n = number.as_u64();
-        let entry = match self.overlay.range_holding(n) {
-            Some(entry) => entry,
-            None => {
-                let entry = self.base.ranges.get(n)?;
-                if self.overlay.range(entry.id).is_some() {
-                    return None;
-                }
-                entry
-            }
-        };
-        Some(Hit { number, route: entry.route.as_ref()?, version: entry.version, seq: entry.seq })
+        if let Some(entry) = self.overlay.range_holding(n) {
+            return Some(Hit { number, route: entry.route.as_ref()?, version: entry.version, seq: entry.seq });
+        }
+        let hit = self.base.ranges.get(n)?;
+        if self.overlay.range(hit.id).is_some() {
+            return None;
+        }
+        Some(Hit { number, route: hit.route, version: hit.version, seq: self.base.seq() })
     }
 
     /// The number's own route, else its range's: what a lookup answers.
@@ -132,7 +129,7 @@ impl Snapshot {
 
     /// The version held for range `id`, deleted or not.
     pub fn range_version(&self, id: u64) -> Option<u64> {
-        self.overlay.range(id).or_else(|| self.base.ranges.by_id(id)).map(|e| e.version)
+        self.overlay.range(id).map(|e| e.version).or_else(|| self.base.ranges.version_of(id))
     }
 
     /// What the snapshot holds for `number`, tombstones included.

@@ -4,7 +4,7 @@
 //! prefixes that cover it exactly (`15550001000-15550001999` is the one
 //! prefix `15550001`), each key led by the digit count, so a number
 //! matches only ranges of its own length; a lookup walks the fst along the
-//! number's digits and keeps the last (longest) prefix that ended there.
+//! number's digits and stops at the first prefix that is a key.
 //! Ranges never overlap (the control plane refuses it), so at most one
 //! range holds a number, and prefixes of one range never nest.
 //!
@@ -59,66 +59,146 @@ impl RangeEntry {
 /// The folded range routes: the fst over the live ranges' prefixes, and
 /// every range (deleted ones included) in id order, found by id with a
 /// binary search (no map beside them: ranges are many, changes to them few).
-#[derive(Debug)]
+///
+/// A folded range is a 32-byte [`Packed`] record: the bar is 40 bytes a
+/// range with the fst included (`cargo bench -p didroute-benches --bench
+/// lookup -- ranges`). Like the base's numbers, folded ranges keep no change
+/// seq of their own: they answer with the base's position, at which their
+/// route was current; the overlay keeps exact seqs until the next fold.
+#[derive(Debug, Clone)]
 pub struct Ranges {
     fst: fst::Map<Vec<u8>>,
-    entries: Vec<RangeEntry>,
+    entries: Vec<Packed>,
+    /// The distinct routes the entries point into: many ranges share one
+    /// (a tenant's), so each is rendered once.
+    routes: Vec<Arc<RenderedRoute>>,
+    /// `last` of ranges wider than a `u32` span, by entry index (15-digit
+    /// blocks of billions: rare, so they do not widen every record).
+    wide: FxHashMap<u32, u64>,
     /// Where the walk stands after a number's digit count and first
-    /// [`JUMP_DIGITS`] digits, for every length and such digits: the first
-    /// levels of the fst are the same few nodes for every lookup, and
-    /// starting below them saves a third of the walk. Empty without ranges.
+    /// `jump_digits` digits, for every such digits of each length that has
+    /// ranges: the first levels of the fst are nodes every lookup visits,
+    /// and starting below them saves half the walk of a large fst.
     jump: Vec<Jump>,
+    /// Digits the jump table skips: more for a larger fst, so the table
+    /// stays a small part of it (`jump_digits_for`).
+    jump_digits: usize,
+    /// Where each digit count's part of `jump` starts, or [`NONE`] for a
+    /// count no range has.
+    jump_at: [u32; MAX_KEY],
 }
 
-/// Digits the jump table skips.
-const JUMP_DIGITS: usize = 3;
-/// Shortest and longest numbers (E.164: 7 to 15 digits).
-const MIN_LEN: usize = 7;
-const MAX_LEN: usize = 15;
+/// A folded range.
+#[derive(Debug, Clone, Copy)]
+struct Packed {
+    id: u64,
+    first: u64,
+    version: u64,
+    /// `last - first`, or [`WIDE`] when that does not fit (see `wide`).
+    span: u32,
+    /// Index into `routes`, or [`DELETED`] for a deleted range.
+    route: u32,
+}
 
-/// The walk's state after the first key bytes.
+const WIDE: u32 = u32::MAX;
+const DELETED: u32 = u32::MAX;
+/// "None" in a [`Jump`]'s `u32` fields.
+const NONE: u32 = u32::MAX;
+
+/// A live range holding a number, as a lookup answers it.
+#[derive(Debug, Clone, Copy)]
+pub struct RangeHit<'a> {
+    pub id: u64,
+    pub version: u64,
+    pub route: &'a Arc<RenderedRoute>,
+}
+
+/// Digits the jump table skips for an fst of `keys` keys: a tenth of a
+/// digit's fan-out per key at most, between 3 and 5 digits (at 1M ranges,
+/// 100,000 entries of 12 bytes for a length, 1.2 bytes a range).
+fn jump_digits_for(keys: usize) -> usize {
+    match keys {
+        0..100_000 => 3,
+        100_000..1_000_000 => 4,
+        _ => 5,
+    }
+}
+
+/// Shortest number the jump table serves (E.164: 7 to 15 digits).
+const MIN_LEN: usize = 7;
+
+/// The walk's state after the first key bytes, in 12 bytes (fst addresses
+/// and outputs, which are entry indices, fit a `u32`).
 #[derive(Debug, Clone, Copy)]
 struct Jump {
-    /// The node reached, or `None` when the walk left the fst before.
-    addr: Option<usize>,
-    out: u64,
-    /// The longest prefix that ended on the way.
-    best: Option<u64>,
+    /// The node reached, or [`NONE`] when the walk left the fst before.
+    addr: u32,
+    out: u32,
+    /// The prefix that ended on the way (the walk stops there), or [`NONE`].
+    best: u32,
 }
 
-/// The walk from `node` along `key`: the node it stops at (`None` when it
-/// left the fst), the output so far and the longest prefix's value.
-fn walk(
-    fst: &fst::raw::Fst<Vec<u8>>,
-    mut addr: usize,
-    mut out: Output,
-    mut best: Option<u64>,
-    key: &[u8],
-) -> (Option<usize>, Output, Option<u64>) {
+/// Where a walk along a key ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Walked {
+    /// A prefix of the key is a key of the fst: its value.
+    Found(u64),
+    /// The walk left the fst before any prefix ended.
+    Left,
+    /// The whole key was walked without a prefix ending: the node reached
+    /// and the output so far.
+    At(usize, Output),
+}
+
+/// The walk from `addr` along `key`, stopping at the first prefix that is
+/// a key: prefixes never nest (ranges never overlap, and one range's
+/// prefixes are disjoint blocks), so the first is the only one, and the
+/// digits after it are never read.
+fn walk(fst: &fst::raw::Fst<Vec<u8>>, mut addr: usize, mut out: Output, key: &[u8]) -> Walked {
     let mut node = fst.node(addr);
     for &b in key {
-        let Some(i) = node.find_input(b) else { return (None, out, best) };
+        let Some(i) = node.find_input(b) else { return Walked::Left };
         let t = node.transition(i);
         out = out.cat(t.out);
         addr = t.addr;
         node = fst.node(addr);
         if node.is_final() {
-            best = Some(out.cat(node.final_output()).value());
+            return Walked::Found(out.cat(node.final_output()).value());
         }
     }
-    (Some(addr), out, best)
+    Walked::At(addr, out)
 }
 
-fn jump_table(fst: &fst::raw::Fst<Vec<u8>>) -> Vec<Jump> {
-    let mut table = Vec::with_capacity((MAX_LEN - MIN_LEN + 1) * 1000);
-    for len in MIN_LEN..=MAX_LEN {
-        for lead in 0..1000u32 {
-            let key = [len as u8, b'0' + (lead / 100) as u8, b'0' + (lead / 10 % 10) as u8, b'0' + (lead % 10) as u8];
-            let (addr, out, best) = walk(fst, fst.root().addr(), Output::zero(), None, &key);
-            table.push(Jump { addr, out: out.value(), best });
+fn narrow(v: u64) -> u32 {
+    u32::try_from(v).expect("fst addresses and entry indices fit a u32")
+}
+
+/// The jump table over the digit counts in `lengths` (a bit per count).
+fn jump_table(fst: &fst::raw::Fst<Vec<u8>>, lengths: u32, digits: usize) -> (Vec<Jump>, [u32; MAX_KEY]) {
+    let fan = 10usize.pow(digits as u32);
+    let mut at = [NONE; MAX_KEY];
+    let mut table = Vec::with_capacity(lengths.count_ones() as usize * fan);
+    for (len, at) in at.iter_mut().enumerate().skip(MIN_LEN) {
+        if lengths & (1 << len) == 0 {
+            continue;
+        }
+        *at = narrow(table.len() as u64);
+        let mut key = [0u8; MAX_KEY];
+        key[0] = len as u8;
+        for lead in 0..fan {
+            let mut rest = lead;
+            for k in (1..=digits).rev() {
+                key[k] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            table.push(match walk(fst, fst.root().addr(), Output::zero(), &key[..=digits]) {
+                Walked::Found(v) => Jump { addr: NONE, out: 0, best: narrow(v) },
+                Walked::Left => Jump { addr: NONE, out: 0, best: NONE },
+                Walked::At(addr, out) => Jump { addr: narrow(addr as u64), out: narrow(out.value()), best: NONE },
+            });
         }
     }
-    table
+    (table, at)
 }
 
 impl Default for Ranges {
@@ -181,6 +261,12 @@ impl Ranges {
     /// Ranges from entries in any order; where an id appears twice, the
     /// higher version wins.
     pub fn build(entries: Vec<RangeEntry>) -> Ranges {
+        Ranges::build_jumping(entries, None)
+    }
+
+    /// [`Ranges::build`] with the jump table's digits given (tests) or
+    /// chosen by size.
+    fn build_jumping(entries: Vec<RangeEntry>, jump_digits: Option<usize>) -> Ranges {
         let mut newest: FxHashMap<u64, RangeEntry> = FxHashMap::default();
         for e in entries {
             match newest.get(&e.id) {
@@ -192,86 +278,141 @@ impl Ranges {
         }
         let mut entries: Vec<RangeEntry> = newest.into_values().collect();
         entries.sort_unstable_by_key(|e| e.id);
-        entries.shrink_to_fit();
         // many ranges share a route (a tenant's): one rendered copy each
-        let mut shared: FxHashMap<&Route, Arc<RenderedRoute>> = FxHashMap::default();
-        let interned: Vec<Option<Arc<RenderedRoute>>> = entries
-            .iter()
-            .map(|e| e.route.as_ref().map(|r| Arc::clone(shared.entry(r.route()).or_insert_with(|| Arc::clone(r)))))
-            .collect();
-        drop(shared);
-        for (e, route) in entries.iter_mut().zip(interned) {
-            e.route = route;
-        }
+        let mut routes: Vec<Arc<RenderedRoute>> = Vec::new();
+        let mut index: FxHashMap<Route, u32> = FxHashMap::default();
+        let mut wide = FxHashMap::default();
         let mut keys: Vec<(Vec<u8>, u64)> = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            if e.route.is_some() {
-                keys.extend(prefixes(e.first, e.last).into_iter().map(|k| (k, i as u64)));
+        // digit counts that have ranges, a bit each
+        let mut lengths = 0u32;
+        let mut packed = Vec::with_capacity(entries.len());
+        for (i, e) in entries.into_iter().enumerate() {
+            let i = narrow(i as u64);
+            let route = match e.route {
+                Some(r) => match index.get(r.route()) {
+                    Some(&at) => at,
+                    None => {
+                        let at = narrow(routes.len() as u64);
+                        index.insert(r.route().clone(), at);
+                        routes.push(r);
+                        at
+                    }
+                },
+                None => DELETED,
+            };
+            let span = match u32::try_from(e.last - e.first) {
+                Ok(span) if span != WIDE => span,
+                _ => {
+                    wide.insert(i, e.last);
+                    WIDE
+                }
+            };
+            if route != DELETED {
+                lengths |= 1 << (number_key(e.first, &mut [0; MAX_KEY]) - 1);
+                keys.extend(prefixes(e.first, e.last).into_iter().map(|k| (k, u64::from(i))));
             }
+            packed.push(Packed { id: e.id, first: e.first, version: e.version, span, route });
         }
+        routes.shrink_to_fit();
         keys.sort_unstable();
         // the control plane keeps ranges apart; should two ever share a
         // prefix, one of them answers rather than the build failing
         keys.dedup_by(|a, b| a.0 == b.0);
+        let jump_digits = jump_digits.unwrap_or_else(|| jump_digits_for(keys.len()));
         let fst = fst::Map::from_iter(keys).expect("sorted, distinct keys");
-        let jump = if entries.is_empty() { Vec::new() } else { jump_table(fst.as_fst()) };
-        Ranges { fst, entries, jump }
+        let (jump, jump_at) = jump_table(fst.as_fst(), lengths, jump_digits);
+        Ranges { fst, entries: packed, routes, wide, jump, jump_digits, jump_at }
+    }
+
+    fn last(&self, i: usize) -> u64 {
+        let p = &self.entries[i];
+        match p.span {
+            WIDE => self.wide[&narrow(i as u64)],
+            span => p.first + u64::from(span),
+        }
     }
 
     /// The live range holding `number`.
     #[inline]
-    pub fn get(&self, number: u64) -> Option<&RangeEntry> {
+    pub fn get(&self, number: u64) -> Option<RangeHit<'_>> {
         let mut key = [0u8; MAX_KEY];
         let len = number_key(number, &mut key);
         let fst = self.fst.as_fst();
         let digits = len - 1;
-        let best = if (MIN_LEN..=MAX_LEN).contains(&digits) && !self.jump.is_empty() {
-            let lead = (key[1] - b'0') as usize * 100 + (key[2] - b'0') as usize * 10 + (key[3] - b'0') as usize;
-            let j = self.jump[(digits - MIN_LEN) * 1000 + lead];
-            match j.addr {
-                Some(addr) => walk(fst, addr, Output::new(j.out), j.best, &key[1 + JUMP_DIGITS..len]).2,
-                None => j.best,
+        let jd = self.jump_digits;
+        let best = if digits >= MIN_LEN {
+            let at = self.jump_at[digits];
+            if at == NONE {
+                return None;
+            }
+            let lead = key[1..=jd].iter().fold(0usize, |acc, &d| acc * 10 + (d - b'0') as usize);
+            let j = self.jump[at as usize + lead];
+            match (j.best, j.addr) {
+                (NONE, NONE) => None,
+                (NONE, addr) => match walk(fst, addr as usize, Output::new(u64::from(j.out)), &key[1 + jd..len]) {
+                    Walked::Found(v) => Some(v),
+                    _ => None,
+                },
+                (best, _) => Some(u64::from(best)),
             }
         } else {
-            walk(fst, fst.root().addr(), Output::zero(), None, &key[..len]).2
+            match walk(fst, fst.root().addr(), Output::zero(), &key[..len]) {
+                Walked::Found(v) => Some(v),
+                _ => None,
+            }
         };
-        let entry = self.entries.get(best? as usize)?;
-        (entry.route.is_some() && entry.contains(number)).then_some(entry)
+        let i = best? as usize;
+        let p = self.entries.get(i)?;
+        // the fst's prefixes cover a range exactly; the bounds check guards
+        // a prefix two ranges shared (see `build`)
+        let inside = p.first <= number
+            && match p.span {
+                WIDE => number <= self.last(i),
+                span => number - p.first <= u64::from(span),
+            };
+        let route = self.routes.get(p.route as usize)?;
+        inside.then_some(RangeHit { id: p.id, version: p.version, route })
     }
 
-    /// The range with id `id`, deleted or not.
-    pub fn by_id(&self, id: u64) -> Option<&RangeEntry> {
-        self.entries.binary_search_by_key(&id, |e| e.id).ok().map(|i| &self.entries[i])
+    /// The version held for range `id`, deleted or not.
+    pub fn version_of(&self, id: u64) -> Option<u64> {
+        self.entries.binary_search_by_key(&id, |e| e.id).ok().map(|i| self.entries[i].version)
     }
 
-    /// Every range held, deleted ones included.
-    pub fn entries(&self) -> &[RangeEntry] {
-        &self.entries
+    /// Every range held, deleted ones included, in id order; `seq` is the
+    /// position they are reported at (the base's).
+    pub fn entries(&self, seq: u64) -> impl Iterator<Item = RangeEntry> + '_ {
+        self.entries.iter().enumerate().map(move |(i, p)| RangeEntry {
+            id: p.id,
+            first: p.first,
+            last: self.last(i),
+            version: p.version,
+            seq,
+            route: self.routes.get(p.route as usize).cloned(),
+        })
     }
 
     /// Live ranges.
     pub fn live(&self) -> usize {
-        self.entries.iter().filter(|e| e.route.is_some()).count()
+        self.entries.iter().filter(|e| e.route != DELETED).count()
     }
 
     /// These ranges with `changes` (the overlay's, by id) applied.
     pub fn merged<'a>(&self, changes: impl IntoIterator<Item = &'a RangeEntry>) -> Ranges {
         let mut changes = changes.into_iter().peekable();
         if changes.peek().is_none() {
-            return self.clone_shallow();
+            return self.clone();
         }
-        Ranges::build(self.entries.iter().cloned().chain(changes.cloned()).collect())
+        // the seq is not kept once folded, so any value serves here
+        Ranges::build(self.entries(0).chain(changes.cloned()).collect())
     }
 
-    fn clone_shallow(&self) -> Ranges {
-        Ranges { fst: self.fst.clone(), entries: self.entries.clone(), jump: self.jump.clone() }
-    }
-
-    /// Bytes of the fst and the entries (routes are shared).
+    /// Bytes of the fst, the entries and the jump table (routes are shared).
     pub fn heap_bytes(&self) -> usize {
         self.fst.as_fst().size()
-            + self.entries.capacity() * std::mem::size_of::<RangeEntry>()
+            + self.entries.capacity() * std::mem::size_of::<Packed>()
             + self.jump.capacity() * std::mem::size_of::<Jump>()
+            + self.routes.capacity() * std::mem::size_of::<Arc<RenderedRoute>>()
     }
 }
 
@@ -331,7 +472,7 @@ mod tests {
         let gone = RangeEntry { version: 9, route: None, ..entry(1, 15550001000, 15550001999) };
         let after = ranges.merged([&gone]);
         assert!(after.get(15550001500).is_none());
-        assert_eq!(after.by_id(1).map(|e| e.version), Some(9));
+        assert_eq!(after.version_of(1), Some(9));
     }
 
     /// The jump table and the walk below it agree with a scan, for ranges
@@ -352,14 +493,30 @@ mod tests {
             let start = 15_550_000_000 + i * 10_000 + next() % 5000;
             entries.push(entry(10 + i, start, start + next() % 4000));
         }
-        let ranges = Ranges::build(entries.clone());
         let mut probes: Vec<u64> = (0..20_000).map(|_| 15_550_000_000 + next() % 20_000_000).collect();
         probes.extend([
             1_999_999, 2_000_000, 2_500_000, 2_999_999, 3_000_000, 1_234_566, 1_234_567, 1_234_600, 1_234_601,
         ]);
-        for n in probes {
-            let want = entries.iter().find(|e| e.contains(n)).map(|e| e.id);
-            assert_eq!(ranges.get(n).map(|e| e.id), want, "{n}");
+        for digits in [3, 4, 5] {
+            let ranges = Ranges::build_jumping(entries.clone(), Some(digits));
+            for &n in &probes {
+                let want = entries.iter().find(|e| e.contains(n)).map(|e| e.id);
+                assert_eq!(ranges.get(n).map(|e| e.id), want, "{n} with {digits} jump digits");
+            }
         }
+    }
+
+    /// A range wider than a `u32` span keeps its end; folding keeps what
+    /// every range held.
+    #[test]
+    fn a_range_wider_than_a_u32_span() {
+        let (first, last) = (100_000_000_000_000, 100_009_999_999_999);
+        let ranges = Ranges::build(vec![entry(1, first, last), entry(2, 15550001000, 15550001999)]);
+        for n in [first, first + u64::from(u32::MAX) + 7, last] {
+            assert_eq!(ranges.get(n).map(|e| e.id), Some(1), "{n}");
+        }
+        assert!(ranges.get(last + 1).is_none());
+        let held: Vec<(u64, u64, u64, u64)> = ranges.entries(5).map(|e| (e.id, e.first, e.last, e.seq)).collect();
+        assert_eq!(held, vec![(1, first, last, 5), (2, 15550001000, 15550001999, 5)]);
     }
 }
