@@ -49,6 +49,13 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest a call can take: every attempt timing out, each wait the
+    /// longest Retry-After waited out.
+    pub fn worst_case(&self) -> Duration {
+        let wait = self.max_delay.max(self.max_retry_after);
+        (self.attempt_timeout + wait).saturating_mul(self.max_attempts)
+    }
+
     /// The wait before attempt `attempt + 1` (attempt counts from 1): full
     /// jitter over an exponentially growing cap, but never less than the
     /// carrier's Retry-After.

@@ -15,7 +15,11 @@
 //! idempotent here: the order carries our order id as `customer_reference`,
 //! and before placing it a worker asks the carrier for orders with that
 //! reference. An earlier attempt whose answer (or whose commit) was lost is
-//! found and followed instead of being placed twice.
+//! found and followed instead of being placed twice. Should the earlier
+//! attempt's call still be in flight (its database session died, not its
+//! request), the reference finds nothing yet: so a worker commits a placing
+//! marker before it calls, and one that finds a fresh marker waits
+//! [`PLACING_QUIET`] before placing.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -32,6 +36,9 @@ use crate::state::AppState;
 
 /// Longest wait between two attempts of a failing job.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Longest wait between two polls of an order pending at its carrier.
+pub const MAX_POLL: Duration = Duration::from_secs(60);
 
 /// Failed attempts after which a job is given up (dead, kept with its last
 /// error for the operator): at the capped backoff, about a day and a half.
@@ -119,7 +126,7 @@ pub async fn run_one(state: &AppState, interval: Duration) -> anyhow::Result<boo
             // backoff like a carrier failure: left as it was, it would stay
             // first in line and block every other job on every instance.
             let mut step = sqlx::Acquire::begin(&mut *tx).await?;
-            match order_step(&mut step, c.as_ref(), order).await {
+            match order_step(&mut step, &state.db.operator, c.as_ref(), order).await {
                 Ok((outcome, written)) => {
                     step.commit().await?;
                     outbox_id = written;
@@ -171,12 +178,20 @@ pub async fn run_one(state: &AppState, interval: Duration) -> anyhow::Result<boo
                 .await?;
         }
         Outcome::Wait => {
+            // polls thin out as the order ages: a quarter of its age, from
+            // one interval up to MAX_POLL, so a day-long toll-free order is
+            // not asked about every few seconds
             sqlx::query(
-                "UPDATE carrier_jobs SET next_attempt_at = now() + make_interval(secs => $2), updated_at = now()
+                "UPDATE carrier_jobs
+                 SET next_attempt_at = now() + least(greatest((now() - created_at) / 4,
+                                                              make_interval(secs => $2)),
+                                                     make_interval(secs => $3)),
+                     updated_at = now()
                  WHERE id = $1",
             )
             .bind(id)
             .bind(interval.as_secs_f64())
+            .bind(MAX_POLL.as_secs_f64().max(interval.as_secs_f64()))
             .execute(&mut *tx)
             .await?;
         }
@@ -215,7 +230,12 @@ async fn disconnect_step(carrier: &dyn Carrier, number: &str) -> Outcome {
 }
 
 /// One step of an order: place it (once), or follow it to its end.
-async fn order_step(tx: &mut PgConnection, carrier: &dyn Carrier, id: Uuid) -> anyhow::Result<(Outcome, Option<i64>)> {
+async fn order_step(
+    tx: &mut PgConnection,
+    pool: &sqlx::PgPool,
+    carrier: &dyn Carrier,
+    id: Uuid,
+) -> anyhow::Result<(Outcome, Option<i64>)> {
     let row = sqlx::query(
         "SELECT status, carrier_order_id, numbers, criteria, quantity, carrier_module, tenant_id
          FROM carrier_orders WHERE id = $1 FOR UPDATE",
@@ -257,6 +277,14 @@ async fn order_step(tx: &mut PgConnection, carrier: &dyn Carrier, id: Uuid) -> a
                     o
                 }
                 None => {
+                    // an earlier attempt whose session died may still be in
+                    // flight: give it the longest a call can take to land
+                    // before this one places the order again
+                    if let Some(since) = placing_since(pool, id).await? {
+                        if since < PLACING_QUIET {
+                            return Ok((Outcome::Wait, None));
+                        }
+                    }
                     let numbers = match choose(tx, carrier, &row, &mut priced).await? {
                         Ok(n) => n,
                         Err(outcome) => {
@@ -267,6 +295,7 @@ async fn order_step(tx: &mut PgConnection, carrier: &dyn Carrier, id: Uuid) -> a
                         }
                     };
                     let req = OrderRequest { numbers, customer_reference: Some(reference.clone()) };
+                    mark_placing(pool, id).await?;
                     match carrier.order(&req).await {
                         Ok(o) => o,
                         Err(e @ (CarrierError::Rejected { .. } | CarrierError::NotFound(_))) => {
@@ -276,7 +305,14 @@ async fn order_step(tx: &mut PgConnection, carrier: &dyn Carrier, id: Uuid) -> a
                             return Ok((fail_order(tx, id, &error).await?, written));
                         }
                         // maybe placed: the next attempt looks it up first
-                        Err(e) => return Ok((Outcome::retry(&e), None)),
+                        Err(e) => {
+                            // an answer, even an error, means the call is over;
+                            // a timeout or a broken connection may still land
+                            if !matches!(e, CarrierError::Timeout(_) | CarrierError::Transport(_)) {
+                                clear_placing(tx, id).await?;
+                            }
+                            return Ok((Outcome::retry(&e), None));
+                        }
                     }
                 }
             };
@@ -294,6 +330,43 @@ async fn order_step(tx: &mut PgConnection, carrier: &dyn Carrier, id: Uuid) -> a
     complete(tx, id, &order).await
 }
 
+/// How long a placing call may still land after its worker's session died:
+/// more than the longest call the default retry policy allows (a test
+/// checks it against `RetryPolicy::worst_case`).
+pub const PLACING_QUIET: Duration = Duration::from_secs(300);
+
+/// Commits, on a connection of its own, that order `id` is being placed
+/// now: it must outlive the job's transaction should that one die.
+async fn mark_placing(pool: &sqlx::PgPool, id: Uuid) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO carrier_order_attempts (order_id, placed_at) VALUES ($1, now())
+         ON CONFLICT (order_id) DO UPDATE SET placed_at = now()",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Removes order `id`'s placing marker, with the transaction that records
+/// the call's outcome.
+async fn clear_placing(tx: &mut PgConnection, id: Uuid) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM carrier_order_attempts WHERE order_id = $1").bind(id).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// How long ago an attempt whose outcome never committed started placing
+/// order `id`, if one did.
+async fn placing_since(pool: &sqlx::PgPool, id: Uuid) -> anyhow::Result<Option<Duration>> {
+    let secs: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM now() - placed_at)::float8 FROM carrier_order_attempts WHERE order_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(secs.map(|s| Duration::from_secs_f64(s.max(0.0))))
+}
+
 /// The numbers to order: those named, or as many of the carrier's stock
 /// matching the criteria as asked for (none already in the inventory).
 async fn choose(
@@ -303,11 +376,17 @@ async fn choose(
     priced: &mut HashMap<String, Incoming>,
 ) -> anyhow::Result<Result<Vec<String>, Outcome>> {
     let criteria: Option<serde_json::Value> = row.get("criteria");
+    let numbers: Vec<String> = row.get("numbers");
     let Some(criteria) = criteria else {
-        let numbers: Vec<String> = row.get("numbers");
         price_named(tx, carrier, &numbers).await?;
         return Ok(Ok(numbers));
     };
+    if !numbers.is_empty() {
+        // placed once and lost by the carrier: the numbers it chose then are
+        // in the inventory as pending, so they are what is ordered again
+        // (new ones would leave those pending for ever)
+        return Ok(Ok(numbers));
+    }
     let criteria: OrderCriteria = serde_json::from_value(criteria)?;
     let quantity = row.get::<Option<i32>, _>("quantity").unwrap_or(1) as usize;
     // a few more than asked, in case some are in the inventory already
@@ -411,9 +490,11 @@ async fn record_placed(
     priced: &HashMap<String, Incoming>,
 ) -> anyhow::Result<Option<i64>> {
     let criteria: Option<serde_json::Value> = row.get("criteria");
+    // a criteria order placed again (see `choose`) has its numbers already
+    let recorded: Vec<String> = row.get("numbers");
     let mut written = None;
     let numbers: Vec<String> = placed.numbers.iter().map(|n| n.number.clone()).collect();
-    if let Some(criteria) = criteria {
+    if let (Some(criteria), true) = (criteria, recorded.is_empty()) {
         let criteria: OrderCriteria = serde_json::from_value(criteria)?;
         let country = Country::parse(&criteria.country).map_err(|e| anyhow::anyhow!("stored criteria: {e}"))?;
         let mut incoming = Vec::new();
@@ -458,6 +539,9 @@ async fn record_placed(
     .bind(&numbers)
     .execute(&mut *tx)
     .await?;
+    // the call's outcome is known and commits with this transaction: a
+    // later attempt need not wait for it
+    clear_placing(tx, id).await?;
     tracing::info!(order = %id, carrier_order = %placed.id, numbers = numbers.len(), "order placed at the carrier");
     Ok(written)
 }
@@ -531,6 +615,7 @@ async fn fail_numbers(tx: &mut PgConnection, id: Uuid, numbers: &[String]) -> an
 }
 
 async fn fail_order(tx: &mut PgConnection, id: Uuid, error: &str) -> anyhow::Result<Outcome> {
+    clear_placing(tx, id).await?;
     sqlx::query(
         "UPDATE carrier_orders SET status = 'failed', last_error = $2, completed_at = now(), updated_at = now()
          WHERE id = $1",
@@ -563,9 +648,63 @@ pub async fn expire_done(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::E
     .await
 }
 
+/// How long an ended order is kept (with its numbers' audit rows, the
+/// story outlives it).
+pub const ORDERS_KEPT: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// How long a reconciliation report is kept; the latest always is.
+pub const REPORTS_KEPT: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Removes orders ended more than [`ORDERS_KEPT`] ago whose job is gone
+/// (done jobs go after a week; a dead one keeps its order for the
+/// operator), placing markers of orders no longer being placed, and
+/// reconciliation reports past [`REPORTS_KEPT`] but the latest. Run by the
+/// lifecycle job under its lease; returns how many rows went.
+pub async fn expire_history(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error> {
+    let orders = crate::db::delete_in_batches(
+        pool,
+        "DELETE FROM carrier_orders WHERE id = ANY (ARRAY(
+             SELECT o.id FROM carrier_orders o
+             WHERE o.status IN ('completed', 'failed')
+               AND o.completed_at < now() - make_interval(secs => $1)
+               -- a job row points at its order
+               AND NOT EXISTS (SELECT 1 FROM carrier_jobs j WHERE j.order_id = o.id)
+             ORDER BY o.completed_at LIMIT $2))",
+        ORDERS_KEPT,
+        batch,
+    )
+    .await?;
+    // a marker outlives its order only when the attempt's commit was lost
+    let markers = sqlx::query(
+        "DELETE FROM carrier_order_attempts a
+         WHERE NOT EXISTS (SELECT 1 FROM carrier_orders o WHERE o.id = a.order_id AND o.status IN ('pending', 'placed'))",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let reports = crate::db::delete_in_batches(
+        pool,
+        "DELETE FROM reconciliations WHERE id = ANY (ARRAY(
+             SELECT id FROM reconciliations
+             WHERE status IN ('finished', 'failed') AND finished_at < now() - make_interval(secs => $1)
+               -- GET /v1/reconciliations/latest always has one to show
+               AND id <> (SELECT max(id) FROM reconciliations WHERE status = 'finished')
+             ORDER BY finished_at LIMIT $2))",
+        REPORTS_KEPT,
+        batch,
+    )
+    .await?;
+    Ok(orders + markers + reports)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placing_call_lands_within_the_quiet_period() {
+        assert!(crate::carriers::resilience::RetryPolicy::default().worst_case() < PLACING_QUIET);
+    }
 
     #[test]
     fn backoff_doubles_is_capped_and_honours_the_carrier() {
