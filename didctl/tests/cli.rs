@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use didroute_lookup::Node;
-use didroute_test_support::{spawn_app, start_lookup, TestApp, OPERATOR_TOKEN};
+use didroute_test_support::carrier_sim::CarrierSim;
+use didroute_test_support::{spawn_app, spawn_app_with, start_lookup, TestApp, OPERATOR_TOKEN};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -20,7 +21,10 @@ struct Live {
 }
 
 async fn start() -> Live {
-    let app = spawn_app().await;
+    live(spawn_app().await).await
+}
+
+async fn live(app: TestApp) -> Live {
     let node = start_lookup(&app).await;
     Live { cp: app.base.clone(), lookup: format!("http://{}", node.local_addr()), _node: node, _app: app }
 }
@@ -776,4 +780,56 @@ async fn ranges_add_list_delete() {
     live.run(None, &["lookup", "+12125557042", "--min-seq", &seq]).await.fails(3, "Number not routed: ");
     let listed = live.op(&["ranges", "list", &id]).await.ok();
     assert!(listed.stdout.contains("no ranges"), "{listed:#?}");
+}
+
+/// The carrier commands against `didroute-carrier-sim` (a process): list
+/// carriers, search stock, order and follow the order, reconcile, list and
+/// adopt an orphan; a carrier that does not exist is a 404's exit code.
+#[tokio::test]
+async fn carriers_search_order_reconcile_orphans() {
+    let sim = CarrierSim::start();
+    let live = live(spawn_app_with(sim.settings()).await).await;
+
+    let carriers = live.op(&["carriers", "list", "--json"]).await.ok().json();
+    assert_eq!(carriers["carriers"][0]["name"], "sim", "{carriers}");
+    assert_eq!(carriers["carriers"][0]["healthy"], true, "{carriers}");
+    let text = live.op(&["carriers", "list"]).await.ok();
+    assert!(text.stdout.contains("sim") && text.stdout.contains("telnyx"), "{text:#?}");
+
+    let found = live
+        .op(&["carrier-search", "sim", "--country", "US", "--area-code", "555", "--limit", "3", "--json"])
+        .await
+        .ok()
+        .json();
+    let stock = found["numbers"].as_array().unwrap();
+    assert_eq!(stock.len(), 3, "{found}");
+    let number = stock[0]["number"].as_str().unwrap().to_owned();
+    live.op(&["carrier-search", "nope", "--country", "US"]).await.fails(3, "nope");
+
+    // waits until the carrier completes the order
+    let order = live.op(&["order", "create", "--carrier", "sim", "--number", &number, "--json"]).await.ok().json();
+    assert_eq!(order["status"], "completed", "{order}");
+    assert_eq!(order["numbers"][0]["number"], number.as_str(), "{order}");
+    assert_eq!(order["numbers"][0]["provisioning_status"], "active", "{order}");
+    let id = order["order_id"].as_str().unwrap();
+    let shown = live.op(&["order", "show", id]).await.ok();
+    assert!(shown.stdout.contains("completed") && shown.stdout.contains(&number), "{shown:#?}");
+    assert_eq!(sim.state().await["counters"]["orders_placed"], 1);
+
+    // a number the carrier bills for that the inventory does not hold
+    let orphan = "+15550000299";
+    sim.admin("orphans", json!({ "phone_numbers": [orphan] })).await;
+    let report = live.op(&["reconcile", "--json"]).await.ok().json();
+    assert_eq!(report["status"], "finished", "{report}");
+    assert_eq!(report["carriers"][0]["orphans"], 1, "{report}");
+    assert_eq!(report["carriers"][0]["gone"], 0, "{report}");
+    let latest = live.op(&["reconcile", "--latest", "--json"]).await.ok().json();
+    assert_eq!(latest["reconciliation_id"], report["reconciliation_id"], "{latest}");
+    let orphans = live.op(&["orphans", "list", "--json"]).await.ok().json();
+    assert_eq!(orphans["orphans"][0]["number"], orphan, "{orphans}");
+    live.op(&["orphans", "adopt", orphan]).await.ok();
+    let item = live.op(&["inventory", "search", "--contains", &orphan[1..], "--json"]).await.ok().json();
+    assert_eq!(item["numbers"][0]["number"], orphan, "{item}");
+    assert_eq!(item["numbers"][0]["provisioning_status"], "active", "{item}");
+    live.op(&["orphans", "adopt", orphan]).await.fails(3, "Not found: ");
 }

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod app;
+pub mod carrier_sim;
 mod client;
 mod database;
 mod lookup;

@@ -6,18 +6,15 @@
 
 use std::time::Duration;
 
-use didroute_control_plane::carriers::{CarrierConfig, CarrierKind};
 use didroute_control_plane::config::Settings;
-use didroute_test_support::{settings, spawn_app_with, TestApp, TestTenant};
+use didroute_test_support::{spawn_app_with, TestApp, TestTenant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::sim::{Sim, TOKEN};
+use crate::sim::Sim;
 
 pub fn with_sim(sim: &Sim) -> Settings {
-    let carriers =
-        vec![CarrierConfig { name: "sim".into(), kind: CarrierKind::Telnyx, base_url: sim.url(), token: TOKEN.into() }];
-    Settings { carriers, ..settings() }
+    sim.settings()
 }
 
 pub async fn order(app: &TestApp, body: Value) -> String {
@@ -235,4 +232,26 @@ async fn another_instance_finishes_an_order_without_placing_it_twice() {
     assert_eq!(inventory(&app, a).await["provisioning_status"], "active");
     assert_eq!(inventory(&app, b).await["provisioning_status"], "active");
     assert_eq!(sim.state().await["counters"]["orders_placed"], 2, "the lost placement was found by its reference");
+}
+
+/// Two instances, each with a job worker, over one database and one
+/// carrier: every order is placed exactly once and ends completed.
+#[tokio::test]
+async fn two_instances_place_each_order_once() {
+    let sim = Sim::start();
+    let app = spawn_app_with(with_sim(&sim)).await;
+    let other = app.another_instance_with(with_sim(&sim)).await;
+    // slow orders, so both workers follow pending orders side by side
+    sim.admin("faults", json!({ "order_delay_ms": 500, "latency_ms": 20 })).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let via = if i % 2 == 0 { &app } else { &other };
+        ids.push(order(via, json!({ "carrier": "sim", "numbers": [format!("+155520002{i:02}")] })).await);
+    }
+    for id in &ids {
+        let v = order_reaches(&app, id, &["completed", "failed"], Duration::from_secs(60)).await;
+        assert_eq!(v["status"], "completed", "{v}");
+    }
+    let state = sim.state().await;
+    assert_eq!(state["counters"]["orders_placed"], 12, "{state}");
 }
