@@ -734,3 +734,116 @@ async fn another_tenant_can_neither_see_nor_touch_a_pool_or_its_sessions() {
         tx.rollback().await.unwrap();
     }
 }
+
+/// A GraphQL request's data; panics on errors.
+async fn gql(app: &TestApp, key: &str, query: &str, variables: Value) -> Value {
+    let res = app
+        .http
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(key)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{query}: {body}");
+    body["data"].clone()
+}
+
+#[tokio::test]
+async fn graphql_mirrors_the_rest_of_tracking() {
+    let app = spawn_app().await;
+    let t = app.tenant("Graph").await;
+    let other = app.tenant("Graph other").await;
+    app.import("12125558000-12125558004", "US").await;
+    let node = start_lookup(&app).await;
+
+    let d = gql(
+        &app,
+        &t.key,
+        r#"mutation { createTrackingPool(name: "Podcast", criteria: { country: "US", prefix: "121255580" }, quantity: 2,
+               leaseSeconds: 600, cooldownSeconds: 0, fallbackNumber: "+12125558004", idempotencyKey: "gql-pool")
+             { id name size free fallbackNumber seq } }"#,
+        json!({}),
+    )
+    .await;
+    let p = &d["createTrackingPool"];
+    assert_eq!((p["size"].as_i64(), p["free"].as_i64()), (Some(2), Some(2)), "{d}");
+    let pool_id = p["id"].as_str().unwrap().to_owned();
+
+    let start_q = r#"mutation($p: UUID!, $v: String!) {
+        startTrackingSession(poolId: $p, visitorId: $v, attributes: { utm_source: "podcast" }) {
+            sessionId number leased resumed expiresAt seq } }"#;
+    let d = gql(&app, &t.key, start_q, json!({ "p": pool_id, "v": "listener-1" })).await;
+    let s = &d["startTrackingSession"];
+    assert_eq!((s["leased"].as_bool(), s["number"].as_str()), (Some(true), Some("+12125558000")), "{d}");
+    let sid = s["sessionId"].as_str().unwrap().to_owned();
+    let (_, hit) = lookup(&app, &node, "+12125558000", s["seq"].as_u64().unwrap()).await;
+    assert_eq!(hit["tracking"]["session_id"], sid.as_str(), "{hit}");
+    assert_eq!(hit["tracking"]["attributes"]["utm_source"], "podcast");
+    gql(&app, &t.key, start_q, json!({ "p": pool_id, "v": "listener-2" })).await;
+    let d = gql(&app, &t.key, start_q, json!({ "p": pool_id, "v": "listener-3" })).await;
+    let s = &d["startTrackingSession"];
+    assert_eq!((s["leased"].as_bool(), s["number"].as_str()), (Some(false), Some("+12125558004")), "{d}");
+
+    let d = gql(
+        &app,
+        &t.key,
+        "query($p: UUID!, $s: UUID!) { trackingPools { id } trackingPool(id: $p) { leased exhausted numbers { number state } }
+                                      trackingSession(id: $s) { visitorId leased } }",
+        json!({ "p": pool_id, "s": sid }),
+    )
+    .await;
+    assert_eq!(d["trackingPools"].as_array().unwrap().len(), 1);
+    assert_eq!((d["trackingPool"]["leased"].as_i64(), d["trackingPool"]["exhausted"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(d["trackingSession"]["visitorId"], "listener-1");
+
+    let d =
+        gql(&app, &t.key, "mutation($s: UUID!) { renewTrackingSession(id: $s) { expiresAt } }", json!({ "s": sid }))
+            .await;
+    assert!(d["renewTrackingSession"]["expiresAt"].is_string());
+    let d =
+        gql(&app, &t.key, "mutation($s: UUID!) { endTrackingSession(id: $s) { endReason seq } }", json!({ "s": sid }))
+            .await;
+    assert_eq!(d["endTrackingSession"]["endReason"], "ended");
+    let (_, hit) = lookup(&app, &node, "+12125558000", d["endTrackingSession"]["seq"].as_u64().unwrap()).await;
+    assert!(hit.get("tracking").is_none(), "{hit}");
+
+    let d = gql(
+        &app,
+        &t.key,
+        "mutation($p: UUID!) { updateTrackingPool(id: $p, leaseSeconds: 30, fallbackNumber: null, shrinkQuantity: 1) { size leaseSeconds fallbackNumber } }",
+        json!({ "p": pool_id }),
+    )
+    .await;
+    let u = &d["updateTrackingPool"];
+    assert_eq!(
+        (u["size"].as_i64(), u["leaseSeconds"].as_i64(), &u["fallbackNumber"]),
+        (Some(1), Some(30), &Value::Null)
+    );
+
+    // another tenant: NOT_FOUND, as REST's 404
+    let res = app
+        .http
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&other.key)
+        .json(&json!({ "query": "mutation($p: UUID!) { deleteTrackingPool(id: $p) { id } }", "variables": { "p": pool_id } }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+
+    let d = gql(
+        &app,
+        &t.key,
+        "mutation($p: UUID!) { deleteTrackingPool(id: $p, numbers: RELEASE) { numbers disposition } }",
+        json!({ "p": pool_id }),
+    )
+    .await;
+    assert_eq!(
+        (d["deleteTrackingPool"]["numbers"].as_i64(), d["deleteTrackingPool"]["disposition"].as_str()),
+        (Some(1), Some("RELEASE"))
+    );
+}
