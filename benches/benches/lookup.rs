@@ -391,6 +391,7 @@ fn range_events(spans: &[(u64, u64)]) -> impl Iterator<Item = ChangeEvent> + '_ 
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         })
         .collect();
     spans.iter().enumerate().map(move |(i, &(first, last))| {

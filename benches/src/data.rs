@@ -156,6 +156,7 @@ impl Dataset {
                     greeting_template: None,
                     greeting_text: None,
                     attributes: None,
+                    tracking: None,
                 });
             }
             by_country[country].push(t);

@@ -365,6 +365,7 @@ fn realistic(count: usize) -> Vec<ChangeEvent> {
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         })
         .collect();
     let now = time::OffsetDateTime::now_utc();

@@ -79,6 +79,12 @@ pub struct Metrics {
     /// Numbers reconciliation found gone at a carrier (disabled, routes
     /// withdrawn) and pending numbers it found active, by carrier.
     reconciled_numbers: IntCounterVec,
+    /// Tracking sessions by event: `started` (a number leased), `resumed`
+    /// (a start for a visitor with a live session), `renewed`, `ended`,
+    /// `expired` (the lifecycle job).
+    tracking_sessions: IntCounterVec,
+    /// Starts an exhausted pool answered with its fallback number, by pool.
+    tracking_exhausted: IntCounterVec,
     /// The relay running in this process, if any.
     relay: OnceLock<watch::Receiver<RelayStatus>>,
 }
@@ -333,6 +339,18 @@ impl Metrics {
                 "Numbers reconciliation changed, by carrier and outcome (gone, activated).",
                 &["carrier", "outcome"],
             ),
+            tracking_sessions: counter_vec(
+                &r,
+                "didroute_tracking_sessions_total",
+                "Tracking sessions, by event (started, resumed, renewed, ended, expired).",
+                &["event"],
+            ),
+            tracking_exhausted: counter_vec(
+                &r,
+                "didroute_tracking_pool_exhausted_total",
+                "Session starts an exhausted tracking pool answered with its fallback number, by pool.",
+                &["pool_id"],
+            ),
             relay: OnceLock::new(),
             registry: r,
         }
@@ -369,6 +387,26 @@ impl Metrics {
             }
             Err(()) => self.lifecycle_runs.with_label_values(&["error"]).inc(),
         }
+    }
+
+    /// Counts one session start of `pool` as it was answered.
+    pub fn tracking_started(&self, pool: uuid::Uuid, started: crate::service::tracking::Started) {
+        use crate::service::tracking::Started;
+        match started {
+            Started::Leased => self.tracking_sessions.with_label_values(&["started"]).inc(),
+            Started::Resumed => self.tracking_sessions.with_label_values(&["resumed"]).inc(),
+            Started::Fallback => self.tracking_exhausted.with_label_values(&[&pool.to_string()]).inc(),
+        }
+    }
+
+    /// Counts one renewed session.
+    pub fn tracking_renewed(&self) {
+        self.tracking_sessions.with_label_values(&["renewed"]).inc();
+    }
+
+    /// Counts `n` sessions ended (`ended` by their tenant, `expired`).
+    pub fn tracking_ended(&self, how: &'static str, n: u64) {
+        self.tracking_sessions.with_label_values(&[how]).inc_by(n);
     }
 
     /// Whether this instance holds `job`'s lease.

@@ -148,6 +148,7 @@ mod tests {
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         }
     }
 

@@ -23,5 +23,5 @@ pub use event::{ChangeEvent, EventError, Op, RangeRef};
 pub use greeting::{Greeting, GreetingKind};
 pub use problem::Problem;
 pub use range::{parse_ranges, parse_ranges_in, NumberRange, RangeError, RangeParse, SpanError};
-pub use route::Route;
+pub use route::{Route, Tracking};
 pub use subsystem::Subsystem;

@@ -142,6 +142,8 @@ problem_types! {
     ReclaimWindowClosed => 409, "reclaim-window-closed", "Reclaim window closed";
     /// A released number its tenant may still reclaim (aging).
     ReclaimWindowOpen => 409, "reclaim-window-open", "Reclaim window open";
+    /// A tracking session that ended (or expired): start a new one.
+    TrackingSessionEnded => 409, "tracking-session-ended", "Tracking session ended";
     /// A number whose carrier order has not completed.
     OrderPending => 409, "order-pending", "Carrier order pending";
     // 413, 415

@@ -50,6 +50,28 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// The live web session a leased tracking number resolves to (dynamic
+/// number insertion): the call that follows is the visit's. Absent when the
+/// number is not leased; a lookup node also drops it once `leased_until`
+/// has passed, before the lifecycle job's expiry event arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct Tracking {
+    pub pool_id: Uuid,
+    pub session_id: Uuid,
+    /// The caller's own id of the visitor (a cookie, an analytics id).
+    pub visitor_id: String,
+    /// What the session started with (campaign, source, landing page): a
+    /// JSON object of at most 1 KiB serialized.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub attributes: Option<Attributes>,
+    /// When the lease ends unless renewed.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub leased_until: time::OffsetDateTime,
+}
+
 fn default_locale() -> String {
     DEFAULT_LOCALE.to_owned()
 }
@@ -97,6 +119,10 @@ pub struct Route {
     #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
     #[cfg_attr(feature = "graphql", graphql(skip))]
     pub attributes: Option<Attributes>,
+    /// A leased tracking number's session (subsystem `tracking` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "graphql", graphql(skip))]
+    pub tracking: Option<Tracking>,
 }
 
 impl Route {

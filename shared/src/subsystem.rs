@@ -17,10 +17,14 @@ pub enum Subsystem {
     Utilities,
     DocumentTelephony,
     Mdoc,
+    /// A tracking number of a tracking pool (dynamic number insertion):
+    /// given only by `POST /v1/tracking-pools`, and while leased its route
+    /// names the web session the call comes from.
+    Tracking,
 }
 
 impl Subsystem {
-    pub const ALL: [Subsystem; 4] = [Self::Psap, Self::Utilities, Self::DocumentTelephony, Self::Mdoc];
+    pub const ALL: [Subsystem; 5] = [Self::Psap, Self::Utilities, Self::DocumentTelephony, Self::Mdoc, Self::Tracking];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,12 +32,13 @@ impl Subsystem {
             Self::Utilities => "utilities",
             Self::DocumentTelephony => "document_telephony",
             Self::Mdoc => "mdoc",
+            Self::Tracking => "tracking",
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown subsystem {0:?}: expected one of psap, utilities, document_telephony, mdoc")]
+#[error("unknown subsystem {0:?}: expected one of psap, utilities, document_telephony, mdoc, tracking")]
 pub struct SubsystemError(pub String);
 
 impl FromStr for Subsystem {
@@ -60,6 +65,9 @@ mod tests {
             assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
         }
         let err = "PSAP".parse::<Subsystem>().unwrap_err().to_string();
-        assert_eq!(err, "unknown subsystem \"PSAP\": expected one of psap, utilities, document_telephony, mdoc");
+        assert_eq!(
+            err,
+            "unknown subsystem \"PSAP\": expected one of psap, utilities, document_telephony, mdoc, tracking"
+        );
     }
 }

@@ -60,6 +60,7 @@ fn route_for(country: Country) -> impl Strategy<Value = Route> {
                 greeting_template: None,
                 greeting_text: None,
                 attributes: None,
+                tracking: None,
             }
         })
 }

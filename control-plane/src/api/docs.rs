@@ -153,6 +153,7 @@ impl Modify for BearerAuth {
         (name = "numbers", description = "tenant: allocate, remap, release, reclaim, history"),
         (name = "reservations", description = "tenant: hold numbers before allocating them"),
         (name = "events", description = "the change feed lookup nodes tail (operator token or a feed token), and feed tokens (operator)"),
+        (name = "tracking", description = "tracking pools and web sessions (dynamic number insertion): a leased number's lookup names the visit (tenant key)"),
         (name = "graphql", description = "the same operations as GraphQL, for operators and tenants"),
         (name = "service", description = "health, readiness, metrics, this document")
     )

@@ -12,6 +12,7 @@ mod orders;
 mod ranges;
 mod tenants;
 pub mod tls;
+mod tracking;
 
 use didroute_shared::problem::ProblemType;
 use std::future::Future;
@@ -98,6 +99,11 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(numbers::history))
         .routes(routes!(numbers::reserve))
         .routes(routes!(numbers::cancel_reservation))
+        .routes(routes!(tracking::create, tracking::list))
+        .routes(routes!(tracking::get, tracking::update, tracking::delete))
+        .routes(routes!(tracking::start))
+        .routes(routes!(tracking::session, tracking::end))
+        .routes(routes!(tracking::renew))
         .routes(routes!(events::feed))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

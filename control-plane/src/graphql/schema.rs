@@ -10,6 +10,10 @@ use didroute_shared::wire::{
     AvailablePage, Cancelled, Claimed, InventoryPage, NewRange, NumberChanged, NumberView, NumbersPage, RangeDeleted,
     RangeView, Released, TemplatesPatch, Tenant, TenantPatch, TenantUpdated,
 };
+use didroute_shared::wire::{
+    LeavingNumbers, MatchingNumbers, NewTrackingPool, NewTrackingSession, PoolNumbers, ShrinkBy, ShrinkQuantity,
+    TrackingPoolDeleted, TrackingPoolPatch, TrackingPoolView, TrackingSession,
+};
 use didroute_shared::Subsystem;
 use uuid::Uuid;
 
@@ -20,7 +24,7 @@ use crate::service::claim::{self, Action, Target};
 use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput};
-use crate::service::{inventory, ranges, tenants};
+use crate::service::{inventory, ranges, tenants, tracking};
 use crate::state::AppState;
 
 pub type DidrouteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -122,6 +126,33 @@ fn claim_key(key: Option<&str>, operation: &str, args: serde_json::Value) -> Res
     key.map(|k| Key::new(k, operation, &args)).transpose()
 }
 
+/// A tracking pool's numbers from GraphQL arguments: named `numbers`, or
+/// `criteria` and `quantity`, as REST's `numbers` field takes them.
+fn pool_numbers(
+    field: &str,
+    numbers: Option<Vec<String>>,
+    criteria: Option<claim::Criteria>,
+    quantity: Option<i64>,
+) -> Result<Option<PoolNumbers>, ApiError> {
+    match (numbers, criteria) {
+        (Some(list), None) if quantity.is_none() => Ok(Some(PoolNumbers::Named(list))),
+        (None, Some(c)) => Ok(Some(PoolNumbers::Matching(MatchingNumbers {
+            criteria: serde_json::to_value(c).map_err(anyhow::Error::from)?,
+            quantity: to_quantity(quantity.or(Some(1))).unwrap_or(1),
+        }))),
+        (None, None) if quantity.is_none() => Ok(None),
+        _ => Err(ApiError::new(
+            ProblemType::InvalidBody,
+            format!("{field}: give numbers, or criteria and a quantity, not both"),
+        )),
+    }
+}
+
+/// Seconds for the service, which checks their range.
+fn to_seconds(v: i64) -> u32 {
+    v.clamp(0, u32::MAX as i64) as u32
+}
+
 pub struct QueryRoot;
 
 #[Object(name = "Query")]
@@ -165,6 +196,28 @@ impl QueryRoot {
         let (s, t) = tenant(ctx)?;
         let q = filter.unwrap_or_default().query(limit, cursor);
         Ok(inventory::available(&s.db, t, q).await?)
+    }
+
+    /// This tenant's tracking pools, oldest first.
+    #[graphql(complexity = "page(None, child_complexity)")]
+    async fn tracking_pools(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TrackingPoolView>> {
+        let (s, t) = tenant(ctx)?;
+        Ok(tracking::list(s, t).await?)
+    }
+
+    /// One of this tenant's tracking pools with its numbers; another
+    /// tenant's is NOT_FOUND.
+    #[graphql(complexity = "page(None, child_complexity)")]
+    async fn tracking_pool(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<TrackingPoolView> {
+        let (s, t) = tenant(ctx)?;
+        Ok(tracking::get(s, t, id).await?)
+    }
+
+    /// One of this tenant's tracking sessions, live or ended.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn tracking_session(&self, ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<TrackingSession> {
+        let (s, t) = tenant(ctx)?;
+        Ok(tracking::session(s, t, id).await?)
     }
 
     /// Every tenant (operator).
@@ -386,5 +439,150 @@ impl MutationRoot {
         let number = parse_number(&number)?;
         let key = claim_key(idempotency_key.as_deref(), "graphql reclaim", serde_json::json!({ "number": number }))?;
         Ok(numbers::reclaim(s, t, number, key.as_ref()).await?.typed()?)
+    }
+    /// Creates a tracking pool from named `numbers`, or `quantity` numbers
+    /// matching `criteria`: they are allocated to this tenant with
+    /// subsystem `tracking`.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn create_tracking_pool(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        numbers: Option<Vec<String>>,
+        criteria: Option<claim::Criteria>,
+        quantity: Option<i64>,
+        lease_seconds: i64,
+        cooldown_seconds: i64,
+        fallback_number: Option<String>,
+        dashboard_id: Option<String>,
+        customer_label: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TrackingPoolView> {
+        let (s, t) = writer(ctx)?;
+        let numbers = pool_numbers("numbers", numbers, criteria, quantity)?.ok_or_else(|| {
+            ApiError::new(ProblemType::InvalidBody, "numbers: give numbers, or criteria and a quantity")
+        })?;
+        let req = NewTrackingPool {
+            name,
+            numbers,
+            lease_seconds: to_seconds(lease_seconds),
+            cooldown_seconds: to_seconds(cooldown_seconds),
+            fallback_number,
+            dashboard_id,
+            customer_label,
+        };
+        let key = claim_key(idempotency_key.as_deref(), "graphql createTrackingPool", serde_json::json!(req))?;
+        Ok(tracking::create(s, t, &req, key.as_ref()).await?.typed()?)
+    }
+
+    /// Changes a tracking pool: name, timings, fallback (null removes it);
+    /// grows it (`growNumbers`, or `growCriteria` and `growQuantity`) or
+    /// shrinks it (`shrinkNumbers`, or `shrinkQuantity` unleased numbers),
+    /// the removed numbers kept or released (`removed`).
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    #[allow(clippy::too_many_arguments)]
+    async fn update_tracking_pool(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        name: Option<String>,
+        lease_seconds: Option<i64>,
+        cooldown_seconds: Option<i64>,
+        fallback_number: MaybeUndefined<String>,
+        grow_numbers: Option<Vec<String>>,
+        grow_criteria: Option<claim::Criteria>,
+        grow_quantity: Option<i64>,
+        shrink_numbers: Option<Vec<String>>,
+        shrink_quantity: Option<i64>,
+        removed: Option<LeavingNumbers>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TrackingPoolView> {
+        let (s, t) = writer(ctx)?;
+        let shrink = match (shrink_numbers, shrink_quantity) {
+            (Some(list), None) => Some(ShrinkBy::Named(list)),
+            (None, Some(q)) => Some(ShrinkBy::Quantity(ShrinkQuantity { quantity: to_quantity(Some(q)).unwrap_or(0) })),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    ApiError::new(ProblemType::InvalidBody, "give shrinkNumbers or shrinkQuantity, not both").into()
+                )
+            }
+        };
+        let patch = TrackingPoolPatch {
+            name,
+            lease_seconds: lease_seconds.map(to_seconds),
+            cooldown_seconds: cooldown_seconds.map(to_seconds),
+            fallback_number: tri_state(fallback_number),
+            grow: pool_numbers("grow", grow_numbers, grow_criteria, grow_quantity)?,
+            shrink,
+            removed,
+        };
+        let args = serde_json::json!({ "id": id, "patch": patch });
+        let key = claim_key(idempotency_key.as_deref(), "graphql updateTrackingPool", args)?;
+        Ok(tracking::update(s, t, id, &patch, key.as_ref()).await?.typed()?)
+    }
+
+    /// Deletes a tracking pool: live sessions end; its numbers stay this
+    /// tenant's (`keep`, the default) or are released.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn delete_tracking_pool(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        numbers: Option<LeavingNumbers>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TrackingPoolDeleted> {
+        let (s, t) = writer(ctx)?;
+        let disposition = numbers.unwrap_or_default();
+        let args = serde_json::json!({ "id": id, "numbers": disposition });
+        let key = claim_key(idempotency_key.as_deref(), "graphql deleteTrackingPool", args)?;
+        Ok(tracking::delete(s, t, id, disposition, key.as_ref()).await?.typed()?)
+    }
+
+    /// Starts a web session in a tracking pool: the least recently used free
+    /// number, the visitor's live session again (`resumed`), or the pool's
+    /// fallback number when it is exhausted (`leased: false`).
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn start_tracking_session(
+        &self,
+        ctx: &Context<'_>,
+        pool_id: Uuid,
+        visitor_id: String,
+        attributes: Option<serde_json::Value>,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TrackingSession> {
+        let (s, t) = writer(ctx)?;
+        let req = NewTrackingSession { visitor_id, attributes };
+        let args = serde_json::json!({ "pool_id": pool_id, "session": req });
+        let key = claim_key(idempotency_key.as_deref(), "graphql startTrackingSession", args)?;
+        Ok(tracking::start(s, t, pool_id, &req, key.as_ref()).await?.typed()?)
+    }
+
+    /// Extends a live tracking session by its pool's lease.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn renew_tracking_session(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TrackingSession> {
+        let (s, t) = writer(ctx)?;
+        let key =
+            claim_key(idempotency_key.as_deref(), "graphql renewTrackingSession", serde_json::json!({ "id": id }))?;
+        Ok(tracking::renew(s, t, id, key.as_ref()).await?.typed()?)
+    }
+
+    /// Ends a live tracking session: its number cools down, then is free.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn end_tracking_session(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        idempotency_key: Option<String>,
+    ) -> async_graphql::Result<TrackingSession> {
+        let (s, t) = writer(ctx)?;
+        let key = claim_key(idempotency_key.as_deref(), "graphql endTrackingSession", serde_json::json!({ "id": id }))?;
+        Ok(tracking::end(s, t, id, key.as_ref()).await?.typed()?)
     }
 }

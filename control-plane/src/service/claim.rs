@@ -44,7 +44,7 @@ pub struct Criteria {
 }
 
 /// Checked criteria, ready to bind.
-struct Filter {
+pub(super) struct Filter {
     country: Country,
     region: Option<String>,
     area_code: Option<String>,
@@ -53,7 +53,7 @@ struct Filter {
 }
 
 impl Criteria {
-    fn check(&self) -> ApiResult<Filter> {
+    pub(super) fn check(&self) -> ApiResult<Filter> {
         Ok(Filter {
             country: Country::parse(self.country.trim())
                 .map_err(|e| ApiError::new(ProblemType::InvalidCountry, e.to_string()))?,
@@ -244,7 +244,7 @@ async fn replay(state: &AppState, stored: idempotency::Stored) -> ApiResult<Clai
 }
 
 /// (number, country) of each number taken.
-type Taken = Vec<(E164, Country)>;
+pub(super) type Taken = Vec<(E164, Country)>;
 
 fn taken_from_rows(rows: Vec<sqlx::postgres::PgRow>) -> ApiResult<Taken> {
     let mut out = Vec::with_capacity(rows.len());
@@ -280,7 +280,7 @@ fn ttl_secs(action: &Action) -> f64 {
     }
 }
 
-async fn take_one(conn: &mut PgConnection, tenant: Uuid, number: E164, action: &Action) -> ApiResult<Taken> {
+pub(super) async fn take_one(conn: &mut PgConnection, tenant: Uuid, number: E164, action: &Action) -> ApiResult<Taken> {
     // available to this tenant (RLS hides other tenants' holds and private
     // pools), or already reserved by it (allocating a reservation)
     let held_by_me = match action {
@@ -300,7 +300,7 @@ async fn take_one(conn: &mut PgConnection, tenant: Uuid, number: E164, action: &
     taken_from_rows(rows)
 }
 
-async fn take_matching(
+pub(super) async fn take_matching(
     conn: &mut PgConnection,
     tenant: Uuid,
     f: &Filter,
@@ -390,7 +390,12 @@ async fn pick(
     taken_from_rows(query.fetch_all(&mut *conn).await?)
 }
 
-async fn write_routes(conn: &mut PgConnection, tenant: Uuid, numbers: &[E164], input: &RouteInput) -> ApiResult<()> {
+pub(super) async fn write_routes(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    numbers: &[E164],
+    input: &RouteInput,
+) -> ApiResult<()> {
     let texts: Vec<String> = numbers.iter().map(E164::to_string).collect();
     // a route left from this tenant's earlier hold of the number is replaced
     sqlx::query(
@@ -420,7 +425,7 @@ async fn write_routes(conn: &mut PgConnection, tenant: Uuid, numbers: &[E164], i
 
 /// Says why `number` could not be taken by `tenant`, revealing nothing about
 /// numbers the tenant may not see beyond "not available".
-async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiError {
+pub(super) async fn why_not(state: &AppState, conn: &mut PgConnection, tenant: Uuid, number: E164) -> ApiError {
     let visible = sqlx::query("SELECT status, tenant_id, provisioning_status FROM numbers WHERE e164 = $1")
         .bind(number.to_string())
         .fetch_optional(&mut *conn)

@@ -3,7 +3,8 @@
 //! `Idempotency-Key` entries past their 24 hours removed; carrier jobs done
 //! more than 7 days ago removed (`carrier_jobs::expire_done`), ended orders
 //! after 90 days and reconciliation reports after 30
-//! (`carrier_jobs::expire_history`).
+//! (`carrier_jobs::expire_history`); tracking sessions past their lease
+//! ended, their numbers into cooldown (`tracking::expire`).
 //!
 //! In a cluster the jobs run on one instance at a time, under the
 //! `lifecycle` job lease (`crate::lease`), each pass fenced by it. Passes
@@ -38,6 +39,8 @@ pub struct Report {
     /// Ended carrier orders, stale placing markers and old reconciliation
     /// reports removed.
     pub carrier_history_expired: u64,
+    /// Tracking sessions past their lease, ended (numbers into cooldown).
+    pub tracking_leases_expired: u64,
     /// The run stopped because another instance took the lease over.
     pub lease_lost: bool,
 }
@@ -104,13 +107,31 @@ async fn run_fenced(db: &Db, lease: Option<&Lease>) -> Result<Report, sqlx::Erro
         }
     }
     if !report.lease_lost {
+        loop {
+            match super::tracking::expire(&db.operator, lease, BATCH).await? {
+                Some(n) => {
+                    report.tracking_leases_expired += n;
+                    if n < BATCH as u64 {
+                        break;
+                    }
+                }
+                None => {
+                    report.lease_lost = true;
+                    break;
+                }
+            }
+        }
+    }
+    if !report.lease_lost {
         report.idempotency_keys_expired = super::idempotency::expire(&db.operator, BATCH).await?;
         report.carrier_jobs_expired = super::carrier_jobs::expire_done(&db.operator, BATCH).await?;
         report.carrier_history_expired = super::carrier_jobs::expire_history(&db.operator, BATCH).await?;
         lease::expire_runs(&db.operator).await?;
     }
     // only the number jobs write outbox rows
-    if report.reservations_expired + report.cooled_down + report.returned_to_inventory > 0 {
+    if report.reservations_expired + report.cooled_down + report.returned_to_inventory + report.tracking_leases_expired
+        > 0
+    {
         outbox::sequence_all(&db.operator).await?;
     }
     Ok(report)
@@ -215,11 +236,15 @@ pub async fn run_forever(db: Db, metrics: Arc<Metrics>, interval: Duration, hold
             tracing::warn!(error = %e, "cannot record the lifecycle run");
         }
         match result {
-            Ok(r) => metrics.lifecycle_run(Ok(&[
-                (EXPIRE_RESERVATIONS.action, r.reservations_expired),
-                (END_COOLDOWN.action, r.cooled_down),
-                (END_RECLAIM_WINDOW.action, r.returned_to_inventory),
-            ])),
+            Ok(r) => {
+                metrics.tracking_ended("expired", r.tracking_leases_expired);
+                metrics.lifecycle_run(Ok(&[
+                    (EXPIRE_RESERVATIONS.action, r.reservations_expired),
+                    (END_COOLDOWN.action, r.cooled_down),
+                    (END_RECLAIM_WINDOW.action, r.returned_to_inventory),
+                    ("tracking.lease_expire", r.tracking_leases_expired),
+                ]))
+            }
             Err(e) => {
                 metrics.lifecycle_run(Err(()));
                 tracing::warn!(error = %e, "lifecycle jobs failed; retrying next tick");

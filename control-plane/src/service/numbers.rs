@@ -48,6 +48,7 @@ pub struct RouteInput {
 
 impl RouteInput {
     pub(crate) fn validate(&self) -> ApiResult<()> {
+        refuse_tracking(Some(self.subsystem))?;
         super::check_text("dashboard_id", &self.dashboard_id, super::LABEL_MAX)?;
         super::check_text("customer_label", &self.customer_label, super::LABEL_MAX)?;
         if let Some(f) = &self.friendly_name {
@@ -63,6 +64,34 @@ impl RouteInput {
             check_attributes(a)?;
         }
         Ok(())
+    }
+}
+
+/// Subsystem `tracking` is a tracking pool's alone: a number gets it by
+/// joining a pool, never by allocation or remap.
+pub(crate) fn refuse_tracking(subsystem: Option<Subsystem>) -> ApiResult<()> {
+    if subsystem == Some(Subsystem::Tracking) {
+        return Err(ApiError::new(
+            ProblemType::InvalidField,
+            "subsystem tracking is given by tracking pools: add the number to one with POST /v1/tracking-pools",
+        ));
+    }
+    Ok(())
+}
+
+/// A number in a tracking pool changes only through its pool: refuses to
+/// remap or release it.
+async fn refuse_pooled(conn: &mut sqlx::PgConnection, number: E164, what: &str) -> ApiResult<()> {
+    let pool: Option<Uuid> = sqlx::query_scalar("SELECT pool_id FROM tracking_numbers WHERE e164 = $1")
+        .bind(number.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    match pool {
+        Some(p) => Err(ApiError::new(
+            ProblemType::NumberInUse,
+            format!("{number} is in tracking pool {p}: shrink the pool to {what} it (PATCH /v1/tracking-pools/{p})"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -103,6 +132,7 @@ impl RouteInput {
             greeting_template: None,
             greeting_text: self.greeting_text.clone(),
             attributes: self.attributes.as_ref().and_then(|a| a.as_object().cloned()),
+            tracking: None,
         }
     }
 }
@@ -241,6 +271,7 @@ pub async fn remap(
             "give at least one of subsystem, dashboard_id, customer_label, friendly_name, greeting_text, attributes",
         ));
     }
+    refuse_tracking(input.subsystem)?;
     if let Some(Some(t)) = &input.greeting_text {
         check_greeting_text(t)?;
     }
@@ -267,6 +298,7 @@ pub async fn remap(
             format!("{number} is {}; only an allocated number can be remapped", before.status),
         ));
     }
+    refuse_pooled(&mut tx, number, "remap").await?;
     // bumps the number's version (trigger) so consumers order the change
     sqlx::query("UPDATE numbers SET updated_at = now() WHERE e164 = $1 AND tenant_id = $2 AND status = 'allocated'")
         .bind(number.to_string())
@@ -327,6 +359,7 @@ pub async fn release(
             format!("{number} is {}; only an allocated number can be released", before.status),
         ));
     }
+    refuse_pooled(&mut tx, number, "release").await?;
     let detail = serde_json::json!({ "reason": input.reason, "notes": input.notes, "route": before.route });
     let view = if matches!(before.carrier_module.as_str(), "local" | "mdn") {
         // the tenant's own number: nothing to keep, no cooldown

@@ -87,6 +87,12 @@ const IN_RANGE: &str = "e164 COLLATE \"C\" BETWEEN $2 AND $3 AND length(e164) = 
 /// Creates a range route for `tenant`.
 pub async fn create(state: &AppState, tenant: Uuid, req: &NewRange, key: Option<&Key>) -> ApiResult<Answer<RangeView>> {
     let range = one_range(&req.range)?;
+    if req.subsystem == Some(didroute_shared::Subsystem::Tracking) {
+        return Err(ApiError::new(
+            ProblemType::InvalidField,
+            "a range cannot route as tracking: tracking numbers are a tracking pool's, one by one",
+        ));
+    }
     for (field, v) in [("dashboard_id", &req.dashboard_id), ("customer_label", &req.customer_label)] {
         if let Some(v) = v {
             super::check_text(field, v, 200)?;

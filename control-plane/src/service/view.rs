@@ -52,6 +52,7 @@ pub(crate) fn view_from_row(row: &sqlx::postgres::PgRow) -> ApiResult<NumberView
                 }
                 None => None,
             },
+            tracking: None,
         }),
         None => None,
     };

@@ -135,6 +135,34 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
     assert_eq!(s, StatusCode::CREATED, "{r}");
     let range_id = r["id"].as_i64().unwrap();
 
+    // tracking: a pool to change and start sessions in, two sessions (one to
+    // renew, one to end), and a pool to delete
+    app.import("+15550009500-+15550009519", "US").await;
+    let tracking_pool = |name: &str, numbers: Value| {
+        let body = json!({ "name": name, "numbers": numbers, "lease_seconds": 600, "cooldown_seconds": 0 });
+        app.call(Method::POST, "/v1/tracking-pools", Some(&key), Some(body))
+    };
+    let (s, p) = tracking_pool("idempotent pool", json!(["+15550009500", "+15550009501", "+15550009502"])).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let pool_id = p["id"].as_str().unwrap().to_owned();
+    let (s, p) = tracking_pool("pool to delete", json!(["+15550009503"])).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let doomed_pool = p["id"].as_str().unwrap().to_owned();
+    let mut sessions = Vec::new();
+    for v in ["renewed visitor", "ended visitor"] {
+        let (s, b) = app
+            .call(
+                Method::POST,
+                &format!("/v1/tracking-pools/{pool_id}/sessions"),
+                Some(&key),
+                Some(json!({ "visitor_id": v })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        sessions.push(b["session_id"].as_str().unwrap().to_owned());
+    }
+    let (renewed, ended) = (sessions[0].clone(), sessions[1].clone());
+
     let case = |method: Method, doc_path, path: String, token: &String, body, other, status, repeat| Case {
         method,
         doc_path,
@@ -384,6 +412,73 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             Body::None,
             ("/v1/orphans/%2B15550009040/disconnect".into(), Body::None),
             StatusCode::ACCEPTED,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/tracking-pools",
+            "/v1/tracking-pools".into(),
+            &key,
+            Body::Json(json!({
+                "name": "keyed pool", "numbers": ["+15550009510"], "lease_seconds": 60, "cooldown_seconds": 0
+            })),
+            (
+                "/v1/tracking-pools".into(),
+                Body::Json(json!({
+                    "name": "other pool", "numbers": ["+15550009511"], "lease_seconds": 60, "cooldown_seconds": 0
+                })),
+            ),
+            StatusCode::CREATED,
+            Replays,
+        ),
+        case(
+            Method::PATCH,
+            "/v1/tracking-pools/{id}",
+            format!("/v1/tracking-pools/{pool_id}"),
+            &key,
+            Body::Json(json!({ "lease_seconds": 900, "grow": ["+15550009512"] })),
+            (format!("/v1/tracking-pools/{pool_id}"), Body::Json(json!({ "lease_seconds": 30 }))),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/tracking-pools/{id}/sessions",
+            format!("/v1/tracking-pools/{pool_id}/sessions"),
+            &key,
+            Body::Json(json!({ "visitor_id": "keyed visitor", "attributes": { "utm_source": "news" } })),
+            (format!("/v1/tracking-pools/{pool_id}/sessions"), Body::Json(json!({ "visitor_id": "another" }))),
+            StatusCode::CREATED,
+            Replays,
+        ),
+        case(
+            Method::POST,
+            "/v1/tracking-sessions/{id}/renew",
+            format!("/v1/tracking-sessions/{renewed}/renew"),
+            &key,
+            Body::None,
+            (format!("/v1/tracking-sessions/{ended}/renew"), Body::None),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
+            Method::DELETE,
+            "/v1/tracking-sessions/{id}",
+            format!("/v1/tracking-sessions/{ended}"),
+            &key,
+            Body::None,
+            (format!("/v1/tracking-sessions/{renewed}"), Body::None),
+            StatusCode::OK,
+            Replays,
+        ),
+        case(
+            Method::DELETE,
+            "/v1/tracking-pools/{id}",
+            format!("/v1/tracking-pools/{doomed_pool}"),
+            &key,
+            Body::None,
+            (format!("/v1/tracking-pools/{doomed_pool}?numbers=release"), Body::None),
+            StatusCode::OK,
             Replays,
         ),
     ]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 41] = [
+const CONTRACT: [(&str, &str); 50] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
     ("patch", "/v1/tenants/{id}"),
@@ -47,6 +47,15 @@ const CONTRACT: [(&str, &str); 41] = [
     ("post", "/v1/numbers/{number}/release"),
     ("post", "/v1/numbers/{number}/reclaim"),
     ("get", "/v1/numbers/{number}/history"),
+    ("post", "/v1/tracking-pools"),
+    ("get", "/v1/tracking-pools"),
+    ("get", "/v1/tracking-pools/{id}"),
+    ("patch", "/v1/tracking-pools/{id}"),
+    ("delete", "/v1/tracking-pools/{id}"),
+    ("post", "/v1/tracking-pools/{id}/sessions"),
+    ("get", "/v1/tracking-sessions/{id}"),
+    ("delete", "/v1/tracking-sessions/{id}"),
+    ("post", "/v1/tracking-sessions/{id}/renew"),
     ("get", "/v1/events"),
     ("post", "/graphql"),
     ("get", "/openapi.json"),

@@ -38,6 +38,7 @@ pub fn history(numbers: usize, changes: usize, seed: u64) -> Vec<ChangeEvent> {
                     greeting_template: None,
                     greeting_text: None,
                     attributes: None,
+                    tracking: None,
                 }),
                 at: time::OffsetDateTime::now_utc(),
                 lineage: None,

@@ -235,6 +235,7 @@ mod tests {
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         };
         let with = |r: didroute_shared::Route| ChangeEvent { op: Op::Upsert, route: Some(r), ..event(1, 1, None) };
         let base = digest(&with(route.clone()));

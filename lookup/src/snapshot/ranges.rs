@@ -435,6 +435,7 @@ mod tests {
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         }))
     }
 

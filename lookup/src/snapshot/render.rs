@@ -4,9 +4,14 @@
 //! only in `number`, `version` and `seq`. Rendering the shared middle once per
 //! distinct route, when it enters the snapshot, leaves the hot path with
 //! copying bytes and formatting three integers into one exactly-sized buffer.
+//!
+//! A leased tracking number's route carries its session, which ends at
+//! `leased_until` even before the lifecycle job's expiry event arrives: such
+//! a route is rendered twice, with and without `tracking`, and the answer
+//! picks by the clock. Only these routes read the clock.
 
 use didroute_shared::e164::write_digits;
-use didroute_shared::route::Attributes;
+use didroute_shared::route::{Attributes, Tracking};
 use didroute_shared::wire::lookup::RouteSource;
 use didroute_shared::{Country, Greeting, Route, Subsystem, E164};
 use serde::Serialize;
@@ -26,6 +31,9 @@ pub struct RenderedRoute {
     /// `","tenant_id":…,"greeting":{…},"version":`: every byte of the
     /// answer between the number's digits and its version.
     middle: Box<[u8]>,
+    /// A tracking session's route: when its lease ends (Unix nanoseconds)
+    /// and the middle to answer with after that, without `tracking`.
+    lapse: Option<(i128, Box<[u8]>)>,
 }
 
 /// The answer's fields that come from the route, in the order docs/api.md shows.
@@ -45,6 +53,9 @@ struct Body<'a> {
     auto_provisioned: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     attributes: Option<&'a Attributes>,
+    /// A leased tracking number's session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tracking: Option<&'a Tracking>,
     /// Rendered here, once per distinct route: templates filled in with the
     /// country's emergency number and the label, or the number's own text.
     greeting: Greeting,
@@ -59,6 +70,15 @@ impl RenderedRoute {
     /// A route and where it comes from: a range route answers with
     /// `"source":"range"`.
     pub fn with_source(route: Route, source: RouteSource) -> RenderedRoute {
+        let middle = Self::middle(&route, source, route.tracking.as_ref());
+        let lapse = route
+            .tracking
+            .as_ref()
+            .map(|t| (t.leased_until.unix_timestamp_nanos(), Self::middle(&route, source, None)));
+        RenderedRoute { route, middle, lapse }
+    }
+
+    fn middle(route: &Route, source: RouteSource, tracking: Option<&Tracking>) -> Box<[u8]> {
         let body = Body {
             tenant_id: &route.tenant_id,
             subsystem: route.subsystem,
@@ -71,6 +91,7 @@ impl RenderedRoute {
             organisation_id: route.organisation_id.as_deref(),
             auto_provisioned: route.auto_provisioned,
             attributes: route.attributes.as_ref(),
+            tracking,
             greeting: route.greeting(),
         };
         // Serialising plain strings, ids and enums cannot fail.
@@ -81,7 +102,23 @@ impl RenderedRoute {
         middle.extend_from_slice(b"\",");
         middle.extend_from_slice(inner);
         middle.extend_from_slice(b",\"version\":");
-        RenderedRoute { route, middle: middle.into_boxed_slice() }
+        middle.into_boxed_slice()
+    }
+
+    /// The middle to answer with now: a tracking session past its lease
+    /// answers without it.
+    #[inline]
+    fn current(&self) -> &[u8] {
+        match &self.lapse {
+            None => &self.middle,
+            Some((until, lapsed)) => {
+                if time::OffsetDateTime::now_utc().unix_timestamp_nanos() >= *until {
+                    lapsed
+                } else {
+                    &self.middle
+                }
+            }
+        }
     }
 
     pub fn route(&self) -> &Route {
@@ -94,15 +131,16 @@ impl RenderedRoute {
     /// counting) on every answer.
     pub fn to_json(&self, number: E164, version: u64, seq: u64) -> Vec<u8> {
         let parts = Parts::new(number, version, seq);
-        let mut out = Vec::with_capacity(parts.len() + self.middle.len());
-        parts.write(&self.middle, &mut out);
+        let middle = self.current();
+        let mut out = Vec::with_capacity(parts.len() + middle.len());
+        parts.write(middle, &mut out);
         debug_assert_eq!(out.len(), out.capacity(), "the answer's length was miscounted");
         out
     }
 
     /// Appends the full answer for `number` to `out`.
     pub fn write_json(&self, number: E164, version: u64, seq: u64, out: &mut Vec<u8>) {
-        Parts::new(number, version, seq).write(&self.middle, out);
+        Parts::new(number, version, seq).write(self.current(), out);
     }
 }
 
@@ -171,6 +209,7 @@ mod tests {
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         }
     }
 
@@ -276,5 +315,41 @@ mod tests {
         let attrs = serde_json::json!({"voice": "alloy"});
         let v = answer(Route { attributes: attrs.as_object().cloned(), ..jm });
         assert_eq!(v["attributes"], attrs);
+    }
+
+    /// A leased tracking number answers with its session until
+    /// `leased_until`, and without it after, before any expiry event.
+    #[test]
+    fn a_tracking_session_is_answered_until_its_lease_ends() {
+        let n = E164::parse("+15551234567").unwrap();
+        let session = |until: time::OffsetDateTime| Route {
+            subsystem: Subsystem::Tracking,
+            tracking: Some(Tracking {
+                pool_id: Uuid::from_u128(1),
+                session_id: Uuid::from_u128(2),
+                visitor_id: "visitor-7".into(),
+                attributes: json!({"utm_source": "radio"}).as_object().cloned(),
+                leased_until: until,
+            }),
+            ..route(Subsystem::Utilities, "US")
+        };
+        let live = RenderedRoute::new(session(time::OffsetDateTime::now_utc() + time::Duration::hours(1)));
+        let v: Value = serde_json::from_slice(&live.to_json(n, 3, 9)).unwrap();
+        assert_eq!(v["tracking"]["visitor_id"], "visitor-7");
+        assert_eq!(v["tracking"]["attributes"]["utm_source"], "radio");
+        let decoded: didroute_shared::wire::lookup::RouteAnswer = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(decoded.tracking.unwrap().session_id, Uuid::from_u128(2));
+        let mut written = Vec::new();
+        live.write_json(n, 3, 9, &mut written);
+        assert_eq!(serde_json::from_slice::<Value>(&written).unwrap(), v);
+
+        let lapsed = RenderedRoute::new(session(time::OffsetDateTime::now_utc() - time::Duration::seconds(1)));
+        let out = lapsed.to_json(n, 3, 9);
+        assert_eq!(out.len(), out.capacity());
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert!(v.get("tracking").is_none(), "{v}");
+        assert_eq!((v["subsystem"].as_str(), v["version"].as_u64()), (Some("tracking"), Some(3)));
+        // the route itself keeps the session (a fold or a snapshot file carries it)
+        assert!(lapsed.route().tracking.is_some());
     }
 }

@@ -26,7 +26,8 @@
 //! next, so the batch's cache misses overlap instead of queueing.
 //!
 //! Routes whose encoding does not fit (a string longer than 255 bytes, more
-//! than 96 bytes of strings in all, or attributes, which may be 1 KiB) go
+//! than 96 bytes of strings in all, attributes, which may be 1 KiB, or a
+//! tracking session, which no other number shares) go
 //! to a plain `HashMap<Route, u32>`: hashed with std's randomly keyed
 //! SipHash over every field, attributes included, and compared in full, so
 //! they cost a slower build, never a wrong answer.
@@ -53,8 +54,8 @@ const KEY_BYTES: usize = 128;
 /// strings' bytes (dashboard, label, friendly name, organisation, locale,
 /// greeting template, greeting text); zeros after. The lengths make the
 /// encoding unambiguous, so two routes are equal exactly when their keys
-/// are. Routes with attributes (up to 1 KiB) never fit and go to the exact
-/// map.
+/// are. Routes with attributes (up to 1 KiB) or a tracking session never
+/// fit and go to the exact map.
 pub(crate) type Key = [u8; KEY_BYTES];
 
 const HEADER: usize = 32;
@@ -86,7 +87,10 @@ fn encode_into(r: &Route, key: &mut Key) -> usize {
     let strings = strings(r);
     let [a, b, c, d, e, f, g] = strings.map(<[u8]>::len);
     let total = HEADER + a + b + c + d + e + f + g;
-    if total > KEY_BYTES || a.max(b).max(c).max(d).max(e).max(f).max(g) > usize::from(u8::MAX) || r.attributes.is_some()
+    if total > KEY_BYTES
+        || a.max(b).max(c).max(d).max(e).max(f).max(g) > usize::from(u8::MAX)
+        || r.attributes.is_some()
+        || r.tracking.is_some()
     {
         return 0;
     }
@@ -446,6 +450,7 @@ mod tests {
             greeting_template: None,
             greeting_text: None,
             attributes: None,
+            tracking: None,
         }
     }
 
@@ -528,6 +533,7 @@ mod tests {
                 greeting_text: (next(3) == 0).then(|| text(&mut next)),
                 attributes: (next(8) == 0)
                     .then(|| serde_json::json!({ "k": next(3) }).as_object().cloned().expect("an object")),
+                tracking: None,
             })
             .collect();
         assert!(routes.iter().any(|r| encode(r).is_none()) && routes.iter().any(|r| encode(r).is_some()));

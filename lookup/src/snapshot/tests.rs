@@ -26,6 +26,7 @@ fn route(tenant: u128, label: &str) -> Route {
         greeting_template: None,
         greeting_text: None,
         attributes: None,
+        tracking: None,
     }
 }
 

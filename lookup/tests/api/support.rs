@@ -43,6 +43,7 @@ pub fn route(tenant: Uuid, subsystem: Subsystem, label: &str, country: &str) -> 
         greeting_template: None,
         greeting_text: None,
         attributes: None,
+        tracking: None,
     }
 }
 

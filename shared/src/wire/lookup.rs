@@ -41,6 +41,10 @@ pub struct RouteAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
     pub attributes: Option<crate::route::Attributes>,
+    /// A leased tracking number's live web session: the visit the call
+    /// comes from. Absent when the number is not leased or the lease ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<crate::route::Tracking>,
     /// The final greeting: `text` is what to say, placeholders filled in.
     #[cfg_attr(feature = "utoipa", schema(schema_with = schema::greeting))]
     pub greeting: Greeting,
@@ -191,6 +195,7 @@ mod tests {
             organisation_id: Some("org-7".into()),
             auto_provisioned: false,
             attributes: Some(serde_json::json!({"voice": "alloy"}).as_object().unwrap().clone()),
+            tracking: None,
             greeting: Greeting::for_route(Subsystem::Psap, country, "Metro 911"),
             version: 7,
             seq: 1042,

@@ -15,6 +15,7 @@ pub mod number;
 pub mod order;
 pub mod range;
 pub mod tenant;
+pub mod tracking;
 
 pub use carrier::{CarrierView, Carriers};
 pub use feed::FeedPage;
@@ -33,6 +34,10 @@ pub use range::{NewRange, RangeDeleted, RangeView, Ranges};
 pub use tenant::{
     ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,
     NewKeyRequest, Scope, TemplatesPatch, Tenant, TenantPatch, TenantUpdated, Tenants,
+};
+pub use tracking::{
+    LeavingNumbers, MatchingNumbers, NewTrackingPool, NewTrackingSession, PoolNumbers, ShrinkBy, ShrinkQuantity,
+    TrackingNumber, TrackingPoolDeleted, TrackingPoolPatch, TrackingPoolView, TrackingPools, TrackingSession,
 };
 
 /// A price as GraphQL shows it: its decimal text.
