@@ -626,7 +626,9 @@ async fn keys_and_feed_tokens_are_created_listed_and_revoked() {
     let token = token.json();
     let secret = token["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("drf_"), "{token}");
-    live.run(Some(&secret), &["tenants", "list"]).await.fails(2, "a feed token can only read /v1/events");
+    live.run(Some(&secret), &["tenants", "list"])
+        .await
+        .fails(2, "a feed token can only read /v1/events and send /v1/usage/batches");
     let listed = live.op(&["feed-tokens", "list"]).await.ok();
     assert!(listed.stdout.contains("edge-1") && !listed.stdout.contains(&secret), "{listed:#?}");
     live.op(&["feed-tokens", "revoke", token["id"].as_str().unwrap()]).await.ok();

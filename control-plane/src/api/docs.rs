@@ -153,6 +153,7 @@ impl Modify for BearerAuth {
         (name = "numbers", description = "tenant: allocate, remap, release, reclaim, history"),
         (name = "reservations", description = "tenant: hold numbers before allocating them"),
         (name = "events", description = "the change feed lookup nodes tail (operator token or a feed token), and feed tokens (operator)"),
+        (name = "usage", description = "successful lookups per number, counted by lookup nodes: their batches (feed token), hourly and daily buckets and the busiest numbers (tenant; operator for any tenant)"),
         (name = "graphql", description = "the same operations as GraphQL, for operators and tenants"),
         (name = "service", description = "health, readiness, metrics, this document")
     )

@@ -12,6 +12,7 @@ mod orders;
 mod ranges;
 mod tenants;
 pub mod tls;
+mod usage;
 
 use didroute_shared::problem::ProblemType;
 use std::future::Future;
@@ -99,6 +100,9 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(numbers::reserve))
         .routes(routes!(numbers::cancel_reservation))
         .routes(routes!(events::feed))
+        .routes(routes!(usage::ingest))
+        .routes(routes!(usage::number_usage))
+        .routes(routes!(usage::top))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))

@@ -1,7 +1,9 @@
 //! Lifecycle jobs: expired reservations back to available, cooldown to
 //! aging, aging past the reclaim window back to available; and
 //! `Idempotency-Key` entries past their 24 hours removed; carrier jobs done
-//! more than 7 days ago removed (`carrier_jobs::expire_done`).
+//! more than 7 days ago removed (`carrier_jobs::expire_done`); hourly usage
+//! buckets past 30 days rolled up into days and applied usage batch ids past
+//! 7 days forgotten (`usage::roll_up`, `usage::expire_batches`).
 //!
 //! In a cluster the jobs run on one instance at a time, under the
 //! `lifecycle` job lease (`crate::lease`), each pass fenced by it. Passes
@@ -33,6 +35,10 @@ pub struct Report {
     pub returned_to_inventory: u64,
     pub idempotency_keys_expired: u64,
     pub carrier_jobs_expired: u64,
+    /// Hourly usage buckets rolled up into daily ones.
+    pub usage_hours_rolled_up: u64,
+    /// Applied usage batch ids forgotten after 7 days.
+    pub usage_batches_expired: u64,
     /// The run stopped because another instance took the lease over.
     pub lease_lost: bool,
 }
@@ -101,6 +107,8 @@ async fn run_fenced(db: &Db, lease: Option<&Lease>) -> Result<Report, sqlx::Erro
     if !report.lease_lost {
         report.idempotency_keys_expired = super::idempotency::expire(&db.operator, BATCH).await?;
         report.carrier_jobs_expired = super::carrier_jobs::expire_done(&db.operator, BATCH).await?;
+        report.usage_hours_rolled_up = super::usage::roll_up(&db.operator, BATCH).await?;
+        report.usage_batches_expired = super::usage::expire_batches(&db.operator, BATCH).await?;
         lease::expire_runs(&db.operator).await?;
     }
     // only the number jobs write outbox rows

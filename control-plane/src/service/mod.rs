@@ -17,6 +17,7 @@ pub mod ranges;
 pub mod reconcile;
 pub mod schema;
 pub mod tenants;
+pub mod usage;
 pub mod view;
 
 use didroute_shared::problem::ProblemType;

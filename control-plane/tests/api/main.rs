@@ -25,3 +25,4 @@ mod retries;
 mod rls;
 mod security;
 mod tls;
+mod usage;

@@ -15,6 +15,7 @@ pub mod number;
 pub mod order;
 pub mod range;
 pub mod tenant;
+pub mod usage;
 
 pub use carrier::{CarrierView, Carriers};
 pub use feed::FeedPage;
@@ -33,6 +34,10 @@ pub use range::{NewRange, RangeDeleted, RangeView, Ranges};
 pub use tenant::{
     ApiKey, ApiKeys, FeedToken, FeedTokens, GreetingTemplates, NewFeedToken, NewFeedTokenRequest, NewKey,
     NewKeyRequest, Scope, TemplatesPatch, Tenant, TenantPatch, TenantUpdated, Tenants,
+};
+pub use usage::{
+    BucketSize, NumberUsage, TopNumber, UsageBatch, UsageBatchAccepted, UsageBucket, UsageCount, UsageTop,
+    MAX_BATCH_COUNTS, USAGE_TOPIC,
 };
 
 /// A price as GraphQL shows it: its decimal text.
