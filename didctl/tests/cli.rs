@@ -779,3 +779,39 @@ async fn ranges_add_list_delete() {
     let listed = live.op(&["ranges", "list", &id]).await.ok();
     assert!(listed.stdout.contains("no ranges"), "{listed:#?}");
 }
+
+#[tokio::test]
+async fn usage_and_the_busiest_numbers() {
+    let live = start().await;
+    let (id, key) = live.tenant("Busy Co").await;
+    let app = &live._app;
+    app.import("+15550400000-+15550400009", "US").await;
+    let tenant = didroute_test_support::TestTenant { id: id.parse().unwrap(), key: key.clone() };
+    for n in ["+15550400001", "+15550400002"] {
+        assert_eq!(app.allocate(&tenant, n, "psap").await.0, reqwest::StatusCode::CREATED);
+    }
+    // a lookup node's batch, as one would ship it
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let batch = json!({ "node_id": "cli", "batch_id": "cli-1", "window_start": now, "window_end": now,
+        "counts": [{ "number": "+15550400001", "lookups": 7 }, { "number": "+15550400002", "lookups": 2 }] });
+    let res = app
+        .http
+        .post(format!("{}/v1/usage/batches", app.base))
+        .bearer_auth(OPERATOR_TOKEN)
+        .header("idempotency-key", "cli-1")
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+
+    let usage = live.run(Some(&key), &["usage", "+15550400001", "--json"]).await.ok().json();
+    assert_eq!((usage["total"].as_u64(), usage["buckets"].as_array().unwrap().len()), (Some(7), 24), "{usage}");
+    let human = live.run(Some(&key), &["usage", "15550400001", "--bucket", "day"]).await.ok();
+    assert!(human.stdout.contains("total 7"), "{human:#?}");
+    let top = live.run(Some(&key), &["usage-top", "--limit", "1"]).await.ok();
+    assert!(top.stdout.contains("+15550400001") && !top.stdout.contains("+15550400002"), "{top:#?}");
+    let all = live.op(&["usage-top", "--tenant", &id, "--json"]).await.ok().json();
+    assert_eq!(numbers(&all), ["+15550400001", "+15550400002"], "{all}");
+    live.run(Some(&key), &["usage", "+15550400001", "--from", "later"]).await.fails(2, "RFC 3339");
+}
