@@ -144,6 +144,9 @@ async fn apply(tx: &mut PgConnection, batch: &UsageBatch) -> ApiResult<UsageBatc
          stored AS (
              INSERT INTO usage_hourly (tenant_id, e164, hour, lookups)
              SELECT tenant_id, e164, $3, lookups FROM owned WHERE tenant_id IS NOT NULL
+             -- one order for every batch: concurrent batches lock their
+             -- common rows in the same order and never deadlock
+             ORDER BY tenant_id, e164
              ON CONFLICT (tenant_id, e164, hour) DO UPDATE SET lookups = usage_hourly.lookups + EXCLUDED.lookups
              RETURNING 1)
          SELECT COALESCE(sum(lookups) FILTER (WHERE tenant_id IS NOT NULL), 0)::bigint AS stored,
@@ -350,6 +353,7 @@ pub async fn roll_up(pool: &sqlx::PgPool, batch: i64) -> Result<u64, sqlx::Error
              added AS (
                  INSERT INTO usage_daily (tenant_id, e164, day, lookups)
                  SELECT tenant_id, e164, date_trunc('day', hour, 'UTC'), sum(lookups) FROM moved GROUP BY 1, 2, 3
+                 ORDER BY 1, 2, 3
                  ON CONFLICT (tenant_id, e164, day) DO UPDATE SET lookups = usage_daily.lookups + EXCLUDED.lookups
                  RETURNING 1)
              SELECT count(*) FROM moved",
