@@ -55,12 +55,15 @@ start_tansu() {
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
     sleep 0.1
   done
-  if ! "$bin" topic create --broker "$url" --partitions 1 "$topic" >>"$TANSU_LOG" 2>&1; then
-    echo "cannot create topic $topic on tansu at $url:" >&2
-    cat "$TANSU_LOG" >&2
-    stop_tansu
-    return 1
-  fi
+  # the routes topic, and the usage topic lookup nodes on Kafka publish to
+  for t in "$topic" "${DIDROUTE_USAGE_TOPIC:-didroute.usage.v1}"; do
+    if ! "$bin" topic create --broker "$url" --partitions 1 "$t" >>"$TANSU_LOG" 2>&1; then
+      echo "cannot create topic $t on tansu at $url:" >&2
+      cat "$TANSU_LOG" >&2
+      stop_tansu
+      return 1
+    fi
+  done
   export DIDROUTE_TEST_KAFKA_BROKERS="127.0.0.1:$port"
   export TANSU_PID TANSU_LOG
   local previous

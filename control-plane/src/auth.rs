@@ -37,7 +37,7 @@ pub enum Principal {
         id: Uuid,
         write: bool,
     },
-    /// A lookup node's feed token: `GET /v1/events` only.
+    /// A lookup node's feed token: `GET /v1/events` and `POST /v1/usage/batches` only.
     Feed,
 }
 
@@ -49,14 +49,16 @@ pub struct Operator;
 /// tenant handler checks scopes itself.
 pub struct Tenant(pub Uuid);
 
-/// Extractor for `GET /v1/events`: the operator token or a feed token.
+/// Extractor for `GET /v1/events` and `POST /v1/usage/batches`: the
+/// operator token or a feed token.
 pub struct FeedReader;
 
 /// Extractor for `POST /graphql`: the operator or a tenant key (with its
 /// scopes; mutations check `write`), never a feed token.
 pub struct Caller(pub Principal);
 
-const FEED_ONLY: &str = "a feed token can only read /v1/events";
+/// The detail of a feed token's refusal (REST and GraphQL).
+pub const FEED_ONLY: &str = "a feed token can only read /v1/events and send /v1/usage/batches";
 /// The detail of a read-only key's refused change (REST and GraphQL).
 pub const NEEDS_WRITE: &str =
     "this api key lacks the \"write\" scope: changes need a key created with scopes [\"read\", \"write\"]";

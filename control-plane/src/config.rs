@@ -215,6 +215,11 @@ pub struct KafkaArgs {
     /// The routes topic (create it first: see the README for its settings).
     #[arg(long, env = "DIDROUTE_KAFKA_TOPIC", default_value = crate::outbox::relay::DEFAULT_TOPIC)]
     pub kafka_topic: String,
+
+    /// The topic lookup nodes on Kafka publish their usage batches to; the
+    /// control plane consumes it (group `didroute-control-plane-usage`).
+    #[arg(long, env = "DIDROUTE_USAGE_TOPIC", default_value = didroute_shared::wire::USAGE_TOPIC)]
+    pub usage_topic: String,
 }
 
 impl KafkaArgs {
@@ -239,6 +244,24 @@ impl KafkaArgs {
         let mut settings = crate::outbox::relay::RelaySettings::new(brokers, topic.clone());
         settings.properties = didroute_net::KafkaProperties::from_env()?;
         Ok(Some(settings))
+    }
+
+    /// The usage consumer's settings, when Kafka is configured.
+    pub fn usage_settings(&self) -> anyhow::Result<Option<crate::usage_consumer::UsageConsumerSettings>> {
+        let Some(relay) = self.relay_settings()? else { return Ok(None) };
+        let topic = &self.usage_topic;
+        anyhow::ensure!(
+            !topic.is_empty()
+                && topic.len() <= 249
+                && topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')),
+            "DIDROUTE_USAGE_TOPIC {topic:?} is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)"
+        );
+        Ok(Some(crate::usage_consumer::UsageConsumerSettings {
+            brokers: relay.brokers,
+            topic: topic.clone(),
+            group: crate::usage_consumer::GROUP.to_owned(),
+            properties: relay.properties,
+        }))
     }
 }
 

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod service;
 pub mod state;
+pub mod usage_consumer;
 
 use std::future::Future;
 use std::time::Duration;
@@ -103,6 +104,16 @@ pub async fn run(
         reconcile.abort();
     }
     Ok(res?)
+}
+
+/// Consumes the usage topic until `shutdown`, when Kafka is configured.
+pub fn spawn_usage_consumer(
+    state: &AppState,
+    settings: Option<usage_consumer::UsageConsumerSettings>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Option<tokio::task::JoinHandle<anyhow::Result<()>>> {
+    let settings = settings?;
+    Some(tokio::spawn(usage_consumer::run(state.db.clone(), settings, shutdown)))
 }
 
 /// Runs the outbox relay until `shutdown`, when Kafka is configured: the hook

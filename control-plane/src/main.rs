@@ -157,18 +157,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("DIDROUTE_OPERATOR_TOKEN (or DIDROUTE_OPERATOR_TOKENS) is required for serve")?;
             let settings = serve.settings(token)?;
             let relay = kafka.relay_settings()?;
+            let usage = kafka.usage_settings()?;
             db::migrate(&url, db.db_role_password.as_deref()).await?;
             let state = AppState::new(Db::connect(&db, &url).await?, settings);
             let listener =
                 TcpListener::bind(serve.listen).await.with_context(|| format!("cannot listen on {}", serve.listen))?;
             tracing::info!(addr = %listener.local_addr()?, "control plane listening");
             let (tx, rx) = tokio::sync::watch::channel(false);
-            let relay = didroute_control_plane::spawn_relay(&state, relay, stop(rx));
+            let relay = didroute_control_plane::spawn_relay(&state, relay, stop(rx.clone()));
+            let usage = didroute_control_plane::spawn_usage_consumer(&state, usage, stop(rx));
             let served = didroute_control_plane::run(listener, state, shutdown_signal()).await;
             let _ = tx.send(true);
             if let Some(relay) = relay {
                 if let Ok(Err(e)) = relay.await {
                     tracing::error!(error = %e, "outbox relay stopped with an error");
+                }
+            }
+            if let Some(usage) = usage {
+                if let Ok(Err(e)) = usage.await {
+                    tracing::error!(error = %e, "usage consumer stopped with an error");
                 }
             }
             served
@@ -254,6 +261,7 @@ async fn standalone(
     if let Some(relay) = &relay_settings {
         println!("  kafka:           {} topic {} (relay and lookup node)", relay.brokers, relay.topic);
     }
+    let usage = didroute_control_plane::spawn_usage_consumer(&state, kafka.usage_settings()?, stop(rx.clone()));
     let relay = didroute_control_plane::spawn_relay(&state, relay_settings, stop(rx.clone()));
     // The node reads the feed with a feed token of its own, not the operator
     // token: least privilege, as a node on another host would run.
@@ -273,6 +281,7 @@ async fn standalone(
     lookup_config.listen = lookup_addr;
     lookup_config.kafka_brokers = kafka.kafka_brokers.clone().filter(|b| !b.trim().is_empty());
     lookup_config.kafka_topic = kafka.kafka_topic.clone();
+    lookup_config.usage_topic = kafka.usage_topic.clone();
     lookup_config.kafka_properties = lookup_properties;
     let lookup = tokio::spawn(didroute_lookup::run(lookup_config, lookup_listener, stop(rx.clone())));
     shutdown_signal().await;
@@ -286,6 +295,11 @@ async fn standalone(
     if let Some(relay) = relay {
         if let Ok(Err(e)) = relay.await {
             tracing::error!(error = %e, "outbox relay stopped with an error");
+        }
+    }
+    if let Some(usage) = usage {
+        if let Ok(Err(e)) = usage.await {
+            tracing::error!(error = %e, "usage consumer stopped with an error");
         }
     }
     // the next start mints a fresh one: this one would only linger unused

@@ -128,6 +128,12 @@ pub enum Command {
         /// The number.
         number: String,
     },
+    /// Successful lookups of a number per hour or day, as lookup nodes counted
+    /// them (tenant key: its own; operator token: every tenant's).
+    Usage(UsageArgs),
+    /// The busiest numbers of a span (tenant key: its own; operator token:
+    /// every tenant's, or --tenant's).
+    UsageTop(UsageTopArgs),
     /// Look a number's route up on a lookup node (no token needed).
     Lookup(LookupArgs),
     /// Read the change-event feed (operator token).
@@ -640,6 +646,37 @@ pub struct ReleaseArgs {
     /// Free-text notes kept with the release.
     #[arg(long)]
     pub notes: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// The number (+15551234567, 15551234567).
+    pub number: String,
+    /// Bucket size: hour (the last 30 days) or day.
+    #[arg(long, default_value = "hour", value_parser = ["hour", "day"])]
+    pub bucket: String,
+    /// Start, RFC 3339 (default: 24 hours or 30 days before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End, RFC 3339, exclusive (default: now).
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UsageTopArgs {
+    /// Start, RFC 3339 (default: 24 hours before --to).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End, RFC 3339, exclusive (default: now).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// How many numbers (1 to 1000, default 10).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Operator: only this tenant's numbers.
+    #[arg(long)]
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -331,6 +331,29 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
                 tabulate(&["id", "at", "action", "actor", "detail"], rows, "no history")
             });
         }
+        Command::Usage(args) => {
+            let path = format!("/v1/numbers/{}/usage", segment(&args.number));
+            let q = vec![("bucket", Some(args.bucket.clone())), ("from", args.from.clone()), ("to", args.to.clone())];
+            let a = c.call(Method::GET, &path, &q, None, &[]).await?;
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "buckets").iter().map(|b| fields(b, &["start", "lookups"])).collect();
+                tabulate(&["start", "lookups"], rows, "no buckets") + &format!("total {}\n", cell(&a.body["total"]))
+            });
+        }
+        Command::UsageTop(args) => {
+            let q = vec![
+                ("from", args.from.clone()),
+                ("to", args.to.clone()),
+                ("limit", args.limit.map(|l| l.to_string())),
+                ("tenant_id", args.tenant.clone()),
+            ];
+            let a = c.call(Method::GET, "/v1/usage/top", &q, None, &[]).await?;
+            show(json_out, &a.body, || {
+                let rows =
+                    list(&a.body, "numbers").iter().map(|n| fields(n, &["number", "lookups", "tenant_id"])).collect();
+                tabulate(&["number", "lookups", "tenant"], rows, "no lookups counted in this span")
+            });
+        }
         Command::Lookup(args) => lookup(cli, args).await?,
         Command::Events(EventsCmd::Tail { after, follow, limit }) => {
             tail(c, after, *follow, *limit, Duration::from_secs(cli.timeout)).await?

@@ -630,7 +630,9 @@ async fn keys_and_feed_tokens_are_created_listed_and_revoked() {
     let token = token.json();
     let secret = token["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("drf_"), "{token}");
-    live.run(Some(&secret), &["tenants", "list"]).await.fails(2, "a feed token can only read /v1/events");
+    live.run(Some(&secret), &["tenants", "list"])
+        .await
+        .fails(2, "a feed token can only read /v1/events and send /v1/usage/batches");
     let listed = live.op(&["feed-tokens", "list"]).await.ok();
     assert!(listed.stdout.contains("edge-1") && !listed.stdout.contains(&secret), "{listed:#?}");
     live.op(&["feed-tokens", "revoke", token["id"].as_str().unwrap()]).await.ok();
@@ -832,4 +834,40 @@ async fn carriers_search_order_reconcile_orphans() {
     assert_eq!(item["numbers"][0]["number"], orphan, "{item}");
     assert_eq!(item["numbers"][0]["provisioning_status"], "active", "{item}");
     live.op(&["orphans", "adopt", orphan]).await.fails(3, "Not found: ");
+}
+
+#[tokio::test]
+async fn usage_and_the_busiest_numbers() {
+    let live = start().await;
+    let (id, key) = live.tenant("Busy Co").await;
+    let app = &live._app;
+    app.import("+15550400000-+15550400009", "US").await;
+    let tenant = didroute_test_support::TestTenant { id: id.parse().unwrap(), key: key.clone() };
+    for n in ["+15550400001", "+15550400002"] {
+        assert_eq!(app.allocate(&tenant, n, "psap").await.0, reqwest::StatusCode::CREATED);
+    }
+    // a lookup node's batch, as one would ship it
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let batch = json!({ "node_id": "cli", "batch_id": "cli-1", "window_start": now, "window_end": now,
+        "counts": [{ "number": "+15550400001", "lookups": 7 }, { "number": "+15550400002", "lookups": 2 }] });
+    let res = app
+        .http
+        .post(format!("{}/v1/usage/batches", app.base))
+        .bearer_auth(OPERATOR_TOKEN)
+        .header("idempotency-key", "cli-1")
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+
+    let usage = live.run(Some(&key), &["usage", "+15550400001", "--json"]).await.ok().json();
+    assert_eq!((usage["total"].as_u64(), usage["buckets"].as_array().unwrap().len()), (Some(7), 24), "{usage}");
+    let human = live.run(Some(&key), &["usage", "15550400001", "--bucket", "day"]).await.ok();
+    assert!(human.stdout.contains("total 7"), "{human:#?}");
+    let top = live.run(Some(&key), &["usage-top", "--limit", "1"]).await.ok();
+    assert!(top.stdout.contains("+15550400001") && !top.stdout.contains("+15550400002"), "{top:#?}");
+    let all = live.op(&["usage-top", "--tenant", &id, "--json"]).await.ok().json();
+    assert_eq!(numbers(&all), ["+15550400001", "+15550400002"], "{all}");
+    live.run(Some(&key), &["usage", "+15550400001", "--from", "later"]).await.fails(2, "RFC 3339");
 }

@@ -32,6 +32,8 @@ pub struct App {
     lineage: std::sync::Mutex<Option<uuid::Uuid>>,
     /// Connections served at once; more wait to be accepted.
     max_connections: usize,
+    /// Successful lookups per number, when the node ships usage.
+    usage: Option<std::sync::Arc<crate::usage::UsageCounter>>,
 }
 
 impl App {
@@ -49,7 +51,20 @@ impl App {
             readers: None,
             lineage: std::sync::Mutex::new(None),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            usage: None,
         }
+    }
+
+    /// This app, counting successful lookups per number (at most
+    /// `max_numbers` distinct ones between flushes; 0: not counting).
+    pub fn count_usage(mut self, max_numbers: usize) -> App {
+        self.usage = (max_numbers > 0).then(|| std::sync::Arc::new(crate::usage::UsageCounter::new(max_numbers)));
+        self
+    }
+
+    /// The usage counter, when this node counts.
+    pub fn usage(&self) -> Option<&std::sync::Arc<crate::usage::UsageCounter>> {
+        self.usage.as_ref()
     }
 
     /// This app, serving at most `n` connections at once.

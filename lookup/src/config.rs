@@ -107,6 +107,28 @@ pub struct Config {
     #[arg(long, env = "DIDROUTE_LOOKUP_MAX_CONNECTIONS", default_value_t = crate::app::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
+    /// How often the node ships its per-number lookup counts to the control
+    /// plane (`POST /v1/usage/batches` with the feed token, or the usage
+    /// topic when the node reads Kafka). A node that dies loses at most
+    /// this much of its counts.
+    #[arg(long, env = "DIDROUTE_USAGE_FLUSH_MS", default_value_t = crate::usage::ship::DEFAULT_FLUSH_MS)]
+    pub usage_flush_ms: u64,
+
+    /// Distinct numbers counted per flush window at most (bounded memory,
+    /// about 32 bytes each); lookups of further numbers are counted only as
+    /// overflow. 0: no usage counting.
+    #[arg(long, env = "DIDROUTE_USAGE_MAX_NUMBERS", default_value_t = crate::usage::DEFAULT_MAX_NUMBERS)]
+    pub usage_max_numbers: usize,
+
+    /// The topic usage batches go to when the node reads Kafka.
+    #[arg(long, env = "DIDROUTE_USAGE_TOPIC", default_value = didroute_shared::wire::USAGE_TOPIC)]
+    pub usage_topic: String,
+
+    /// How this node names itself in its usage batches (default: host name
+    /// and listen port).
+    #[arg(long, env = "DIDROUTE_USAGE_NODE_ID")]
+    pub usage_node_id: Option<String>,
+
     /// librdkafka properties for the consumer (TLS, SASL…): read by the
     /// binary from DIDROUTE_KAFKA_PROPERTIES_FILE and
     /// DIDROUTE_KAFKA_PROPERTY_<NAME> variables; set directly in-process.
@@ -158,6 +180,24 @@ pub enum ConfigError {
     LookupToken(usize),
     #[error("DIDROUTE_LOOKUP_MAX_CONNECTIONS must be at least 1")]
     MaxConnections,
+    #[error("DIDROUTE_USAGE_FLUSH_MS must be between 100 and 3600000, got {0}")]
+    UsageFlush(u64),
+    #[error("DIDROUTE_USAGE_MAX_NUMBERS must be at most 10000000, got {0}")]
+    UsageMaxNumbers(usize),
+    #[error("DIDROUTE_USAGE_TOPIC must be a Kafka topic name, got {0:?}")]
+    UsageTopic(String),
+    #[error("DIDROUTE_USAGE_NODE_ID must be 1 to 100 visible ASCII characters")]
+    UsageNodeId,
+}
+
+/// Usage counting and shipping, when on.
+#[derive(Debug, Clone)]
+pub struct UsageSettings {
+    pub flush: Duration,
+    pub max_numbers: usize,
+    pub topic: String,
+    /// None: host name and listen port.
+    pub node_id: Option<String>,
 }
 
 /// A configuration that passed [`Config::validate`].
@@ -184,6 +224,8 @@ pub struct Validated {
     pub max_connections: usize,
     pub on_divergence: crate::feed::lineage::OnDivergence,
     pub kafka_properties: KafkaProperties,
+    /// None: the node counts no usage (`DIDROUTE_USAGE_MAX_NUMBERS=0`).
+    pub usage: Option<UsageSettings>,
 }
 
 impl Config {
@@ -265,7 +307,9 @@ impl Config {
         if self.max_connections == 0 {
             return Err(ConfigError::MaxConnections);
         }
+        let usage = self.validate_usage()?;
         Ok(Validated {
+            usage,
             max_connections: self.max_connections,
             on_divergence,
             lookup_tokens,
@@ -283,6 +327,29 @@ impl Config {
         })
     }
 
+    fn validate_usage(&self) -> Result<Option<UsageSettings>, ConfigError> {
+        if !(100..=3_600_000).contains(&self.usage_flush_ms) {
+            return Err(ConfigError::UsageFlush(self.usage_flush_ms));
+        }
+        if self.usage_max_numbers > 10_000_000 {
+            return Err(ConfigError::UsageMaxNumbers(self.usage_max_numbers));
+        }
+        if !valid_topic(&self.usage_topic) {
+            return Err(ConfigError::UsageTopic(self.usage_topic.clone()));
+        }
+        if let Some(id) = &self.usage_node_id {
+            if id.is_empty() || id.len() > 100 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::UsageNodeId);
+            }
+        }
+        Ok((self.usage_max_numbers > 0).then(|| UsageSettings {
+            flush: Duration::from_millis(self.usage_flush_ms),
+            max_numbers: self.usage_max_numbers,
+            topic: self.usage_topic.clone(),
+            node_id: self.usage_node_id.clone(),
+        }))
+    }
+
     fn validate_kafka(&self) -> Result<Option<(String, String)>, ConfigError> {
         let Some(brokers) = self.kafka_brokers.as_deref().map(str::trim).filter(|b| !b.is_empty()) else {
             return Ok(None);
@@ -296,12 +363,7 @@ impl Config {
             return Err(ConfigError::KafkaBrokers(brokers.to_owned()));
         }
         let topic = &self.kafka_topic;
-        if topic.is_empty()
-            || topic.len() > 249
-            || topic == "."
-            || topic == ".."
-            || !topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
+        if !valid_topic(topic) {
             return Err(ConfigError::KafkaTopic(topic.clone()));
         }
         if !cfg!(feature = "kafka") {
@@ -309,6 +371,15 @@ impl Config {
         }
         Ok(Some((brokers.to_owned(), topic.clone())))
     }
+}
+
+/// Kafka's rule for topic names.
+fn valid_topic(topic: &str) -> bool {
+    !(topic.is_empty()
+        || topic.len() > 249
+        || topic == "."
+        || topic == ".."
+        || !topic.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
 }
 
 impl Default for Config {
@@ -333,6 +404,10 @@ impl Default for Config {
             tls_key: None,
             ca_file: None,
             max_connections: crate::app::DEFAULT_MAX_CONNECTIONS,
+            usage_flush_ms: crate::usage::ship::DEFAULT_FLUSH_MS,
+            usage_max_numbers: crate::usage::DEFAULT_MAX_NUMBERS,
+            usage_topic: didroute_shared::wire::USAGE_TOPIC.to_owned(),
+            usage_node_id: None,
             kafka_properties: KafkaProperties::default(),
         }
     }
@@ -360,6 +435,10 @@ impl std::fmt::Debug for Config {
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("ca_file", &self.ca_file)
+            .field("usage_flush_ms", &self.usage_flush_ms)
+            .field("usage_max_numbers", &self.usage_max_numbers)
+            .field("usage_topic", &self.usage_topic)
+            .field("usage_node_id", &self.usage_node_id)
             .finish()
     }
 }
@@ -396,6 +475,18 @@ mod tests {
             ConfigError::FeedWait(60_001)
         );
         assert_eq!(Config { fold_threshold: 0, ..ok.clone() }.validate().unwrap_err(), ConfigError::FoldThreshold);
+        assert_eq!(Config { usage_flush_ms: 99, ..ok.clone() }.validate().unwrap_err(), ConfigError::UsageFlush(99));
+        assert_eq!(
+            Config { usage_max_numbers: 10_000_001, ..ok.clone() }.validate().unwrap_err(),
+            ConfigError::UsageMaxNumbers(10_000_001)
+        );
+        assert_eq!(
+            Config { usage_node_id: Some("a b".into()), ..ok.clone() }.validate().unwrap_err(),
+            ConfigError::UsageNodeId
+        );
+        assert!(Config { usage_max_numbers: 0, ..ok.clone() }.validate().unwrap().usage.is_none(), "0: off");
+        let usage = ok.validate().unwrap().usage.unwrap();
+        assert_eq!((usage.flush.as_millis(), usage.max_numbers), (60_000, 100_000));
         assert!(ok.validate().is_ok());
     }
 

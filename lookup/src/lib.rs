@@ -27,6 +27,7 @@ pub mod server;
 pub mod snapshot;
 pub mod snapshot_files;
 pub mod status;
+pub mod usage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,6 +54,19 @@ pub enum NodeError {
     Listener(#[source] std::io::Error),
     #[error("the {task} task failed: {reason}")]
     Task { task: &'static str, reason: String },
+    #[error("cannot set up usage shipping: {0}")]
+    Usage(String),
+}
+
+/// A node's name in its usage batches: the host name and the listen port.
+fn default_node_id(addr: SocketAddr) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "lookup".to_owned());
+    format!("{host}:{}", addr.port())
 }
 
 /// A running lookup node: event tailer, folder and HTTP server.
@@ -88,8 +102,19 @@ impl Node {
                 "lookup node starting"
             );
             let app = Arc::new(
-                App::new("kafka").require_tokens(valid.lookup_tokens.clone()).max_connections(valid.max_connections),
+                App::new("kafka")
+                    .require_tokens(valid.lookup_tokens.clone())
+                    .max_connections(valid.max_connections)
+                    .count_usage(valid.usage.as_ref().map_or(0, |u| u.max_numbers)),
             );
+            let usage_sink = match &valid.usage {
+                Some(u) => Some(
+                    usage::kafka::KafkaSink::new(brokers, &u.topic, &valid.kafka_properties)
+                        .map(usage::ship::Sink::Kafka)
+                        .map_err(|e| NodeError::Usage(format!("{e:#}")))?,
+                ),
+                None => None,
+            };
             let mut kafka = feed::kafka::KafkaSettings::new(brokers, topic);
             kafka.properties = valid.kafka_properties.clone();
             kafka.track_positions = valid.snapshots.is_some();
@@ -99,7 +124,7 @@ impl Node {
                 feed::kafka::StartAt::from_positions(boot.seq, &positions, topic)
             });
             let source = feed::kafka::KafkaFeed::new(kafka);
-            return Ok(Node::start_on(
+            let mut node = Node::start_on(
                 app,
                 source,
                 settings,
@@ -108,7 +133,11 @@ impl Node {
                 valid.tls,
                 listener,
                 local_addr,
-            ));
+            );
+            if let (Some(sink), Some(u)) = (usage_sink, &valid.usage) {
+                node.ship_usage(sink, u.flush, u.node_id.clone().unwrap_or_else(|| default_node_id(local_addr)));
+            }
+            return Ok(node);
         }
         let source = HttpFeed::with_ca_file(
             &valid.feed_url,
@@ -126,13 +155,47 @@ impl Node {
             "lookup node starting"
         );
         let app = Arc::new(
-            App::new(source.name()).require_tokens(valid.lookup_tokens.clone()).max_connections(valid.max_connections),
+            App::new(source.name())
+                .require_tokens(valid.lookup_tokens.clone())
+                .max_connections(valid.max_connections)
+                .count_usage(valid.usage.as_ref().map_or(0, |u| u.max_numbers)),
         );
+        let usage_sink = match &valid.usage {
+            Some(_) => Some(
+                usage::ship::Sink::http(&valid.feed_url, &valid.feed_token, valid.ca_file.as_deref())
+                    .map_err(|e| NodeError::Usage(format!("{e:#}")))?,
+            ),
+            None => None,
+        };
         // the feed resumes from the snapshot's position alone
         if let Some(files) = &valid.snapshots {
             files.load(&app);
         }
-        Ok(Node::start_on(app, source, settings, valid.fold_interval, valid.snapshots, valid.tls, listener, local_addr))
+        let mut node = Node::start_on(
+            app,
+            source,
+            settings,
+            valid.fold_interval,
+            valid.snapshots,
+            valid.tls,
+            listener,
+            local_addr,
+        );
+        if let (Some(sink), Some(u)) = (usage_sink, &valid.usage) {
+            node.ship_usage(sink, u.flush, u.node_id.clone().unwrap_or_else(|| default_node_id(local_addr)));
+        }
+        Ok(node)
+    }
+
+    /// Ships the app's usage counts to `sink` every `flush` (and once more
+    /// when the node stops); nothing when the app counts no usage.
+    pub fn ship_usage(&mut self, sink: usage::ship::Sink, flush: std::time::Duration, node_id: String) {
+        let Some(counter) = self.app.usage().cloned() else { return };
+        let (app, rx) = (Arc::clone(&self.app), self.stop.subscribe());
+        self.tasks.spawn(async move {
+            usage::ship::run(app, counter, sink, node_id, flush, rx).await;
+            "usage shipper"
+        });
     }
 
     /// Starts a node on any event source (tests, or a tuned Kafka source).

@@ -31,9 +31,25 @@ pub struct CallerIdCounters {
     pub not_ready: IntCounter,
 }
 
+/// Usage shipping (`usage/ship.rs`).
+#[derive(Clone)]
+pub struct UsageMetrics {
+    /// Batches the control plane (or the broker) accepted.
+    pub shipped: IntCounter,
+    /// Attempts that failed and will be retried.
+    pub failed: IntCounter,
+    /// Batches given up: the queue was full, or the control plane refused one.
+    pub dropped: IntCounter,
+    /// Lookups of numbers that did not fit in the table.
+    pub overflow: IntCounter,
+    /// Batches waiting to be sent.
+    pub pending: IntGauge,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub lookups: LookupCounters,
+    pub usage: UsageMetrics,
     pub caller_id: CallerIdCounters,
     pub applied_seq: IntGauge,
     pub lag_seconds: Gauge,
@@ -146,6 +162,25 @@ impl Metrics {
                 invalid: caller_id.with_label_values(&["invalid"]),
                 behind: caller_id.with_label_values(&["behind"]),
                 not_ready: caller_id.with_label_values(&["not_ready"]),
+            },
+            usage: UsageMetrics {
+                shipped: counter(&r, "didroute_lookup_usage_batches_shipped_total", "Usage batches delivered."),
+                failed: counter(
+                    &r,
+                    "didroute_lookup_usage_ship_failures_total",
+                    "Failed attempts to deliver a usage batch (retried with the same batch id).",
+                ),
+                dropped: counter(
+                    &r,
+                    "didroute_lookup_usage_batches_dropped_total",
+                    "Usage batches given up: the retry queue was full, or the control plane refused the batch.",
+                ),
+                overflow: counter(
+                    &r,
+                    "didroute_lookup_usage_overflow_total",
+                    "Successful lookups not counted per number: the window already held DIDROUTE_USAGE_MAX_NUMBERS numbers.",
+                ),
+                pending: gauge(&r, "didroute_lookup_usage_batches_pending", "Usage batches waiting to be delivered."),
             },
             applied_seq: gauge(&r, "didroute_lookup_applied_seq", "Feed position of the snapshot being served."),
             lag_seconds: register(

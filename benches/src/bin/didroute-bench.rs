@@ -82,8 +82,17 @@ fn lookup_server(n: usize, addr: SocketAddr, keys: &str, tls: Option<didroute_ne
         .ok()
         .map(|n| n.parse().expect("DIDROUTE_LOOKUP_MAX_CONNECTIONS is a number"))
         .unwrap_or(didroute_lookup::app::DEFAULT_MAX_CONNECTIONS);
+    // DIDROUTE_USAGE_MAX_NUMBERS: counting usage per number (issue 21); off
+    // unless set, so the other benchmarks measure the bare lookup path
+    let usage = std::env::var("DIDROUTE_USAGE_MAX_NUMBERS")
+        .ok()
+        .map(|n| n.parse().expect("DIDROUTE_USAGE_MAX_NUMBERS is a number"))
+        .unwrap_or(0);
     let app = Arc::new(
-        App::with_snapshot("bench", s).require_tokens(tokens.unwrap_or_default()).max_connections(max_connections),
+        App::with_snapshot("bench", s)
+            .require_tokens(tokens.unwrap_or_default())
+            .max_connections(max_connections)
+            .count_usage(usage),
     );
     app.status().set_ready();
     app.status().observe(true);

@@ -9,7 +9,9 @@
 //! Builds a base of N realistic numbers (default 1M), then looks up K random
 //! present numbers (default 200k) through the store, or with a third
 //! argument `miss` K realistic misses; only `run_lookups` is counted. Divide
-//! `Ir` by K for instructions per lookup.
+//! `Ir` by K for instructions per lookup. `PROBE_USAGE=100000` also counts
+//! each hit in a usage table of that many numbers, as a node counting usage
+//! does (BENCHMARKS.md, usage counting).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -18,11 +20,12 @@ use std::time::Instant;
 use didroute_benches::cpu::{process_cpu, process_user_sys};
 use didroute_benches::data::Dataset;
 use didroute_lookup::snapshot::BaseBuilder;
+use didroute_lookup::usage::UsageCounter;
 use didroute_lookup::{Snapshot, Store};
 use didroute_shared::E164;
 
 #[inline(never)]
-fn run_lookups(store: &Store, keys: &[E164]) -> usize {
+fn run_lookups(store: &Store, keys: &[E164], usage: Option<&UsageCounter>) -> usize {
     let mut found = 0;
     let mut out = Vec::with_capacity(1024);
     for &k in keys {
@@ -31,6 +34,10 @@ fn run_lookups(store: &Store, keys: &[E164]) -> usize {
             out.clear();
             hit.write_json(&mut out);
             found += out.len();
+            // what `GET /v1/routes` adds on a hit when the node counts usage
+            if let Some(usage) = usage {
+                usage.count(k);
+            }
         }
     }
     found
@@ -69,7 +76,9 @@ fn main() {
     // a third argument `miss` looks up realistic misses instead of hits
     let misses = args.next().is_some_and(|a| a == "miss");
     let keys = if misses { data.sample_misses(k, 1) } else { data.sample_hits(k, 1) };
+    // PROBE_USAGE=N: count each hit in a usage table of N numbers (issue 21)
+    let usage = std::env::var("PROBE_USAGE").ok().and_then(|n| n.parse().ok()).map(UsageCounter::new);
     let t = Instant::now();
-    let bytes = run_lookups(&store, &keys);
+    let bytes = run_lookups(&store, &keys, usage.as_ref());
     eprintln!("{k} lookups, {bytes} answer bytes, {:.0} ns each", t.elapsed().as_nanos() as f64 / k as f64);
 }

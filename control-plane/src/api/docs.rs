@@ -154,6 +154,7 @@ impl Modify for BearerAuth {
         (name = "reservations", description = "tenant: hold numbers before allocating them"),
         (name = "events", description = "the change feed lookup nodes tail (operator token or a feed token), and feed tokens (operator)"),
         (name = "tracking", description = "tracking pools and web sessions (dynamic number insertion): a leased number's lookup names the visit (tenant key)"),
+        (name = "usage", description = "successful lookups per number, counted by lookup nodes: their batches (feed token), hourly and daily buckets and the busiest numbers (tenant; operator for any tenant)"),
         (name = "graphql", description = "the same operations as GraphQL, for operators and tenants"),
         (name = "service", description = "health, readiness, metrics, this document")
     )

@@ -13,6 +13,7 @@ mod ranges;
 mod tenants;
 pub mod tls;
 mod tracking;
+mod usage;
 
 use didroute_shared::problem::ProblemType;
 use std::future::Future;
@@ -105,6 +106,9 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(tracking::session, tracking::end))
         .routes(routes!(tracking::renew))
         .routes(routes!(events::feed))
+        .routes(routes!(usage::ingest))
+        .routes(routes!(usage::number_usage))
+        .routes(routes!(usage::top))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))

@@ -10,6 +10,7 @@ use didroute_shared::wire::{
     AvailablePage, Cancelled, Claimed, InventoryPage, NewRange, NumberChanged, NumberView, NumbersPage, RangeDeleted,
     RangeView, Released, TemplatesPatch, Tenant, TenantPatch, TenantUpdated,
 };
+use didroute_shared::wire::{BucketSize, NumberUsage, UsageTop};
 use didroute_shared::wire::{
     LeavingNumbers, MatchingNumbers, NewTrackingPool, NewTrackingSession, PoolNumbers, ShrinkBy, ShrinkQuantity,
     TrackingPoolDeleted, TrackingPoolPatch, TrackingPoolView, TrackingSession,
@@ -24,7 +25,7 @@ use crate::service::claim::{self, Action, Target};
 use crate::service::filter::parse_number;
 use crate::service::idempotency::Key;
 use crate::service::numbers::{self, ListFilter, ReleaseInput, RemapInput};
-use crate::service::{inventory, ranges, tenants, tracking};
+use crate::service::{inventory, ranges, tenants, tracking, usage};
 use crate::state::AppState;
 
 pub type DidrouteSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
@@ -80,7 +81,7 @@ pub(super) fn tenant<'a>(ctx: &Context<'a>) -> Result<(&'a AppState, Uuid), ApiE
         Principal::Operator => {
             Err(ApiError::new(ProblemType::Forbidden, "this field acts for a tenant: use one of the tenant's API keys"))
         }
-        Principal::Feed => Err(ApiError::new(ProblemType::Forbidden, "a feed token can only read /v1/events")),
+        Principal::Feed => Err(ApiError::new(ProblemType::Forbidden, crate::auth::FEED_ONLY)),
     }
 }
 
@@ -102,6 +103,14 @@ fn operator<'a>(ctx: &Context<'a>) -> Result<&'a AppState, ApiError> {
         Principal::Tenant { .. } | Principal::Feed => {
             Err(ApiError::new(ProblemType::Forbidden, "this field needs the operator token"))
         }
+    }
+}
+
+/// The operator or a tenant (usage reads serve both).
+fn usage_caller(ctx: &Context<'_>) -> Result<Principal, ApiError> {
+    match principal(ctx)? {
+        Principal::Feed => Err(ApiError::new(ProblemType::Forbidden, crate::auth::FEED_ONLY)),
+        who => Ok(who),
     }
 }
 
@@ -232,6 +241,40 @@ impl QueryRoot {
     async fn ranges(&self, ctx: &Context<'_>, tenant_id: Uuid) -> async_graphql::Result<Vec<RangeView>> {
         let s = operator(ctx)?;
         Ok(ranges::list(&s.db, tenant_id).await?)
+    }
+
+    /// Successful lookups of a number per hour or day (`GET
+    /// /v1/numbers/{number}/usage`): a tenant's own, every tenant's summed
+    /// for the operator.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn usage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "E.164 (`+15551234567`), or bare international digits")] number: String,
+        #[graphql(desc = "HOUR (default) or DAY")] bucket: Option<BucketSize>,
+        #[graphql(desc = "RFC 3339 start, widened to its bucket")] from: Option<String>,
+        #[graphql(desc = "RFC 3339 end (exclusive), default now")] to: Option<String>,
+    ) -> async_graphql::Result<NumberUsage> {
+        let who = usage_caller(ctx)?;
+        let span = usage::Span::parse(from.as_deref(), to.as_deref())?;
+        let bucket = bucket.unwrap_or(BucketSize::Hour);
+        Ok(usage::number_usage(&state(ctx)?.db, who, parse_number(&number)?, bucket, span).await?)
+    }
+
+    /// The busiest numbers of a span (`GET /v1/usage/top`): the tenant's, or
+    /// for the operator every tenant's or `tenantId`'s.
+    #[graphql(complexity = "DB_COST + child_complexity")]
+    async fn usage_top(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<String>,
+        to: Option<String>,
+        #[graphql(desc = "1 to 1000, default 10")] limit: Option<i64>,
+        tenant_id: Option<Uuid>,
+    ) -> async_graphql::Result<UsageTop> {
+        let who = usage_caller(ctx)?;
+        let span = usage::Span::parse(from.as_deref(), to.as_deref())?;
+        Ok(usage::top(&state(ctx)?.db, who, tenant_id, span, limit).await?)
     }
 
     /// Every number in any status (operator), paged by number.

@@ -4,7 +4,9 @@
 //! more than 7 days ago removed (`carrier_jobs::expire_done`), ended orders
 //! after 90 days and reconciliation reports after 30
 //! (`carrier_jobs::expire_history`); tracking sessions past their lease
-//! ended, their numbers into cooldown (`tracking::expire`).
+//! ended, their numbers into cooldown (`tracking::expire`); hourly usage
+//! buckets past 30 days rolled up into days and applied usage batch ids past
+//! 7 days forgotten (`usage::roll_up`, `usage::expire_batches`).
 //!
 //! In a cluster the jobs run on one instance at a time, under the
 //! `lifecycle` job lease (`crate::lease`), each pass fenced by it. Passes
@@ -41,6 +43,10 @@ pub struct Report {
     pub carrier_history_expired: u64,
     /// Tracking sessions past their lease, ended (numbers into cooldown).
     pub tracking_leases_expired: u64,
+    /// Hourly usage buckets rolled up into daily ones.
+    pub usage_hours_rolled_up: u64,
+    /// Applied usage batch ids forgotten after 7 days.
+    pub usage_batches_expired: u64,
     /// The run stopped because another instance took the lease over.
     pub lease_lost: bool,
 }
@@ -126,6 +132,8 @@ async fn run_fenced(db: &Db, lease: Option<&Lease>) -> Result<Report, sqlx::Erro
         report.idempotency_keys_expired = super::idempotency::expire(&db.operator, BATCH).await?;
         report.carrier_jobs_expired = super::carrier_jobs::expire_done(&db.operator, BATCH).await?;
         report.carrier_history_expired = super::carrier_jobs::expire_history(&db.operator, BATCH).await?;
+        report.usage_hours_rolled_up = super::usage::roll_up(&db.operator, BATCH).await?;
+        report.usage_batches_expired = super::usage::expire_batches(&db.operator, BATCH).await?;
         lease::expire_runs(&db.operator).await?;
     }
     // only the number jobs write outbox rows

@@ -18,6 +18,7 @@ pub mod reconcile;
 pub mod schema;
 pub mod tenants;
 pub mod tracking;
+pub mod usage;
 pub mod view;
 
 use didroute_shared::problem::ProblemType;

@@ -162,6 +162,12 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
         sessions.push(b["session_id"].as_str().unwrap().to_owned());
     }
     let (renewed, ended) = (sessions[0].clone(), sessions[1].clone());
+    let feed = app.feed_token("usage node").await;
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let usage_batch = |id: &str| {
+        Body::Json(json!({ "node_id": "n", "batch_id": id, "window_start": now, "window_end": now,
+            "counts": [{ "number": "+15550009003", "lookups": 2 }] }))
+    };
 
     let case = |method: Method, doc_path, path: String, token: &String, body, other, status, repeat| Case {
         method,
@@ -373,6 +379,16 @@ async fn cases(app: &TestApp, t: &TestTenant) -> Vec<Case> {
             StatusCode::NO_CONTENT,
             Replays,
         ),
+        case(
+            Method::POST,
+            "/v1/usage/batches",
+            "/v1/usage/batches".into(),
+            &feed,
+            usage_batch("batch-1"),
+            ("/v1/usage/batches".into(), usage_batch("batch-2")),
+            StatusCode::OK,
+            Replays,
+        ),
         // the carrier is never called here: no job worker runs
         case(
             Method::POST,
@@ -573,7 +589,8 @@ async fn every_change_replays_its_first_answer_and_refuses_a_reused_key() {
     let (_, keys) = app.op(Method::GET, &format!("/v1/tenants/{}/api-keys", t.id), None).await;
     assert_eq!(keys["api_keys"].as_array().unwrap().len(), 3, "the tenant's key, the revoked one, the keyed one");
     let (_, tokens) = app.op(Method::GET, "/v1/feed-tokens", None).await;
-    assert_eq!(tokens["feed_tokens"].as_array().unwrap().len(), 2, "{tokens}");
+    // and the revoked one and the usage batches' one beforehand
+    assert_eq!(tokens["feed_tokens"].as_array().unwrap().len(), 3, "{tokens}");
 }
 
 #[tokio::test]

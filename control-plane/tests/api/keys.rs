@@ -185,7 +185,7 @@ async fn a_feed_token_reads_the_feed_and_nothing_else() {
     {
         let (s, p) = app.call(method, path, Some(&token), None).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {p}");
-        assert_eq!(p["detail"], "a feed token can only read /v1/events");
+        assert_eq!(p["detail"], "a feed token can only read /v1/events and send /v1/usage/batches");
     }
 
     let (s, list) = app.op(Method::GET, "/v1/feed-tokens", None).await;

@@ -26,3 +26,4 @@ mod rls;
 mod security;
 mod tls;
 mod tracking;
+mod usage;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, OPERATOR_TOKEN};
 
 /// The paths of the HTTP contract (docs/api.md), control plane side.
-const CONTRACT: [(&str, &str); 50] = [
+const CONTRACT: [(&str, &str); 53] = [
     ("post", "/v1/tenants"),
     ("get", "/v1/tenants"),
     ("patch", "/v1/tenants/{id}"),
@@ -24,6 +24,9 @@ const CONTRACT: [(&str, &str); 50] = [
     ("post", "/v1/tenants/{id}/ranges"),
     ("get", "/v1/tenants/{id}/ranges"),
     ("delete", "/v1/ranges/{id}"),
+    ("post", "/v1/usage/batches"),
+    ("get", "/v1/numbers/{number}/usage"),
+    ("get", "/v1/usage/top"),
     ("get", "/v1/carriers"),
     ("get", "/v1/carriers/{carrier}/available-numbers"),
     ("post", "/v1/orders"),
@@ -168,7 +171,7 @@ async fn numbers_and_text_fields_document_what_the_server_accepts() {
             }
         }
     }
-    assert_eq!(number_params, 10, "routes with a {{number}}");
+    assert_eq!(number_params, 11, "routes with a {{number}}");
     let schemas = &doc["components"]["schemas"];
     // a field of the schema or of a part of it (`allOf`, from a flattened
     // struct); an optional field is `oneOf: [null, schema]`

@@ -79,6 +79,10 @@ fn fill(path: &str) -> String {
     out + rest
 }
 
+/// Routes that serve the operator and tenants alike (GraphQL checks per
+/// field; usage reads answer a tenant its own).
+const BOTH: [&str; 3] = ["/graphql", "/v1/numbers/{number}/usage", "/v1/usage/top"];
+
 /// Every authenticated operation of the served OpenAPI document, with every
 /// kind of wrong credential: so a route added later is covered without
 /// anyone remembering to list it here.
@@ -119,19 +123,28 @@ async fn every_documented_operation_refuses_the_wrong_credentials() {
             let (s, b) = call(Some("drf_0000000000000000000000000000000000000000000000000000000000000000")).await;
             expect(s, b, StatusCode::UNAUTHORIZED, "an unknown feed token");
 
-            let feed_may = method == Method::GET && path == "/v1/events";
+            let feed_may = (method == Method::GET && path == "/v1/events")
+                || (method == Method::POST && path == "/v1/usage/batches");
             let (s, b) = call(Some(&c.feed)).await;
             if feed_may {
-                expect(s, b, StatusCode::OK, "a feed token");
+                // accepted: the request itself (here without a body) is what is wrong
+                assert!(
+                    !matches!(s, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN),
+                    "{what} with a feed token: {s} {b}"
+                );
             } else {
-                assert_eq!(b["detail"], "a feed token can only read /v1/events", "{what}: {b}");
+                assert_eq!(
+                    b["detail"], "a feed token can only read /v1/events and send /v1/usage/batches",
+                    "{what}: {b}"
+                );
                 expect(s, b, StatusCode::FORBIDDEN, "a feed token");
             }
 
             // an operator route is one the operator token is not refused on;
             // GraphQL serves both and checks per field (tested below)
             let (s, _) = call(Some(OPERATOR_TOKEN)).await;
-            let operator_route = !matches!(s, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) && path != "/graphql";
+            let operator_route =
+                !matches!(s, StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) && !BOTH.contains(&path.as_str());
             assert_ne!(s, StatusCode::UNAUTHORIZED, "{what}: the operator token is valid");
             if operator_route {
                 let (s, b) = call(Some(&c.other_tenant)).await;

@@ -103,6 +103,9 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
     let response = match snapshot.route_of(number) {
         Some(hit) => {
             counters.found.inc();
+            if let Some(usage) = app.usage() {
+                usage.count(number);
+            }
             reply::json_bytes(StatusCode::OK, hit.to_json())
         }
         None => {

@@ -15,3 +15,4 @@ mod openapi;
 mod read_your_writes;
 mod readiness;
 mod routes;
+mod usage;

@@ -77,6 +77,11 @@ struct FeedState {
     seen: Mutex<HashMap<&'static str, u64>>,
     /// The `after` of every authorised request, in order.
     afters: Mutex<Vec<u64>>,
+    /// Usage batches accepted, and the `Idempotency-Key` of every attempt.
+    usage: Mutex<Vec<Value>>,
+    usage_attempts: Mutex<Vec<String>>,
+    /// Answer 503 to usage batches while set.
+    usage_down: AtomicBool,
 }
 
 /// A stand-in for the control plane's `GET /v1/events`, following its
@@ -144,6 +149,26 @@ async fn events(State(s): State<Arc<FeedState>>, headers: HeaderMap, Query(q): Q
     axum::Json(json!({"events": page, "last_seq": last_seq, "head_seq": head_seq})).into_response()
 }
 
+/// `POST /v1/usage/batches` as the control plane takes it: the feed token,
+/// an `Idempotency-Key`.
+async fn usage_batch(
+    State(s): State<Arc<FeedState>>,
+    headers: HeaderMap,
+    axum::Json(batch): axum::Json<Value>,
+) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {TOKEN}")) {
+        return problem(StatusCode::UNAUTHORIZED, "missing or wrong token");
+    }
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    s.usage_attempts.lock().unwrap().push(key);
+    if s.usage_down.load(Ordering::SeqCst) {
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "the database is down");
+    }
+    let id = batch["batch_id"].clone();
+    s.usage.lock().unwrap().push(batch);
+    axum::Json(json!({"batch_id": id, "applied": true, "stored": 0, "unattributed": 0})).into_response()
+}
+
 impl FakeFeed {
     pub async fn start() -> FakeFeed {
         let state = Arc::new(FeedState {
@@ -154,8 +179,14 @@ impl FakeFeed {
             unauthorized: AtomicUsize::new(0),
             seen: Mutex::new(HashMap::new()),
             afters: Mutex::new(Vec::new()),
+            usage: Mutex::new(Vec::new()),
+            usage_attempts: Mutex::new(Vec::new()),
+            usage_down: AtomicBool::new(false),
         });
-        let app = Router::new().route("/v1/events", get(events)).with_state(Arc::clone(&state));
+        let app = Router::new()
+            .route("/v1/events", get(events))
+            .route("/v1/usage/batches", axum::routing::post(usage_batch))
+            .with_state(Arc::clone(&state));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
@@ -235,6 +266,20 @@ impl FakeFeed {
     /// The `after` of every authorised request so far, in order.
     pub fn afters(&self) -> Vec<u64> {
         self.state.afters.lock().unwrap().clone()
+    }
+
+    /// Usage batches accepted so far.
+    pub fn usage_batches(&self) -> Vec<Value> {
+        self.state.usage.lock().unwrap().clone()
+    }
+
+    /// The `Idempotency-Key` of every usage batch attempt, refused ones too.
+    pub fn usage_attempts(&self) -> Vec<String> {
+        self.state.usage_attempts.lock().unwrap().clone()
+    }
+
+    pub fn set_usage_down(&self, down: bool) {
+        self.state.usage_down.store(down, Ordering::SeqCst);
     }
 
     pub fn max_seen(&self, param: &'static str) -> u64 {

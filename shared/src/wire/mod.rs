@@ -16,6 +16,7 @@ pub mod order;
 pub mod range;
 pub mod tenant;
 pub mod tracking;
+pub mod usage;
 
 pub use carrier::{CarrierView, Carriers};
 pub use feed::FeedPage;
@@ -38,6 +39,10 @@ pub use tenant::{
 pub use tracking::{
     LeavingNumbers, MatchingNumbers, NewTrackingPool, NewTrackingSession, PoolNumbers, ShrinkBy, ShrinkQuantity,
     TrackingNumber, TrackingPoolDeleted, TrackingPoolPatch, TrackingPoolView, TrackingPools, TrackingSession,
+};
+pub use usage::{
+    BucketSize, NumberUsage, TopNumber, UsageBatch, UsageBatchAccepted, UsageBucket, UsageCount, UsageTop,
+    MAX_BATCH_COUNTS, USAGE_TOPIC,
 };
 
 /// A price as GraphQL shows it: its decimal text.

@@ -185,7 +185,10 @@ async fn rls_r3_cross_tenant_matrix_reveals_and_changes_nothing() {
     // is denied instead. Every UPDATE runs before every DELETE, routes before
     // numbers (deleting a number deletes its route).
     let a_rows = a_snapshot(&w, a).await;
-    let blanket: [(&str, &str, u64, &str, u64); 8] = [
+    let blanket: [(&str, &str, u64, &str, u64); 10] = [
+        // read-only for the app role: denied whoever's rows
+        ("usage_hourly", "UPDATE usage_hourly SET lookups = 0", 0, "DELETE FROM usage_hourly", 0),
+        ("usage_daily", "UPDATE usage_daily SET lookups = 0", 0, "DELETE FROM usage_daily", 0),
         ("tenants", "UPDATE tenants SET name = 'B was here'", 1, "DELETE FROM tenants", 1),
         ("api_keys", "UPDATE api_keys SET revoked_at = now()", 1, "DELETE FROM api_keys", 1),
         ("audit_log", "UPDATE audit_log SET action = 'B was here'", 1, "DELETE FROM audit_log", 1),

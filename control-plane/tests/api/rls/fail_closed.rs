@@ -80,6 +80,9 @@ async fn rls_fails_closed_without_a_tenant() {
                     "UPDATE idempotency_keys SET status = 200, response = '{\"pwned\": true}'".to_owned(),
                     "DELETE FROM idempotency_keys".to_owned(),
                 ),
+                "usage_hourly" | "usage_daily" => {
+                    (format!("UPDATE {t} SET lookups = lookups + 1"), format!("DELETE FROM {t}"))
+                }
                 _ => panic!("no blanket writes for tenant table {t}: add them here"),
             };
             assert_no_effect(&format!("{label}: {upd}"), exec(&w.db, ctx, &upd, End::Commit).await);

@@ -185,6 +185,37 @@ pub(super) fn probe_list(a: &Tenant) -> Vec<Probe> {
             delete: format!("DELETE FROM idempotency_keys WHERE tenant_id = '{id}'"),
             delete_expect: Expect::Denied,
         },
+        // usage buckets: written only by ingestion and the rollup (operator)
+        Probe {
+            table: "usage_hourly",
+            select: format!("SELECT t::text FROM usage_hourly t WHERE tenant_id = '{id}'"),
+            select_rows: 1,
+            insert: format!(
+                "INSERT INTO usage_hourly (tenant_id, e164, hour, lookups)
+                 VALUES ('{id}', '{}', date_trunc('hour', now() - interval '1 hour', 'UTC'), 1000000)",
+                a.alloc
+            ),
+            insert_expect: Expect::Denied,
+            update: format!("UPDATE usage_hourly SET lookups = 1000000 WHERE tenant_id = '{id}'"),
+            update_expect: Expect::Denied,
+            delete: format!("DELETE FROM usage_hourly WHERE tenant_id = '{id}'"),
+            delete_expect: Expect::Denied,
+        },
+        Probe {
+            table: "usage_daily",
+            select: format!("SELECT t::text FROM usage_daily t WHERE tenant_id = '{id}'"),
+            select_rows: 1,
+            insert: format!(
+                "INSERT INTO usage_daily (tenant_id, e164, day, lookups)
+                 VALUES ('{id}', '{}', date_trunc('day', now() - interval '50 days', 'UTC'), 1000000)",
+                a.alloc
+            ),
+            insert_expect: Expect::Denied,
+            update: format!("UPDATE usage_daily SET lookups = 1000000 WHERE tenant_id = '{id}'"),
+            update_expect: Expect::Denied,
+            delete: format!("DELETE FROM usage_daily WHERE tenant_id = '{id}'"),
+            delete_expect: Expect::Denied,
+        },
     ]
 }
 

@@ -13,7 +13,7 @@ use super::world::{world, TENANT_TABLES};
 const NON_TENANT_TABLES: [&str; 1] = ["_sqlx_migrations"];
 /// Tables with row-level security that only the operator uses (no tenant
 /// owns a row): the app role has no privilege and no policy on them.
-const OPERATOR_ONLY_TABLES: [&str; 8] = [
+const OPERATOR_ONLY_TABLES: [&str; 9] = [
     "carrier_jobs",
     "carrier_orders",
     "carrier_orphans",
@@ -22,6 +22,7 @@ const OPERATOR_ONLY_TABLES: [&str; 8] = [
     "job_leases",
     "job_runs",
     "reconciliations",
+    "usage_batches",
 ];
 /// SECURITY DEFINER functions reviewed as safe, with their owner. Such a
 /// function runs with its owner's rights, RLS included, so every one must be

@@ -11,8 +11,18 @@ use crate::helpers::{db_args, fresh_database};
 
 /// The tables holding tenant data that the matrices below exercise; these
 /// (and every other table but the non-tenant ones `roles` lists) must have forced RLS.
-pub(super) const TENANT_TABLES: [&str; 8] =
-    ["api_keys", "audit_log", "idempotency_keys", "numbers", "outbox", "pool_ranges", "routes", "tenants"];
+pub(super) const TENANT_TABLES: [&str; 10] = [
+    "api_keys",
+    "audit_log",
+    "idempotency_keys",
+    "numbers",
+    "outbox",
+    "pool_ranges",
+    "routes",
+    "tenants",
+    "usage_daily",
+    "usage_hourly",
+];
 
 /// One seeded tenant: every kind of row a tenant can hold.
 #[derive(Clone, Debug)]
@@ -146,6 +156,17 @@ pub(super) async fn seed_tenant(owner: &PgPool, k: usize) -> Tenant {
         (
             "INSERT INTO pool_ranges (tenant_id, numbers) VALUES ($1::uuid, int8range($2::int8, $2::int8, '[]'))",
             vec![t.id.to_string(), t.pool_range.to_string()],
+        ),
+        // usage of its allocated number: an hour and a rolled-up day
+        (
+            "INSERT INTO usage_hourly (tenant_id, e164, hour, lookups)
+             VALUES ($1::uuid, $2, date_trunc('hour', now(), 'UTC'), 5)",
+            vec![t.id.to_string(), t.alloc.clone()],
+        ),
+        (
+            "INSERT INTO usage_daily (tenant_id, e164, day, lookups)
+             VALUES ($1::uuid, $2, date_trunc('day', now() - interval '40 days', 'UTC'), 50)",
+            vec![t.id.to_string(), t.alloc.clone()],
         ),
         // a finished request: its answer and the outbox row it wrote
         (
