@@ -49,8 +49,10 @@ pub fn writable(write: bool) -> Result<(), ApiError> {
     }
 }
 
+/// A time as people read it, to the second, in UTC.
 pub fn time(t: Option<time::OffsetDateTime>) -> String {
-    t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default()
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    t.and_then(|t| t.to_offset(time::UtcOffset::UTC).format(&format).ok()).unwrap_or_default()
 }
 
 fn status_of(e: &ApiError) -> StatusCode {
@@ -269,6 +271,7 @@ fn number_page<'a>(
             }
         }
         @if let Some(r) = route {
+            div.grid {
             section.card {
                 h2 { "Remap" }
                 form method="post" action={ (base) "/remap" } {
@@ -295,6 +298,7 @@ fn number_page<'a>(
                     (problem(forms.release.as_ref()))
                     button.danger type="submit" { "Release" }
                 }
+            }
             }
         }
         @if v.status == "aging" || forms.reclaim.is_some() {

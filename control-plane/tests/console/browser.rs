@@ -133,13 +133,32 @@ pub async fn unreachable_actions(c: &Client) -> Vec<String> {
 /// The page's labels and keyboard reach checked, and its screenshot taken.
 pub async fn check_page(c: &Client, name: &str) {
     let url = c.current_url().await.unwrap();
+    // a problem on the page is what its screenshot is for
+    c.execute("const p = document.querySelector('.problem'); if (p) p.scrollIntoView({block: 'center'});", vec![])
+        .await
+        .unwrap();
     assert_eq!(unlabelled(c).await, Vec::<String>::new(), "inputs without a label on {url}");
     assert_eq!(unreachable_actions(c).await, Vec::<String>::new(), "actions out of keyboard reach on {url}");
     screenshot(c, name).await;
 }
 
+/// The text of the first element `css` finds, waiting (bounded) for it to
+/// appear: a click that submits a form returns before the next page is in.
 pub async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+    let deadline = tokio::time::Instant::now() + didroute_test_support::PATIENCE;
+    loop {
+        match c.find(Locator::Css(css)).await {
+            Ok(e) => match e.text().await {
+                Ok(t) => return t,
+                // the page went on between finding and reading
+                Err(_) if tokio::time::Instant::now() < deadline => {}
+                Err(e) => panic!("{css}: {e}"),
+            },
+            Err(e) if tokio::time::Instant::now() >= deadline => panic!("{css}: {e}"),
+            Err(_) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 pub async fn fill(c: &Client, css: &str, value: &str) {

@@ -41,8 +41,10 @@ async fn the_operator_runs_tenants_and_inventory_in_a_browser() {
     assert_eq!(s, StatusCode::OK, "the new key works");
     // shown once: the tenant's page again lists its prefix only
     let url = c.current_url().await.unwrap();
-    c.goto(url.as_str()).await.unwrap();
+    let tenant_page = url.as_str().strip_suffix("/keys").expect("the key is the answer to the POST").to_owned();
+    c.goto(&tenant_page).await.unwrap();
     assert!(!c.source().await.unwrap().contains(&key));
+    assert!(c.source().await.unwrap().contains(&key[..12]), "its prefix is listed");
 
     // revoke it
     click(c, "button[aria-label^=\"Revoke key\"]").await;
