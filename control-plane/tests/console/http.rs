@@ -180,6 +180,35 @@ async fn forms_without_the_session_token_are_refused_and_sessions_end() {
     let (s, location, _) = get(&app, &cookie2, "/console/numbers").await;
     assert_eq!((s, location.as_str()), (StatusCode::SEE_OTHER, "/console/sign-in"), "revoked: signed out");
 
+    // a read-only key reads, and its changes are refused by the form, as on REST
+    let reader = app.key_for(acme.id, serde_json::json!({ "scopes": ["read"] })).await;
+    let (_, cookie3) = sign_in(&app, &reader, &[]).await;
+    let (s, _, page) = get(&app, &cookie3, "/console/numbers/+15550003002").await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf3 = hidden(&page, "_csrf");
+    let body = form(&[("_csrf", &csrf3), ("reason", "read only")]);
+    let (s, page) = post(&app, &cookie3, "/console/numbers/+15550003002/release", body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("lacks the &quot;write&quot; scope"), "{page}");
+    assert_eq!(allocated(&app, &acme, "+15550003002").await, "allocated");
+
+    // a feed token cannot sign in
+    let feed = app.feed_token("node-1").await;
+    let http = client();
+    let page = http.get(format!("{}/console/sign-in", app.base)).send().await.unwrap();
+    let pre = page.headers()[SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let token = hidden(&page.text().await.unwrap(), "_csrf");
+    let res = http
+        .post(format!("{}/console/sign-in", app.base))
+        .header(COOKIE, pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("_csrf", &token), ("credential", &feed)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.text().await.unwrap().contains("a feed token cannot sign in to the console"));
+
     // a cookie is Secure when the request came over HTTPS (a proxy said so)
     let (set, _) = sign_in(&app, &acme.key, &[("x-forwarded-proto", "https")]).await;
     assert!(set.ends_with("; Secure"), "{set}");
