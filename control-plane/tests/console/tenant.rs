@@ -171,6 +171,21 @@ async fn a_tenant_manages_its_numbers_in_a_browser() {
     assert!(text(c, "dl.facts").await.contains("ticket 42"));
     check_page(c, "history").await;
 
+    // cooldown over (moved on by the lifecycle job): aging, and reclaimed from its page
+    sqlx::query("UPDATE numbers SET cooldown_until = now() - interval '1 second' WHERE e164 = '+15550007002'")
+        .execute(&app.state.db.operator)
+        .await
+        .unwrap();
+    let report = didroute_control_plane::service::lifecycle::run_once(&app.state.db).await.unwrap();
+    assert_eq!(report.cooled_down, 1);
+    c.goto(&format!("{}/console/numbers/+15550007002", app.base)).await.unwrap();
+    assert!(text(c, "dl.facts").await.contains("aging"));
+    check_page(c, "reclaim").await;
+    click(c, "form[action$=\"/reclaim\"] button").await;
+    wait_path(c, "/console/numbers/+15550007002?done=reclaimed").await;
+    assert!(text(c, "dl.facts").await.contains("allocated"));
+    assert!(text(c, "ol.timeline").await.starts_with("number.reclaim"), "the newest entry first");
+
     // on a phone
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{}/console/numbers", app.base)).await.unwrap();
