@@ -73,6 +73,10 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
         Ok(t) => t,
         Err(r) => return r,
     };
+    // a whole number searched for: straight to its page
+    if let Some(number) = opt(&q.q).filter(|n| n.starts_with('+')).and_then(|n| parse_number(&n).ok()) {
+        return Redirect::to(&format!("/console/numbers/{number}")).into_response();
+    }
     let subsystem = match opt(&q.subsystem).map(|v| v.parse::<Subsystem>()).transpose() {
         Ok(v) => Ok(v),
         Err(e) => Err(ApiError::new(ProblemType::InvalidQuery, e.to_string())),
@@ -109,7 +113,12 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
         }
         @if let Ok(p) = &page {
             @let rows: Vec<&NumberView> = p.numbers.iter().filter(|n| matches(n, needle.as_deref())).collect();
-            p.muted { (rows.len()) " numbers shown" }
+            p.muted {
+                (rows.len()) " numbers shown"
+                @if needle.is_some() && p.next_cursor.is_some() {
+                    " (the search looks at this page of " (p.numbers.len()) "; narrow it with status and subsystem, or search a whole number as +…)"
+                }
+            }
             div.table-wrap {
                 table {
                     thead { tr {

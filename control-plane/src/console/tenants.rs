@@ -32,6 +32,12 @@ pub fn operator_only(who: &Signed) -> Result<(), Response> {
     }
 }
 
+/// A tenant or key id from the path; a malformed one is a page like any
+/// other refusal (axum's own rejection would be plain text).
+fn id_of(text: &str) -> Result<Uuid, Response> {
+    text.parse().map_err(|_| page::error_page(&ApiError::not_found(format!("no tenant or key {text}"))))
+}
+
 fn failed(e: &ApiError) -> StatusCode {
     StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST)
 }
@@ -118,9 +124,13 @@ pub async fn create(who: Signed, State(s): State<AppState>, body: Bytes) -> Resp
 pub async fn show(
     who: Signed,
     State(s): State<AppState>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
+    let id = match id_of(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
     render_tenant(&who, &s, id, q.done.as_deref(), None, None).await
 }
 
@@ -233,7 +243,11 @@ pub struct NewKeyForm {
     scopes: Option<String>,
 }
 
-pub async fn create_key(who: Signed, State(s): State<AppState>, Path(id): Path<Uuid>, body: Bytes) -> Response {
+pub async fn create_key(who: Signed, State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let id = match id_of(&id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
     let posted = match form::read::<NewKeyForm>(&who, &body) {
         Ok(p) => p,
         Err(r) => return r,
@@ -262,9 +276,13 @@ pub async fn create_key(who: Signed, State(s): State<AppState>, Path(id): Path<U
 pub async fn revoke_key(
     who: Signed,
     State(s): State<AppState>,
-    Path((id, key_id)): Path<(Uuid, Uuid)>,
+    Path((id, key_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
+    let (id, key_id) = match (id_of(&id), id_of(&key_id)) {
+        (Ok(id), Ok(key_id)) => (id, key_id),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     #[derive(Deserialize)]
     struct Empty {}
     let posted = match form::read::<Empty>(&who, &body) {

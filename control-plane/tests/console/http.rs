@@ -142,6 +142,10 @@ async fn forms_without_the_session_token_are_refused_and_sessions_end() {
     let (_, history) = app.call(Method::GET, "/v1/numbers/%2B15550003002/history", Some(&acme.key), None).await;
     assert_eq!(history["history"].as_array().unwrap().len(), 1, "{history}");
 
+    // a whole number searched for opens its page
+    let (s, location, _) = get(&app, &cookie, "/console/numbers?q=%2B15550003002").await;
+    assert_eq!((s, location.as_str()), (StatusCode::SEE_OTHER, "/console/numbers/+15550003002"));
+
     // a tenant is kept off operator pages
     let (s, _, page) = get(&app, &cookie, "/console/tenants").await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{page}");
@@ -208,6 +212,12 @@ async fn forms_without_the_session_token_are_refused_and_sessions_end() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res.text().await.unwrap().contains("a feed token cannot sign in to the console"));
+
+    // the operator's pages answer a malformed id with a page too
+    let (_, op) = sign_in(&app, didroute_test_support::OPERATOR_TOKEN, &[]).await;
+    let (s, _, page) = get(&app, &op, "/console/tenants/not-an-id").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{page}");
+    assert!(page.contains("no tenant or key not-an-id"), "{page}");
 
     // a cookie is Secure when the request came over HTTPS (a proxy said so)
     let (set, _) = sign_in(&app, &acme.key, &[("x-forwarded-proto", "https")]).await;
