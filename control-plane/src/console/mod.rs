@@ -78,4 +78,14 @@ pub fn router() -> Router<AppState> {
                 ),
             )
         })
+        .method_not_allowed_fallback(|| async {
+            page::html(
+                StatusCode::METHOD_NOT_ALLOWED,
+                page::frame(
+                    None,
+                    "Not here",
+                    html! { p { "This page does not take that method. " a href="/console" { "Back to the console" } } },
+                ),
+            )
+        })
 }

@@ -260,4 +260,10 @@ async fn the_console_is_html_outside_the_api_document() {
     let res = client().get(format!("{}/console/nothing-here", app.base)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    let res = client().get(format!("{}/console/sign-out", app.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    // and the API's own answers stay problem+json
+    let (s, _) = app.op(Method::GET, "/v1/nothing-here", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }
