@@ -124,7 +124,11 @@ async fn render(who: &Signed, s: &AppState, f: Filters, sent: AllocateForm, err:
                         }
                     }
                     @if let Some(next) = &p.next_cursor {
-                        p { a href={ "/console/allocate?cursor=" (next.replace('+', "%2B")) } { "Next page" } }
+                        (page::next_page("/console/allocate", &[
+                            ("country", f.country.as_deref()), ("area_code", f.area_code.as_deref()),
+                            ("prefix", f.prefix.as_deref()), ("contains", f.contains.as_deref()),
+                            ("number_type", f.number_type.as_deref()),
+                        ], next))
                     }
                 }
             }

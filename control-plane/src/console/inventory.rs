@@ -113,7 +113,13 @@ pub async fn search(who: Signed, State(s): State<AppState>, Query(f): Query<Filt
                 }
             }
             @if let Some(next) = &p.next_cursor {
-                p { a href={ "/console/inventory?cursor=" (next.replace('+', "%2B")) } { "Next page" } }
+                (page::next_page("/console/inventory", &[
+                    ("country", f.country.as_deref()), ("region", f.region.as_deref()),
+                    ("area_code", f.area_code.as_deref()), ("prefix", f.prefix.as_deref()),
+                    ("contains", f.contains.as_deref()), ("number_type", f.number_type.as_deref()),
+                    ("status", f.status.as_deref()), ("provisioning_status", f.provisioning_status.as_deref()),
+                    ("tenant_id", f.tenant_id.as_deref()),
+                ], next))
             }
         }
     };

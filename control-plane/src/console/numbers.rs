@@ -147,7 +147,7 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
                 }
             }
             @if let Some(next) = &p.next_cursor {
-                p { a href={ "/console/numbers?cursor=" (next) "&status=" (q.status.as_deref().unwrap_or("")) "&subsystem=" (q.subsystem.as_deref().unwrap_or("")) } { "Next page" } }
+                (page::next_page("/console/numbers", &[("q", q.q.as_deref()), ("status", q.status.as_deref()), ("subsystem", q.subsystem.as_deref())], next))
             }
         }
         section.card {

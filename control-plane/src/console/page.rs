@@ -190,3 +190,33 @@ pub fn select(id: &str, label: &str, options: &[&str], chosen: Option<&str>, any
         }
     }
 }
+
+/// A link to the next page of a list: the same filters, the next cursor.
+pub fn next_page(path: &str, filters: &[(&str, Option<&str>)], cursor: &str) -> Markup {
+    let mut pairs: Vec<(&str, &str)> =
+        filters.iter().filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (*k, v))).collect();
+    pairs.push(("cursor", cursor));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    html! { p { a href={ (path) "?" (query) } { "Next page" } } }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_page_keeps_the_filters_and_encodes_the_cursor() {
+        let html = next_page(
+            "/console/inventory",
+            &[("prefix", Some("1555")), ("status", None), ("q", Some(""))],
+            "+15550001",
+        );
+        assert!(html.into_string().contains("href=\"/console/inventory?prefix=1555&amp;cursor=%2B15550001\""));
+    }
+
+    #[test]
+    fn what_a_caller_typed_is_escaped() {
+        let html = field("name", "Name", "text", Some("\"><script>x</script>"), false).into_string();
+        assert!(!html.contains("<script>") && html.contains("&quot;&gt;&lt;script&gt;"), "{html}");
+    }
+}
