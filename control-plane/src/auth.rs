@@ -110,6 +110,12 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
         .ok_or_else(|| {
             ApiError::new(ProblemType::Unauthorized, "the Authorization header must be \"Bearer <token>\"")
         })?;
+    principal_of(state, token).await
+}
+
+/// Who `token` (the operator token, a tenant key or a feed token) is:
+/// the bearer header's check, also the console's sign-in.
+pub(crate) async fn principal_of(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     // every configured token is compared, so timing does not tell which matched
     let operator = std::iter::once(&state.settings.operator_token)
         .chain(&state.settings.more_operator_tokens)
@@ -121,7 +127,22 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
     if !feed && !token.starts_with(KEY_PREFIX) {
         return Err(invalid());
     }
-    let hash = hash_key(token);
+    principal_of_hash(state, hash_key(token), feed).await
+}
+
+/// Whether `hash` is the SHA-256 of a configured operator token (a console
+/// session holds only the hash). Every configured token is compared,
+/// without an early exit, so timing tells not which one matched.
+pub(crate) fn is_operator_hash(state: &AppState, hash: &[u8; 32]) -> bool {
+    std::iter::once(&state.settings.operator_token)
+        .chain(&state.settings.more_operator_tokens)
+        .fold(false, |hit, t| hit | constant_time_eq(hash, &hash_key(t)))
+}
+
+/// Who the tenant key (or, with `feed`, the feed token) hashing to `hash`
+/// is, now: revoked, expired or deleted credentials are refused. The
+/// console re-checks its sessions with this, holding only the hash.
+pub(crate) async fn principal_of_hash(state: &AppState, hash: [u8; 32], feed: bool) -> Result<Principal, ApiError> {
     let now = OffsetDateTime::now_utc();
     if let Some(hit) = state.keys.get(&hash) {
         return hit.usable(now);

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod carriers;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod extract;

@@ -24,6 +24,8 @@ pub struct AppState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Tenant keys recently found valid (see [`KeyCache`]).
     pub keys: Arc<KeyCache>,
+    /// The console's sessions and its usage source.
+    pub console: Arc<crate::console::Console>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             head: Arc::new(watch::channel(0).0),
             metrics,
             keys: Arc::new(KeyCache::new(KEY_CACHE_TTL)),
+            console: Arc::new(crate::console::Console::default()),
         }
     }
 

@@ -16,23 +16,5 @@ use didroute_shared::wire;
             body = wire::Carriers),
         AuthErrors))]
 pub async fn list(_: Operator, State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let carriers = s
-        .carriers
-        .iter()
-        .map(|c| {
-            let health = c.health();
-            wire::CarrierView {
-                name: health.name,
-                kind: health.kind.as_str().to_owned(),
-                base_url: c.base_url().to_owned(),
-                healthy: health.healthy,
-                breaker: serde_json::to_value(health.breaker)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                last_error: health.last_error,
-            }
-        })
-        .collect();
-    Ok(axum::Json(wire::Carriers { carriers }))
+    Ok(axum::Json(crate::service::orders::carriers(&s)))
 }

@@ -119,6 +119,9 @@ pub fn router_with_docs(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let served = Arc::new(openapi.clone());
     let router = router
         .route("/openapi.json", get(move || async move { axum::Json(served.as_ref().clone()) }))
+        // HTML pages for people, not API operations: outside the document
+        // (ARCHITECTURE.md, the console invariant)
+        .nest("/console", crate::console::router())
         .fallback(|| async {
             ApiError::new(ProblemType::NotFound, "no such route; the API is described at /openapi.json")
         })

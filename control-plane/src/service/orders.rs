@@ -30,6 +30,30 @@ fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::new(ProblemType::InvalidField, detail)
 }
 
+/// Every configured carrier with its adapter's health, without calling any
+/// (`GET /v1/carriers`, the console's carriers page).
+pub fn carriers(state: &AppState) -> didroute_shared::wire::Carriers {
+    let carriers = state
+        .carriers
+        .iter()
+        .map(|c| {
+            let health = c.health();
+            didroute_shared::wire::CarrierView {
+                name: health.name,
+                kind: health.kind.as_str().to_owned(),
+                base_url: c.base_url().to_owned(),
+                healthy: health.healthy,
+                breaker: serde_json::to_value(health.breaker)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                last_error: health.last_error,
+            }
+        })
+        .collect();
+    didroute_shared::wire::Carriers { carriers }
+}
+
 /// The configured carrier named `name`.
 pub fn carrier<'a>(state: &'a AppState, name: &str) -> Option<&'a Arc<dyn Carrier>> {
     state.carriers.iter().find(|c| c.name() == name)
