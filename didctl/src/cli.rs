@@ -193,33 +193,7 @@ pub enum TrackingPoolsCmd {
     List,
     /// Create a pool from named numbers (--number, repeated) or QUANTITY
     /// numbers matching criteria; they are allocated to this tenant.
-    Create {
-        /// The pool's name (unique among this tenant's pools).
-        name: String,
-        /// A number to take (repeat for more); or give --country and criteria.
-        #[arg(long = "number")]
-        number: Vec<String>,
-        #[command(flatten)]
-        criteria: Criteria,
-        /// How long a session holds its number unless renewed (1 to 86400).
-        #[arg(long, value_name = "SECONDS")]
-        lease_seconds: u32,
-        /// How long a number rests after a session (0 to 86400).
-        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
-        cooldown_seconds: u32,
-        /// The number an exhausted pool hands out.
-        #[arg(long)]
-        fallback_number: Option<String>,
-        /// Which dashboard shows the numbers' calls (default "tracking").
-        #[arg(long)]
-        dashboard_id: Option<String>,
-        /// The numbers' customer-facing name (default: the pool's name).
-        #[arg(long)]
-        customer_label: Option<String>,
-        /// Makes a retried request answer like the first.
-        #[arg(long)]
-        idempotency_key: Option<String>,
-    },
+    Create(Box<CreatePoolArgs>),
     /// One pool with its numbers and their states.
     Show {
         /// The pool's id.
@@ -236,6 +210,36 @@ pub enum TrackingPoolsCmd {
         #[arg(long)]
         idempotency_key: Option<String>,
     },
+}
+
+/// `tracking pools create`.
+#[derive(Debug, Args)]
+pub struct CreatePoolArgs {
+    /// The pool's name (unique among this tenant's pools).
+    pub name: String,
+    /// A number to take (repeat for more); or give --country and criteria.
+    #[arg(long = "number")]
+    pub number: Vec<String>,
+    #[command(flatten)]
+    pub criteria: Criteria,
+    /// How long a session holds its number unless renewed (1 to 86400).
+    #[arg(long, value_name = "SECONDS")]
+    pub lease_seconds: u32,
+    /// How long a number rests after a session (0 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub cooldown_seconds: u32,
+    /// The number an exhausted pool hands out.
+    #[arg(long)]
+    pub fallback_number: Option<String>,
+    /// Which dashboard shows the numbers' calls (default "tracking").
+    #[arg(long)]
+    pub dashboard_id: Option<String>,
+    /// The numbers' customer-facing name (default: the pool's name).
+    #[arg(long)]
+    pub customer_label: Option<String>,
+    /// Makes a retried request answer like the first.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

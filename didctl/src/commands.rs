@@ -6,9 +6,9 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{
-    AllocateArgs, CarrierSearchArgs, CarriersCmd, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd,
-    KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, RangesCmd, ReleaseArgs, RemapArgs,
-    ReserveArgs, SearchFilters, TenantsCmd, TrackingCmd, TrackingPoolsCmd, TrackingSessionCmd,
+    AllocateArgs, CarrierSearchArgs, CarriersCmd, Cli, Command, CreatePoolArgs, Criteria, EventsCmd, FeedTokensCmd,
+    InventoryCmd, KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, RangesCmd, ReleaseArgs,
+    RemapArgs, ReserveArgs, SearchFilters, TenantsCmd, TrackingCmd, TrackingPoolsCmd, TrackingSessionCmd,
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
@@ -548,17 +548,18 @@ async fn tracking(c: &Client, cmd: &TrackingCmd, json_out: bool) -> Result<()> {
                 tabulate(&POOL_COLUMNS, rows, "no tracking pools")
             });
         }
-        TrackingCmd::Pools(TrackingPoolsCmd::Create {
-            name,
-            number,
-            criteria,
-            lease_seconds,
-            cooldown_seconds,
-            fallback_number,
-            dashboard_id,
-            customer_label,
-            idempotency_key,
-        }) => {
+        TrackingCmd::Pools(TrackingPoolsCmd::Create(args)) => {
+            let CreatePoolArgs {
+                name,
+                number,
+                criteria,
+                lease_seconds,
+                cooldown_seconds,
+                fallback_number,
+                dashboard_id,
+                customer_label,
+                idempotency_key,
+            } = args.as_ref();
             let numbers = if number.is_empty() {
                 let mut body = Map::new();
                 target(&mut body, &None, criteria);
