@@ -13,3 +13,4 @@ mod readiness;
 mod relay;
 mod repeats;
 mod tls;
+mod tracking;
