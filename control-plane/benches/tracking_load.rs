@@ -125,7 +125,7 @@ async fn bench(rt: Handle, admin: String) -> Result<()> {
     let (s, t) = post(&http, format!("{base}/v1/tenants"), OPERATOR_TOKEN, json!({ "name": "bench" })).await?;
     ensure!(s == 201, "tenant: {s} {t}");
     let tenant = t["id"].as_str().context("tenant id")?.to_owned();
-    let (s, k) = post(&http, format!("{base}/v1/tenants/{tenant}/api-keys"), OPERATOR_TOKEN, Value::Null).await?;
+    let (s, k) = post(&http, format!("{base}/v1/tenants/{tenant}/api-keys"), OPERATOR_TOKEN, json!({})).await?;
     ensure!(s == 201, "key: {s} {k}");
     let key = k["key"].as_str().context("key")?.to_owned();
     let numbers = "12125000000-12125019999";
