@@ -75,6 +75,9 @@ pub enum Command {
     /// Add, list and delete tenants' range routes (operator token).
     #[command(subcommand)]
     Ranges(RangesCmd),
+    /// Tracking pools and the web sessions that lease their numbers: dynamic number insertion (tenant key).
+    #[command(subcommand)]
+    Tracking(TrackingCmd),
     /// Create, list and revoke lookup nodes' feed tokens (operator token).
     #[command(subcommand)]
     FeedTokens(FeedTokensCmd),
@@ -174,6 +177,109 @@ pub enum TenantsCmd {
         /// Go back to the locale's default label template.
         #[arg(long)]
         default_label_template: bool,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrackingCmd {
+    /// Create, list, show and delete tracking pools.
+    #[command(subcommand)]
+    Pools(TrackingPoolsCmd),
+    /// Start, show, renew and end a visitor's session.
+    #[command(subcommand)]
+    Session(TrackingSessionCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrackingPoolsCmd {
+    /// This tenant's tracking pools: size, leased, cooling, free, fallbacks.
+    List,
+    /// Create a pool from named numbers (--number, repeated) or QUANTITY
+    /// numbers matching criteria; they are allocated to this tenant.
+    Create(Box<CreatePoolArgs>),
+    /// One pool with its numbers and their states.
+    Show {
+        /// The pool's id.
+        id: String,
+    },
+    /// Delete a pool: live sessions end; its numbers stay this tenant's, or are released with --release.
+    Delete {
+        /// The pool's id.
+        id: String,
+        /// Release the numbers instead of keeping them.
+        #[arg(long)]
+        release: bool,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+}
+
+/// `tracking pools create`.
+#[derive(Debug, Args)]
+pub struct CreatePoolArgs {
+    /// The pool's name (unique among this tenant's pools).
+    pub name: String,
+    /// A number to take (repeat for more); or give --country and criteria.
+    #[arg(long = "number")]
+    pub number: Vec<String>,
+    #[command(flatten)]
+    pub criteria: Criteria,
+    /// How long a session holds its number unless renewed (1 to 86400).
+    #[arg(long, value_name = "SECONDS")]
+    pub lease_seconds: u32,
+    /// How long a number rests after a session (0 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub cooldown_seconds: u32,
+    /// The number an exhausted pool hands out.
+    #[arg(long)]
+    pub fallback_number: Option<String>,
+    /// Which dashboard shows the numbers' calls (default "tracking").
+    #[arg(long)]
+    pub dashboard_id: Option<String>,
+    /// The numbers' customer-facing name (default: the pool's name).
+    #[arg(long)]
+    pub customer_label: Option<String>,
+    /// Makes a retried request answer like the first.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrackingSessionCmd {
+    /// Start a session: the number to show this visitor (or the fallback).
+    Start {
+        /// The pool's id.
+        pool_id: String,
+        /// The visitor (a cookie or analytics id); the same visitor gets its live session back.
+        visitor_id: String,
+        /// What to attribute the call to, a JSON object: '{"utm_source":"google"}'.
+        #[arg(long, value_name = "JSON")]
+        attributes: Option<String>,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// One session, live or ended.
+    Show {
+        /// The session's id.
+        id: String,
+    },
+    /// Extend a live session by its pool's lease.
+    Renew {
+        /// The session's id.
+        id: String,
+        /// Makes a retried request answer like the first.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// End a session: its number cools down, then is free again.
+    End {
+        /// The session's id.
+        id: String,
         /// Makes a retried request answer like the first.
         #[arg(long)]
         idempotency_key: Option<String>,

@@ -6,14 +6,15 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{
-    AllocateArgs, CarrierSearchArgs, CarriersCmd, Cli, Command, Criteria, EventsCmd, FeedTokensCmd, InventoryCmd,
-    KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, RangesCmd, ReleaseArgs, RemapArgs,
-    ReserveArgs, SearchFilters, TenantsCmd,
+    AllocateArgs, CarrierSearchArgs, CarriersCmd, Cli, Command, CreatePoolArgs, Criteria, EventsCmd, FeedTokensCmd,
+    InventoryCmd, KeysCmd, LookupArgs, NumbersCmd, OrderCmd, OrphansCmd, Paging, PatchArgs, RangesCmd, ReleaseArgs,
+    RemapArgs, ReserveArgs, SearchFilters, TenantsCmd, TrackingCmd, TrackingPoolsCmd, TrackingSessionCmd,
 };
 use crate::client::{self, segment, Client, Failure, Query, Result};
 use crate::output::{self, cell, key_values, table};
 use didroute_shared::wire::{
-    NewFeedTokenRequest, NewKeyRequest, NewOrder, NewRange, OrderCriteria, Scope, TemplatesPatch, TenantPatch,
+    LeavingNumbers, MatchingNumbers, NewFeedTokenRequest, NewKeyRequest, NewOrder, NewRange, NewTrackingPool,
+    NewTrackingSession, OrderCriteria, PoolNumbers, Scope, TemplatesPatch, TenantPatch,
 };
 
 /// A request body from its shared wire type (plain data: always serialises).
@@ -105,6 +106,7 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
             ];
             show(json_out, &a.body, || key_values(&a.body, &order));
         }
+        Command::Tracking(cmd) => tracking(c, cmd, json_out).await?,
         Command::Ranges(RangesCmd::List { tenant_id }) => {
             let path = format!("/v1/tenants/{}/ranges", segment(tenant_id));
             let a = c.call(Method::GET, &path, &vec![], None, &[]).await?;
@@ -540,6 +542,123 @@ fn target(body: &mut Map<String, Value>, number: &Option<String>, c: &Criteria) 
     if let Some(q) = c.quantity {
         body.insert("quantity".into(), json!(q));
     }
+}
+
+/// What a pool or session listing shows.
+const POOL_COLUMNS: [&str; 9] =
+    ["id", "name", "size", "leased", "cooling", "free", "unavailable", "exhausted", "fallback_number"];
+const SESSION_FIELDS: [&str; 12] = [
+    "session_id",
+    "number",
+    "leased",
+    "resumed",
+    "visitor_id",
+    "pool_id",
+    "expires_at",
+    "started_at",
+    "ended_at",
+    "end_reason",
+    "attributes",
+    "seq",
+];
+
+async fn tracking(c: &Client, cmd: &TrackingCmd, json_out: bool) -> Result<()> {
+    match cmd {
+        TrackingCmd::Pools(TrackingPoolsCmd::List) => {
+            let a = c.call(Method::GET, "/v1/tracking-pools", &vec![], None, &[]).await?;
+            show(json_out, &a.body, || {
+                let rows = list(&a.body, "pools").iter().map(|p| fields(p, &POOL_COLUMNS)).collect();
+                tabulate(&POOL_COLUMNS, rows, "no tracking pools")
+            });
+        }
+        TrackingCmd::Pools(TrackingPoolsCmd::Create(args)) => {
+            let CreatePoolArgs {
+                name,
+                number,
+                criteria,
+                lease_seconds,
+                cooldown_seconds,
+                fallback_number,
+                dashboard_id,
+                customer_label,
+                idempotency_key,
+            } = args.as_ref();
+            let numbers = if number.is_empty() {
+                let mut body = Map::new();
+                target(&mut body, &None, criteria);
+                PoolNumbers::Matching(MatchingNumbers {
+                    criteria: body.remove("criteria").unwrap_or_default(),
+                    quantity: criteria.quantity.unwrap_or(1),
+                })
+            } else {
+                PoolNumbers::Named(number.clone())
+            };
+            let req = body(&NewTrackingPool {
+                name: name.clone(),
+                numbers,
+                lease_seconds: *lease_seconds,
+                cooldown_seconds: *cooldown_seconds,
+                fallback_number: fallback_number.clone(),
+                dashboard_id: dashboard_id.clone(),
+                customer_label: customer_label.clone(),
+            });
+            let a =
+                c.call(Method::POST, "/v1/tracking-pools", &vec![], Some(&req), &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || {
+                key_values(&a.body, &[&POOL_COLUMNS[..], &["lease_seconds", "cooldown_seconds", "seq"]].concat())
+            });
+        }
+        TrackingCmd::Pools(TrackingPoolsCmd::Show { id }) => {
+            let a = c.call(Method::GET, &format!("/v1/tracking-pools/{}", segment(id)), &vec![], None, &[]).await?;
+            show(json_out, &a.body, || {
+                let head = key_values(
+                    &a.body,
+                    &[
+                        &POOL_COLUMNS[..],
+                        &["lease_seconds", "cooldown_seconds", "sessions", "dashboard_id", "customer_label"],
+                    ]
+                    .concat(),
+                );
+                let cols = ["number", "state", "session_id", "available_at"];
+                let rows = list(&a.body, "numbers").iter().map(|n| fields(n, &cols)).collect();
+                format!("{head}\n{}", tabulate(&cols, rows, "no numbers"))
+            });
+        }
+        TrackingCmd::Pools(TrackingPoolsCmd::Delete { id, release, idempotency_key }) => {
+            let disposition = if *release { LeavingNumbers::Release } else { LeavingNumbers::Keep };
+            let numbers = serde_json::to_value(disposition).expect("an enum serialises");
+            let path = format!("/v1/tracking-pools/{}", segment(id));
+            let query: Query = vec![("numbers", numbers.as_str().map(str::to_owned))];
+            let a = c.call(Method::DELETE, &path, &query, None, &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || key_values(&a.body, &["id", "numbers", "disposition", "sessions_ended", "seq"]));
+        }
+        TrackingCmd::Session(TrackingSessionCmd::Start { pool_id, visitor_id, attributes, idempotency_key }) => {
+            let attributes = attributes
+                .as_deref()
+                .map(serde_json::from_str::<Value>)
+                .transpose()
+                .map_err(|e| Failure::usage(format!("--attributes is not JSON: {e}")))?;
+            let req = body(&NewTrackingSession { visitor_id: visitor_id.clone(), attributes });
+            let path = format!("/v1/tracking-pools/{}/sessions", segment(pool_id));
+            let a = c.call(Method::POST, &path, &vec![], Some(&req), &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || key_values(&a.body, &SESSION_FIELDS));
+        }
+        TrackingCmd::Session(TrackingSessionCmd::Show { id }) => {
+            let a = c.call(Method::GET, &format!("/v1/tracking-sessions/{}", segment(id)), &vec![], None, &[]).await?;
+            show(json_out, &a.body, || key_values(&a.body, &SESSION_FIELDS));
+        }
+        TrackingCmd::Session(TrackingSessionCmd::Renew { id, idempotency_key }) => {
+            let path = format!("/v1/tracking-sessions/{}/renew", segment(id));
+            let a = c.call(Method::POST, &path, &vec![], None, &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || key_values(&a.body, &SESSION_FIELDS));
+        }
+        TrackingCmd::Session(TrackingSessionCmd::End { id, idempotency_key }) => {
+            let path = format!("/v1/tracking-sessions/{}", segment(id));
+            let a = c.call(Method::DELETE, &path, &vec![], None, &idempotency(idempotency_key)).await?;
+            show(json_out, &a.body, || key_values(&a.body, &SESSION_FIELDS));
+        }
+    }
+    Ok(())
 }
 
 fn idempotency(key: &Option<String>) -> Vec<(&'static str, &str)> {

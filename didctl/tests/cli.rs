@@ -871,3 +871,87 @@ async fn usage_and_the_busiest_numbers() {
     assert_eq!(numbers(&all), ["+15550400001", "+15550400002"], "{all}");
     live.run(Some(&key), &["usage", "+15550400001", "--from", "later"]).await.fails(2, "RFC 3339");
 }
+
+#[tokio::test]
+async fn tracking_pools_and_sessions() {
+    let live = start().await;
+    let (_, key) = live.tenant("Ad Agency").await;
+    let k = Some(key.as_str());
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "pool.txt", "12125559000-12125559003");
+    live.op(&["import", &file, "--country", "US", "--monthly-cost", "1", "--quiet"]).await.ok();
+
+    let created = live
+        .run(
+            k,
+            &[
+                "tracking",
+                "pools",
+                "create",
+                "Billboards",
+                "--country",
+                "US",
+                "--prefix",
+                "121255590",
+                "--quantity",
+                "2",
+                "--lease-seconds",
+                "600",
+                "--fallback-number",
+                "+12125559003",
+                "--json",
+            ],
+        )
+        .await
+        .ok()
+        .json();
+    assert_eq!((created["size"].as_i64(), created["free"].as_i64()), (Some(2), Some(2)), "{created}");
+    let pool_id = created["id"].as_str().unwrap().to_owned();
+    let listed = live.run(k, &["tracking", "pools", "list"]).await.ok();
+    assert!(listed.stdout.contains("Billboards"), "{listed:#?}");
+
+    let started = live
+        .run(
+            k,
+            &[
+                "tracking",
+                "session",
+                "start",
+                &pool_id,
+                "visitor-9",
+                "--attributes",
+                r#"{"utm_source":"billboard"}"#,
+                "--json",
+            ],
+        )
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        (started["leased"].as_bool(), started["number"].as_str()),
+        (Some(true), Some("+12125559000")),
+        "{started}"
+    );
+    let sid = started["session_id"].as_str().unwrap().to_owned();
+    let seq = started["seq"].as_u64().unwrap().to_string();
+    let route = live.run(None, &["lookup", "+12125559000", "--min-seq", &seq, "--json"]).await.ok().json();
+    assert_eq!(route["tracking"]["visitor_id"], "visitor-9", "{route}");
+    assert_eq!(route["tracking"]["attributes"]["utm_source"], "billboard", "{route}");
+
+    let shown = live.run(k, &["tracking", "pools", "show", &pool_id]).await.ok();
+    assert!(shown.stdout.contains("leased") && shown.stdout.contains(&sid), "{shown:#?}");
+    live.run(k, &["tracking", "session", "renew", &sid]).await.ok();
+    let ended = live.run(k, &["tracking", "session", "end", &sid, "--json"]).await.ok().json();
+    assert_eq!(ended["end_reason"], "ended");
+    live.run(k, &["tracking", "session", "end", &sid]).await.fails(4, "Tracking session ended: ");
+    let read = live.run(k, &["tracking", "session", "show", &sid, "--json"]).await.ok().json();
+    assert_eq!(read["visitor_id"], "visitor-9");
+    live.run(k, &["tracking", "session", "start", &pool_id, "v", "--attributes", "not json"])
+        .await
+        .fails(1, "--attributes is not JSON");
+
+    let deleted = live.run(k, &["tracking", "pools", "delete", &pool_id, "--release", "--json"]).await.ok().json();
+    assert_eq!((deleted["numbers"].as_i64(), deleted["disposition"].as_str()), (Some(2), Some("release")), "{deleted}");
+    let listed = live.run(k, &["tracking", "pools", "list"]).await.ok();
+    assert!(listed.stdout.contains("no tracking pools"), "{listed:#?}");
+}

@@ -254,6 +254,18 @@ async fn a_session_leases_the_least_recently_used_number_and_the_lookup_names_th
     let (s, problem) = app.allocate(&t, "+12125551005", "tracking").await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("tracking pools"), "{problem}");
+
+    // metrics: sessions by event, exhaustion by pool
+    let metrics = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "didroute_tracking_sessions_total{event=\"started\"} 4".to_owned(),
+        "didroute_tracking_sessions_total{event=\"resumed\"} 1".to_owned(),
+        "didroute_tracking_sessions_total{event=\"renewed\"} 1".to_owned(),
+        "didroute_tracking_sessions_total{event=\"ended\"} 1".to_owned(),
+        format!("didroute_tracking_pool_exhausted_total{{pool_id=\"{pool_id}\"}} 2"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} not in:\n{metrics}");
+    }
 }
 
 #[tokio::test]

@@ -14,3 +14,4 @@ mod relay;
 mod repeats;
 mod tls;
 mod usage;
+mod tracking;
