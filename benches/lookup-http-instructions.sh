@@ -7,6 +7,7 @@
 #   benches/lookup-http-instructions.sh               # 1M numbers, 15 s each
 #   NUMBERS=10000000 benches/lookup-http-instructions.sh
 #   BIN=/tmp/old/didroute-bench benches/lookup-http-instructions.sh   # A/B
+#   DIDROUTE_USAGE_MAX_NUMBERS=100000 benches/lookup-http-instructions.sh   # counting usage (issue 21)
 #
 # Each server runs under valgrind on core 0 with instrumentation off while it
 # builds its snapshot, then `wrk -c16` from core 1 warms it for 3 s and

@@ -205,29 +205,34 @@ fn buckets(
     max: i64,
     now: OffsetDateTime,
 ) -> ApiResult<(OffsetDateTime, i64)> {
+    // time's dates end at the years -9999 and 9999: a step past them is a
+    // bad span, never a panic
+    let out_of_range = || bad_query("from and to must lie between the years 0001 and 9998");
     let floor = |t: OffsetDateTime| {
         let secs = t.unix_timestamp().div_euclid(step.whole_seconds()) * step.whole_seconds();
-        OffsetDateTime::from_unix_timestamp(secs).map_err(|_| bad_query("from and to must be dates after 1970"))
+        OffsetDateTime::from_unix_timestamp(secs).map_err(|_| out_of_range())
     };
     let ceil = |t: OffsetDateTime| -> ApiResult<OffsetDateTime> {
         let f = floor(t)?;
-        Ok(if f == t { f } else { f + step })
-    };
-    if let (Some(from), Some(to)) = (span.from, span.to) {
-        if to <= from {
-            return Err(bad_query("to must be after from"));
+        if f == t {
+            Ok(f)
+        } else {
+            f.checked_add(step).ok_or_else(out_of_range)
         }
-    }
+    };
     let to = ceil(span.to.unwrap_or(now))?;
     let from = match span.from {
         Some(from) => floor(from)?,
-        None => to - step * default_len as i32,
+        None => to.checked_sub(step * default_len as i32).ok_or_else(out_of_range)?,
     };
+    if to <= from || span.to.zip(span.from).is_some_and(|(t, f)| t <= f) {
+        return Err(bad_query("to (default: now) must be after from"));
+    }
     let n = (to - from).whole_seconds() / step.whole_seconds();
     if n > max {
         return Err(bad_query(format!("the span holds {n} buckets; at most {max} are answered: narrow from and to")));
     }
-    Ok((from, n.max(1)))
+    Ok((from, n))
 }
 
 /// Buckets of `number` in `span`, every one of them (empty ones as 0): the
@@ -404,6 +409,12 @@ mod tests {
         assert_eq!((from, n), (datetime!(2026-12-25 08:00 UTC), 2));
         let backwards = span(Some(datetime!(2026-12-25 09:00 UTC)), Some(datetime!(2026-12-25 08:00 UTC)));
         assert!(buckets(backwards, time::Duration::HOUR, 24, MAX_HOURS, now).is_err());
+        let future = span(Some(datetime!(2027-01-01 00:00 UTC)), None);
+        assert!(buckets(future, time::Duration::HOUR, 24, MAX_HOURS, now).is_err(), "to defaults to now");
+        let edge = span(Some(datetime!(-9999-01-01 00:00 UTC)), Some(datetime!(9999-12-31 23:59:59 UTC)));
+        assert!(buckets(edge, time::Duration::DAY, 30, MAX_DAYS, now).is_err(), "an error, not a panic");
+        let early = span(None, Some(datetime!(-9999-01-01 00:00:01 UTC)));
+        assert!(buckets(early, time::Duration::DAY, 30, MAX_DAYS, now).is_err(), "an error, not a panic");
         let long = span(Some(datetime!(2026-01-01 00:00 UTC)), None);
         assert!(buckets(long, time::Duration::HOUR, 24, MAX_HOURS, now).is_err());
         assert!(buckets(long, time::Duration::DAY, 30, MAX_DAYS, now).is_ok());

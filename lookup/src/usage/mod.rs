@@ -9,10 +9,13 @@
 //! full share of `DIDROUTE_USAGE_MAX_NUMBERS` up front and never grows past
 //! it: a number that does not fit is counted as overflow instead, so the
 //! request path never allocates and memory stays bounded however many
-//! distinct numbers callers ask for. The hash is std's keyed SipHash: the
-//! numbers counted come from requests (any number of a range route answers
-//! 200), and an unkeyed hash could be flooded into one long probe chain.
-//! The cost per request is measured in BENCHMARKS.md.
+//! distinct numbers callers ask for. The numbers counted come from requests
+//! (any number of a range route answers 200), so the hash is keyed per
+//! process: a folded 64×64→128-bit multiply of the number with random keys
+//! (foldhash's and aHash's fallback step), so callers cannot pick numbers
+//! that pile into one probe chain without knowing the keys, at a few
+//! instructions instead of SipHash's ~100. The cost per request is measured
+//! in BENCHMARKS.md.
 
 pub mod ship;
 
@@ -21,7 +24,7 @@ pub mod kafka;
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 
 use didroute_shared::E164;
@@ -52,9 +55,68 @@ impl Taken {
     }
 }
 
+/// The per-process keys of the number hash.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keys {
+    k0: u64,
+    k1: u64,
+}
+
+impl Keys {
+    fn random() -> Keys {
+        // std's RandomState is seeded from the OS once per process
+        let seed = RandomState::new();
+        Keys { k0: seed.hash_one(0x6b30_u64), k1: seed.hash_one(0x6b31_u64) | 1 }
+    }
+
+    /// Folded multiply: every bit of the number reaches every bit of the
+    /// hash, so neither the map's index (low bits), its tag (top bits) nor
+    /// the shard (bits 32 to 37) can be aimed at without the keys.
+    #[inline]
+    fn hash(self, n: u64) -> u64 {
+        let p = u128::from(n ^ self.k0) * u128::from(self.k1);
+        (p as u64) ^ ((p >> 64) as u64)
+    }
+}
+
+/// The map's hasher: [`Keys::hash`] of the `u64` key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NumberHasher {
+    keys: Keys,
+    state: u64,
+}
+
+impl Hasher for NumberHasher {
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.state = self.keys.hash(self.state ^ n);
+    }
+
+    /// Not reached with `u64` keys; kept correct for any other.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.state
+    }
+}
+
+impl BuildHasher for Keys {
+    type Hasher = NumberHasher;
+
+    #[inline]
+    fn build_hasher(&self) -> NumberHasher {
+        NumberHasher { keys: *self, state: 0 }
+    }
+}
+
 #[derive(Debug)]
 struct Counts {
-    map: HashMap<u64, u64, RandomState>,
+    map: HashMap<u64, u64, Keys>,
     overflow: u64,
 }
 
@@ -70,16 +132,16 @@ pub struct UsageCounter {
     shards: Box<[Shard]>,
     /// Distinct numbers one shard holds at most.
     per_shard: usize,
-    hasher: RandomState,
+    keys: Keys,
 }
 
 impl UsageCounter {
     pub fn new(max_numbers: usize) -> UsageCounter {
         let shards = if max_numbers >= SHARDED_FROM { SHARDS } else { 1 };
         let per_shard = max_numbers / shards;
-        let hasher = RandomState::new();
-        let shards = (0..shards).map(|_| Shard(Mutex::new(Counts::new(per_shard, &hasher)))).collect();
-        UsageCounter { shards, per_shard, hasher }
+        let keys = Keys::random();
+        let shards = (0..shards).map(|_| Shard(Mutex::new(Counts::new(per_shard, keys)))).collect();
+        UsageCounter { shards, per_shard, keys }
     }
 
     /// Distinct numbers counted per window at most.
@@ -92,9 +154,9 @@ impl UsageCounter {
     #[inline]
     pub fn count(&self, number: E164) {
         let key = number.as_u64();
-        let hash = self.hasher.hash_one(key);
-        // the top bits pick the shard; the map uses the low ones
-        let shard = &self.shards[(hash >> 58) as usize % self.shards.len()];
+        // bits the map leaves alone (it indexes by the low bits and tags by
+        // the top seven), so a shard's numbers still spread over its map
+        let shard = &self.shards[(self.keys.hash(key) >> 32) as usize % self.shards.len()];
         let mut counts = shard.0.lock().unwrap_or_else(|e| e.into_inner());
         let full = counts.map.len() >= self.per_shard;
         match counts.map.get_mut(&key) {
@@ -113,7 +175,7 @@ impl UsageCounter {
     pub fn take(&self) -> Taken {
         let mut taken = Taken::default();
         for shard in self.shards.iter() {
-            let mut fresh = Counts::new(self.per_shard, &self.hasher);
+            let mut fresh = Counts::new(self.per_shard, self.keys);
             {
                 let mut counts = shard.0.lock().unwrap_or_else(|e| e.into_inner());
                 std::mem::swap(&mut *counts, &mut fresh);
@@ -126,8 +188,8 @@ impl UsageCounter {
 }
 
 impl Counts {
-    fn new(capacity: usize, hasher: &RandomState) -> Counts {
-        Counts { map: HashMap::with_capacity_and_hasher(capacity, hasher.clone()), overflow: 0 }
+    fn new(capacity: usize, keys: Keys) -> Counts {
+        Counts { map: HashMap::with_capacity_and_hasher(capacity, keys), overflow: 0 }
     }
 }
 
@@ -179,6 +241,19 @@ mod tests {
         assert!(t.counts.len() <= 1_000, "{}", t.counts.len());
         assert!(t.counts.len() > 900, "shards fill evenly: {}", t.counts.len());
         assert_eq!(t.lookups(), 50_000);
+    }
+
+    #[test]
+    fn numbers_alike_in_their_low_bits_still_spread() {
+        // numbers 2^17 apart: alike in every bit a plain multiplicative hash
+        // would index a 2^17-bucket table by
+        let keys = Keys::random();
+        let buckets: std::collections::HashSet<u64> =
+            (0..1_000u64).map(|i| keys.hash(15_550_000_000 + (i << 17)) & ((1 << 17) - 1)).collect();
+        assert!(buckets.len() > 950, "{} buckets of 1000", buckets.len());
+        let shards: std::collections::HashSet<u64> =
+            (0..1_000u64).map(|i| (keys.hash(15_550_000_000 + (i << 17)) >> 32) % 64).collect();
+        assert_eq!(shards.len(), 64);
     }
 
     #[test]
