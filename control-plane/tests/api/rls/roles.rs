@@ -13,8 +13,9 @@ use super::world::{world, TENANT_TABLES};
 const NON_TENANT_TABLES: [&str; 1] = ["_sqlx_migrations"];
 /// Tables with row-level security that only the operator uses (no tenant
 /// owns a row): the app role has no privilege and no policy on them.
-const OPERATOR_ONLY_TABLES: [&str; 9] = [
+const OPERATOR_ONLY_TABLES: [&str; 10] = [
     "carrier_jobs",
+    "carrier_order_attempts",
     "carrier_orders",
     "carrier_orphans",
     "didroute_lineage",
