@@ -1,6 +1,14 @@
 //! The change-event wire format: one JSON object per event, keyed by number.
 //!
-//! `{seq, number, version, op: "upsert"|"delete", route: {...}|null, at, lineage}`
+//! `{seq, number, version, op: "upsert"|"delete"|"block", route: {...}|null, at, lineage}`
+//!
+//! `delete` and `block` both say a number has no route of its own; they
+//! differ inside a range route. After `delete` (released, reserved, back in
+//! the pool) the range answers for the number; after `block` (disabled, or
+//! its provisioning is not active: pending, failed, port pending) nothing
+//! does, the range included. `block` is a new op rather than a flag on
+//! `delete` for the reason range ops are (below): a node that predates it
+//! skips the event instead of routing the number through its range.
 //!
 //! A range route (a tenant's DID range, PortSIP style) travels as its own
 //! ops, `range_upsert` and `range_delete`, with `number` the range's first
@@ -21,8 +29,12 @@ use crate::{Route, E164};
 pub enum Op {
     /// The number is allocated and routes as `route` says.
     Upsert,
-    /// The number no longer routes (released, disabled, deleted).
+    /// The number has no route of its own (released, reserved, deleted):
+    /// a range route holding it answers for it.
     Delete,
+    /// The number must not route at all, not even through a range holding
+    /// it: disabled, or its provisioning is pending or failed.
+    Block,
     /// The range `number`..=`range.last` routes as `route` says (numbers
     /// without an allocation of their own).
     RangeUpsert,
@@ -85,7 +97,7 @@ pub enum EventError {
     Malformed(#[from] serde_json::Error),
     #[error("an upsert event must carry a route")]
     UpsertWithoutRoute,
-    #[error("a delete event must not carry a route")]
+    #[error("a delete or block event must not carry a route")]
     DeleteWithRoute,
     #[error("route country {country} does not match number {number}")]
     CountryMismatch { country: String, number: E164 },
@@ -167,9 +179,21 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for ev in [event(Op::Upsert, Some(route("US"))), event(Op::Delete, None)] {
+        for ev in [event(Op::Upsert, Some(route("US"))), event(Op::Delete, None), event(Op::Block, None)] {
             assert_eq!(ChangeEvent::decode(&ev.encode()).unwrap(), ev);
         }
+        assert!(String::from_utf8(event(Op::Block, None).encode()).unwrap().contains(r#""op":"block""#));
+        // a block is a number event without a route
+        let bad = event(Op::Block, Some(route("US")));
+        assert_eq!(
+            ChangeEvent::decode(&bad.encode()).unwrap_err().to_string(),
+            "a delete or block event must not carry a route"
+        );
+        let bad = ChangeEvent {
+            range: Some(RangeRef { id: 1, last: E164::parse("+15551234999").unwrap() }),
+            ..event(Op::Block, None)
+        };
+        assert!(ChangeEvent::decode(&bad.encode()).is_err());
     }
 
     #[test]
@@ -204,7 +228,7 @@ mod tests {
         let bad = event(Op::Delete, Some(route("US")));
         assert_eq!(
             ChangeEvent::decode(&bad.encode()).unwrap_err().to_string(),
-            "a delete event must not carry a route"
+            "a delete or block event must not carry a route"
         );
         let bad = event(Op::Upsert, Some(route("DE")));
         assert_eq!(

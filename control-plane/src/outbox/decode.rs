@@ -35,6 +35,7 @@ pub(crate) fn event_from_row(r: &PgRow) -> Result<ChangeEvent, sqlx::Error> {
         op: match op.as_str() {
             "upsert" => Op::Upsert,
             "delete" => Op::Delete,
+            "block" => Op::Block,
             "range_upsert" => Op::RangeUpsert,
             "range_delete" => Op::RangeDelete,
             other => return Err(bad(format!("unknown op {other:?}"))),

@@ -451,7 +451,8 @@ async fn provisioning_failure_disables_and_withdraws_the_route() {
     let seq = r["seq"].as_u64().unwrap();
     assert!(seq > allocated_seq);
     let (_, feed) = app.op(Method::GET, &format!("/v1/events?after={allocated_seq}"), None).await;
-    assert_eq!(feed["events"][0]["op"], "delete", "the route is withdrawn: {feed}");
+    // `block`, not `delete`: no route, and none through a range holding it
+    assert_eq!(feed["events"][0]["op"], "block", "the route is withdrawn: {feed}");
     assert_eq!(feed["events"][0]["number"], n);
     let (s, _) = app.call(Method::GET, &format!("/v1/numbers/{n}"), Some(&a.key), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "the tenant lost the number");

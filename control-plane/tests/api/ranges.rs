@@ -241,3 +241,95 @@ async fn graphql_adds_lists_and_deletes_ranges() {
     let (s, _) = lookup(&app, &node, "+12125558123", r["data"]["deleteRange"]["seq"].as_u64().unwrap()).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// Issue 18's gap: a number inside a range that must not carry calls
+/// (disabled by the operator, provisioning pending, a failed purchase)
+/// answers 404 at the lookup node and fails the caller-ID check, where one
+/// merely not allocated (available in the pool, released and cooling down)
+/// answers through the range; the feed says `block` for it. Re-enabled, it
+/// answers through the range again.
+#[tokio::test]
+async fn a_disabled_number_inside_a_range_routes_nowhere() {
+    let app = spawn_app().await;
+    let a = app.tenant("Blocked Range Tenant").await;
+    app.import("12125560000-12125560099", "US").await;
+    let node = start_lookup(&app).await;
+    let (s, created) = add_range(&app, &a, json!({ "range": "12125560000-12125560099" })).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let at = seq(&created);
+    let (disabled, pending, released, allocated) = ("+12125560010", "+12125560040", "+12125560030", "+12125560050");
+    let (s, hit) = lookup(&app, &node, disabled, at).await;
+    assert_eq!((s, hit["source"].as_str()), (StatusCode::OK, Some("range")), "{hit}");
+
+    // disabled by the operator: 404, not even the range; no caller id
+    let patch = |n: &'static str, body: Value| {
+        let app = &app;
+        async move { app.op(Method::PATCH, &format!("/v1/inventory/{n}"), Some(body)).await }
+    };
+    let (s, r) = patch(disabled, json!({ "disabled": true })).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["number"]["status"], "disabled");
+    let at = seq(&r);
+    let (_, feed) = app.op(Method::GET, &format!("/v1/events?after={}", at - 1), None).await;
+    assert_eq!(
+        (feed["events"][0]["op"].as_str(), feed["events"][0]["number"].as_str()),
+        (Some("block"), Some(disabled))
+    );
+    let (s, problem) = lookup(&app, &node, disabled, at).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("not even through a range route"), "{problem}");
+    assert!(!caller_id(&app, &node, &a, disabled, at).await, "a disabled number is no caller id");
+    // its neighbours still answer through the range
+    let (s, hit) = lookup(&app, &node, "+12125560011", at).await;
+    assert_eq!((s, hit["source"].as_str()), (StatusCode::OK, Some("range")), "{hit}");
+    assert!(caller_id(&app, &node, &a, "+12125560011", at).await);
+
+    // re-enabled: available in the pool again, the range answers for it
+    let (s, r) = patch(disabled, json!({ "disabled": false })).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let at = seq(&r);
+    let (s, hit) = lookup(&app, &node, disabled, at).await;
+    assert_eq!((s, hit["source"].as_str()), (StatusCode::OK, Some("range")), "{hit}");
+    assert!(caller_id(&app, &node, &a, disabled, at).await);
+
+    // provisioning pending (an order not done): 404; active again: the range
+    let (s, r) = patch(pending, json!({ "provisioning_status": "pending" })).await;
+    assert_eq!((s, r["number"]["status"].as_str()), (StatusCode::OK, Some("available")), "{r}");
+    let (s, _) = lookup(&app, &node, pending, seq(&r)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a pending number routes nowhere");
+    let (s, r) = patch(pending, json!({ "provisioning_status": "active" })).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (s, hit) = lookup(&app, &node, pending, seq(&r)).await;
+    assert_eq!((s, hit["source"].as_str()), (StatusCode::OK, Some("range")), "{hit}");
+
+    // allocated, then released: cooling down, the range answers for it
+    let (s, own) = app.allocate(&a, released, "utilities").await;
+    assert_eq!(s, StatusCode::CREATED, "{own}");
+    let (_, hit) = lookup(&app, &node, released, seq(&own)).await;
+    assert_eq!(hit["source"], "number", "{hit}");
+    let (s, r) = app
+        .call(Method::POST, &format!("/v1/numbers/{released}/release"), Some(&a.key), Some(json!({ "reason": "done" })))
+        .await;
+    assert_eq!((s, r["number"]["status"].as_str()), (StatusCode::OK, Some("cooldown")), "{r}");
+    let (s, hit) = lookup(&app, &node, released, seq(&r)).await;
+    assert_eq!((s, hit["source"].as_str()), (StatusCode::OK, Some("range")), "{hit}");
+
+    // an allocated number whose purchase failed: disabled, its own route
+    // gone and the range's withheld
+    let (s, own) = app.allocate(&a, allocated, "utilities").await;
+    assert_eq!(s, StatusCode::CREATED, "{own}");
+    let (s, r) = patch(allocated, json!({ "provisioning_status": "purchase_failed" })).await;
+    assert_eq!((s, r["number"]["status"].as_str()), (StatusCode::OK, Some("disabled")), "{r}");
+    let (s, _) = lookup(&app, &node, allocated, seq(&r)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(!caller_id(&app, &node, &a, allocated, seq(&r)).await);
+
+    // a node started now (a catch-up build from the feed) agrees
+    let fresh = start_lookup(&app).await;
+    let head = seq(&r);
+    for (n, want) in [(disabled, Some("range")), (pending, Some("range")), (released, Some("range")), (allocated, None)]
+    {
+        let (s, hit) = lookup(&app, &fresh, n, head).await;
+        assert_eq!(hit["source"].as_str(), want, "{n}: {s} {hit}");
+    }
+}

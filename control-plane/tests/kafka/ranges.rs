@@ -71,3 +71,53 @@ async fn range_routes_reach_lookup_nodes_over_kafka() {
     let (_, r) = route(&second, "+12125556007", seq).await;
     assert_eq!(r["source"], "number", "{r}");
 }
+
+/// A disabled number inside a range answers 404 at nodes on the topic (the
+/// relay publishes its `block` event), a node that follows and one that
+/// reads the topic from the start alike; re-enabled, the range answers for
+/// it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_number_inside_a_range_routes_nowhere_over_kafka() {
+    let brokers = need_broker!();
+    let topic = new_topic(&brokers, 3).await;
+    let app = spawn_app().await;
+    let mut relay = spawn_relay(&app, relay_settings(&brokers, &topic));
+    relay.active().await;
+    let a = app.tenant("kafka blocked range").await;
+    app.import("12125557000-12125557099", "US").await;
+    let first = start_node(kafka_settings(&brokers, &topic)).await;
+    ready(&first).await;
+    let (s, ra) = app
+        .op(Method::POST, &format!("/v1/tenants/{}/ranges", a.id), Some(json!({ "range": "12125557000-12125557099" })))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ra}");
+    let (s, off) = app.op(Method::PATCH, "/v1/inventory/+12125557010", Some(json!({ "disabled": true }))).await;
+    assert_eq!(s, StatusCode::OK, "{off}");
+    let (s, gone) = app
+        .op(Method::PATCH, "/v1/inventory/+12125557020", Some(json!({ "provisioning_status": "purchase_failed" })))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{gone}");
+    let seq = gone["seq"].as_u64().unwrap();
+    relay.published(seq).await;
+    for n in ["+12125557010", "+12125557020"] {
+        let (s, r) = route(&first, n, seq).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{n}: {r}");
+    }
+    let (s, r) = route(&first, "+12125557011", seq).await;
+    assert_eq!((s, r["source"].as_str()), (StatusCode::OK, Some("range")), "{r}");
+
+    let (s, on) = app.op(Method::PATCH, "/v1/inventory/+12125557010", Some(json!({ "disabled": false }))).await;
+    assert_eq!(s, StatusCode::OK, "{on}");
+    let seq = on["seq"].as_u64().unwrap();
+    relay.published(seq).await;
+    let (s, r) = route(&first, "+12125557010", seq).await;
+    assert_eq!((s, r["source"].as_str()), (StatusCode::OK, Some("range")), "{r}");
+
+    let second = start_node(kafka_settings(&brokers, &topic)).await;
+    ready(&second).await;
+    applied(&second, seq).await;
+    let (s, _) = route(&second, "+12125557020", seq).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a catch-up build keeps the block");
+    let (s, r) = route(&second, "+12125557010", seq).await;
+    assert_eq!((s, r["source"].as_str()), (StatusCode::OK, Some("range")), "{r}");
+}

@@ -110,17 +110,21 @@ pub async fn route(app: &App, input: &str, query: Option<&str>) -> Reply {
         }
         None => {
             counters.not_found.inc();
-            problem(
-                ProblemType::NumberNotRouted,
-                format!("{number} is not allocated to any tenant (or is disabled) nor in a range route"),
-            )
+            // (a second probe on the miss path only: an answer found never pays it)
+            let detail = if snapshot.is_blocked(number) {
+                format!("{number} is disabled or not provisioned: it routes nowhere, not even through a range route")
+            } else {
+                format!("{number} is not allocated to any tenant (or is disabled) nor in a range route")
+            };
+            problem(ProblemType::NumberNotRouted, detail)
         }
     };
     with_seq(response, snapshot.seq())
 }
 
 /// Whether `tenant` may present `number` as its outbound caller id: when the
-/// number is allocated to that tenant, or has no allocation and is in one of its range routes.
+/// number is allocated to that tenant, or has no allocation and is in one of its range routes
+/// (and is not blocked: disabled or not provisioned).
 #[utoipa::path(
     method(get, head),
     path = "/v1/caller-id/{tenant_id}/{number}",
@@ -177,7 +181,8 @@ pub async fn caller_id(app: &App, tenant: &str, input: &str, query: Option<&str>
     let snapshot = app.store().load();
     // a number allocated to someone decides by its holder; one without an
     // allocation of its own, by the range it is in (PortSIP: a tenant may
-    // present any number of its DID ranges)
+    // present any number of its DID ranges), unless it is blocked (disabled,
+    // provisioning pending or failed: route_of answers nothing for it)
     let allowed = snapshot.route_of(number).is_some_and(|hit| hit.route().tenant_id == tenant_id);
     if allowed {
         counters.allowed.inc()

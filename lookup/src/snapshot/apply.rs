@@ -83,8 +83,10 @@ impl Snapshot {
                 (true, false) => numbers -= 1,
                 _ => {}
             }
+            // validate() rules out a block with a route
+            let blocked = event.op == Op::Block;
             let overlay = overlay.get_or_insert_with(|| (*self.overlay).clone());
-            overlay.insert(event.number, Slot { route, version: event.version, seq: event.seq });
+            overlay.insert(event.number, Slot { route, blocked, version: event.version, seq: event.seq });
             outcome.applied += 1;
         }
 

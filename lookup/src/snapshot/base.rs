@@ -9,7 +9,8 @@
 //! `cargo bench -p didroute-benches --bench lookup` measures.
 //!
 //! Versions are kept exactly, per number, deleted ones included
-//! ([`TOMBSTONE`]): the version rule (drop an event not newer than what is
+//! ([`TOMBSTONE`], and [`BLOCKED`] for numbers that must not route even
+//! through a range): the version rule (drop an event not newer than what is
 //! held) is what makes replays and duplicates harmless, so it cannot be
 //! approximated. They are the costly part: the control plane draws them from
 //! one global sequence, so they are nearly as wide as the event count and
@@ -35,11 +36,26 @@ use super::sparse::Sparse;
 /// version rule needs the version a deletion reached.
 pub(crate) const TOMBSTONE: u32 = u32::MAX;
 
+/// Route index of a blocked number (a `block` event: disabled, provisioning
+/// pending or failed): a tombstone that also hides the number from a range
+/// route holding it. Kept like a tombstone, for the same version rule.
+pub(crate) const BLOCKED: u32 = u32::MAX - 1;
+
+/// Whether route index `route` names a route, not [`TOMBSTONE`] or
+/// [`BLOCKED`] (the two sentinels are the top two indexes, so this is one
+/// comparison).
+#[inline]
+pub(crate) const fn routable(route: u32) -> bool {
+    route < BLOCKED
+}
+
 /// What a snapshot holds for one number, routable or deleted.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Held<'a> {
-    /// `None` for a tombstone.
+    /// `None` for a tombstone or a blocked number.
     pub route: Option<&'a Arc<RenderedRoute>>,
+    /// No route, and none through a range either.
+    pub blocked: bool,
     pub version: u64,
     pub seq: u64,
 }
@@ -59,9 +75,9 @@ pub struct Base {
     /// would cost 3-4 bytes per number; the overlay keeps exact seqs for
     /// numbers changed since.
     pub(crate) seq: u64,
-    /// Routable numbers (not tombstones).
+    /// Routable numbers (not tombstones, not blocked).
     pub(crate) numbers: u64,
-    /// Numbers held, tombstones included.
+    /// Numbers held, tombstones and blocked numbers included.
     pub(crate) len: usize,
     pub(crate) built_at: OffsetDateTime,
     pub(crate) build_time: Duration,
@@ -86,7 +102,7 @@ impl Base {
         builder.finish()
     }
 
-    /// Route index (or [`TOMBSTONE`]) and version of `number`.
+    /// Route index (or [`TOMBSTONE`], [`BLOCKED`]) and version of `number`.
     #[inline]
     pub(crate) fn entry(&self, number: E164) -> Option<(u32, u64)> {
         let n = number.as_u64();
@@ -98,9 +114,9 @@ impl Base {
 
     #[inline]
     pub(crate) fn held(&self, number: E164) -> Option<Held<'_>> {
-        let (route, version) = self.entry(number)?;
-        let route = if route == TOMBSTONE { None } else { Some(self.routes.get(route as usize)?) };
-        Some(Held { route, version, seq: self.seq })
+        let (index, version) = self.entry(number)?;
+        let route = if routable(index) { Some(self.routes.get(index as usize)?) } else { None };
+        Some(Held { route, blocked: index == BLOCKED, version, seq: self.seq })
     }
 
     /// Every number of a block container as `(number, route, version)`, in
@@ -127,7 +143,7 @@ impl Base {
         self.numbers
     }
 
-    /// Numbers held, tombstones included.
+    /// Numbers held, tombstones and blocked numbers included.
     pub fn len(&self) -> usize {
         self.len
     }

@@ -17,7 +17,7 @@
 //!   ```text
 //!   flags u8 (bit 7: bitmap; bits 0-3: route width w) | count u16
 //!   palette_len u16 | version width v u8 | version base u64
-//!   palette: palette_len x u32 route ids (u32::MAX: deleted)
+//!   palette: palette_len x u32 route ids (u32::MAX: deleted; u32::MAX - 1: blocked)
 //!   members: bitmap of 1,024 bits (16 u64)  or  count sorted u16 offsets
 //!   packed:  count x (w + v) bits: palette index, version - base
 //!
@@ -65,7 +65,7 @@ const LIST_MAX: usize = BITMAP_BYTES / 2;
 pub(crate) const PADDING: usize = 8;
 
 /// One member of a block: its offset (0..1000), route (index into the
-/// route table, or `TOMBSTONE`) and version.
+/// route table, or `TOMBSTONE`, `BLOCKED`) and version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Member {
     pub offset: u16,
@@ -126,14 +126,14 @@ pub(crate) fn max_encoded_len(count: usize) -> usize {
 }
 
 /// Gives the routes in the palette of the container at `at` the indices
-/// `remap` maps them to (deletions stay). `remap` must keep their order, so
+/// `remap` maps them to (the tombstone and blocked sentinels stay). `remap` must keep their order, so
 /// the palette stays sorted. `None` for a malformed container.
 pub(crate) fn remap_palette(data: &mut [u8], at: usize, remap: &[u32]) -> Option<()> {
     let len = usize::from(u16_at(data, at + 3)?);
     for k in 0..len {
         let p = at + HEADER + 4 * k;
         let route = u32::from_le_bytes(data.get(p..p + 4)?.try_into().ok()?);
-        if route != super::base::TOMBSTONE {
+        if super::base::routable(route) {
             let to = remap.get(route as usize)?.to_le_bytes();
             data[p..p + 4].copy_from_slice(&to);
         }
@@ -556,7 +556,7 @@ mod tests {
     fn containers_round_trip() {
         roundtrip(&[m(0, 7, 1)]);
         roundtrip(&[m(999, 7, u64::MAX)]);
-        roundtrip(&[m(3, 1, 5), m(4, 2, 1 << 40), m(500, 1, 0), m(999, u32::MAX, 77)]);
+        roundtrip(&[m(3, 1, 5), m(4, 2, 1 << 40), m(500, 1, 0), m(998, u32::MAX - 1, 76), m(999, u32::MAX, 77)]);
         let list: Vec<Member> = (0..64).map(|i| m(i * 15, i as u32 % 3, 1000 + i as u64 * 7919)).collect();
         roundtrip(&list);
         let bitmap: Vec<Member> = (0..65).map(|i| m(i * 15, 100 + i as u32 % 5, 3_000_000 - i as u64)).collect();

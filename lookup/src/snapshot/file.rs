@@ -1,15 +1,15 @@
 //! Snapshot files: a folded snapshot as bytes, verified before use (R11).
 //!
 //! ```text
-//!  0  magic "DIDRSNAP"          8  format u32 (3)     12  reserved u32 (0)
-//! 16  seq u64                  24  numbers u64        32  len u64 (with tombstones)
+//!  0  magic "DIDRSNAP"          8  format u32 (5)     12  reserved u32 (0)
+//! 16  seq u64                  24  numbers u64 (routable)  32  len u64 (with tombstones, blocked)
 //! 40  built_at unix s i64      48  built_at ns u32    52  reserved u32
 //! 56  directory slots u64      64  data bytes u64     72  sparse numbers u64
 //! 80  routes JSON bytes u64    88  sparse buckets u64  96  payload:
 //!     directory slots (3 x u32 each), block containers, sparse buckets
 //!     (u32 each), sparse records (13 bytes each), routes as a JSON array,
-//!     (format 4) range routes as a JSON array
-//! end-16 (format 4) range routes JSON bytes u64
+//!     (format 4 on) range routes as a JSON array
+//! end-16 (format 4 on) range routes JSON bytes u64
 //! end-8  checksum u64 of every byte before it
 //! ```
 //!
@@ -35,7 +35,7 @@ use didroute_shared::{Route, E164};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::base::{Base, TOMBSTONE};
+use super::base::{Base, BLOCKED, TOMBSTONE};
 use super::blocks::{self, Directory};
 use super::ranges::{RangeEntry, Ranges};
 use super::render::RenderedRoute;
@@ -51,7 +51,15 @@ const MAGIC: &[u8; 8] = b"DIDRSNAP";
 /// 4: range routes after the route table, their length before the
 /// checksum (a file without them would make a restarted node forget every
 /// range until the range changed again).
-const FORMAT: u32 = 4;
+/// 5: blocked numbers (`block` events: no route, not even a range's) as the
+/// route index [`BLOCKED`], in a palette as `u32::MAX - 1` and in a sparse
+/// record as the packed value below the tombstone's. The layout is format
+/// 4's; what changed is a meaning: that packed value was a route index in
+/// format 4, so an older file holding it (only with 4M routes or more) is
+/// refused and the node catches up from the feed instead, and a format-4
+/// reader refuses a format-5 file rather than read a blocked number as a
+/// route. Formats 1 to 4 are still read (they hold no blocked number).
+const FORMAT: u32 = 5;
 const HEADER: usize = 96;
 const TRAILER: usize = 8;
 const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
@@ -315,17 +323,27 @@ impl Snapshot {
             _ => {}
         }
         directory.check_hints(&data).map_err(malformed)?;
-        let known = |route: u32| route == TOMBSTONE || (route as usize) < routes.len();
+        // before format 5 the blocked sentinel was no sentinel: in a palette
+        // it names a route no table holds, in a sparse record it was route
+        // index sparse::PACKED_BLOCKED (see FORMAT)
+        let known =
+            |route: u32| route == TOMBSTONE || (route == BLOCKED && format >= 5) || (route as usize) < routes.len();
         let arena = data.len() - blocks::PADDING;
         let mut expect = 0usize;
         let (mut held, mut routable) = (0u64, 0u64);
         for i in 0..sparse.len() as u32 {
             let (_, route, _) = sparse.at(i);
+            if route == BLOCKED && format < 5 {
+                return Err(malformed(format!(
+                    "a format-{format} sparse number names route {}, which format 5 reserves",
+                    sparse::PACKED_BLOCKED
+                )));
+            }
             if !known(route) {
                 return Err(malformed(format!("a sparse number names route {route} of {}", routes.len())));
             }
             held += 1;
-            routable += u64::from(route != TOMBSTONE);
+            routable += u64::from(super::base::routable(route));
         }
         // Sparse numbers are distinct and never in a block with a container.
         let mut last: Option<u64> = None;
@@ -368,7 +386,7 @@ impl Snapshot {
             // its packed entries be read 8 bytes at a time.
             let end = blocks::for_each(&data, offset as usize, |m| {
                 held += 1;
-                routable += u64::from(m.route != TOMBSTONE);
+                routable += u64::from(super::base::routable(m.route));
                 bad |= !known(m.route);
             })
             .ok_or_else(|| malformed(format!("block {block} is malformed")))?;
@@ -525,6 +543,56 @@ mod tests {
         let mut next = current.clone();
         next[8..12].copy_from_slice(&(FORMAT + 1).to_le_bytes());
         assert!(matches!(Snapshot::decode(&next), Err(SnapshotError::Format(f)) if f == FORMAT + 1));
+    }
+
+    /// Format 4 files (the layout of 5, without blocked numbers) still
+    /// load; one whose sparse record holds the value format 5 reads as
+    /// blocked (a route index in format 4) is refused rather than misread,
+    /// and so is a blocked palette entry; a format-5 file with blocked
+    /// numbers round-trips.
+    #[test]
+    fn format_4_files_still_load_and_blocked_numbers_are_format_5() {
+        let n = |k: u64| E164::from_u64(15_550_000_000 + k).unwrap();
+        let event =
+            |seq: u64, number: E164, op: didroute_shared::Op, route: Option<Route>| didroute_shared::ChangeEvent {
+                seq,
+                number,
+                version: seq,
+                op,
+                route,
+                at: OffsetDateTime::UNIX_EPOCH,
+                lineage: None,
+                range: None,
+            };
+        use didroute_shared::Op::{Block, Upsert};
+        // numbers 0-9: a container; 5000: alone in its block (sparse)
+        let mut events: Vec<_> = (0..10).map(|k| event(k + 1, n(k), Upsert, Some(route(k as u128 % 2)))).collect();
+        events.push(event(20, n(5000), Upsert, Some(route(1))));
+        let plain = Snapshot::empty().with_events(&events, 20).0.folded();
+        let as_format_4 = |s: &Snapshot| {
+            let mut bytes = s.encode();
+            bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+            reseal(&mut bytes);
+            bytes
+        };
+        let back = Snapshot::decode(&as_format_4(&plain)).unwrap();
+        for k in (0..10).chain([5000]) {
+            assert_eq!(back.get(n(k)).map(|h| h.to_json()), plain.get(n(k)).map(|h| h.to_json()), "{k}");
+        }
+        assert_eq!(back.numbers(), 11);
+
+        for blocked in [n(3), n(5000)] {
+            let (s, _) = plain.with_events(&[event(30, blocked, Block, None)], 30);
+            let back = Snapshot::decode(&s.encode()).unwrap();
+            assert!(back.is_blocked(blocked) && back.route_of(blocked).is_none());
+            assert_eq!((back.numbers(), back.version_of(blocked)), (10, Some(30)));
+            match Snapshot::decode(&as_format_4(&s)) {
+                Err(SnapshotError::Malformed(why)) => {
+                    assert!(why.contains("reserves") || why.contains("unknown route"), "{why}")
+                }
+                other => panic!("a format-4 file with the blocked sentinel was not refused: {other:?}"),
+            }
+        }
     }
 
     /// Range routes survive a file, deleted ones (their versions) included;

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use didroute_shared::Route;
 
-use super::base::{Base, TOMBSTONE};
+use super::base::{routable, Base, BLOCKED, TOMBSTONE};
 use super::builder::Writer;
 use super::hash::FxHashMap;
 use super::overlay::{Overlay, Slot};
@@ -47,11 +47,12 @@ impl<'a> Routes<'a> {
         }
     }
 
-    /// The new index of old route `route` ([`TOMBSTONE`] stays one); `None`
-    /// for an index the old table does not have (a corrupt entry).
+    /// The new index of old route `route` ([`TOMBSTONE`] and [`BLOCKED`]
+    /// stay what they are); `None` for an index the old table does not have
+    /// (a corrupt entry).
     fn old(&mut self, route: u32) -> Option<u32> {
-        if route == TOMBSTONE {
-            return Some(TOMBSTONE);
+        if !routable(route) {
+            return Some(route);
         }
         let old: &'a Arc<RenderedRoute> = self.old.get(route as usize)?;
         let slot = self.remap[route as usize];
@@ -151,6 +152,7 @@ impl<'a> Merge<'a> {
     fn change(&mut self, number: u64, slot: &'a Slot) {
         let route = match &slot.route {
             Some(route) => self.routes.intern(route),
+            None if slot.blocked => BLOCKED,
             None => TOMBSTONE,
         };
         self.writer.saw_seq(slot.seq);

@@ -51,7 +51,7 @@ pub struct Snapshot {
     overlay: Arc<Overlay>,
     /// The feed position applied: every event with a seq up to here is in.
     seq: u64,
-    /// Routable numbers across base and overlay.
+    /// Routable numbers across base and overlay (blocked ones not counted).
     numbers: u64,
 }
 
@@ -94,8 +94,8 @@ impl Snapshot {
         Snapshot { base, overlay: Arc::new(Overlay::default()), seq, numbers }
     }
 
-    /// The route of `number`, or `None` when it is not routable (never
-    /// allocated, released or disabled).
+    /// The number's own route, or `None` when it has none (never
+    /// allocated, released, disabled): the exact index only, never a range.
     #[inline]
     pub fn get(&self, number: E164) -> Option<Hit<'_>> {
         let held = self.held(number)?;
@@ -118,13 +118,25 @@ impl Snapshot {
         Some(Hit { number, route: hit.route, version: hit.version, seq: self.base.seq() })
     }
 
-    /// The number's own route, else its range's: what a lookup answers.
+    /// The number's own route, else its range's: what a lookup answers. A
+    /// blocked number (disabled, provisioning pending or failed) answers
+    /// nothing: its range is not asked.
     #[inline]
     pub fn route_of(&self, number: E164) -> Option<Hit<'_>> {
-        match self.get(number) {
-            Some(hit) => Some(hit),
-            None => self.range(number),
+        if let Some(held) = self.held(number) {
+            if let Some(route) = held.route {
+                return Some(Hit { number, route, version: held.version, seq: held.seq });
+            }
+            if held.blocked {
+                return None;
+            }
         }
+        self.range(number)
+    }
+
+    /// Whether `number` is held blocked: no route, not even its range's.
+    pub fn is_blocked(&self, number: E164) -> bool {
+        self.held(number).is_some_and(|h| h.blocked)
     }
 
     /// The version held for range `id`, deleted or not.
@@ -135,7 +147,9 @@ impl Snapshot {
     /// What the snapshot holds for `number`, tombstones included.
     pub(crate) fn held(&self, number: E164) -> Option<Held<'_>> {
         match self.overlay.get(number) {
-            Some(slot) => Some(Held { route: slot.route.as_ref(), version: slot.version, seq: slot.seq }),
+            Some(slot) => {
+                Some(Held { route: slot.route.as_ref(), blocked: slot.blocked, version: slot.version, seq: slot.seq })
+            }
             None => self.base.held(number),
         }
     }

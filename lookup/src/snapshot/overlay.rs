@@ -1,5 +1,5 @@
 //! Recent changes on top of the base: number -> newest state, a deletion kept
-//! as a tombstone. Small by design: the folder merges it into a new base
+//! as a tombstone, a block as a tombstone marked blocked. Small by design: the folder merges it into a new base
 //! when it grows or ages.
 
 use std::sync::Arc;
@@ -13,8 +13,11 @@ use super::render::RenderedRoute;
 /// What a change left a number with.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot {
-    /// `None`: deleted (tombstone).
+    /// `None`: deleted (tombstone) or blocked.
     pub route: Option<Arc<RenderedRoute>>,
+    /// Without a route, and not to be answered through a range either (a
+    /// `block` event).
+    pub blocked: bool,
     pub version: u64,
     pub seq: u64,
 }

@@ -290,12 +290,13 @@ impl RouteTable {
     /// Adds a route not in the table; `found`: its key and hash, `None` for
     /// a route too long for a [`Key`].
     fn add(&mut self, route: Route, found: Option<(&Key, u64)>) -> u32 {
-        // TOMBSTONE is u32::MAX: four billion distinct routes would be a bug
-        // upstream long before memory ran out here.
+        // The sentinels (TOMBSTONE, BLOCKED) are the top two indexes: four
+        // billion distinct routes would be a bug upstream long before memory
+        // ran out here.
         let index = u32::try_from(self.routes.len())
             .ok()
-            .filter(|&i| i != TOMBSTONE)
-            .expect("fewer than 2^32 - 1 distinct routes");
+            .filter(|&i| super::base::routable(i))
+            .expect("fewer than 2^32 - 2 distinct routes");
         match found {
             Some((key, hash)) => {
                 self.keys.push(*key);

@@ -15,7 +15,7 @@
 //! several times faster at 100M numbers (the build time of
 //! `cargo bench -p didroute-benches --bench lookup`).
 
-use super::base::TOMBSTONE;
+use super::base::{BLOCKED, TOMBSTONE};
 
 /// Bytes of one record.
 pub(crate) const RECORD: usize = 13;
@@ -25,9 +25,12 @@ const ROUTE_LOW: u32 = 64 - NUMBER_BITS;
 const ROUTE_MASK: u64 = (1 << ROUTE_BITS) - 1;
 /// The packed route of a deleted number.
 const PACKED_TOMBSTONE: u64 = ROUTE_MASK;
+/// The packed route of a blocked number (snapshot format 5; in format 4
+/// it was a route index, see `file.rs`).
+pub(crate) const PACKED_BLOCKED: u64 = ROUTE_MASK - 1;
 const NUMBER_LIMIT: u64 = 1 << NUMBER_BITS;
 /// Route indexes below this pack into a record.
-pub(crate) const ROUTE_LIMIT: usize = PACKED_TOMBSTONE as usize;
+pub(crate) const ROUTE_LIMIT: usize = PACKED_BLOCKED as usize;
 
 #[derive(Clone, Default)]
 pub(crate) struct Sparse {
@@ -39,14 +42,18 @@ pub(crate) struct Sparse {
 /// Whether `(number, route, version)` packs into a record.
 pub(crate) fn fits(number: u64, route: u32, version: u64) -> bool {
     number < NUMBER_LIMIT
-        && (route == TOMBSTONE || u64::from(route) < PACKED_TOMBSTONE)
+        && (route == TOMBSTONE || route == BLOCKED || (route as usize) < ROUTE_LIMIT)
         && u32::try_from(version).is_ok()
 }
 
 /// The record of `(number, route, version)` (which [`fits`]).
 #[inline]
 fn record(number: u64, route: u32, version: u64) -> [u8; RECORD] {
-    let r = if route == TOMBSTONE { PACKED_TOMBSTONE } else { u64::from(route) };
+    let r = match route {
+        TOMBSTONE => PACKED_TOMBSTONE,
+        BLOCKED => PACKED_BLOCKED,
+        _ => u64::from(route),
+    };
     let a = number | (r << NUMBER_BITS);
     let b = (r >> ROUTE_LOW) | (version << (ROUTE_BITS - ROUTE_LOW));
     let mut out = [0; RECORD];
@@ -66,7 +73,8 @@ pub(crate) fn push(out: &mut Vec<u8>, number: u64, route: u32, version: u64) {
 /// record still fits).
 pub(crate) fn remap_routes(records: &mut [u8], remap: &[u32]) {
     for at in (0..records.len() / RECORD).map(|i| i * RECORD) {
-        if let Some((number, route, version)) = read(records, at).filter(|&(_, route, _)| route != TOMBSTONE) {
+        if let Some((number, route, version)) = read(records, at).filter(|&(_, route, _)| super::base::routable(route))
+        {
             let route = remap[route as usize];
             debug_assert!(fits(number, route, version));
             records[at..at + RECORD].copy_from_slice(&record(number, route, version));
@@ -82,7 +90,11 @@ pub(crate) fn read(records: &[u8], at: usize) -> Option<(u64, u32, u64)> {
     b[..5].copy_from_slice(records.get(at + 8..at + RECORD)?);
     let b = u64::from_le_bytes(b);
     let r = (a >> NUMBER_BITS) | ((b & ((1 << (ROUTE_BITS - ROUTE_LOW)) - 1)) << ROUTE_LOW);
-    let route = if r == PACKED_TOMBSTONE { TOMBSTONE } else { r as u32 };
+    let route = match r {
+        PACKED_TOMBSTONE => TOMBSTONE,
+        PACKED_BLOCKED => BLOCKED,
+        _ => r as u32,
+    };
     Some((a & (NUMBER_LIMIT - 1), route, b >> (ROUTE_BITS - ROUTE_LOW)))
 }
 
@@ -249,7 +261,8 @@ mod tests {
         }
         assert_eq!(Sparse::default().get(5), None);
         assert!(!fits(NUMBER_LIMIT, 0, 0) && !fits(1, PACKED_TOMBSTONE as u32, 0) && !fits(1, 0, 1 << 32));
-        assert!(fits(999_999_999_999_999, TOMBSTONE, 0));
+        assert!(!fits(1, PACKED_BLOCKED as u32, 0), "the blocked sentinel's packed value is not a route index");
+        assert!(fits(999_999_999_999_999, TOMBSTONE, 0) && fits(999_999_999_999_999, BLOCKED, 0));
     }
 
     fn holds_exactly(n: u64) {
@@ -257,14 +270,18 @@ mod tests {
         let mut want = Vec::new();
         for i in 0..n {
             let number = 15_550_000_000 + i * 7919;
-            let route = if i % 7 == 0 { TOMBSTONE } else { (i as u32 * 1399) % (PACKED_TOMBSTONE as u32) };
+            let route = match i % 7 {
+                0 => TOMBSTONE,
+                1 => BLOCKED,
+                _ => (i as u32 * 1399) % (ROUTE_LIMIT as u32),
+            };
             let version = (i * 1_000_003) % (1 << 32);
             assert!(fits(number, route, version));
             push(&mut records, number, route, version);
             want.push((number, route, version));
         }
-        push(&mut records, NUMBER_LIMIT - 1, PACKED_TOMBSTONE as u32 - 1, u64::from(u32::MAX));
-        want.push((NUMBER_LIMIT - 1, PACKED_TOMBSTONE as u32 - 1, u64::from(u32::MAX)));
+        push(&mut records, NUMBER_LIMIT - 1, ROUTE_LIMIT as u32 - 1, u64::from(u32::MAX));
+        want.push((NUMBER_LIMIT - 1, ROUTE_LIMIT as u32 - 1, u64::from(u32::MAX)));
         let s = Sparse::build(records);
         s.check().unwrap();
         for &(k, r, v) in &want {

@@ -579,3 +579,107 @@ fn range_routes_answer_behind_the_exact_index() {
     assert_eq!(gone.folded().range_version(7), Some(3));
     assert_eq!(gone.route_of(own).unwrap().route().customer_label, "own");
 }
+
+fn block(seq: u64, number: E164, version: u64) -> ChangeEvent {
+    ChangeEvent { op: Op::Block, ..delete(seq, number, version) }
+}
+
+/// A blocked number (a `block` event: disabled, provisioning pending or
+/// failed) inside a range route answers nothing, where a deleted one (back
+/// in the pool, cooling down) answers through the range and an allocated
+/// one from the exact index: in the overlay, after folds, from a catch-up
+/// build (page and one by one) and from a snapshot file; in the sparse table
+/// and in a block container alike. A later delete unblocks it.
+#[test]
+fn blocked_numbers_do_not_route_through_their_range() {
+    // range 7: one block holding three numbers (the sparse table)
+    let (sparse_own, sparse_blocked, sparse_deleted) = (num("+15550001005"), num("+15550001500"), num("+15550001600"));
+    // range 8: a block of twelve (a container)
+    let busy: Vec<E164> = (0..12).map(|i| num(&format!("+155500020{:02}", i))).collect();
+    let (busy_blocked, busy_deleted, busy_was_own) = (busy[5], busy[6], busy[7]);
+    let mut events = vec![
+        range_event(1, 7, "+15550001000", "+15550001999", 1, Some(route(2, "range seven"))),
+        range_event(2, 8, "+15550002000", "+15550002999", 2, Some(route(2, "range eight"))),
+        upsert(3, sparse_own, 10, route(1, "own")),
+        block(4, sparse_blocked, 11),
+        delete(5, sparse_deleted, 12),
+    ];
+    let mut seq = 5;
+    for (i, &n) in busy.iter().enumerate() {
+        seq += 1;
+        events.push(match n {
+            _ if n == busy_blocked => block(seq, n, 100 + i as u64),
+            _ if n == busy_deleted => delete(seq, n, 100 + i as u64),
+            _ => upsert(seq, n, 100 + i as u64, route(1, "own")),
+        });
+    }
+    // an allocated number disabled: its route goes, the range does not answer
+    seq += 1;
+    events.push(block(seq, busy_was_own, 500));
+    let through = seq;
+
+    let applied = Snapshot::empty().with_events(&events, through).0;
+    let mut paged = BaseBuilder::new();
+    paged.push_events(events.clone());
+    let mut single = BaseBuilder::new();
+    events.iter().cloned().for_each(|e| single.push_event(e));
+    let built = Snapshot::from_base(Arc::new(paged.finish()), through);
+    let one_by_one = Snapshot::from_base(Arc::new(single.finish()), through);
+    let folded = applied.folded();
+    // a second fold carries the blocked entries through untouched blocks
+    // (sparse records copied over, containers re-encoded beside a change)
+    let refolded =
+        folded.with_events(&[upsert(through + 1, busy[0], 900, route(1, "remapped"))], through + 1).0.folded();
+    let filed = Snapshot::decode(&folded.encode()).unwrap();
+    assert!(folded.base().sparse_count() >= 3 && folded.base().block_count() >= 1, "both kinds of storage");
+    for (name, s) in [
+        ("overlay", &applied),
+        ("built", &built),
+        ("one by one", &one_by_one),
+        ("folded", &folded),
+        ("refolded", &refolded),
+        ("file", &filed),
+    ] {
+        for blocked in [sparse_blocked, busy_blocked, busy_was_own] {
+            assert!(s.route_of(blocked).is_none(), "{name}: {blocked} is blocked, its range does not answer");
+            assert!(s.get(blocked).is_none() && s.is_blocked(blocked), "{name}: {blocked}");
+            assert!(s.version_of(blocked).is_some(), "{name}: the block keeps its version");
+        }
+        for deleted in [sparse_deleted, busy_deleted, num("+15550001999"), num("+15550002999")] {
+            let hit = s.route_of(deleted).unwrap_or_else(|| panic!("{name}: {deleted} answers through its range"));
+            assert!(hit.route().customer_label.starts_with("range"), "{name}: {deleted}");
+            assert!(!s.is_blocked(deleted));
+        }
+        let hit = s.route_of(sparse_own).unwrap();
+        assert_eq!(hit.route().customer_label, "own", "{name}: the exact index first");
+        assert_eq!(s.route_of(busy[1]).unwrap().route().customer_label, "own", "{name}");
+        // routable numbers: the own ones (1 + 12 - blocked - deleted - disabled), not the blocked
+        assert_eq!(s.numbers(), 1 + 9, "{name}: blocked numbers are not routable");
+    }
+    assert_eq!(refolded.route_of(busy[0]).unwrap().route().customer_label, "remapped");
+    assert_eq!(filed.base().len(), folded.base().len(), "blocked numbers travel in the file");
+
+    // the version rule: an older upsert does not unblock; a newer delete
+    // does (the number is back in the pool: its range answers again)
+    let (same, outcome) = folded.with_events(&[upsert(through + 2, sparse_blocked, 11, route(1, "late"))], through + 2);
+    assert_eq!(outcome.stale, 1);
+    assert!(same.route_of(sparse_blocked).is_none());
+    let (unblocked, outcome) = folded
+        .with_events(&[delete(through + 2, sparse_blocked, 600), delete(through + 3, busy_blocked, 601)], through + 3);
+    assert_eq!(outcome.applied, 2);
+    for s in [&unblocked, &unblocked.folded()] {
+        assert_eq!(s.route_of(sparse_blocked).unwrap().route().customer_label, "range seven");
+        assert_eq!(s.route_of(busy_blocked).unwrap().route().customer_label, "range eight");
+        assert_eq!(s.numbers(), 10, "an unblocked number without a route is not counted either");
+    }
+    // a blocked number allocated again routes from the exact index
+    let (again, _) = folded.with_events(&[upsert(through + 2, busy_was_own, 700, route(3, "again"))], through + 2);
+    for s in [&again, &again.folded()] {
+        assert_eq!(s.route_of(busy_was_own).unwrap().route().customer_label, "again");
+        assert_eq!(s.numbers(), 11);
+    }
+    // a block of an allocated number takes it out of the count in the overlay too
+    let (disabled, _) = built.with_events(&[block(through + 2, busy[1], 800)], through + 2);
+    assert_eq!(disabled.numbers(), 9);
+    assert!(disabled.route_of(busy[1]).is_none());
+}

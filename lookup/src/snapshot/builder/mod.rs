@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use didroute_shared::{ChangeEvent, Op, Route, E164};
 
-use super::base::{Base, TOMBSTONE};
+use super::base::{routable, Base, BLOCKED, TOMBSTONE};
 use super::huge;
 use super::ranges::{range_entry, RangeEntry, Ranges};
 use super::render::RenderedRoute;
@@ -182,6 +182,7 @@ impl Lane {
             for (i, event) in batch.drain(..).enumerate() {
                 let route = match (event.op, event.route) {
                     (Op::Upsert, Some(route)) => self.routes.intern_warmed(route, &warmed, i),
+                    (Op::Block, _) => BLOCKED,
                     // an upsert without a route is kept as a deletion
                     _ => TOMBSTONE,
                 };
@@ -231,6 +232,12 @@ impl BaseBuilder {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Adds a blocked number: no route, and none through a range holding it.
+    pub fn push_blocked(&mut self, number: E164, version: u64, seq: u64) {
+        self.first.push_record(number, BLOCKED, version);
+        self.seq = self.seq.max(seq);
     }
 
     /// Adds one number; `route: None` records a deletion (a tombstone).
@@ -327,6 +334,7 @@ impl BaseBuilder {
         }
         let route = match event.op {
             Op::Upsert => event.route,
+            Op::Block => return self.push_blocked(event.number, event.version, event.seq),
             _ => None,
         };
         self.push(event.number, route, event.version, event.seq);
@@ -352,7 +360,7 @@ impl BaseBuilder {
         // The second lane's routes join the first lane's table; its items
         // take their indices there while they are sorted.
         let moved = first.routes.absorb(&second.routes);
-        let to_first = |route: u32| if route == TOMBSTONE { TOMBSTONE } else { moved[route as usize] };
+        let to_first = |route: u32| if routable(route) { moved[route as usize] } else { route };
         let second_to_first = |lane: &mut Lane| {
             for item in &mut lane.items {
                 *item = Item::new(item.number(), item.version(), to_first(item.route())).expect("a version that fit");
@@ -389,7 +397,7 @@ impl BaseBuilder {
             let mut writer = Writer::new(started, hint * 4, hint / 10);
             let mut used = vec![false; routes.len()];
             write_merged(one, two, wide, |(number, version, route)| {
-                if route != TOMBSTONE {
+                if routable(route) {
                     used[route as usize] = true;
                 }
                 writer.push(number, route, version);

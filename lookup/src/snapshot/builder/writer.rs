@@ -8,7 +8,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use super::at_once;
-use crate::snapshot::base::{Base, TOMBSTONE};
+use crate::snapshot::base::{routable, Base};
 use crate::snapshot::blocks::{self, Directory, Member};
 use crate::snapshot::render::RenderedRoute;
 use crate::snapshot::sparse::{self, Sparse};
@@ -53,7 +53,9 @@ impl Writer {
     }
 
     /// Adds `number` (greater than every number added before) with a route
-    /// index into the final route table, or [`TOMBSTONE`].
+    /// index into the final route table, or a sentinel
+    /// ([`TOMBSTONE`](crate::snapshot::base::TOMBSTONE),
+    /// [`BLOCKED`](crate::snapshot::base::BLOCKED)).
     // called once a number by the builder and the fold, from other modules
     #[inline]
     pub(crate) fn push(&mut self, number: u64, route: u32, version: u64) {
@@ -64,9 +66,7 @@ impl Writer {
         self.block = block;
         self.members.push(Member { offset: (number % 1000) as u16, route, version });
         self.len += 1;
-        if route != TOMBSTONE {
-            self.numbers += 1;
-        }
+        self.numbers += u64::from(routable(route));
     }
 
     /// Raises the position the base will report to at least `seq`.
@@ -84,9 +84,7 @@ impl Writer {
         self.reserve_sparse(1);
         sparse::push(&mut self.sparse, number, route, version);
         self.len += 1;
-        if route != TOMBSTONE {
-            self.numbers += 1;
-        }
+        self.numbers += u64::from(routable(route));
     }
 
     /// Room for `records` more sparse records, growing by 1/16 at a time.
