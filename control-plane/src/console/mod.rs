@@ -41,7 +41,7 @@ pub struct Console {
 
 impl Default for Console {
     fn default() -> Self {
-        Console { sessions: session::Sessions::default(), usage: Box::new(usage::NoUsage) }
+        Console { sessions: session::Sessions::default(), usage: Box::new(usage::ServiceUsage) }
     }
 }
 
@@ -57,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/numbers/{number}/remap", post(numbers::remap))
         .route("/numbers/{number}/release", post(numbers::release))
         .route("/numbers/{number}/reclaim", post(numbers::reclaim))
+        .route("/usage", get(usage::busiest_page))
         .route("/allocate", get(allocate::show).post(allocate::submit))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{id}", get(tenants::show))

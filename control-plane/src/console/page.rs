@@ -58,10 +58,12 @@ pub fn frame(who: Option<&Signed>, title: &str, body: Markup) -> Markup {
                                     a href="/console/carriers" { "Carriers & orders" }
                                     a href="/console/orphans" { "Orphans" }
                                     a href="/console/reconciliation" { "Reconciliation" }
+                                    a href="/console/usage" { "Busiest numbers" }
                                 }
                                 _ => {
                                     a href="/console/numbers" { "Numbers" }
                                     a href="/console/allocate" { "Allocate" }
+                                    a href="/console/usage" { "Busiest numbers" }
                                 }
                             }
                         }

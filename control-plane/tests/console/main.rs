@@ -6,6 +6,7 @@ mod browser;
 mod http;
 mod operator;
 mod tenant;
+mod usage;
 
 /// The console is a client of `service/` like REST: no SQL, no transaction
 /// of its own, so every change keeps the service's transaction, audit row

@@ -13,5 +13,5 @@ mod readiness;
 mod relay;
 mod repeats;
 mod tls;
-mod usage;
 mod tracking;
+mod usage;
