@@ -23,6 +23,7 @@ pub mod reports;
 pub mod session;
 pub mod signin;
 pub mod tenants;
+pub mod tracking;
 pub mod usage;
 
 use axum::extract::DefaultBodyLimit;
@@ -58,6 +59,13 @@ pub fn router() -> Router<AppState> {
         .route("/numbers/{number}/release", post(numbers::release))
         .route("/numbers/{number}/reclaim", post(numbers::reclaim))
         .route("/usage", get(usage::busiest_page))
+        .route("/tracking", get(tracking::list).post(tracking::create))
+        .route("/tracking/{id}", get(tracking::show))
+        .route("/tracking/{id}/settings", post(tracking::settings))
+        .route("/tracking/{id}/grow", post(tracking::grow))
+        .route("/tracking/{id}/shrink", post(tracking::shrink))
+        .route("/tracking/{id}/delete", post(tracking::delete))
+        .route("/tracking/{id}/sessions/{session}/end", post(tracking::end_session))
         .route("/allocate", get(allocate::show).post(allocate::submit))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{id}", get(tenants::show))

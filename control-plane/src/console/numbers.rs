@@ -214,7 +214,7 @@ struct Forms {
 
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
-    done: Option<String>,
+    pub done: Option<String>,
     bucket: Option<String>,
 }
 

@@ -63,6 +63,7 @@ pub fn frame(who: Option<&Signed>, title: &str, body: Markup) -> Markup {
                                 _ => {
                                     a href="/console/numbers" { "Numbers" }
                                     a href="/console/allocate" { "Allocate" }
+                                    a href="/console/tracking" { "Tracking pools" }
                                     a href="/console/usage" { "Busiest numbers" }
                                 }
                             }
@@ -123,6 +124,12 @@ pub fn done(code: Option<&str>) -> Markup {
         Some("reclaimed") => "Reclaimed.",
         Some("tenant") => "Tenant created.",
         Some("revoked") => "Key revoked.",
+        Some("pool-created") => "Pool created.",
+        Some("pool-updated") => "Pool saved.",
+        Some("pool-grown") => "Numbers added.",
+        Some("pool-shrunk") => "Numbers removed.",
+        Some("pool-deleted") => "Pool deleted.",
+        Some("session-ended") => "Session ended.",
         _ => return html! {},
     };
     html! { p.done role="status" { (text) } }
@@ -131,9 +138,9 @@ pub fn done(code: Option<&str>) -> Markup {
 /// A status or provisioning state as a badge.
 pub fn badge(value: &str) -> Markup {
     let class = match value {
-        "allocated" | "active" | "available" | "finished" | "completed" | "closed" => "ok",
-        "reserved" | "pending" | "port_pending" | "placed" | "requested" | "running" | "half_open" => "wait",
-        "cooldown" | "aging" | "unknown" => "idle",
+        "allocated" | "active" | "available" | "finished" | "completed" | "closed" | "free" => "ok",
+        "reserved" | "pending" | "port_pending" | "placed" | "requested" | "running" | "half_open" | "leased" => "wait",
+        "cooldown" | "aging" | "unknown" | "cooling" => "idle",
         _ => "bad",
     };
     html! { span class={ "badge " (class) } { (value) } }

@@ -6,6 +6,7 @@ mod browser;
 mod http;
 mod operator;
 mod tenant;
+mod tracking;
 mod usage;
 
 /// The console is a client of `service/` like REST: no SQL, no transaction
