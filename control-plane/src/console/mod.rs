@@ -75,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/import", get(inventory::show).post(inventory::paste))
         .route("/import/csv", post(inventory::upload).layer(DefaultBodyLimit::max(crate::api::INVENTORY_BODY_LIMIT)))
         .route("/carriers", get(reports::carriers))
+        .route("/orders", get(reports::orders_list))
         .route("/orphans", get(reports::orphans))
         .route("/reconciliation", get(reports::reconciliation))
         .fallback(|| async {

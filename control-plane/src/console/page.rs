@@ -56,6 +56,7 @@ pub fn frame(who: Option<&Signed>, title: &str, body: Markup) -> Markup {
                                     a href="/console/inventory" { "Inventory" }
                                     a href="/console/import" { "Import" }
                                     a href="/console/carriers" { "Carriers & orders" }
+                                    a href="/console/orders" { "Orders" }
                                     a href="/console/orphans" { "Orphans" }
                                     a href="/console/reconciliation" { "Reconciliation" }
                                     a href="/console/usage" { "Busiest numbers" }

@@ -5,6 +5,7 @@
 mod browser;
 mod http;
 mod operator;
+mod orders;
 mod tenant;
 mod tracking;
 mod usage;
