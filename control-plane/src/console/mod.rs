@@ -76,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/import/csv", post(inventory::upload).layer(DefaultBodyLimit::max(crate::api::INVENTORY_BODY_LIMIT)))
         .route("/carriers", get(reports::carriers))
         .route("/orders", get(reports::orders_list))
+        .route("/ranges", get(tenants::ranges_overview))
         .route("/orphans", get(reports::orphans))
         .route("/reconciliation", get(reports::reconciliation))
         .fallback(|| async {

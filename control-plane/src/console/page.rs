@@ -53,6 +53,7 @@ pub fn frame(who: Option<&Signed>, title: &str, body: Markup) -> Markup {
                             @match who.principal {
                                 Principal::Operator => {
                                     a href="/console/tenants" { "Tenants" }
+                                    a href="/console/ranges" { "Ranges" }
                                     a href="/console/inventory" { "Inventory" }
                                     a href="/console/import" { "Import" }
                                     a href="/console/carriers" { "Carriers & orders" }

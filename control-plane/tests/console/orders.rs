@@ -1,7 +1,7 @@
 //! The operator's recent carrier orders in Chromium, against the carrier
 //! simulator: newest first with their status (one completed, one the
 //! carrier refused, with its reason), each leading to its
-//! page; a bad cursor's problem shown.
+//! page; a bad cursor's problem shown. Every tenant's range routes on one page.
 
 use std::time::Duration;
 
@@ -71,5 +71,40 @@ async fn the_operator_reads_recent_orders_in_a_browser() {
     c.goto(&format!("{}/console/orders?after=00000000-0000-0000-0000-000000000000", app.base)).await.unwrap();
     let shown = text(c, ".problem").await;
     assert!(shown.contains("after names no order"), "{shown}");
+    c.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_operator_sees_every_range_route_on_one_page() {
+    let _one = browser::ONE_AT_A_TIME.lock().await;
+    let app = didroute_test_support::spawn_app().await;
+    let harbor = app.tenant("Harbor").await;
+    let metro = app.tenant("Metro").await;
+    app.import("12125550000-12125550099", "US").await;
+    for (t, range) in [(&harbor, "12125550010-12125550019"), (&metro, "12125550050-12125550054")] {
+        let body = json!({ "range": range, "subsystem": "psap", "dashboard_id": "ranges", "customer_label": "Block" });
+        let (s, b) = app.op(Method::POST, &format!("/v1/tenants/{}/ranges", t.id), Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+
+    let b = Browser::start(1280).await;
+    let c = &b.client;
+    c.goto(&format!("{}/console/sign-in", app.base)).await.unwrap();
+    fill(c, "#credential", OPERATOR_TOKEN).await;
+    click(c, "form button[type=submit]").await;
+    wait_path(c, "/console/tenants").await;
+    click(c, "nav a[href=\"/console/ranges\"]").await;
+    wait_path(c, "/console/ranges").await;
+    assert_eq!(text(c, "p.muted").await, "2 range routes, 15 numbers");
+    let mut table = Vec::new();
+    for r in c.find_all(Locator::Css("table.ranges tbody tr")).await.unwrap() {
+        table.push(r.text().await.unwrap());
+    }
+    assert_eq!(table.len(), 2, "{table:?}");
+    assert!(table.iter().any(|r| r.starts_with("Harbor 12125550010-12125550019 10 psap")), "{table:?}");
+    assert!(table.iter().any(|r| r.starts_with("Metro 12125550050-12125550054 5 psap")), "{table:?}");
+    check_page(c, "ranges").await;
+    click(c, &format!("a[href=\"/console/tenants/{}\"]", metro.id)).await;
+    wait_path(c, &format!("/console/tenants/{}", metro.id)).await;
     c.clone().close().await.unwrap();
 }
