@@ -23,6 +23,7 @@ pub mod reports;
 pub mod session;
 pub mod signin;
 pub mod tenants;
+pub mod tracking;
 pub mod usage;
 
 use axum::extract::DefaultBodyLimit;
@@ -41,7 +42,7 @@ pub struct Console {
 
 impl Default for Console {
     fn default() -> Self {
-        Console { sessions: session::Sessions::default(), usage: Box::new(usage::NoUsage) }
+        Console { sessions: session::Sessions::default(), usage: Box::new(usage::ServiceUsage) }
     }
 }
 
@@ -57,6 +58,14 @@ pub fn router() -> Router<AppState> {
         .route("/numbers/{number}/remap", post(numbers::remap))
         .route("/numbers/{number}/release", post(numbers::release))
         .route("/numbers/{number}/reclaim", post(numbers::reclaim))
+        .route("/usage", get(usage::busiest_page))
+        .route("/tracking", get(tracking::list).post(tracking::create))
+        .route("/tracking/{id}", get(tracking::show))
+        .route("/tracking/{id}/settings", post(tracking::settings))
+        .route("/tracking/{id}/grow", post(tracking::grow))
+        .route("/tracking/{id}/shrink", post(tracking::shrink))
+        .route("/tracking/{id}/delete", post(tracking::delete))
+        .route("/tracking/{id}/sessions/{session}/end", post(tracking::end_session))
         .route("/allocate", get(allocate::show).post(allocate::submit))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{id}", get(tenants::show))
@@ -66,6 +75,8 @@ pub fn router() -> Router<AppState> {
         .route("/import", get(inventory::show).post(inventory::paste))
         .route("/import/csv", post(inventory::upload).layer(DefaultBodyLimit::max(crate::api::INVENTORY_BODY_LIMIT)))
         .route("/carriers", get(reports::carriers))
+        .route("/orders", get(reports::orders_list))
+        .route("/ranges", get(tenants::ranges_overview))
         .route("/orphans", get(reports::orphans))
         .route("/reconciliation", get(reports::reconciliation))
         .fallback(|| async {

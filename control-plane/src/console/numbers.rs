@@ -20,7 +20,7 @@ use crate::service::filter::parse_number;
 use crate::service::numbers::{self as svc, ListFilter, ReleaseInput, RemapInput};
 use crate::state::AppState;
 use didroute_shared::problem::ProblemType;
-use didroute_shared::wire::{HistoryEntry, NumberView};
+use didroute_shared::wire::{BucketSize, HistoryEntry, NumberView};
 use didroute_shared::{Subsystem, E164};
 
 pub const STATUSES: [&str; 4] = ["reserved", "allocated", "cooldown", "aging"];
@@ -92,7 +92,13 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
         Err(e) => Err(e),
     };
     let needle = opt(&q.q).map(|n| n.to_lowercase());
-    let busiest = s.console.usage.busiest(tenant, 5);
+    let who_p = who.principal;
+    // one usage read for the whole page's sparklines; usage that cannot be
+    // read leaves the cells empty rather than the table
+    let shown: Vec<E164> = page.as_ref().map(|p| p.numbers.iter().map(|n| n.number).collect()).unwrap_or_default();
+    let lines = s.console.usage.last_day(&s.db, who_p, &shown).await;
+    let busiest = s.console.usage.busiest(&s.db, who_p, None, 24, 5).await.unwrap_or_default();
+    let lines = lines.unwrap_or_default();
     let (status, body) = match &page {
         Ok(_) => (StatusCode::OK, None),
         Err(e) => (status_of(e), Some(e)),
@@ -137,7 +143,7 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
                                 td { (route.map(|r| r.dashboard_id.as_str()).unwrap_or("")) }
                                 td { (route.map(|r| r.customer_label.as_str()).unwrap_or("")) }
                                 td.num { (n.monthly_cost) " " (n.currency) }
-                                td { (sparkline(&s, tenant, n.number)) }
+                                td { (sparkline(lines.get(&n.number), n.number)) }
                             }
                         }
                         @if rows.is_empty() {
@@ -155,8 +161,9 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
             @if busiest.is_empty() {
                 p.usage-empty { "No usage data" }
             } @else {
-                ol { @for (n, lookups) in &busiest { li { a href={ "/console/numbers/" (n) } { (n) } " — " (lookups) " lookups" } } }
+                ol.busiest { @for t in &busiest { li { a href={ "/console/numbers/" (t.number) } { (t.number) } " — " (t.lookups) " lookups" } } }
             }
+            p { a href="/console/usage" { "All busiest numbers" } }
         }
     };
     let mut res = page::page(&who, "Numbers", markup);
@@ -164,12 +171,19 @@ pub async fn list(who: Signed, State(s): State<AppState>, Query(q): Query<ListQu
     res
 }
 
-fn sparkline(s: &AppState, tenant: Uuid, number: E164) -> Markup {
-    let buckets = s.console.usage.last_day(tenant, number);
-    if buckets.is_empty() {
-        return html! { span.usage-empty { "—" } };
+fn sparkline(buckets: Option<&Vec<usage::Bucket>>, number: E164) -> Markup {
+    match buckets {
+        Some(b) if b.iter().any(|b| b.lookups > 0) => {
+            let total: u64 = b.iter().map(|b| b.lookups).sum();
+            html! {
+                span.spark-cell {
+                    (usage::sparkline(b, &format!("lookups of {number} per hour over the last 24 hours: {total} in all")))
+                    " " span.num { (total) }
+                }
+            }
+        }
+        _ => html! { span.usage-empty { "—" } },
     }
-    usage::chart(&buckets, &format!("lookups of {number} over the last 24 hours"))
 }
 
 /// The search box: digits of the number, or text of the dashboard, label or
@@ -200,7 +214,8 @@ struct Forms {
 
 #[derive(Deserialize, Default)]
 pub struct DoneQuery {
-    done: Option<String>,
+    pub done: Option<String>,
+    bucket: Option<String>,
 }
 
 pub async fn show(
@@ -209,10 +224,22 @@ pub async fn show(
     Path(n): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
-    render(&who, &s, &n, Forms::default(), q.done.as_deref()).await
+    let bucket = if q.bucket.as_deref() == Some("day") { BucketSize::Day } else { BucketSize::Hour };
+    render_in(&who, &s, &n, Forms::default(), q.done.as_deref(), bucket).await
 }
 
 async fn render(who: &Signed, s: &AppState, n: &str, forms: Forms, done_code: Option<&str>) -> Response {
+    render_in(who, s, n, forms, done_code, BucketSize::Hour).await
+}
+
+async fn render_in(
+    who: &Signed,
+    s: &AppState,
+    n: &str,
+    forms: Forms,
+    done_code: Option<&str>,
+    bucket: BucketSize,
+) -> Response {
     let (tenant, _) = match tenant_of(who) {
         Ok(t) => t,
         Err(r) => return r,
@@ -230,8 +257,8 @@ async fn render(who: &Signed, s: &AppState, n: &str, forms: Forms, done_code: Op
         Err(e) => return page::error_page(&e),
     };
     let failed = [&forms.remap, &forms.release, &forms.reclaim].into_iter().flatten().next().map(status_of);
-    let buckets = s.console.usage.last_day(tenant, number);
-    let markup = number_page(who, &view, &history, &forms, done_code, &buckets);
+    let buckets = s.console.usage.series(&s.db, who.principal, number, bucket).await;
+    let markup = number_page(who, &view, &history, &forms, done_code, (bucket, &buckets));
     let mut res = page::page(who, &format!("Number {number}"), markup);
     if let Some(status) = failed {
         *res.status_mut() = status;
@@ -245,7 +272,7 @@ fn number_page<'a>(
     history: &[HistoryEntry],
     forms: &'a Forms,
     done_code: Option<&str>,
-    buckets: &[usage::Bucket],
+    (bucket, buckets): (BucketSize, &Result<Vec<usage::Bucket>, ApiError>),
 ) -> Markup {
     let route = v.route.as_ref();
     let base = format!("/console/numbers/{}", v.number);
@@ -274,9 +301,27 @@ fn number_page<'a>(
                     @if v.reclaim_until.is_some() { dt { "Reclaim until" } dd { (time(v.reclaim_until)) } }
                 }
             }
-            section.card {
-                h2 { "Usage (24 h)" }
-                (usage::chart(buckets, &format!("lookups of {} per hour; the busy hour is marked", v.number)))
+            section.card.usage {
+                @let (unit, span) = match bucket { BucketSize::Hour => ("hour", "24 hours"), BucketSize::Day => ("day", "30 days") };
+                h2 { "Usage (last " (span) ")" }
+                nav.bucket-switch aria-label="usage buckets" {
+                    "Buckets: "
+                    a href={ (base) "?bucket=hour" } aria-current=[(bucket == BucketSize::Hour).then_some("true")] { "hours" }
+                    " · "
+                    a href={ (base) "?bucket=day" } aria-current=[(bucket == BucketSize::Day).then_some("true")] { "days" }
+                }
+                @match buckets {
+                    Ok(buckets) => {
+                        (usage::chart(buckets, &format!("lookups of {} per {unit}; the busy {unit} is marked", v.number)))
+                        @if let Some(b) = usage::busy(buckets) {
+                            p.busy-note {
+                                "Busy " (unit) ": " strong { (b.start) } " with " (b.lookups) " lookups; "
+                                (buckets.iter().map(|b| b.lookups).sum::<u64>()) " lookups in all."
+                            }
+                        }
+                    }
+                    Err(e) => (problem(Some(e))),
+                }
             }
         }
         @if let Some(r) = route {

@@ -53,15 +53,20 @@ pub fn frame(who: Option<&Signed>, title: &str, body: Markup) -> Markup {
                             @match who.principal {
                                 Principal::Operator => {
                                     a href="/console/tenants" { "Tenants" }
+                                    a href="/console/ranges" { "Ranges" }
                                     a href="/console/inventory" { "Inventory" }
                                     a href="/console/import" { "Import" }
                                     a href="/console/carriers" { "Carriers & orders" }
+                                    a href="/console/orders" { "Orders" }
                                     a href="/console/orphans" { "Orphans" }
                                     a href="/console/reconciliation" { "Reconciliation" }
+                                    a href="/console/usage" { "Busiest numbers" }
                                 }
                                 _ => {
                                     a href="/console/numbers" { "Numbers" }
                                     a href="/console/allocate" { "Allocate" }
+                                    a href="/console/tracking" { "Tracking pools" }
+                                    a href="/console/usage" { "Busiest numbers" }
                                 }
                             }
                         }
@@ -121,6 +126,12 @@ pub fn done(code: Option<&str>) -> Markup {
         Some("reclaimed") => "Reclaimed.",
         Some("tenant") => "Tenant created.",
         Some("revoked") => "Key revoked.",
+        Some("pool-created") => "Pool created.",
+        Some("pool-updated") => "Pool saved.",
+        Some("pool-grown") => "Numbers added.",
+        Some("pool-shrunk") => "Numbers removed.",
+        Some("pool-deleted") => "Pool deleted.",
+        Some("session-ended") => "Session ended.",
         _ => return html! {},
     };
     html! { p.done role="status" { (text) } }
@@ -129,9 +140,9 @@ pub fn done(code: Option<&str>) -> Markup {
 /// A status or provisioning state as a badge.
 pub fn badge(value: &str) -> Markup {
     let class = match value {
-        "allocated" | "active" | "available" | "finished" | "completed" | "closed" => "ok",
-        "reserved" | "pending" | "port_pending" | "placed" | "requested" | "running" | "half_open" => "wait",
-        "cooldown" | "aging" | "unknown" => "idle",
+        "allocated" | "active" | "available" | "finished" | "completed" | "closed" | "free" => "ok",
+        "reserved" | "pending" | "port_pending" | "placed" | "requested" | "running" | "half_open" | "leased" => "wait",
+        "cooldown" | "aging" | "unknown" | "cooling" => "idle",
         _ => "bad",
     };
     html! { span class={ "badge " (class) } { (value) } }

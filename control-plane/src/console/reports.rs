@@ -160,3 +160,64 @@ pub async fn reconciliation(who: Signed, State(s): State<AppState>) -> Response 
     };
     page::page(&who, "Reconciliation", markup)
 }
+
+#[derive(Deserialize, Default)]
+pub struct OrdersQuery {
+    after: Option<String>,
+}
+
+/// Recent carrier orders, newest first, with their status; each links to
+/// its page on the carriers page.
+pub async fn orders_list(who: Signed, State(s): State<AppState>, Query(q): Query<OrdersQuery>) -> Response {
+    if let Err(r) = operator_only(&who) {
+        return r;
+    }
+    let page = match opt(&q.after).map(|a| a.parse::<uuid::Uuid>()).transpose() {
+        Ok(after) => orders::list(&s, after, 50).await,
+        Err(_) => Err(ApiError::new(ProblemType::InvalidQuery, "after is an order id (a uuid)")),
+    };
+    let markup = html! {
+        @match &page {
+            Err(e) => section.card { (problem(Some(e))) p { a href="/console/orders" { "The newest orders" } } },
+            Ok(p) => {
+                div.table-wrap {
+                    table.orders {
+                        thead { tr {
+                            th scope="col" { "Order" } th scope="col" { "Status" } th scope="col" { "Carrier" }
+                            th scope="col" { "Numbers" } th scope="col" { "Tenant" } th scope="col" { "Attempts" }
+                            th scope="col" { "Last error" } th scope="col" { "Created" } th scope="col" { "Completed" }
+                        } }
+                        tbody {
+                            @for o in &p.orders {
+                                tr {
+                                    td.num { a href={ "/console/carriers?order=" (o.order_id) } { (o.order_id.to_string()[..8]) "…" } }
+                                    td { (badge(&o.status)) }
+                                    td { (o.carrier) }
+                                    td.num {
+                                        @if o.numbers.is_empty() { (o.quantity.unwrap_or(0)) " by criteria" }
+                                        @else { (o.numbers.len()) ": " (o.numbers.iter().map(|n| n.number.as_str()).collect::<Vec<_>>().join(", ")) }
+                                    }
+                                    td { @if let Some(t) = o.tenant_id { a href={ "/console/tenants/" (t) } { "tenant" } } @else { "inventory" } }
+                                    td.num { (o.attempts) }
+                                    td { (o.last_error.as_deref().unwrap_or("")) }
+                                    td { (o.created_at) }
+                                    td { (o.completed_at.as_deref().unwrap_or("")) }
+                                }
+                            }
+                            @if p.orders.is_empty() { tr { td colspan="9" .muted { "No orders yet." } } }
+                        }
+                    }
+                }
+                @if let Some(next) = p.next {
+                    p { a href={ "/console/orders?after=" (next) } { "Older orders" } }
+                }
+            }
+        }
+    };
+    let mut res = page::page(&who, "Orders", markup);
+    if let Err(e) = &page {
+        *res.status_mut() =
+            axum::http::StatusCode::from_u16(e.problem().status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    }
+    res
+}

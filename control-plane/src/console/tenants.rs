@@ -303,3 +303,50 @@ pub async fn revoke_key(
         Err(e) => render_tenant(&who, &s, id, None, None, Some(&e)).await,
     }
 }
+
+/// Every tenant's range routes on one page, each with its tenant.
+pub async fn ranges_overview(who: Signed, State(s): State<AppState>) -> Response {
+    if let Err(r) = operator_only(&who) {
+        return r;
+    }
+    let found = match (ranges::list_all(&s.db).await, tenants::list(&s.db).await) {
+        (Ok(r), Ok(t)) => Ok((r, t)),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    let markup = html! {
+        @match &found {
+            Err(e) => section.card { (problem(Some(e))) },
+            Ok((ranges, all)) => {
+                p.muted { (ranges.len()) " range routes, " (ranges.iter().map(|r| r.numbers).sum::<i64>()) " numbers" }
+                div.table-wrap {
+                    table.ranges {
+                        thead { tr {
+                            th scope="col" { "Tenant" } th scope="col" { "Range" } th scope="col" { "Numbers" }
+                            th scope="col" { "Subsystem" } th scope="col" { "Dashboard" } th scope="col" { "Label" }
+                        } }
+                        tbody {
+                            @for r in ranges {
+                                tr {
+                                    td { a href={ "/console/tenants/" (r.tenant_id) } {
+                                        (all.iter().find(|t| t.id == r.tenant_id).map(|t| t.name.as_str()).unwrap_or("?"))
+                                    } }
+                                    td.num { (r.range) }
+                                    td.num { (r.numbers) }
+                                    td { (r.subsystem.map(|s| s.as_str()).unwrap_or("utilities")) }
+                                    td { (r.dashboard_id.as_deref().unwrap_or("")) }
+                                    td { (r.customer_label.as_deref().unwrap_or("")) }
+                                }
+                            }
+                            @if ranges.is_empty() { tr { td colspan="6" .muted { "No range routes." } } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut res = page::page(&who, "Range routes", markup);
+    if let Err(e) = &found {
+        *res.status_mut() = StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    res
+}

@@ -368,3 +368,74 @@ pub async fn get(state: &AppState, id: Uuid) -> ApiResult<OrderView> {
         completed_at: row.get("completed_at"),
     })
 }
+
+/// At most this many orders on one page of [`list`].
+pub const MAX_ORDERS_PAGE: i64 = 200;
+
+/// A page of orders, newest first, and the cursor of the next one.
+pub struct OrderPage {
+    pub orders: Vec<OrderView>,
+    /// The last order of this page: pass it as `after` for the next page.
+    pub next: Option<Uuid>,
+}
+
+/// Recent orders, newest first, keyset-paged by (created, id) after the
+/// order `after`. The numbers' provisioning states are left out (one
+/// order's page shows them).
+pub async fn list(state: &AppState, after: Option<Uuid>, limit: i64) -> ApiResult<OrderPage> {
+    if !(1..=MAX_ORDERS_PAGE).contains(&limit) {
+        return Err(ApiError::new(ProblemType::InvalidQuery, format!("limit must be between 1 and {MAX_ORDERS_PAGE}")));
+    }
+    let sql = format!(
+        "SELECT o.id, o.carrier, o.status, o.carrier_module, o.tenant_id, o.numbers, o.criteria, o.quantity,
+                o.carrier_order_id, coalesce(j.last_error, o.last_error) AS last_error,
+                coalesce(j.attempts, 0) AS attempts,
+                to_char(o.created_at AT TIME ZONE 'UTC', {TS}) AS created_at,
+                to_char(o.updated_at AT TIME ZONE 'UTC', {TS}) AS updated_at,
+                to_char(o.completed_at AT TIME ZONE 'UTC', {TS}) AS completed_at
+         FROM carrier_orders o LEFT JOIN carrier_jobs j ON j.order_id = o.id
+         WHERE $1::uuid IS NULL OR (o.created_at, o.id) < (SELECT created_at, id FROM carrier_orders WHERE id = $1)
+         ORDER BY o.created_at DESC, o.id DESC LIMIT $2"
+    );
+    if let Some(a) = after {
+        // a cursor naming no order would silently restart the list
+        let known: Option<Uuid> = sqlx::query_scalar("SELECT id FROM carrier_orders WHERE id = $1")
+            .bind(a)
+            .fetch_optional(&state.db.operator)
+            .await?;
+        if known.is_none() {
+            return Err(ApiError::new(ProblemType::InvalidQuery, format!("after names no order ({a})")));
+        }
+    }
+    let rows = sqlx::query(&sql).bind(after).bind(limit + 1).fetch_all(&state.db.operator).await?;
+    let more = rows.len() as i64 > limit;
+    let orders: Vec<OrderView> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|row| {
+            let numbers: Vec<String> = row.get("numbers");
+            let criteria: Option<serde_json::Value> = row.get("criteria");
+            OrderView {
+                order_id: row.get("id"),
+                carrier: row.get("carrier"),
+                status: row.get("status"),
+                carrier_module: row.get("carrier_module"),
+                tenant_id: row.get("tenant_id"),
+                numbers: numbers
+                    .into_iter()
+                    .map(|number| OrderedNumber { number, provisioning_status: None })
+                    .collect(),
+                criteria: criteria.and_then(|c| serde_json::from_value(c).ok()),
+                quantity: row.get::<Option<i32>, _>("quantity").map(|q| q as u32),
+                carrier_order_id: row.get("carrier_order_id"),
+                attempts: row.get("attempts"),
+                last_error: row.get("last_error"),
+                created_at: row.get("created_at"),
+                updated_at: row.get("updated_at"),
+                completed_at: row.get("completed_at"),
+            }
+        })
+        .collect();
+    let next = if more { orders.last().map(|o| o.order_id) } else { None };
+    Ok(OrderPage { orders, next })
+}

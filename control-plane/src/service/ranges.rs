@@ -229,6 +229,15 @@ pub async fn list(db: &Db, tenant: Uuid) -> ApiResult<Vec<RangeView>> {
     rows.iter().map(view).collect()
 }
 
+/// Every tenant's ranges, by tenant then in the order they were made (the
+/// operator's overview).
+pub async fn list_all(db: &Db) -> ApiResult<Vec<RangeView>> {
+    let rows = sqlx::query(&format!("SELECT {} FROM pool_ranges ORDER BY tenant_id, id", columns()))
+        .fetch_all(&db.operator)
+        .await?;
+    rows.iter().map(view).collect()
+}
+
 /// Deletes range `id`: its route stops, and its numbers that are still
 /// available in the tenant's pool go back to public inventory unless another
 /// of the tenant's ranges holds them. Numbers the tenant allocated keep

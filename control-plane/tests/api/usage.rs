@@ -302,3 +302,37 @@ async fn old_hours_roll_up_into_days_and_old_batch_ids_are_forgotten() {
     let again = lifecycle::run_once(db).await.unwrap();
     assert_eq!((again.usage_hours_rolled_up, again.usage_batches_expired), (0, 0));
 }
+
+/// The console's sparklines: a page of numbers read in one query, each
+/// tenant its own under row-level security, the operator every tenant's.
+#[tokio::test]
+async fn a_page_of_numbers_reads_its_last_day_at_once() {
+    use didroute_control_plane::auth::Principal;
+    use didroute_control_plane::service::usage::{last_day_many, MAX_SPARKLINES};
+    use didroute_shared::E164;
+
+    let app = spawn_app().await;
+    let (a, b) = world(&app).await;
+    let (s, body) = post_batch(&app, OPERATOR_TOKEN, "spark-1", &batch("spark-1", &[(A1, 4), (B1, 2)])).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let n = |t: &str| E164::parse(t).unwrap();
+    let page = [n(A1), n(A2), n(B1)];
+    let tenant = |id| Principal::Tenant { id, write: false };
+
+    let mine = last_day_many(&app.state.db, tenant(a.id), &page).await.unwrap();
+    assert_eq!(mine.len(), 1, "only A1 has lookups, and B1 is not A's: {mine:?}");
+    assert_eq!(mine[0].0, n(A1));
+    assert_eq!(mine[0].1.len(), 24, "24 hourly buckets");
+    assert_eq!(mine[0].1.last().unwrap().lookups, 4, "this hour last");
+    assert_eq!(mine[0].1.iter().map(|b| b.lookups).sum::<u64>(), 4);
+
+    let theirs = last_day_many(&app.state.db, tenant(b.id), &page).await.unwrap();
+    assert_eq!(theirs.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [n(B1)]);
+    let all = last_day_many(&app.state.db, Principal::Operator, &page).await.unwrap();
+    assert_eq!(all.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [n(A1), n(B1)]);
+
+    let too_many = vec![n(A1); MAX_SPARKLINES + 1];
+    let e = last_day_many(&app.state.db, Principal::Operator, &too_many).await.unwrap_err();
+    assert_eq!(e.problem().status, 400, "{:?}", e.problem());
+    assert!(last_day_many(&app.state.db, Principal::Operator, &[]).await.unwrap().is_empty());
+}

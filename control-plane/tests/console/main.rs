@@ -5,7 +5,10 @@
 mod browser;
 mod http;
 mod operator;
+mod orders;
 mod tenant;
+mod tracking;
+mod usage;
 
 /// The console is a client of `service/` like REST: no SQL, no transaction
 /// of its own, so every change keeps the service's transaction, audit row

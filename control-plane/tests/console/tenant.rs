@@ -95,7 +95,7 @@ async fn a_tenant_manages_its_numbers_in_a_browser() {
     wait_path(c, "/console/numbers/+15550007002?done=allocated").await;
     assert_eq!(text(c, ".done").await, "Allocated.");
     assert!(text(c, "dl.facts").await.contains("Harbor desk"));
-    assert!(source(c).await.contains("No usage data"), "the usage placeholder");
+    assert!(source(c).await.contains("No usage data"), "no lookups yet");
     check_page(c, "number").await;
 
     // a refused allocation: the problem's title and detail by the form, as REST says them
